@@ -1,0 +1,138 @@
+/* init.c - "mtlsca init": bootstrap a CA directory. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pkiinit.h"
+
+void
+cli_init_usage(void)
+{
+	fputs("usage: mtlsca init --dir DIR [--name NAME] [--key-type TYPE]\n"
+	      "                   [--dns NAME[,NAME...]] [--ip ADDR[,ADDR...]]\n"
+	      "                   [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
+	      "                   [--passphrase-file FILE]\n"
+	      "\n"
+	      "Create a new internal PKI in DIR (which must not exist, or be empty):\n"
+	      "root and issuing CA, the daemon's TLS certificate, an admin client\n"
+	      "certificate, mtlsca.conf, the database, templates and the first CRLs.\n"
+	      "\n"
+	      "  --name NAME             CA name (default \"mtlsca Internal CA\")\n"
+	      "  --key-type TYPE         ec-p256 (default), ec-p384, rsa-2048, rsa-3072,\n"
+	      "                          rsa-4096, ed25519\n"
+	      "  --dns NAMES             server.crt DNS names (default localhost)\n"
+	      "  --ip ADDRS              server.crt IP addresses (default 127.0.0.1,::1)\n"
+	      "  --listen HOST:PORT      HTTPS API listener (default 127.0.0.1:8443)\n"
+	      "  --http-listen HOST:PORT plain HTTP listener (default 127.0.0.1:8080)\n"
+	      "  --passphrase-file FILE  encrypt the private keys with the first line of FILE\n",
+	      stdout);
+}
+
+/* Split a comma list into the NULL-terminated array `out`; returns -1 when too many. */
+static int
+split_list(char *s, const char **out, size_t max)
+{
+	size_t n = 0;
+	char *tok, *save = NULL;
+
+	while (n < max && out[n] != NULL)
+		n++;
+	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (n + 1 >= max)
+			return -1;
+		out[n++] = tok;
+		out[n] = NULL;
+	}
+	return 0;
+}
+
+int
+cli_init(const struct cli_global *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, 'd'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"key-type", required_argument, NULL, 'k'},
+	    {"dns", required_argument, NULL, 'D'},
+	    {"ip", required_argument, NULL, 'I'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"http-listen", required_argument, NULL, 'L'},
+	    {"passphrase-file", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct mca_init_opts o;
+	struct mca_init_result res;
+	struct mca_error err = {0};
+	int c, kt;
+
+	memset(&o, 0, sizeof(o));
+	o.name = "mtlsca Internal CA";
+	o.key_type = MCA_KEY_EC_P256;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.dir = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'k':
+			kt = mca_key_type_parse(optarg);
+			if (kt < 0)
+				return cli_usage_error("init", "unknown key type '%s'", optarg);
+			o.key_type = (enum mca_key_type)kt;
+			break;
+		case 'D':
+			if (split_list(optarg, o.dns, MCA_INIT_MAX_NAMES) != 0)
+				return cli_usage_error("init", "too many --dns names");
+			break;
+		case 'I':
+			if (split_list(optarg, o.ip, MCA_INIT_MAX_NAMES) != 0)
+				return cli_usage_error("init", "too many --ip addresses");
+			break;
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 'L':
+			o.http_listen = optarg;
+			break;
+		case 'p':
+			o.passphrase_file = optarg;
+			break;
+		case 'h':
+			cli_init_usage();
+			return CLI_OK;
+		default:
+			return cli_usage_error("init", "invalid option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("init", "unexpected argument '%s'", argv[optind]);
+	if (o.dir == NULL)
+		return cli_usage_error("init", "--dir is required");
+	if (o.dns[0] == NULL && o.ip[0] == NULL) {
+		o.dns[0] = "localhost";
+		o.ip[0] = "127.0.0.1";
+		o.ip[1] = "::1";
+	}
+	if (mca_init_run(&o, &res, &err) != MCA_OK)
+		return cli_fail("init: %s", err.msg);
+	printf("Created the CA in %s\n"
+	       "Root certificate: %s/root.crt\n"
+	       "SHA256 Fingerprint=%s\n"
+	       "\n"
+	       "Next:\n"
+	       "  mtlscad -c %s --foreground\n"
+	       "  curl --cacert %s/chain.pem https://%s/v1/health\n"
+	       "  mtlsca -c %s token create --profile private --name host.example.internal\n"
+	       "Keep %s/root.key offline once you no longer need it.\n",
+	       o.dir, o.dir, res.root_fingerprint, res.config_path, o.dir,
+	       o.listen ? o.listen : "127.0.0.1:8443", res.config_path, o.dir);
+	return CLI_OK;
+}

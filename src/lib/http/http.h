@@ -1,0 +1,120 @@
+/*
+ * http.h - mtlscad's HTTP layer on libmicrohttpd: listeners, the route
+ * table, the per-request context and the reply helpers every endpoint
+ * uses.
+ *
+ * A request context is allocated on the first access-handler call and
+ * freed only in the completion callback.  Bodies are capped while they
+ * arrive (MCA_HTTP_BODY_MAX, 413 at once).  JSON bodies are parsed once,
+ * on the final call, rejecting duplicate keys; handlers then unpack them
+ * strictly with mca_json_unpack() (jsonx.h).
+ */
+#ifndef MCA_HTTP_H
+#define MCA_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "err.h"
+#include "server.h"
+
+#define MCA_HTTP_BODY_MAX   (64u * 1024u)
+#define MCA_HTTP_HEADER_MAX (32u * 1024u) /* per-connection memory: headers + buffers */
+
+/* What a handler did; mapped to MHD return values in exactly one place. */
+enum mca_http_result {
+	MCA_HTTP_QUEUED, /* a reply was queued (success or error reply) */
+	MCA_HTTP_FAIL,   /* nothing could be queued: close the connection */
+};
+
+/* Which listener a request came in on. */
+enum mca_listener {
+	MCA_LISTENER_HTTPS,
+	MCA_LISTENER_HTTP,
+};
+
+struct mca_req;
+
+typedef enum mca_http_result (*mca_http_handler)(struct mca_req *r);
+
+/* Route flags. */
+#define MCA_ROUTE_PUBLIC 0x1 /* also served on the plain HTTP listener */
+#define MCA_ROUTE_BODY   0x2 /* takes a JSON body (Content-Type checked, parsed) */
+#define MCA_ROUTE_PREFIX 0x4 /* `path` is a prefix; the rest is r->path_arg */
+
+struct mca_route {
+	const char *path;
+	const char *method;
+	mca_http_handler handler;
+	unsigned flags;
+};
+
+/* The route table (routes.c), ending with a NULL path. */
+extern const struct mca_route mca_routes[];
+
+/* One request; owned by the HTTP layer. */
+struct mca_req {
+	struct mca_server *srv;
+	struct MHD_Connection *conn;
+	enum mca_listener listener;
+	const struct mca_route *route;
+	const char *method;   /* borrowed from MHD, valid for the request */
+	char *path;           /* copy of the URL path */
+	const char *path_arg; /* MCA_ROUTE_PREFIX: the part after the prefix */
+	char *body;
+	size_t body_len;
+	int body_too_large;
+	json_t *json; /* parsed body (MCA_ROUTE_BODY), owned */
+	unsigned status; /* status of the queued reply, for the access log */
+	int64_t start_ns;
+	char client[64];   /* client address */
+	char identity[96]; /* authenticated identity for the log, "-" when none */
+};
+
+/* Listening daemons of mtlscad. */
+struct mca_httpd;
+
+/*
+ * Bind both listeners (errors name the address), without accepting yet.
+ * Ports 0 are replaced by the bound ports in srv->conf.
+ */
+mca_rc mca_httpd_bind(struct mca_server *srv, struct mca_httpd **out, struct mca_error *err);
+
+/* Start serving on the bound sockets (worker threads start here). */
+mca_rc mca_httpd_start(struct mca_httpd *h, struct mca_error *err);
+
+/*
+ * Stop accepting new connections, let requests in flight finish (at most
+ * `grace_s` seconds), then stop the worker threads.
+ */
+void mca_httpd_drain(struct mca_httpd *h, unsigned grace_s);
+
+void mca_httpd_free(struct mca_httpd *h);
+
+/* ---- reply helpers (handlers call exactly one, once) ---- */
+
+/* Queue `body` (copied) with `content_type`. */
+enum mca_http_result mca_reply_bytes(struct mca_req *r, unsigned status, const char *content_type,
+				     const void *body, size_t len);
+
+/* Queue a JSON document; takes ownership of `j` (NULL means 500). */
+enum mca_http_result mca_reply_json(struct mca_req *r, unsigned status, json_t *j);
+
+/*
+ * Queue the error model of api.md: {"error": code, "message": text}.
+ * A 5xx message is logged, and the client gets only "internal error".
+ */
+enum mca_http_result mca_reply_error(struct mca_req *r, unsigned status, const char *code,
+				     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Endpoints (one file each). */
+enum mca_http_result mca_ep_health(struct mca_req *r);
+enum mca_http_result mca_ep_ca(struct mca_req *r);
+enum mca_http_result mca_ep_root_pem(struct mca_req *r);
+enum mca_http_result mca_ep_chain_pem(struct mca_req *r);
+enum mca_http_result mca_ep_ca_der(struct mca_req *r);
+
+#endif

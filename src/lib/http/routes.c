@@ -1,0 +1,17 @@
+/*
+ * routes.c - every path mtlscad serves, with its method and handler.
+ * Lookup is by exact path (or prefix); a path that exists with another
+ * method gets 405 with an Allow header built from this table.
+ */
+#include "config.h"
+
+#include "http.h"
+
+const struct mca_route mca_routes[] = {
+    {"/v1/health", "GET", mca_ep_health, MCA_ROUTE_PUBLIC},
+    {"/v1/ca", "GET", mca_ep_ca, MCA_ROUTE_PUBLIC},
+    {"/root.pem", "GET", mca_ep_root_pem, MCA_ROUTE_PUBLIC},
+    {"/chain.pem", "GET", mca_ep_chain_pem, MCA_ROUTE_PUBLIC},
+    {"/ca.crt", "GET", mca_ep_ca_der, MCA_ROUTE_PUBLIC},
+    {NULL, NULL, NULL, 0},
+};

@@ -1,0 +1,170 @@
+/* server.c - the daemon's loaded state. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "server.h"
+#include "util.h"
+
+static pthread_key_t store_key;
+static pthread_once_t store_once = PTHREAD_ONCE_INIT;
+
+static void
+store_destroy(void *p)
+{
+	mca_store_close(p);
+}
+
+static void
+store_key_init(void)
+{
+	pthread_key_create(&store_key, store_destroy);
+}
+
+struct mca_store *
+mca_server_store(struct mca_server *srv, struct mca_error *err)
+{
+	struct mca_store *st;
+
+	pthread_once(&store_once, store_key_init);
+	st = pthread_getspecific(store_key);
+	if (st != NULL)
+		return st;
+	if (mca_store_open(srv->conf->database, 0, &st, err) != MCA_OK)
+		return NULL;
+	pthread_setspecific(store_key, st);
+	return st;
+}
+
+/* Load a key and check it against its certificate. */
+static mca_rc
+load_pair(const char *keypath, const char *certpath, X509 *cert, const char *pass,
+	  EVP_PKEY **key, struct mca_error *err)
+{
+	mca_rc rc;
+
+	if ((rc = mca_key_load(keypath, pass, key, err)) != MCA_OK)
+		return rc;
+	if (!mca_key_matches_cert(*key, cert)) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return mca_error_set(err, MCA_ERR_CONFIG, "%s: key does not match %s", keypath,
+				     certpath);
+	}
+	return MCA_OK;
+}
+
+/* Concatenated PEM of a certificate stack. */
+static mca_rc
+chain_pem(STACK_OF(X509) *sk, char **out, struct mca_error *err)
+{
+	char *acc = NULL, *pem = NULL, *joined;
+	int i;
+	mca_rc rc;
+
+	*out = NULL;
+	acc = strdup("");
+	if (acc == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	for (i = 0; i < sk_X509_num(sk); i++) {
+		if ((rc = mca_cert_to_pem(sk_X509_value(sk, i), &pem, err)) != MCA_OK) {
+			free(acc);
+			return rc;
+		}
+		if (asprintf(&joined, "%s%s", acc, pem) < 0) {
+			free(acc);
+			free(pem);
+			return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		}
+		free(acc);
+		free(pem);
+		acc = joined;
+	}
+	*out = acc;
+	return MCA_OK;
+}
+
+mca_rc
+mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err)
+{
+	struct mca_server *srv;
+	struct mca_store *st = NULL;
+	char *pass = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *server_cert = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	srv->conf = conf;
+	srv->started_at = mca_now();
+	if (conf->passphrase_file != NULL &&
+	    (rc = mca_passphrase_read(conf->passphrase_file, &pass, err)) != MCA_OK)
+		goto fail;
+	if ((rc = mca_cert_load(conf->root_cert, &srv->root_cert, err)) != MCA_OK ||
+	    (rc = mca_cert_load(conf->ca_cert, &srv->ca_cert, err)) != MCA_OK ||
+	    (rc = mca_certs_load(conf->chain, &srv->chain, err)) != MCA_OK ||
+	    (rc = mca_cert_load(conf->server_cert, &server_cert, err)) != MCA_OK)
+		goto fail;
+	if ((rc = load_pair(conf->ca_key, conf->ca_cert, srv->ca_cert, pass, &key, err)) !=
+		MCA_OK ||
+	    (rc = mca_signer_new(key, &srv->ca_signer, err)) != MCA_OK)
+		goto fail;
+	EVP_PKEY_free(key);
+	key = NULL;
+	if ((rc = load_pair(conf->server_key, conf->server_cert, server_cert, pass, &key, err)) !=
+		MCA_OK ||
+	    (rc = mca_key_to_pem(key, &srv->server_key_pem, err)) != MCA_OK)
+		goto fail;
+	if ((rc = mca_cert_to_pem(srv->root_cert, &srv->root_pem, err)) != MCA_OK ||
+	    (rc = mca_cert_to_pem(srv->ca_cert, &srv->ca_pem, err)) != MCA_OK ||
+	    (rc = mca_cert_to_pem(server_cert, &srv->server_cert_pem, err)) != MCA_OK ||
+	    (rc = mca_cert_to_der(srv->ca_cert, &srv->ca_der, &srv->ca_der_len, err)) != MCA_OK ||
+	    (rc = mca_cert_fingerprint(srv->root_cert, srv->root_fingerprint, err)) != MCA_OK ||
+	    (rc = chain_pem(srv->chain, &srv->chain_pem, err)) != MCA_OK)
+		goto fail;
+	if (X509_cmp(sk_X509_value(srv->chain, 0), srv->ca_cert) != 0) {
+		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s: does not start with %s", conf->chain,
+				   conf->ca_cert);
+		goto fail;
+	}
+	/* Open (and migrate) the database once now, so a broken one fails the start. */
+	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
+		goto fail;
+	mca_store_close(st);
+	X509_free(server_cert);
+	mca_free_secret(pass);
+	*out = srv;
+	return MCA_OK;
+fail:
+	EVP_PKEY_free(key);
+	X509_free(server_cert);
+	mca_free_secret(pass);
+	srv->conf = NULL; /* the caller still owns conf on failure */
+	mca_server_free(srv);
+	return rc;
+}
+
+void
+mca_server_free(struct mca_server *srv)
+{
+	if (srv == NULL)
+		return;
+	mca_signer_free(srv->ca_signer);
+	X509_free(srv->ca_cert);
+	X509_free(srv->root_cert);
+	sk_X509_pop_free(srv->chain, X509_free);
+	free(srv->root_pem);
+	free(srv->chain_pem);
+	free(srv->ca_pem);
+	free(srv->ca_der);
+	free(srv->server_cert_pem);
+	mca_free_secret(srv->server_key_pem);
+	mca_conf_free(srv->conf);
+	free(srv);
+}

@@ -1,0 +1,53 @@
+/*
+ * server.h - what mtlscad holds in memory while it runs, loaded once at
+ * start from the configuration: the trust material it serves, the issuing
+ * CA's signer, and a database connection per worker thread.
+ *
+ * Everything here is read-only after mca_server_load() returns, except
+ * the per-thread store (thread-local) and the counters (atomic).
+ */
+#ifndef MCA_SERVER_H
+#define MCA_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "err.h"
+#include "signer.h"
+#include "store.h"
+
+struct mca_server {
+	struct mca_conf *conf;
+	struct mca_signer *ca_signer;
+	X509 *ca_cert, *root_cert;
+	STACK_OF(X509) *chain;      /* issuing CA first, root last */
+	char *root_pem, *chain_pem; /* served as is */
+	char *ca_pem;
+	unsigned char *ca_der;
+	size_t ca_der_len;
+	char root_fingerprint[65]; /* lower-case hex SHA-256 */
+	char *server_cert_pem;
+	char *server_key_pem; /* unencrypted, for libmicrohttpd; wiped at free */
+	int64_t started_at;
+};
+
+/*
+ * Load the configuration's files: certificates, chain, CA key (with the
+ * configured passphrase), server TLS key; check that the keys match their
+ * certificates and that the database opens.  Errors name the file.
+ */
+mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err);
+
+/*
+ * The calling thread's database connection, opened on first use and
+ * closed at thread exit.  NULL (and err set) when it cannot be opened.
+ */
+struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
+
+/* Free the server (and wipe the decrypted key); the config is freed too. */
+void mca_server_free(struct mca_server *srv);
+
+#endif

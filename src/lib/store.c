@@ -1,0 +1,511 @@
+/* store.c - SQLite persistence with per-connection prepared statements. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "embedded.h"
+#include "store.h"
+#include "util.h"
+
+/* Every statement this module runs, prepared once per connection on first use. */
+#define STORE_STMTS(X)                                                                             \
+	X(ST_CERT_INSERT,                                                                          \
+	  "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"         \
+	  " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"       \
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', NULL, NULL, ?10, ?11)")          \
+	X(ST_CERT_GET,                                                                             \
+	  "SELECT serial, issuer, profile, subject, names, not_before, not_after, der,"            \
+	  " fingerprint, status, revoked_at, reason, requester, created_at"                        \
+	  " FROM certificates WHERE serial = ?1")                                                  \
+	X(ST_AUDIT_INSERT,                                                                         \
+	  "INSERT INTO audit (at, actor, action, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5)")     \
+	X(ST_CRL_MAX, "SELECT coalesce(max(number), 0) FROM crls WHERE issuer = ?1")               \
+	X(ST_CRL_INSERT,                                                                           \
+	  "INSERT INTO crls (issuer, number, this_update, next_update, der)"                       \
+	  " VALUES (?1, ?2, ?3, ?4, ?5)")                                                          \
+	X(ST_CRL_LATEST,                                                                           \
+	  "SELECT number, this_update, next_update, der FROM crls WHERE issuer = ?1"               \
+	  " ORDER BY number DESC LIMIT 1")                                                         \
+	X(ST_REVOKED,                                                                              \
+	  "SELECT serial, revoked_at, reason FROM certificates"                                    \
+	  " WHERE status = 'revoked' AND issuer = ?1 AND not_after > ?2 ORDER BY serial")          \
+	X(ST_PING, "SELECT count(*) FROM sqlite_schema")                                           \
+	X(ST_BEGIN, "BEGIN IMMEDIATE")                                                             \
+	X(ST_COMMIT, "COMMIT")                                                                     \
+	X(ST_ROLLBACK, "ROLLBACK")
+
+enum store_stmt {
+#define X_ENUM(id, sql) id,
+	STORE_STMTS(X_ENUM)
+#undef X_ENUM
+	ST__COUNT
+};
+
+static const char *const store_sql[] = {
+#define X_SQL(id, sql) sql,
+    STORE_STMTS(X_SQL)
+#undef X_SQL
+};
+
+struct mca_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST__COUNT];
+	char *path;
+};
+
+int
+mca_store_schema_latest(void)
+{
+	int n = 0;
+
+	while (mca_embedded_sql[n].name != NULL)
+		n++;
+	return n;
+}
+
+/* Prepared statement `id`, reset and unbound, or NULL with err set. */
+static sqlite3_stmt *
+stmt_get(struct mca_store *st, enum store_stmt id, struct mca_error *err)
+{
+	if (st->stmt[id] == NULL &&
+	    sqlite3_prepare_v3(st->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
+			       NULL) != SQLITE_OK) {
+		mca_error_set(err, MCA_ERR_DB, "%s: prepare: %s", st->path, sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	sqlite3_reset(st->stmt[id]);
+	sqlite3_clear_bindings(st->stmt[id]);
+	return st->stmt[id];
+}
+
+/* Run a statement that returns no rows (or whose rows are ignored). */
+static mca_rc
+stmt_done(struct mca_store *st, sqlite3_stmt *s, struct mca_error *err)
+{
+	int r = sqlite3_step(s);
+
+	while (r == SQLITE_ROW)
+		r = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (r == SQLITE_DONE)
+		return MCA_OK;
+	if ((r & 0xff) == SQLITE_CONSTRAINT)
+		return mca_error_set(err, MCA_ERR_EXISTS, "%s: %s", st->path,
+				     sqlite3_errmsg(st->db));
+	return mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+}
+
+static mca_rc
+exec_sql(struct mca_store *st, const char *sql, struct mca_error *err)
+{
+	char *msg = NULL;
+	mca_rc rc = MCA_OK;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path,
+				   msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+	}
+	return rc;
+}
+
+int
+mca_store_schema_version(struct mca_store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Apply every embedded migration newer than the database, each in its own transaction. */
+static mca_rc
+store_migrate(struct mca_store *st, struct mca_error *err)
+{
+	int have, latest = mca_store_schema_latest(), i;
+	char pragma[64];
+	mca_rc rc;
+
+	have = mca_store_schema_version(st);
+	if (have < 0)
+		return mca_error_set(err, MCA_ERR_DB, "%s: cannot read schema version: %s",
+				     st->path, sqlite3_errmsg(st->db));
+	if (have > latest)
+		return mca_error_set(err, MCA_ERR_SCHEMA,
+				     "%s: database schema version %d is newer than this mtlsca "
+				     "(knows up to %d); upgrade mtlsca",
+				     st->path, have, latest);
+	for (i = have; i < latest; i++) {
+		if ((rc = exec_sql(st, "BEGIN IMMEDIATE", err)) != MCA_OK)
+			return rc;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
+		if ((rc = exec_sql(st, mca_embedded_sql[i].text, err)) != MCA_OK ||
+		    (rc = exec_sql(st, pragma, err)) != MCA_OK ||
+		    (rc = exec_sql(st, "COMMIT", err)) != MCA_OK) {
+			exec_sql(st, "ROLLBACK", NULL);
+			return mca_error_set(err, rc, "%s: migration %s failed: %s", st->path,
+					     mca_embedded_sql[i].name, err ? err->msg : "");
+		}
+	}
+	return MCA_OK;
+}
+
+mca_rc
+mca_store_open(const char *path, int create, struct mca_store **out, struct mca_error *err)
+{
+	struct mca_store *st = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	mca_rc rc;
+
+	*out = NULL;
+	if (!create && !mca_path_exists(path))
+		return mca_error_set(err, MCA_ERR_NOTFOUND, "%s: no such database", path);
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = strdup(path)) == NULL) {
+		free(st);
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", path,
+				   st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 10000);
+	/*
+	 * WAL lets the CLI and the daemon share the file; synchronous=FULL
+	 * fsyncs the WAL on every COMMIT so a committed certificate survives
+	 * power loss (durability.md).
+	 */
+	if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL", err)) != MCA_OK ||
+	    (rc = exec_sql(st, "PRAGMA synchronous = FULL", err)) != MCA_OK ||
+	    (rc = exec_sql(st, "PRAGMA foreign_keys = ON", err)) != MCA_OK)
+		goto fail;
+	if ((rc = store_migrate(st, err)) != MCA_OK)
+		goto fail;
+	*out = st;
+	return MCA_OK;
+fail:
+	mca_store_close(st);
+	return rc;
+}
+
+void
+mca_store_close(struct mca_store *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+mca_rc
+mca_store_ping(struct mca_store *st, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_PING, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	return stmt_done(st, s, err);
+}
+
+mca_rc
+mca_store_begin(struct mca_store *st, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_BEGIN, err);
+
+	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+}
+
+mca_rc
+mca_store_commit(struct mca_store *st, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_COMMIT, err);
+
+	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+}
+
+void
+mca_store_rollback(struct mca_store *st)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_get_autocommit(st->db))
+		return;
+	s = stmt_get(st, ST_ROLLBACK, NULL);
+	if (s != NULL)
+		stmt_done(st, s, NULL);
+}
+
+mca_rc
+mca_store_audit(struct mca_store *st, const char *actor, const char *action, const char *serial,
+		const char *detail_json, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_AUDIT_INSERT, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)mca_now());
+	sqlite3_bind_text(s, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC);
+	if (serial != NULL)
+		sqlite3_bind_text(s, 4, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, detail_json ? detail_json : "{}", -1, SQLITE_STATIC);
+	return stmt_done(st, s, err);
+}
+
+mca_rc
+mca_store_cert_insert(struct mca_store *st, const struct mca_cert_rec *r, const char *actor,
+		      const char *action, struct mca_error *err)
+{
+	sqlite3_stmt *s;
+	int own = sqlite3_get_autocommit(st->db);
+	mca_rc rc;
+
+	if (own && (rc = mca_store_begin(st, err)) != MCA_OK)
+		return rc;
+	s = stmt_get(st, ST_CERT_INSERT, err);
+	if (s == NULL) {
+		rc = MCA_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, r->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, r->issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, r->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, r->subject ? r->subject : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, r->names ? r->names : "[]", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, r->not_before);
+	sqlite3_bind_int64(s, 7, r->not_after);
+	sqlite3_bind_blob(s, 8, r->der, (int)r->der_len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, r->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 10, r->requester, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 11, r->created_at ? r->created_at : (int64_t)mca_now());
+	rc = stmt_done(st, s, err);
+	if (rc == MCA_OK)
+		rc = mca_store_audit(st, actor, action, r->serial, NULL, err);
+	if (rc == MCA_OK && own)
+		rc = mca_store_commit(st, err);
+out:
+	if (rc != MCA_OK && own)
+		mca_store_rollback(st);
+	return rc;
+}
+
+/* malloc'd copy of a text column, "" for NULL-able columns that must be strings. */
+static char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t == NULL ? NULL : strdup((const char *)t);
+}
+
+mca_rc
+mca_store_cert_get(struct mca_store *st, const char *serial, struct mca_cert_rec **out,
+		   struct mca_error *err)
+{
+	struct mca_cert_rec *r = NULL;
+	sqlite3_stmt *s;
+	int step;
+	mca_rc rc;
+
+	*out = NULL;
+	s = stmt_get(st, ST_CERT_GET, err);
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = mca_error_set(err, MCA_ERR_NOTFOUND, "no certificate with serial %s", serial);
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+		goto out;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	r->serial = col_text(s, 0);
+	r->issuer = col_text(s, 1);
+	r->profile = col_text(s, 2);
+	r->subject = col_text(s, 3);
+	r->names = col_text(s, 4);
+	r->not_before = sqlite3_column_int64(s, 5);
+	r->not_after = sqlite3_column_int64(s, 6);
+	r->der_len = (size_t)sqlite3_column_bytes(s, 7);
+	r->der = malloc(r->der_len ? r->der_len : 1);
+	if (r->der != NULL)
+		memcpy(r->der, sqlite3_column_blob(s, 7), r->der_len);
+	r->fingerprint = col_text(s, 8);
+	r->status = col_text(s, 9);
+	r->revoked_at = sqlite3_column_int64(s, 10);
+	r->reason = col_text(s, 11);
+	r->requester = col_text(s, 12);
+	r->created_at = sqlite3_column_int64(s, 13);
+	if (r->serial == NULL || r->issuer == NULL || r->profile == NULL || r->subject == NULL ||
+	    r->names == NULL || r->der == NULL || r->fingerprint == NULL || r->status == NULL ||
+	    r->requester == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+	rc = MCA_OK;
+out:
+	sqlite3_reset(s);
+	mca_cert_rec_free(r);
+	return rc;
+}
+
+void
+mca_cert_rec_clear(struct mca_cert_rec *r)
+{
+	free(r->serial);
+	free(r->issuer);
+	free(r->profile);
+	free(r->subject);
+	free(r->names);
+	free(r->der);
+	free(r->fingerprint);
+	free(r->status);
+	free(r->reason);
+	free(r->requester);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+mca_cert_rec_free(struct mca_cert_rec *r)
+{
+	if (r == NULL)
+		return;
+	mca_cert_rec_clear(r);
+	free(r);
+}
+
+mca_rc
+mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *number,
+			 struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_CRL_MAX, err);
+	mca_rc rc = MCA_OK;
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*number = sqlite3_column_int64(s, 0);
+	else
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return rc;
+}
+
+mca_rc
+mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number, int64_t this_update,
+		     int64_t next_update, const unsigned char *der, size_t der_len,
+		     struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_CRL_INSERT, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, number);
+	sqlite3_bind_int64(s, 3, this_update);
+	sqlite3_bind_int64(s, 4, next_update);
+	sqlite3_bind_blob(s, 5, der, (int)der_len, SQLITE_STATIC);
+	return stmt_done(st, s, err);
+}
+
+int64_t
+mca_store_count(struct mca_store *st, const char *table)
+{
+	sqlite3_stmt *s = NULL;
+	char sql[128];
+	int64_t n = -1;
+
+	/* `table` comes from our own code, never from input; still refuse oddities. */
+	if (strspn(table, "abcdefghijklmnopqrstuvwxyz_") != strlen(table))
+		return -1;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+mca_rc
+mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
+		     struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_CRL_LATEST, err);
+	int step;
+	mca_rc rc = MCA_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		out->number = sqlite3_column_int64(s, 0);
+		out->this_update = sqlite3_column_int64(s, 1);
+		out->next_update = sqlite3_column_int64(s, 2);
+		out->der_len = (size_t)sqlite3_column_bytes(s, 3);
+		out->der = malloc(out->der_len ? out->der_len : 1);
+		if (out->der == NULL)
+			rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		else
+			memcpy(out->der, sqlite3_column_blob(s, 3), out->der_len);
+	} else if (step == SQLITE_DONE) {
+		rc = mca_error_set(err, MCA_ERR_NOTFOUND, "no %s CRL published yet", issuer);
+	} else {
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+mca_rc
+mca_store_revoked_foreach(struct mca_store *st, const char *issuer_dn, int64_t since,
+			  mca_revoked_cb cb, void *arg, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_REVOKED, err);
+	int step;
+	mca_rc rc = MCA_OK;
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer_dn, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cb(arg, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+		       (const char *)sqlite3_column_text(s, 2)) != 0) {
+			rc = mca_error_set(err, MCA_ERR_INTERNAL, "revoked list walk failed");
+			break;
+		}
+	}
+	if (rc == MCA_OK && step != SQLITE_DONE)
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return rc;
+}

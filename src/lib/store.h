@@ -1,0 +1,123 @@
+/*
+ * store.h - the SQLite database of a CA: certificates, CRLs, tokens, audit.
+ *
+ * One struct mca_store per thread: it owns one sqlite3 connection and the
+ * prepared statements of that connection.  The database runs in WAL mode
+ * with synchronous=FULL: a COMMIT returns only after the WAL is fsynced,
+ * which is what "recorded" means in durability.md (NORMAL could lose the
+ * last commits on power loss).  Throughput comes from group commit:
+ * callers may wrap many inserts in one mca_store_begin()/commit().
+ *
+ * Strings in records returned by this module are malloc'd and owned by the
+ * record; free them with the matching *_free function.
+ */
+#ifndef MCA_STORE_H
+#define MCA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct mca_store;
+
+/* Highest schema version this program knows (the number of migrations). */
+int mca_store_schema_latest(void);
+
+/*
+ * Open the database at `path`, creating it when `create` is set, and bring
+ * its schema up to date.  A database whose user_version is newer than
+ * mca_store_schema_latest() is refused with MCA_ERR_SCHEMA.
+ */
+mca_rc mca_store_open(const char *path, int create, struct mca_store **out,
+		      struct mca_error *err);
+
+/* Close and free (NULL is fine). */
+void mca_store_close(struct mca_store *st);
+
+/* The schema version recorded in the database (PRAGMA user_version). */
+int mca_store_schema_version(struct mca_store *st);
+
+/* Whether the database answers queries: health checks. */
+mca_rc mca_store_ping(struct mca_store *st, struct mca_error *err);
+
+/* Transactions.  begin takes the write lock at once (BEGIN IMMEDIATE). */
+mca_rc mca_store_begin(struct mca_store *st, struct mca_error *err);
+mca_rc mca_store_commit(struct mca_store *st, struct mca_error *err);
+void mca_store_rollback(struct mca_store *st);
+
+/* One certificate row. */
+struct mca_cert_rec {
+	char *serial;
+	char *issuer;
+	char *profile;
+	char *subject;
+	char *names; /* JSON array text */
+	int64_t not_before;
+	int64_t not_after;
+	unsigned char *der;
+	size_t der_len;
+	char *fingerprint;
+	char *status; /* "valid" | "revoked" */
+	int64_t revoked_at; /* 0 when not revoked */
+	char *reason;       /* NULL when not revoked */
+	char *requester;
+	int64_t created_at;
+};
+
+/*
+ * Insert a certificate and its audit row ("issue" by `actor`).  Runs in
+ * the caller's transaction when one is open, else in its own.  A duplicate
+ * serial is MCA_ERR_EXISTS.
+ */
+mca_rc mca_store_cert_insert(struct mca_store *st, const struct mca_cert_rec *rec,
+			     const char *actor, const char *action, struct mca_error *err);
+
+/* Look up one certificate by canonical serial; MCA_ERR_NOTFOUND when absent. */
+mca_rc mca_store_cert_get(struct mca_store *st, const char *serial, struct mca_cert_rec **out,
+			  struct mca_error *err);
+
+/* Free the strings of `rec` and zero it (rec itself stays). */
+void mca_cert_rec_clear(struct mca_cert_rec *rec);
+
+/* Clear and free a heap record (NULL is fine). */
+void mca_cert_rec_free(struct mca_cert_rec *rec);
+
+/* Append an audit row (in the caller's transaction, if any). */
+mca_rc mca_store_audit(struct mca_store *st, const char *actor, const char *action,
+		       const char *serial, const char *detail_json, struct mca_error *err);
+
+/* Highest CRL number stored for `issuer` ("ca" or "root"); 0 when none. */
+mca_rc mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *number,
+				struct mca_error *err);
+
+/* Store a published CRL. */
+mca_rc mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number,
+			    int64_t this_update, int64_t next_update, const unsigned char *der,
+			    size_t der_len, struct mca_error *err);
+
+/* The newest CRL of `issuer`; MCA_ERR_NOTFOUND when none.  *der is malloc'd. */
+struct mca_crl_rec {
+	int64_t number, this_update, next_update;
+	unsigned char *der;
+	size_t der_len;
+};
+mca_rc mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
+			    struct mca_error *err);
+
+/*
+ * Call `cb` for every revoked certificate of `issuer_dn` that must be on
+ * the next CRL: revoked, and not expired before `since` (the thisUpdate
+ * of the previous CRL, so an expired entry stays for exactly one more
+ * CRL).  Serials in ascending order.  A non-zero return from cb stops the
+ * walk and is returned as MCA_ERR_INTERNAL.
+ */
+typedef int (*mca_revoked_cb)(void *arg, const char *serial, int64_t revoked_at,
+			      const char *reason);
+mca_rc mca_store_revoked_foreach(struct mca_store *st, const char *issuer_dn, int64_t since,
+				 mca_revoked_cb cb, void *arg, struct mca_error *err);
+
+/* Number of rows in `table` (tests and metrics); -1 on error. */
+int64_t mca_store_count(struct mca_store *st, const char *table);
+
+#endif

@@ -1,0 +1,104 @@
+/* mtlsca.c - the admin and bootstrap CLI: global options, then one verb. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "log.h"
+
+const struct cli_verb cli_verbs[] = {
+    {"init", "bootstrap a new internal PKI", cli_init, cli_init_usage},
+    {NULL, NULL, NULL, NULL},
+};
+
+int
+cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mtlsca: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_FAIL;
+}
+
+int
+cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mtlsca: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'mtlsca %s --help')\n", verb ? verb : "");
+	return CLI_USAGE;
+}
+
+static void
+usage(FILE *f)
+{
+	const struct cli_verb *v;
+
+	fputs("usage: mtlsca [-c FILE] COMMAND [OPTIONS]\n"
+	      "       mtlsca --help | --version\n"
+	      "\n"
+	      "  -c, --config FILE  CA configuration (default $MTLSCA_CONFIG, else ./mtlsca.conf)\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (v = cli_verbs; v->name != NULL; v++)
+		fprintf(f, "  %-10s %s\n", v->name, v->summary);
+	fputs("\nRun 'mtlsca COMMAND --help' for the options of a command.\n", f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct cli_global g;
+	const struct cli_verb *v;
+	int c;
+
+	mca_log_set_ident("mtlsca");
+	g.config = getenv("MTLSCA_CONFIG");
+	if (g.config == NULL || g.config[0] == '\0')
+		g.config = "mtlsca.conf";
+	/* '+': stop at the verb; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			g.config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		case 'V':
+			printf("mtlsca %s\n", PACKAGE_VERSION);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	for (v = cli_verbs; v->name != NULL; v++)
+		if (strcmp(v->name, argv[optind]) == 0)
+			return v->run(&g, argc - optind, argv + optind);
+	fprintf(stderr, "mtlsca: unknown command '%s' (see 'mtlsca --help')\n", argv[optind]);
+	return CLI_USAGE;
+}

@@ -1,0 +1,184 @@
+/*
+ * mtlscad.c - the daemon: parse arguments, load the CA directory, bind the
+ * listeners, optionally detach, serve until SIGTERM/SIGINT.
+ *
+ * Any failure before serving prints one line naming the file and the
+ * problem and exits 1; usage errors exit 2.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "http/http.h"
+#include "log.h"
+#include "server.h"
+
+#define DRAIN_GRACE_S 10
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: mtlscad -c FILE [--foreground] [--log-level LEVEL]\n"
+	      "       mtlscad --help | --version\n"
+	      "\n"
+	      "  -c, --config FILE   the CA's mtlsca.conf (default $MTLSCA_CONFIG)\n"
+	      "  -f, --foreground    do not detach; log to stderr\n"
+	      "  --log-level LEVEL   debug, info, notice, warn or error (overrides the config)\n",
+	      f);
+}
+
+/*
+ * Detach: the parent waits for the child to say it is serving (one byte
+ * on a pipe) and exits 0, or 1 if the child failed.  Returns the write end
+ * of the pipe in the child.
+ */
+static int
+detach(void)
+{
+	int p[2], devnull;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		_exit(read(p[0], &c, 1) == 1 && c == '1' ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		if (devnull > STDERR_FILENO)
+			close(devnull);
+	}
+	return p[1];
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config = getenv("MTLSCA_CONFIG"), *level = NULL;
+	struct mca_conf *conf = NULL;
+	struct mca_server *srv = NULL;
+	struct mca_httpd *httpd = NULL;
+	struct mca_error err = {0};
+	sigset_t sigs;
+	char https_s[128], http_s[128];
+	int c, sig, foreground = 0, ready_fd = -1, status = 1;
+
+	mca_log_set_ident("mtlscad");
+	while ((c = getopt_long(argc, argv, "c:fhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mtlscad %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || config == NULL || config[0] == '\0') {
+		usage(stderr);
+		return 2;
+	}
+	if (level != NULL && mca_log_level_parse(level) < 0) {
+		fprintf(stderr, "mtlscad: unknown log level '%s'\n", level);
+		return 2;
+	}
+
+	/* Block the signals we handle before any thread exists; main waits for them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mca_conf_load(config, &conf, &err) != MCA_OK) {
+		fprintf(stderr, "mtlscad: %s\n", err.msg);
+		return 1;
+	}
+	mca_log_set_level((enum mca_log_level)(level ? mca_log_level_parse(level)
+						     : conf->log_level));
+	if (mca_server_load(conf, &srv, &err) != MCA_OK) {
+		fprintf(stderr, "mtlscad: %s\n", err.msg);
+		mca_conf_free(conf);
+		return 1;
+	}
+	conf = NULL; /* owned by srv */
+	if (mca_httpd_bind(srv, &httpd, &err) != MCA_OK) {
+		fprintf(stderr, "mtlscad: %s: %s\n", srv->conf->path, err.msg);
+		goto out;
+	}
+	if (!foreground && (ready_fd = detach()) < 0) {
+		fprintf(stderr, "mtlscad: cannot detach: %s\n", strerror(errno));
+		goto out;
+	}
+	if (mca_httpd_start(httpd, &err) != MCA_OK) {
+		mca_log(MCA_LOG_ERR, "%s", err.msg);
+		goto out;
+	}
+	mca_hostport_format(&srv->conf->listen, https_s, sizeof(https_s));
+	mca_hostport_format(&srv->conf->http_listen, http_s, sizeof(http_s));
+	mca_log(MCA_LOG_INFO, "listening https=%s http=%s", https_s, http_s);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "1", 1) != 1)
+			mca_log(MCA_LOG_WARN, "could not tell the parent we are ready");
+		close(ready_fd);
+		ready_fd = -1;
+	}
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			mca_log(MCA_LOG_INFO, "SIGHUP: nothing to reload yet");
+			continue;
+		}
+		mca_log(MCA_LOG_INFO, "%s: draining and stopping", sig == SIGTERM ? "SIGTERM"
+										  : "SIGINT");
+		break;
+	}
+	mca_httpd_drain(httpd, DRAIN_GRACE_S);
+	status = 0;
+out:
+	if (ready_fd >= 0)
+		close(ready_fd);
+	mca_httpd_free(httpd);
+	mca_server_free(srv);
+	return status;
+}
