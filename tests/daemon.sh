@@ -1,0 +1,140 @@
+#!/bin/sh
+# daemon.sh - mtlscad on loopback: health, trust endpoints, routing errors,
+# TLS versions, SIGTERM, and a one-line error for each broken configuration.
+set -e
+. "$TESTS_SRCDIR/lib.sh"
+
+d=$T_DIR/ca
+init_ca "$d"
+start_daemon "$d/mtlsca.conf"
+https=https://127.0.0.1:$HTTPS_PORT
+http=http://127.0.0.1:$HTTP_PORT
+C="$CURL -sS --max-time 10 --cacert $d/chain.pem"
+
+eq "GET /v1/health over HTTPS" "$($C "$https/v1/health")" '{"status":"ok"}'
+eq "GET /v1/health over HTTP" "$($C "$http/v1/health")" '{"status":"ok"}'
+$C "$https/root.pem" | cmp -s - "$d/root.crt" || fail "/root.pem is root.crt"
+ok "/root.pem is root.crt"
+$C "$http/chain.pem" | cmp -s - "$d/chain.pem" || fail "/chain.pem is chain.pem"
+ok "/chain.pem is chain.pem"
+$C -o "$T_DIR/ca.der" -w '%{content_type}' "$http/ca.crt" >"$T_DIR/ct"
+eq "/ca.crt content type" "$(cat "$T_DIR/ct")" application/pkix-cert
+"$OPENSSL" x509 -inform DER -in "$T_DIR/ca.der" | cmp -s - "$d/ca.crt" || fail "/ca.crt is ca.crt"
+ok "/ca.crt is the issuing CA in DER (AIA caIssuers target)"
+eq "/root.pem content type" "$($C -o /dev/null -w '%{content_type}' "$https/root.pem")" \
+	application/x-pem-file
+
+$C "$https/v1/ca" >"$T_DIR/ca.json"
+jq -j .root "$T_DIR/ca.json" | cmp -s - "$d/root.crt" || fail "/v1/ca root"
+jq -j '.chain[0]' "$T_DIR/ca.json" | cmp -s - "$d/ca.crt" || fail "/v1/ca chain[0] is the issuing CA"
+jq -j '.chain[1]' "$T_DIR/ca.json" | cmp -s - "$d/root.crt" || fail "/v1/ca chain[1] is the root"
+fp=$("$OPENSSL" x509 -in "$d/root.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+eq "/v1/ca root_fingerprint_sha256" "$(jq -r .root_fingerprint_sha256 "$T_DIR/ca.json")" "$fp"
+
+# Routing errors: JSON bodies, 404, 405 with Allow from the route table.
+code=$($C -o "$T_DIR/body" -w '%{http_code}' "$https/no/such/path")
+eq "unknown path: 404" "$code" 404
+eq "404 error code" "$(jq -r .error "$T_DIR/body")" not_found
+code=$($C -o "$T_DIR/body" -D "$T_DIR/hdr" -w '%{http_code}' -X POST "$https/v1/health")
+eq "wrong method: 405" "$code" 405
+eq "405 error code" "$(jq -r .error "$T_DIR/body")" method_not_allowed
+grep -qi "^Allow: GET" "$T_DIR/hdr" || fail "405 carries Allow: GET"
+ok "405 carries Allow: GET"
+code=$($C -o /dev/null -w '%{http_code}' -I "$https/v1/health")
+eq "HEAD on a GET route" "$code" 200
+
+# TLS: 1.2 and 1.3 accepted, 1.1 refused; a client certificate is optional.
+eq "TLS 1.2" "$($C --tlsv1.2 --tls-max 1.2 "$https/v1/health")" '{"status":"ok"}'
+eq "TLS 1.3" "$($C --tlsv1.3 "$https/v1/health")" '{"status":"ok"}'
+# SECLEVEL=0 lets the client offer TLS 1.1, so a refusal is the server's.
+"$OPENSSL" s_client -connect "127.0.0.1:$HTTPS_PORT" -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' \
+	</dev/null >"$T_DIR/tls11" 2>&1 || true
+grep -q "Cipher is (NONE)" "$T_DIR/tls11" || { cat "$T_DIR/tls11"; fail "TLS 1.1 must be refused"; }
+"$OPENSSL" s_client -connect "127.0.0.1:$HTTPS_PORT" -tls1_2 </dev/null >"$T_DIR/tls12" 2>&1 || true
+grep -q "Cipher is ECDHE" "$T_DIR/tls12" || { cat "$T_DIR/tls12"; fail "TLS 1.2 handshake"; }
+ok "TLS 1.1 refused by the server (TLS 1.2 accepted by the same client)"
+eq "with the admin client certificate" \
+	"$($C --cert "$d/admin.crt" --key "$d/admin.key" "$https/v1/health")" '{"status":"ok"}'
+"$OPENSSL" s_client -connect "127.0.0.1:$HTTPS_PORT" -CAfile "$d/chain.pem" </dev/null \
+	>"$T_DIR/sclient" 2>&1 || true
+grep -q "Verify return code: 0 (ok)" "$T_DIR/sclient" || { cat "$T_DIR/sclient"; fail "s_client verify"; }
+grep -q "Acceptable client certificate CA names" "$T_DIR/sclient" ||
+	fail "the server requests a client certificate"
+ok "the server presents server.crt + issuing CA and requests a client certificate"
+
+# The access log has one line per request, without secrets.
+grep -q "access client=127.0.0.1 id=- GET /v1/health status=200" "$D_LOG" || fail "access log"
+ok "access log line per request"
+stop_daemon
+
+# Detached mode: the parent exits 0 once the child serves.
+"$MTLSCAD" -c "$d/mtlsca.conf" 2>"$T_DIR/bg.log" || fail "mtlscad detaches"
+pid=$(pgrep -f "mtlscad -c $d/mtlsca.conf" | head -n1)
+[ -n "$pid" ] || fail "detached mtlscad runs"
+T_PIDS="$T_PIDS $pid"
+port=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$T_DIR/bg.log")
+eq "detached daemon serves" "$($C "https://127.0.0.1:$port/v1/health")" '{"status":"ok"}'
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "detached daemon stops on SIGTERM"
+	sleep 0.05
+done
+ok "detached daemon stops on SIGTERM"
+
+# Broken configurations: non-zero exit, one line naming the file and the problem.
+broken() {
+	desc=$1
+	conf=$2
+	want=$3
+	check_fails "broken config: $desc" 1 "$MTLSCAD" -c "$conf" --foreground
+	stderr_one_line
+	stderr_has "$want"
+}
+b=$T_DIR/broken
+cp -a "$d" "$b"
+broken "missing config file" "$b/nope.conf" "$b/nope.conf: No such file"
+printf '{"listen": "127.0.0.1:0",\n "database": }' >"$b/bad.conf"
+broken "malformed JSON" "$b/bad.conf" "$b/bad.conf: line 2"
+jq '. + {"bogus": 1}' "$b/mtlsca.conf" >"$b/unknown.conf"
+broken "unknown field" "$b/unknown.conf" "unknown field 'bogus'"
+jq '. + {"ca_key": "missing.key"}' "$b/mtlsca.conf" >"$b/nokey.conf"
+broken "missing key file" "$b/nokey.conf" "$b/missing.key: No such file"
+echo "not a key" >"$b/garbage.key"
+jq '. + {"ca_key": "garbage.key"}' "$b/mtlsca.conf" >"$b/garbage.conf"
+broken "unreadable key" "$b/garbage.conf" "$b/garbage.key: not a PEM private key"
+jq '. + {"ca_key": "server.key"}' "$b/mtlsca.conf" >"$b/mismatch.conf"
+broken "mismatched key" "$b/mismatch.conf" "$b/server.key: key does not match $b/ca.crt"
+jq '. + {"server_cert": "missing.crt"}' "$b/mtlsca.conf" >"$b/nocert.conf"
+broken "missing certificate" "$b/nocert.conf" "$b/missing.crt: No such file"
+jq '. + {"database": "missing.db"}' "$b/mtlsca.conf" >"$b/nodb.conf"
+broken "missing database" "$b/nodb.conf" "$b/missing.db: no such database"
+sqlite3 "$b/mtlsca.db" "PRAGMA user_version = 999"
+broken "database newer than the program" "$b/mtlsca.conf" "newer than this mtlsca"
+sqlite3 "$b/mtlsca.db" "PRAGMA user_version = 1"
+start_daemon "$d/mtlsca.conf"
+jq --arg l "127.0.0.1:$HTTPS_PORT" '. + {"listen": $l}' "$b/mtlsca.conf" >"$b/inuse.conf"
+broken "port in use" "$b/inuse.conf" "listen 127.0.0.1:$HTTPS_PORT: Address already in use"
+stop_daemon
+check_fails "unknown log level is a usage error" 2 "$MTLSCAD" -c "$d/mtlsca.conf" --log-level loud
+check_fails "no config is a usage error" 2 env -u MTLSCA_CONFIG "$MTLSCAD"
+
+# Encrypted keys: the daemon starts with the configured passphrase file, and
+# fails clearly without it or with a wrong one.
+printf 's3cret passphrase\n' >"$T_DIR/pass"
+init_ca "$T_DIR/enc" --passphrase-file "$T_DIR/pass"
+start_daemon "$T_DIR/enc/mtlsca.conf"
+eq "encrypted keys: daemon serves" \
+	"$($CURL -sS --cacert "$T_DIR/enc/chain.pem" "https://127.0.0.1:$HTTPS_PORT/v1/health")" \
+	'{"status":"ok"}'
+stop_daemon
+jq 'del(.passphrase_file)' "$T_DIR/enc/mtlsca.conf" >"$T_DIR/enc/nopass.conf"
+broken "encrypted key without passphrase_file" "$T_DIR/enc/nopass.conf" \
+	"$T_DIR/enc/ca.key: key is encrypted and no passphrase_file is configured"
+printf 'wrong\n' >"$T_DIR/wrongpass"
+jq --arg p "$T_DIR/wrongpass" '. + {"passphrase_file": $p}' "$T_DIR/enc/mtlsca.conf" \
+	>"$T_DIR/enc/wrong.conf"
+broken "wrong passphrase" "$T_DIR/enc/wrong.conf" "$T_DIR/enc/ca.key: wrong passphrase"
+
+echo "1..$T_NUM"

@@ -1,0 +1,146 @@
+# lib.sh - helpers shared by the integration tests (sourced, not run).
+# Environment from Makefile.am: MTLSCA, MTLSCAD, TESTS_SRCDIR, OPENSSL,
+# CERTTOOL, CURL.  Each test makes its own temporary directory and stops
+# whatever it started, also when it fails.
+
+set -u
+: "${MTLSCA:?}" "${MTLSCAD:?}" "${TESTS_SRCDIR:?}"
+OPENSSL=${OPENSSL:-openssl}
+CERTTOOL=${CERTTOOL:-certtool}
+CURL=${CURL:-curl}
+
+T_NUM=0
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mtlsca-test.XXXXXX")
+T_PIDS=""
+
+cleanup() {
+	for p in $T_PIDS; do
+		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	rm -rf "$T_DIR"
+}
+trap cleanup EXIT INT TERM
+
+# ok DESCRIPTION: record a passing check
+ok() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM - $*"
+}
+
+# fail DESCRIPTION: report and stop the test
+fail() {
+	T_NUM=$((T_NUM + 1))
+	echo "not ok $T_NUM - $*"
+	exit 1
+}
+
+# check DESCRIPTION COMMAND...: the command must succeed
+check() {
+	_desc=$1
+	shift
+	if "$@" >"$T_DIR/out" 2>&1; then ok "$_desc"; else
+		cat "$T_DIR/out"
+		fail "$_desc"
+	fi
+}
+
+# check_fails DESCRIPTION CODE COMMAND...: the command must exit with CODE
+check_fails() {
+	_desc=$1
+	_want=$2
+	shift 2
+	set +e
+	"$@" >"$T_DIR/out" 2>"$T_DIR/err"
+	_rc=$?
+	set -e
+	[ "$_rc" -eq "$_want" ] || {
+		cat "$T_DIR/out" "$T_DIR/err"
+		fail "$_desc (exit $_rc, want $_want)"
+	}
+	ok "$_desc"
+}
+
+# stderr_has TEXT: the last check_fails printed TEXT on stderr
+stderr_has() {
+	grep -qF -- "$1" "$T_DIR/err" || {
+		cat "$T_DIR/err"
+		fail "stderr lacks '$1'"
+	}
+	ok "stderr says '$1'"
+}
+
+# stderr_one_line: the last check_fails printed exactly one line on stderr
+stderr_one_line() {
+	_n=$(wc -l <"$T_DIR/err")
+	[ "$_n" -eq 1 ] || {
+		cat "$T_DIR/err"
+		fail "stderr has $_n lines, want 1"
+	}
+	ok "one line on stderr"
+}
+
+# eq DESCRIPTION GOT WANT
+eq() {
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+	ok "$1"
+}
+
+# init_ca DIR [ARGS...]: a fresh CA on free loopback ports
+init_ca() {
+	_dir=$1
+	shift
+	"$MTLSCA" init --dir "$_dir" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 "$@" \
+		>"$T_DIR/init.out" 2>&1 || {
+		cat "$T_DIR/init.out"
+		fail "init $_dir"
+	}
+}
+
+# start_daemon CONF [ARGS...]: start mtlscad in the foreground and wait until
+# it listens; sets D_PID, HTTPS_PORT, HTTP_PORT, D_LOG.
+start_daemon() {
+	_conf=$1
+	shift
+	D_LOG=$T_DIR/daemon.$$.$T_NUM.log
+	"$MTLSCAD" -c "$_conf" --foreground "$@" 2>"$D_LOG" &
+	D_PID=$!
+	T_PIDS="$T_PIDS $D_PID"
+	_i=0
+	while ! grep -q "listening https=" "$D_LOG" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ $_i -gt 200 ] || ! kill -0 "$D_PID" 2>/dev/null; then
+			cat "$D_LOG"
+			fail "mtlscad did not start"
+		fi
+		sleep 0.05
+	done
+	HTTPS_PORT=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$D_LOG" | head -n1)
+	HTTP_PORT=$(sed -n 's/.*listening .* http=[^ ]*:\([0-9]*\)$/\1/p' "$D_LOG" | head -n1)
+	[ -n "$HTTPS_PORT" ] && [ -n "$HTTP_PORT" ] || fail "could not read the ports from the log"
+}
+
+# stop_daemon: SIGTERM, which must end the daemon with exit 0
+stop_daemon() {
+	kill -TERM "$D_PID"
+	set +e
+	wait "$D_PID"
+	_rc=$?
+	set -e
+	T_PIDS=$(echo "$T_PIDS" | sed "s/ $D_PID//")
+	[ "$_rc" -eq 0 ] || {
+		cat "$D_LOG"
+		fail "mtlscad exited $_rc after SIGTERM"
+	}
+	ok "SIGTERM: mtlscad exits 0"
+}
+
+# file_state DIR: one line per file (mode, size, mtime, sha256) for "unchanged" checks
+file_state() {
+	(cd "$1" && find . -type f -o -type d | LC_ALL=C sort | while read -r f; do
+		if [ -f "$f" ]; then
+			echo "$(stat -c '%a %s %Y' "$f") $(sha256sum <"$f" | cut -c1-64) $f"
+		else
+			echo "$(stat -c '%a' "$f") dir $f"
+		fi
+	done)
+}
