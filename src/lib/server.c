@@ -121,6 +121,8 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		MCA_OK ||
 	    (rc = mca_key_to_pem(key, &srv->server_key_pem, err)) != MCA_OK)
 		goto fail;
+	EVP_PKEY_free(key);
+	key = NULL;
 	if ((rc = mca_cert_to_pem(srv->root_cert, &srv->root_pem, err)) != MCA_OK ||
 	    (rc = mca_cert_to_pem(srv->ca_cert, &srv->ca_pem, err)) != MCA_OK ||
 	    (rc = mca_cert_to_pem(server_cert, &srv->server_cert_pem, err)) != MCA_OK ||
