@@ -72,12 +72,9 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},    {"foreground", no_argument, NULL, 'f'},
+	    {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
 	};
 	const char *config = getenv("MTLSCA_CONFIG"), *level = NULL;
 	struct mca_conf *conf = NULL;
@@ -132,8 +129,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "mtlscad: %s\n", err.msg);
 		return 1;
 	}
-	mca_log_set_level((enum mca_log_level)(level ? mca_log_level_parse(level)
-						     : conf->log_level));
+	mca_log_set_level(
+	    (enum mca_log_level)(level ? mca_log_level_parse(level) : conf->log_level));
 	if (mca_server_load(conf, &srv, &err) != MCA_OK) {
 		fprintf(stderr, "mtlscad: %s\n", err.msg);
 		mca_conf_free(conf);
@@ -169,8 +166,8 @@ main(int argc, char **argv)
 			mca_log(MCA_LOG_INFO, "SIGHUP: nothing to reload yet");
 			continue;
 		}
-		mca_log(MCA_LOG_INFO, "%s: draining and stopping", sig == SIGTERM ? "SIGTERM"
-										  : "SIGINT");
+		mca_log(MCA_LOG_INFO, "%s: draining and stopping",
+		        sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	}
 	mca_httpd_drain(httpd, DRAIN_GRACE_S);

@@ -110,7 +110,7 @@ START_TEST(test_generate_distinct)
 	qsort(all, N, MCA_SERIAL_LEN, cmp_serial);
 	for (i = 1; i < N; i++)
 		ck_assert_msg(memcmp(all[i - 1], all[i], MCA_SERIAL_LEN) != 0,
-			      "serial repeated after %d draws", N);
+		              "serial repeated after %d draws", N);
 	free(all);
 }
 END_TEST
@@ -126,7 +126,7 @@ START_TEST(test_generate_bits_vary)
 	unsigned char raw[MCA_SERIAL_LEN], ones[MCA_SERIAL_LEN], zeros[MCA_SERIAL_LEN];
 	int i, j, low = 0, high = 0;
 
-	memset(ones, 0x00, sizeof(ones));  /* OR of all serials */
+	memset(ones, 0x00, sizeof(ones));   /* OR of all serials */
 	memset(zeros, 0xff, sizeof(zeros)); /* AND of all serials */
 	for (i = 0; i < 200; i++) {
 		ck_assert_int_eq(mca_serial_generate(raw, &err), MCA_OK);
@@ -139,7 +139,7 @@ START_TEST(test_generate_bits_vary)
 	}
 	for (j = 1; j < MCA_SERIAL_LEN; j++) {
 		ck_assert_msg(ones[j] == 0xff, "octet %d: bits never set: 0x%02x", j,
-			      (unsigned)(~ones[j] & 0xff));
+		              (unsigned)(~ones[j] & 0xff));
 		ck_assert_msg(zeros[j] == 0x00, "octet %d: bits never clear: 0x%02x", j, zeros[j]);
 	}
 	ck_assert_int_eq(ones[0], 0x7f);
@@ -183,14 +183,14 @@ END_TEST
 /* Octet strings through mca_serial_to_asn1: leading zero octets vanish, 20 octets is the max. */
 static const struct {
 	size_t len;
-	unsigned char fill;      /* every octet */
-	unsigned char first;     /* then octet 0 overridden */
-	const char *want;        /* NULL: must be refused */
+	unsigned char fill;  /* every octet */
+	unsigned char first; /* then octet 0 overridden */
+	const char *want;    /* NULL: must be refused */
 } from_raw_tab[] = {
     {1, 0x01, 0x01, "01"},
-    {4, 0x00, 0x00, NULL},             /* zero */
-    {4, 0x01, 0x00, "010101"},         /* 00 01 01 01: the zero octet goes */
-    {16, 0xab, 0x7f, "7fabababababababababababababababab" + 2},
+    {4, 0x00, 0x00, NULL},     /* zero */
+    {4, 0x01, 0x00, "010101"}, /* 00 01 01 01: the zero octet goes */
+    {16, 0xab, 0x7f, "7fababababababababababababababab"},
     {20, 0xff, 0x7f, "7fffffffffffffffffffffffffffffffffffffff"},
     {20, 0xff, 0xff, "ffffffffffffffffffffffffffffffffffffffff"},
     {21, 0x01, 0x00, "0101010101010101010101010101010101010101"}, /* 20 after the pad */
@@ -321,10 +321,10 @@ static const struct {
     {"0x00ff", "ff"},
     {"7f", "7f"},
     {"80", "80"},
-    {D40, D40},        /* exactly 20 octets */
-    {"00" D40, D40},   /* 20 octets after stripping */
+    {D40, D40},      /* exactly 20 octets */
+    {"00" D40, D40}, /* 20 octets after stripping */
     {"0x" D40, D40},
-    {"", NULL},        /* empty */
+    {"", NULL}, /* empty */
     {NULL, NULL},
     {"0x", NULL},
     {":", NULL},
@@ -364,13 +364,13 @@ START_TEST(test_normalize)
 		ck_assert_str_eq(out, norm_tab[_i].want);
 	} else {
 		ck_assert_msg(rc == MCA_ERR_INVAL, "'%s' accepted as '%s'", in ? in : "(null)",
-			      rc == MCA_OK ? out : "");
+		              rc == MCA_OK ? out : "");
 		ck_assert_int_eq(err.code, MCA_ERR_INVAL);
 		ck_assert_str_eq(out, "");
 		/* Short inputs are quoted in full so the user sees what was refused. */
 		if (in != NULL && in[0] != '\0' && strlen(in) <= 64)
 			ck_assert_msg(strstr(err.msg, in) != NULL, "\"%s\" does not quote '%s'",
-				      err.msg, in);
+			              err.msg, in);
 	}
 }
 END_TEST

@@ -35,9 +35,26 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "mtlsca: MESSAGE" plus a usage hint on stderr and return CLI_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct mca_conf;
+struct mca_store;
+struct mca_error;
+
+/* Load the configuration and open its database; prints the error and returns CLI_FAIL. */
+int cli_open(const struct cli_global *g, struct mca_conf **conf, struct mca_store **st);
+
+/* The actor recorded in audit rows for CLI actions: "cli:USER". */
+const char *cli_actor(void);
+
+/* Print "mtlsca: VERB: CODE: RULE: MESSAGE" for a library error; returns CLI_FAIL. */
+int cli_fail_err(const char *verb, const struct mca_error *err);
+
 int cli_init(const struct cli_global *g, int argc, char **argv);
 void cli_init_usage(void);
-int cli_crl(const struct cli_global *g, int argc, char **argv);
-void cli_crl_usage(void);
+int cli_issue(const struct cli_global *g, int argc, char **argv);
+void cli_issue_usage(void);
+int cli_list(const struct cli_global *g, int argc, char **argv);
+void cli_list_usage(void);
+int cli_show(const struct cli_global *g, int argc, char **argv);
+void cli_show_usage(void);
 
 #endif

@@ -107,7 +107,7 @@ add_aki(X509 *x, X509 *issuer)
 		if (ski == NULL || !ASN1_STRING_copy(akid->keyid, ski))
 			goto out;
 	} else if (!X509_pubkey_digest(x, EVP_sha1(), md, &n) ||
-		   !ASN1_OCTET_STRING_set(akid->keyid, md, (int)n)) {
+	           !ASN1_OCTET_STRING_set(akid->keyid, md, (int)n)) {
 		goto out;
 	}
 	ok = add_ext(x, NID_authority_key_identifier, akid, 0);
@@ -217,7 +217,7 @@ set_time(X509 *x, int which, int64_t t)
 
 mca_rc
 mca_certgen_build(const struct mca_certgen *g, struct mca_signer *signer, X509 **out,
-		  struct mca_error *err)
+                  struct mca_error *err)
 {
 	X509 *x = NULL;
 	ASN1_INTEGER *serial = NULL;
@@ -228,10 +228,8 @@ mca_certgen_build(const struct mca_certgen *g, struct mca_signer *signer, X509 *
 	x = X509_new();
 	serial = mca_serial_to_asn1(g->serial, g->serial_len);
 	if (x == NULL || serial == NULL || !X509_set_version(x, X509_VERSION_3) ||
-	    !X509_set_serialNumber(x, serial) ||
-	    !X509_set_subject_name(x, g->subject) ||
-	    !X509_set_issuer_name(x, g->issuer ? X509_get_subject_name(g->issuer)
-					       : g->subject) ||
+	    !X509_set_serialNumber(x, serial) || !X509_set_subject_name(x, g->subject) ||
+	    !X509_set_issuer_name(x, g->issuer ? X509_get_subject_name(g->issuer) : g->subject) ||
 	    !set_time(x, 0, g->not_before) || !set_time(x, 1, g->not_after) ||
 	    !X509_set_pubkey(x, g->pubkey))
 		goto fail;
@@ -285,10 +283,10 @@ mca_san_add(GENERAL_NAMES *names, int type, const char *value, struct mca_error 
 	if (gn == NULL) {
 		ERR_clear_error();
 		return mca_error_set(err, MCA_ERR_INVAL, "invalid %s '%.200s'",
-				     type == GEN_IPADD ? "IP address"
-				     : type == GEN_URI ? "URI"
-						       : "name",
-				     value);
+		                     type == GEN_IPADD ? "IP address"
+		                     : type == GEN_URI ? "URI"
+		                                       : "name",
+		                     value);
 	}
 	if (!sk_GENERAL_NAME_push(names, gn)) {
 		GENERAL_NAME_free(gn);

@@ -41,15 +41,15 @@ struct mca_certgen {
 	unsigned ext_key_usage;
 	GENERAL_NAMES *san; /* NULL or empty: no SAN extension (borrowed) */
 	int san_critical;
-	int ski; /* add a subjectKeyIdentifier */
-	const char *crl_url;        /* CRL Distribution Point, NULL for none */
-	const char *ca_issuers_url; /* AIA caIssuers, NULL for none */
+	int ski;                                        /* add a subjectKeyIdentifier */
+	const char *crl_url;                            /* CRL Distribution Point, NULL for none */
+	const char *ca_issuers_url;                     /* AIA caIssuers, NULL for none */
 	const char *policies[MCA_CERTGEN_MAX_POLICIES]; /* dotted OIDs, NULL-terminated */
 };
 
 /* Build the certificate `g` describes and sign it with `signer`. */
 mca_rc mca_certgen_build(const struct mca_certgen *g, struct mca_signer *signer, X509 **out,
-			 struct mca_error *err);
+                         struct mca_error *err);
 
 /*
  * Append a SAN entry parsed from text: `type` is GEN_DNS, GEN_IPADD or

@@ -24,16 +24,16 @@ struct raw_conf {
 
 #define F(m, t, r) MCA_JFIELD(struct raw_conf, m, t, r)
 static const struct mca_jfield conf_fields[] = {
-    F(listen, MCA_J_STRING, 0),        F(http_listen, MCA_J_STRING, 0),
-    F(public_url, MCA_J_STRING, 0),    F(crl_url, MCA_J_STRING, 0),
+    F(listen, MCA_J_STRING, 0),         F(http_listen, MCA_J_STRING, 0),
+    F(public_url, MCA_J_STRING, 0),     F(crl_url, MCA_J_STRING, 0),
     F(ca_issuers_url, MCA_J_STRING, 0), F(database, MCA_J_STRING, 1),
-    F(root_cert, MCA_J_STRING, 1),     F(root_key, MCA_J_STRING, 0),
-    F(ca_cert, MCA_J_STRING, 1),       F(ca_key, MCA_J_STRING, 1),
-    F(chain, MCA_J_STRING, 1),         F(server_cert, MCA_J_STRING, 1),
-    F(server_key, MCA_J_STRING, 1),    F(passphrase_file, MCA_J_STRING, 0),
-    F(templates_dir, MCA_J_STRING, 0), F(crl_dir, MCA_J_STRING, 0),
-    F(log_level, MCA_J_STRING, 0),     F(crl, MCA_J_OBJECT, 0),
-    F(limits, MCA_J_OBJECT, 0),        F(admin_profiles, MCA_J_STRARR, 0),
+    F(root_cert, MCA_J_STRING, 1),      F(root_key, MCA_J_STRING, 0),
+    F(ca_cert, MCA_J_STRING, 1),        F(ca_key, MCA_J_STRING, 1),
+    F(chain, MCA_J_STRING, 1),          F(server_cert, MCA_J_STRING, 1),
+    F(server_key, MCA_J_STRING, 1),     F(passphrase_file, MCA_J_STRING, 0),
+    F(templates_dir, MCA_J_STRING, 0),  F(crl_dir, MCA_J_STRING, 0),
+    F(log_level, MCA_J_STRING, 0),      F(crl, MCA_J_OBJECT, 0),
+    F(limits, MCA_J_OBJECT, 0),         F(admin_profiles, MCA_J_STRARR, 0),
 };
 #undef F
 
@@ -105,14 +105,14 @@ mca_hostport_format(const struct mca_hostport *hp, char *buf, unsigned len)
 /* Resolve a config path against the config's directory; NULL in, NULL out. */
 static mca_rc
 conf_path(const struct mca_conf *c, const char *field, const char *val, char **out,
-	  struct mca_error *err)
+          struct mca_error *err)
 {
 	*out = NULL;
 	if (val == NULL)
 		return MCA_OK;
 	if (val[0] == '\0')
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field '%s': empty path", c->path,
-				     field);
+		                     field);
 	*out = mca_path_join(c->dir, val);
 	return *out == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory") : MCA_OK;
 }
@@ -120,7 +120,7 @@ conf_path(const struct mca_conf *c, const char *field, const char *val, char **o
 /* Parse a duration field, keeping the default when absent. */
 static mca_rc
 conf_duration(const struct mca_conf *c, const char *field, const char *val, int64_t *out,
-	      struct mca_error *err)
+              struct mca_error *err)
 {
 	struct mca_error e = {0};
 
@@ -128,14 +128,14 @@ conf_duration(const struct mca_conf *c, const char *field, const char *val, int6
 		return MCA_OK;
 	if (mca_duration_parse(val, out, &e) != MCA_OK)
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field '%s': %s", c->path, field,
-				     e.msg);
+		                     e.msg);
 	return MCA_OK;
 }
 
 /* Check a URL field: http(s) scheme, no whitespace; store a copy without trailing '/'. */
 static mca_rc
 conf_url(const struct mca_conf *c, const char *field, const char *val, char **out,
-	 struct mca_error *err)
+         struct mca_error *err)
 {
 	size_t len;
 
@@ -144,8 +144,8 @@ conf_url(const struct mca_conf *c, const char *field, const char *val, char **ou
 	if ((strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) ||
 	    strpbrk(val, " \t\r\n\"<>") != NULL || strlen(val) > 1024)
 		return mca_error_set(err, MCA_ERR_CONFIG,
-				     "%s: field '%s': '%.64s' is not an http:// or https:// URL",
-				     c->path, field, val);
+		                     "%s: field '%s': '%.64s' is not an http:// or https:// URL",
+		                     c->path, field, val);
 	free(*out);
 	*out = strdup(val);
 	if (*out == NULL)
@@ -159,14 +159,14 @@ conf_url(const struct mca_conf *c, const char *field, const char *val, char **ou
 /* Bound an integer limit to [lo, hi]. */
 static mca_rc
 conf_uint(const struct mca_conf *c, const char *field, long long v, long long lo, long long hi,
-	  unsigned *out, struct mca_error *err)
+          unsigned *out, struct mca_error *err)
 {
 	if (v == -1)
 		return MCA_OK; /* absent */
 	if (v < lo || v > hi)
 		return mca_error_set(err, MCA_ERR_CONFIG,
-				     "%s: field 'limits.%s': %lld is outside %lld..%lld", c->path,
-				     field, v, lo, hi);
+		                     "%s: field 'limits.%s': %lld is outside %lld..%lld", c->path,
+		                     field, v, lo, hi);
 	*out = (unsigned)v;
 	return MCA_OK;
 }
@@ -184,25 +184,24 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 	mca_rc rc;
 
 	if (mca_json_unpack(root, conf_fields, sizeof(conf_fields) / sizeof(conf_fields[0]), &raw,
-			    c->path, &e) != MCA_OK)
+	                    c->path, &e) != MCA_OK)
 		return mca_error_rule(err, MCA_ERR_CONFIG, e.rule, "%s", e.msg);
 	if (raw.crl != NULL &&
 	    mca_json_unpack(raw.crl, crl_fields, sizeof(crl_fields) / sizeof(crl_fields[0]), &crl,
-			    "crl", &e) != MCA_OK)
+	                    "crl", &e) != MCA_OK)
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: %s", c->path, e.msg);
-	if (raw.limits != NULL &&
-	    mca_json_unpack(raw.limits, limits_fields,
-			    sizeof(limits_fields) / sizeof(limits_fields[0]), &lim, "limits",
-			    &e) != MCA_OK)
+	if (raw.limits != NULL && mca_json_unpack(raw.limits, limits_fields,
+	                                          sizeof(limits_fields) / sizeof(limits_fields[0]),
+	                                          &lim, "limits", &e) != MCA_OK)
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: %s", c->path, e.msg);
 
-	if (mca_hostport_parse(raw.listen ? raw.listen : MCA_CONF_DEFAULT_LISTEN, &c->listen,
-			       &e) != MCA_OK)
+	if (mca_hostport_parse(raw.listen ? raw.listen : MCA_CONF_DEFAULT_LISTEN, &c->listen, &e) !=
+	    MCA_OK)
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field 'listen': %s", c->path, e.msg);
 	if (mca_hostport_parse(raw.http_listen ? raw.http_listen : MCA_CONF_DEFAULT_HTTP_LISTEN,
-			       &c->http_listen, &e) != MCA_OK)
+	                       &c->http_listen, &e) != MCA_OK)
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field 'http_listen': %s", c->path,
-				     e.msg);
+		                     e.msg);
 
 	if (raw.public_url == NULL) {
 		mca_hostport_format(&c->http_listen, buf, sizeof(buf));
@@ -210,12 +209,11 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 		if (c->public_url == NULL)
 			return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		sprintf(c->public_url, "http://%s", buf);
-	} else if ((rc = conf_url(c, "public_url", raw.public_url, &c->public_url, err)) !=
-		   MCA_OK)
+	} else if ((rc = conf_url(c, "public_url", raw.public_url, &c->public_url, err)) != MCA_OK)
 		return rc;
 	if ((rc = conf_url(c, "crl_url", raw.crl_url, &c->crl_url, err)) != MCA_OK ||
 	    (rc = conf_url(c, "ca_issuers_url", raw.ca_issuers_url, &c->ca_issuers_url, err)) !=
-		MCA_OK)
+	        MCA_OK)
 		return rc;
 	if (c->crl_url == NULL && asprintf(&c->crl_url, "%s/crl", c->public_url) < 0)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
@@ -231,49 +229,49 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 	    (rc = conf_path(c, "chain", raw.chain, &c->chain, err)) != MCA_OK ||
 	    (rc = conf_path(c, "server_cert", raw.server_cert, &c->server_cert, err)) != MCA_OK ||
 	    (rc = conf_path(c, "server_key", raw.server_key, &c->server_key, err)) != MCA_OK ||
-	    (rc = conf_path(c, "passphrase_file", raw.passphrase_file, &c->passphrase_file,
-			    err)) != MCA_OK ||
+	    (rc = conf_path(c, "passphrase_file", raw.passphrase_file, &c->passphrase_file, err)) !=
+	        MCA_OK ||
 	    (rc = conf_path(c, "templates_dir", raw.templates_dir ? raw.templates_dir : "templates",
-			    &c->templates_dir, err)) != MCA_OK ||
+	                    &c->templates_dir, err)) != MCA_OK ||
 	    (rc = conf_path(c, "crl_dir", raw.crl_dir ? raw.crl_dir : "crl", &c->crl_dir, err)) !=
-		MCA_OK)
+	        MCA_OK)
 		return rc;
 
 	if ((rc = conf_duration(c, "crl.validity", crl.validity, &c->crl_validity, err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = conf_duration(c, "crl.refresh", crl.refresh, &c->crl_refresh, err)) != MCA_OK ||
 	    (rc = conf_duration(c, "crl.root_validity", crl.root_validity, &c->root_crl_validity,
-				err)) != MCA_OK)
+	                        err)) != MCA_OK)
 		return rc;
 	if (c->crl_refresh >= c->crl_validity)
 		return mca_error_set(err, MCA_ERR_CONFIG,
-				     "%s: field 'crl.refresh': must be shorter than crl.validity, "
-				     "or the CRL would expire before it is republished",
-				     c->path);
+		                     "%s: field 'crl.refresh': must be shorter than crl.validity, "
+		                     "or the CRL would expire before it is republished",
+		                     c->path);
 
 	if (raw.log_level != NULL) {
 		c->log_level = mca_log_level_parse(raw.log_level);
 		if (c->log_level < 0)
-			return mca_error_set(
-			    err, MCA_ERR_CONFIG,
-			    "%s: field 'log_level': '%.32s' is not debug, info, notice, warn or error",
-			    c->path, raw.log_level);
+			return mca_error_set(err, MCA_ERR_CONFIG,
+			                     "%s: field 'log_level': '%.32s' is not debug, info, "
+			                     "notice, warn or error",
+			                     c->path, raw.log_level);
 	}
 
 	if ((rc = conf_uint(c, "max_connections", lim.max_connections, 1, 100000,
-			    &c->max_connections, err)) != MCA_OK ||
+	                    &c->max_connections, err)) != MCA_OK ||
 	    (rc = conf_uint(c, "max_connections_per_ip", lim.max_connections_per_ip, 1, 100000,
-			    &c->max_connections_per_ip, err)) != MCA_OK ||
+	                    &c->max_connections_per_ip, err)) != MCA_OK ||
 	    (rc = conf_uint(c, "threads", lim.threads, 0, 256, &c->threads, err)) != MCA_OK)
 		return rc;
 	if (lim.connection_timeout != NULL) {
 		if ((rc = conf_duration(c, "limits.connection_timeout", lim.connection_timeout,
-					&timeout, err)) != MCA_OK)
+		                        &timeout, err)) != MCA_OK)
 			return rc;
 		if (timeout > 3600)
 			return mca_error_set(err, MCA_ERR_CONFIG,
-					     "%s: field 'limits.connection_timeout': at most 1h",
-					     c->path);
+			                     "%s: field 'limits.connection_timeout': at most 1h",
+			                     c->path);
 		c->connection_timeout = (unsigned)timeout;
 	}
 

@@ -92,8 +92,8 @@ ext_close(struct mca_der *d, size_t seq, size_t octets)
 
 mca_rc
 mca_crl_build(struct mca_signer *signer, X509 *issuer, int64_t number, int64_t this_update,
-	      int64_t next_update, const struct mca_crl_entry *entries, size_t n_entries,
-	      unsigned char **der, size_t *der_len, struct mca_error *err)
+              int64_t next_update, const struct mca_crl_entry *entries, size_t n_entries,
+              unsigned char **der, size_t *der_len, struct mca_error *err)
 {
 	struct mca_der d;
 	const ASN1_OCTET_STRING *ski;
@@ -127,8 +127,8 @@ mca_crl_build(struct mca_signer *signer, X509 *issuer, int64_t number, int64_t t
 			der_time(&d, entries[i].revoked_at);
 			if (entries[i].reason != MCA_REASON_UNSPECIFIED) {
 				exts = mca_der_open(&d, MCA_DER_SEQUENCE);
-				seq = ext_open(&d, oid_reason_code, sizeof(oid_reason_code),
-					       &octets);
+				seq =
+				    ext_open(&d, oid_reason_code, sizeof(oid_reason_code), &octets);
 				mca_der_int64(&d, MCA_DER_ENUMERATED, entries[i].reason);
 				ext_close(&d, seq, octets);
 				mca_der_close(&d, exts);
@@ -143,7 +143,7 @@ mca_crl_build(struct mca_signer *signer, X509 *issuer, int64_t number, int64_t t
 	seq = ext_open(&d, oid_aki, sizeof(oid_aki), &octets);
 	i = mca_der_open(&d, MCA_DER_SEQUENCE);
 	mca_der_tlv(&d, MCA_DER_CTX0_PRIM, ASN1_STRING_get0_data(ski),
-		    (size_t)ASN1_STRING_length(ski));
+	            (size_t)ASN1_STRING_length(ski));
 	mca_der_close(&d, i);
 	ext_close(&d, seq, octets);
 	/* CRLNumber */
@@ -165,7 +165,7 @@ mca_crl_build(struct mca_signer *signer, X509 *issuer, int64_t number, int64_t t
 
 mca_rc
 mca_crl_write_files(const char *dir, const char *name, const unsigned char *der, size_t der_len,
-		    struct mca_error *err)
+                    struct mca_error *err)
 {
 	char *path = NULL, *pem = NULL;
 	const unsigned char *p = der;

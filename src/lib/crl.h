@@ -42,15 +42,15 @@ struct mca_crl_entry {
  * Encode and sign a CRL for `issuer` (whose key `signer` holds) with the
  * given number, validity window and entries.  *der is malloc'd.
  */
-mca_rc mca_crl_build(struct mca_signer *signer, X509 *issuer, int64_t number,
-		     int64_t this_update, int64_t next_update, const struct mca_crl_entry *entries,
-		     size_t n_entries, unsigned char **der, size_t *der_len, struct mca_error *err);
+mca_rc mca_crl_build(struct mca_signer *signer, X509 *issuer, int64_t number, int64_t this_update,
+                     int64_t next_update, const struct mca_crl_entry *entries, size_t n_entries,
+                     unsigned char **der, size_t *der_len, struct mca_error *err);
 
 /*
  * Write a CRL to DIR/NAME.crl (DER) and DIR/NAME.crl.pem, each
  * atomically (temp file, fsync, rename).
  */
 mca_rc mca_crl_write_files(const char *dir, const char *name, const unsigned char *der,
-			   size_t der_len, struct mca_error *err);
+                           size_t der_len, struct mca_error *err);
 
 #endif

@@ -48,12 +48,12 @@ mca_duration_parse(const char *s, int64_t *seconds, struct mca_error *err)
 		}
 		if (digits == 0)
 			return mca_error_set(err, MCA_ERR_INVAL,
-					     "invalid duration '%s': expected a number", s);
+			                     "invalid duration '%s': expected a number", s);
 		u = unit_find(*p);
 		if (u == NULL)
-			return mca_error_set(err, MCA_ERR_INVAL,
-					     "invalid duration '%s': unit must be one of s, m, h, d, w",
-					     s);
+			return mca_error_set(
+			    err, MCA_ERR_INVAL,
+			    "invalid duration '%s': unit must be one of s, m, h, d, w", s);
 		p++;
 		if (n > MCA_DURATION_MAX / u->secs)
 			goto too_long;
@@ -63,7 +63,7 @@ mca_duration_parse(const char *s, int64_t *seconds, struct mca_error *err)
 	}
 	if (total == 0)
 		return mca_error_set(err, MCA_ERR_INVAL, "invalid duration '%s': must be positive",
-				     s);
+		                     s);
 	*seconds = total;
 	return MCA_OK;
 too_long:

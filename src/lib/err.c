@@ -97,7 +97,7 @@ mca_error_ssl(struct mca_error *err, mca_rc rc, const char *fmt, ...)
 		ERR_error_string_n(e, buf, sizeof(buf));
 		len = strlen(err->msg);
 		snprintf(err->msg + len, sizeof(err->msg) - len, ": %s",
-			 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : buf);
+		         ERR_reason_error_string(e) ? ERR_reason_error_string(e) : buf);
 	}
 	return rc;
 }

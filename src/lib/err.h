@@ -32,14 +32,14 @@ typedef enum {
 #define MCA_X_ENUM(code, name, desc) code,
 	MCA_ERRORS(MCA_X_ENUM)
 #undef MCA_X_ENUM
-	MCA_ERR__COUNT
+	    MCA_ERR__COUNT
 } mca_rc;
 
 /* A code plus a detail line.  Zero-initialise before use. */
 struct mca_error {
 	mca_rc code;
-	char rule[48];  /* optional stable rule id, e.g. "key.too_small" */
-	char msg[512];  /* one line, no trailing newline */
+	char rule[48]; /* optional stable rule id, e.g. "key.too_small" */
+	char msg[512]; /* one line, no trailing newline */
 };
 
 /* Stable short name of `rc` ("nomem", "policy_violation", ...). */

@@ -71,7 +71,7 @@ store_value(json_t *v, enum mca_jtype t, void *slot)
 
 mca_rc
 mca_json_unpack(json_t *obj, const struct mca_jfield *fields, size_t nfields, void *dst,
-		const char *what, struct mca_error *err)
+                const char *what, struct mca_error *err)
 {
 	const char *key;
 	json_t *v;
@@ -86,22 +86,22 @@ mca_json_unpack(json_t *obj, const struct mca_jfield *fields, size_t nfields, vo
 				break;
 		if (i == nfields)
 			return mca_error_rule(err, MCA_ERR_INVAL, key, "%s: unknown field '%.64s'",
-					      what, key);
+			                      what, key);
 		if (!store_value(v, fields[i].type, (char *)dst + fields[i].offset))
 			return mca_error_rule(err, MCA_ERR_INVAL, fields[i].name,
-					      "%s: field '%s' must be %s", what, fields[i].name,
-					      jtype_name(fields[i].type));
+			                      "%s: field '%s' must be %s", what, fields[i].name,
+			                      jtype_name(fields[i].type));
 	}
 	for (i = 0; i < nfields; i++)
 		if (fields[i].required && json_object_get(obj, fields[i].name) == NULL)
 			return mca_error_rule(err, MCA_ERR_INVAL, fields[i].name,
-					      "%s: missing field '%s'", what, fields[i].name);
+			                      "%s: missing field '%s'", what, fields[i].name);
 	return MCA_OK;
 }
 
 mca_rc
 mca_json_parse_object(const char *text, size_t len, json_t **out, const char *what,
-		      struct mca_error *err)
+                      struct mca_error *err)
 {
 	json_error_t jerr;
 	json_t *j;
@@ -110,7 +110,7 @@ mca_json_parse_object(const char *text, size_t len, json_t **out, const char *wh
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL)
 		return mca_error_set(err, MCA_ERR_INVAL, "%s: line %d: %s", what, jerr.line,
-				     jerr.text);
+		                     jerr.text);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return mca_error_set(err, MCA_ERR_INVAL, "%s: expected a JSON object", what);

@@ -32,7 +32,10 @@ struct mca_jfield {
 	size_t offset; /* offsetof() in the destination struct */
 };
 
-#define MCA_JFIELD(st, member, type, req) {#member, type, req, offsetof(st, member)}
+#define MCA_JFIELD(st, member, type, req)                                                          \
+	{                                                                                          \
+#member, type, req, offsetof(st, member)                                           \
+	}
 
 /*
  * Unpack `obj` into `dst` following `fields`.  Fields absent from `obj`
@@ -40,14 +43,14 @@ struct mca_jfield {
  * the error message ("mtlsca.conf", "request body").  On error, err->rule
  * holds the field name.
  */
-mca_rc mca_json_unpack(json_t *obj, const struct mca_jfield *fields, size_t nfields,
-		       void *dst, const char *what, struct mca_error *err);
+mca_rc mca_json_unpack(json_t *obj, const struct mca_jfield *fields, size_t nfields, void *dst,
+                       const char *what, struct mca_error *err);
 
 /*
  * Parse `text` (length `len`) as a single JSON object, refusing duplicate
  * keys.  *out is a new reference.
  */
 mca_rc mca_json_parse_object(const char *text, size_t len, json_t **out, const char *what,
-			     struct mca_error *err);
+                             struct mca_error *err);
 
 #endif

@@ -60,7 +60,8 @@ mca_key_generate(enum mca_key_type t, EVP_PKEY **out, struct mca_error *err)
 		return mca_error_set(err, MCA_ERR_INVAL, "unknown key type");
 	}
 	if (k == NULL)
-		return mca_error_ssl(err, MCA_ERR_CRYPTO, "generating %s key", mca_key_type_name(t));
+		return mca_error_ssl(err, MCA_ERR_CRYPTO, "generating %s key",
+		                     mca_key_type_name(t));
 	*out = k;
 	return MCA_OK;
 }
@@ -100,7 +101,7 @@ mca_key_save(const char *path, EVP_PKEY *key, const char *passphrase, struct mca
 		return mca_error_ssl(err, MCA_ERR_NOMEM, "%s", path);
 	if (passphrase != NULL)
 		ok = PEM_write_bio_PKCS8PrivateKey(b, key, EVP_aes_256_cbc(), passphrase,
-						   (int)strlen(passphrase), NULL, NULL);
+		                                   (int)strlen(passphrase), NULL, NULL);
 	else
 		ok = PEM_write_bio_PKCS8PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
 	if (!ok) {
@@ -157,10 +158,11 @@ mca_key_load(const char *path, const char *passphrase, EVP_PKEY **out, struct mc
 		ERR_clear_error();
 		if (strstr(pem, "ENCRYPTED") != NULL)
 			rc = mca_error_set(err, MCA_ERR_CRYPTO,
-					   passphrase ? "%s: wrong passphrase for encrypted key"
-						      : "%s: key is encrypted and no passphrase_file "
-							"is configured",
-					   path);
+			                   passphrase
+			                       ? "%s: wrong passphrase for encrypted key"
+			                       : "%s: key is encrypted and no passphrase_file "
+			                         "is configured",
+			                   path);
 		else
 			rc = mca_error_set(err, MCA_ERR_CRYPTO, "%s: not a PEM private key", path);
 		goto out;
@@ -191,7 +193,7 @@ mca_key_to_pem(EVP_PKEY *key, char **out, struct mca_error *err)
 }
 
 mca_rc
-mca_certs_load(const char *path, STACK_OF(X509) **out, struct mca_error *err)
+mca_certs_load(const char *path, STACK_OF(X509) * *out, struct mca_error *err)
 {
 	char *pem = NULL;
 	size_t len = 0;

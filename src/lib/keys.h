@@ -41,8 +41,7 @@ mca_rc mca_key_generate(enum mca_key_type t, EVP_PKEY **out, struct mca_error *e
  * Write `key` to `path` (must not exist) as PKCS#8 PEM, mode 0600,
  * encrypted when `passphrase` is not NULL.
  */
-mca_rc mca_key_save(const char *path, EVP_PKEY *key, const char *passphrase,
-		    struct mca_error *err);
+mca_rc mca_key_save(const char *path, EVP_PKEY *key, const char *passphrase, struct mca_error *err);
 
 /*
  * Read a private key; `passphrase` may be NULL.  An encrypted key without
@@ -50,7 +49,7 @@ mca_rc mca_key_save(const char *path, EVP_PKEY *key, const char *passphrase,
  * nothing is ever read from a terminal.
  */
 mca_rc mca_key_load(const char *path, const char *passphrase, EVP_PKEY **out,
-		    struct mca_error *err);
+                    struct mca_error *err);
 
 /* Unencrypted PKCS#8 PEM of `key`, NUL-terminated; free with mca_free_secret(). */
 mca_rc mca_key_to_pem(EVP_PKEY *key, char **out, struct mca_error *err);
@@ -59,7 +58,7 @@ mca_rc mca_key_to_pem(EVP_PKEY *key, char **out, struct mca_error *err);
 mca_rc mca_cert_load(const char *path, X509 **out, struct mca_error *err);
 
 /* Read every certificate of a PEM file (at least one). */
-mca_rc mca_certs_load(const char *path, STACK_OF(X509) **out, struct mca_error *err);
+mca_rc mca_certs_load(const char *path, STACK_OF(X509) * *out, struct mca_error *err);
 
 /* PEM text of `cert` (NUL-terminated, malloc'd). */
 mca_rc mca_cert_to_pem(X509 *cert, char **out, struct mca_error *err);

@@ -53,7 +53,7 @@ mca_log(enum mca_log_level level, const char *fmt, ...)
 		off = snprintf(line, sizeof(line), "%s ", ts);
 	}
 	off += snprintf(line + off, sizeof(line) - (size_t)off, "%s[%s]: ", log_ident,
-			level_names[level]);
+	                level_names[level]);
 	va_start(ap, fmt);
 	vsnprintf(line + off, sizeof(line) - (size_t)off, fmt, ap);
 	va_end(ap);

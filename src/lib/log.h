@@ -25,7 +25,6 @@ void mca_log_set_level(enum mca_log_level level);
 /* Prefix every line with `ident` ("mtlscad"). `ident` must outlive the program. */
 void mca_log_set_ident(const char *ident);
 
-void mca_log(enum mca_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void mca_log(enum mca_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

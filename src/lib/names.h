@@ -19,7 +19,7 @@
  * names the value and the reason.
  */
 mca_rc mca_dns_check(const char *name, int allow_wildcard, int allow_underscore,
-		     struct mca_error *err);
+                     struct mca_error *err);
 
 /*
  * Parse an IPv4 or IPv6 address in text form into `out` (4 or 16 octets,

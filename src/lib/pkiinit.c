@@ -126,11 +126,10 @@ make_name(const char *org, const char *cn)
 	X509_NAME *n = X509_NAME_new();
 
 	if (n == NULL ||
-	    (org != NULL &&
-	     !X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)org, -1,
-					 -1, 0)) ||
+	    (org != NULL && !X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
+	                                                (const unsigned char *)org, -1, -1, 0)) ||
 	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-					0)) {
+	                                0)) {
 		X509_NAME_free(n);
 		return NULL;
 	}
@@ -140,7 +139,7 @@ make_name(const char *org, const char *cn)
 /* Build one certificate of the init set. */
 static mca_rc
 make_cert(struct init *in, struct mca_certgen *g, const char *org, const char *cn,
-	  struct mca_signer *signer, X509 **out, struct mca_error *err)
+          struct mca_signer *signer, X509 **out, struct mca_error *err)
 {
 	unsigned char serial[MCA_SERIAL_LEN];
 	X509_NAME *subject = NULL;
@@ -232,7 +231,7 @@ make_leaves(struct init *in, const struct mca_conf *conf, struct mca_error *err)
 	g.crl_url = conf->crl_url;
 	g.ca_issuers_url = conf->ca_issuers_url;
 	rc = make_cert(in, &g, NULL, in->o->dns[0] ? in->o->dns[0] : in->o->ip[0], in->ca_signer,
-		       &in->server, err);
+	               &in->server, err);
 	if (rc != MCA_OK)
 		goto out;
 
@@ -269,7 +268,7 @@ public_url(const struct mca_init_opts *o, const struct mca_hostport *http)
 
 static mca_rc
 write_config(struct init *in, const struct mca_hostport *https, const struct mca_hostport *http,
-	     struct mca_error *err)
+             struct mca_error *err)
 {
 	json_t *j = NULL;
 	char *text = NULL, *path = NULL, *url = NULL, *pass = NULL;
@@ -282,19 +281,19 @@ write_config(struct init *in, const struct mca_hostport *https, const struct mca
 	if (in->o->passphrase_file != NULL)
 		pass = realpath(in->o->passphrase_file, NULL);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
-		      " s:{s:s, s:s, s:s}, s:[s], s:s}",
-		      "listen", https_s, "http_listen", http_s, "public_url", url ? url : "",
-		      "database", "mtlsca.db", "root_cert", "root.crt", "root_key", "root.key",
-		      "ca_cert", "ca.crt", "ca_key", "ca.key", "chain", "chain.pem", "server_cert",
-		      "server.crt", "server_key", "server.key", "templates_dir", "templates",
-		      "crl_dir", "crl", "crl", "validity", "7d", "refresh", "1d", "root_validity",
-		      "365d", "admin_profiles", "admin", "log_level", "info");
+	              " s:{s:s, s:s, s:s}, s:[s], s:s}",
+	              "listen", https_s, "http_listen", http_s, "public_url", url ? url : "",
+	              "database", "mtlsca.db", "root_cert", "root.crt", "root_key", "root.key",
+	              "ca_cert", "ca.crt", "ca_key", "ca.key", "chain", "chain.pem", "server_cert",
+	              "server.crt", "server_key", "server.key", "templates_dir", "templates",
+	              "crl_dir", "crl", "crl", "validity", "7d", "refresh", "1d", "root_validity",
+	              "365d", "admin_profiles", "admin", "log_level", "info");
 	if (j == NULL || url == NULL || (in->o->passphrase_file != NULL && pass == NULL)) {
-		rc = mca_error_set(err, pass == NULL && in->o->passphrase_file ? MCA_ERR_IO
-									: MCA_ERR_NOMEM,
-				   "%s", pass == NULL && in->o->passphrase_file
-					     ? "cannot resolve the passphrase file path"
-					     : "out of memory");
+		rc = mca_error_set(
+		    err, pass == NULL && in->o->passphrase_file ? MCA_ERR_IO : MCA_ERR_NOMEM, "%s",
+		    pass == NULL && in->o->passphrase_file
+		        ? "cannot resolve the passphrase file path"
+		        : "out of memory");
 		goto out;
 	}
 	if (pass != NULL)
@@ -389,13 +388,13 @@ write_database(struct init *in, struct mca_error *err)
 	if ((rc = mca_store_begin(in->store, err)) != MCA_OK)
 		goto out;
 	if ((rc = mca_record_cert(in->store, in->root, "root", "init", actor, "issue", err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = mca_record_cert(in->store, in->ca, "ca", "init", actor, "issue", err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = mca_record_cert(in->store, in->server, "server", "init", actor, "issue", err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = mca_record_cert(in->store, in->admin, "admin", "init", actor, "issue", err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = mca_store_commit(in->store, err)) != MCA_OK) {
 		mca_store_rollback(in->store);
 		goto out;
@@ -439,7 +438,7 @@ colon_fingerprint(X509 *cert, char *out, size_t len)
 
 static mca_rc
 check_opts(const struct mca_init_opts *o, struct mca_hostport *https, struct mca_hostport *http,
-	   struct mca_error *err)
+           struct mca_error *err)
 {
 	struct mca_error e = {0};
 	unsigned char ip[16];
@@ -458,13 +457,13 @@ check_opts(const struct mca_init_opts *o, struct mca_hostport *https, struct mca
 			return mca_error_set(err, MCA_ERR_INVAL, "--dns: %s", e.msg);
 	for (i = 0; i < MCA_INIT_MAX_NAMES && o->ip[i] != NULL; i++)
 		if (!mca_ip_parse(o->ip[i], ip, &iplen))
-			return mca_error_set(err, MCA_ERR_INVAL, "--ip: '%.64s' is not an IP address",
-					     o->ip[i]);
+			return mca_error_set(err, MCA_ERR_INVAL,
+			                     "--ip: '%.64s' is not an IP address", o->ip[i]);
 	if (mca_hostport_parse(o->listen ? o->listen : MCA_CONF_DEFAULT_LISTEN, https, &e) !=
 	    MCA_OK)
 		return mca_error_set(err, MCA_ERR_INVAL, "--listen: %s", e.msg);
 	if (mca_hostport_parse(o->http_listen ? o->http_listen : MCA_CONF_DEFAULT_HTTP_LISTEN, http,
-			       &e) != MCA_OK)
+	                       &e) != MCA_OK)
 		return mca_error_set(err, MCA_ERR_INVAL, "--http-listen: %s", e.msg);
 	return MCA_OK;
 }
@@ -472,7 +471,7 @@ check_opts(const struct mca_init_opts *o, struct mca_hostport *https, struct mca
 /* The parts of the config init needs before the config file exists. */
 static mca_rc
 leaf_urls(const struct mca_init_opts *o, const struct mca_hostport *http, struct mca_conf *c,
-	  struct mca_error *err)
+          struct mca_error *err)
 {
 	char *url = public_url(o, http);
 
@@ -525,9 +524,9 @@ mca_init_run(const struct mca_init_opts *o, struct mca_init_result *res, struct 
 	state = dir_state(o->dir);
 	if (state < 0)
 		return mca_error_set(err, MCA_ERR_EXISTS,
-				     "%s already exists and is not an empty directory; refusing to "
-				     "touch it",
-				     o->dir);
+		                     "%s already exists and is not an empty directory; refusing to "
+		                     "touch it",
+		                     o->dir);
 	if (o->passphrase_file != NULL &&
 	    (rc = mca_passphrase_read(o->passphrase_file, &in.passphrase, err)) != MCA_OK)
 		return rc;
@@ -557,15 +556,14 @@ mca_init_run(const struct mca_init_opts *o, struct mca_init_result *res, struct 
 	    (rc = save_cert(&in, "ca.crt", in.ca, err)) != MCA_OK ||
 	    (rc = save_cert(&in, "server.crt", in.server, err)) != MCA_OK ||
 	    (rc = save_cert(&in, "admin.crt", in.admin, err)) != MCA_OK ||
-	    (rc = write_chain(&in, err)) != MCA_OK ||
-	    (rc = write_templates(&in, err)) != MCA_OK ||
+	    (rc = write_chain(&in, err)) != MCA_OK || (rc = write_templates(&in, err)) != MCA_OK ||
 	    (rc = write_database(&in, err)) != MCA_OK ||
 	    (rc = write_config(&in, &https, &http, err)) != MCA_OK)
 		goto out;
 	/* Re-check right before the rename: never replace a directory that filled up. */
 	if (dir_state(o->dir) < 0) {
-		rc = mca_error_set(err, MCA_ERR_EXISTS, "%s appeared meanwhile; refusing to touch it",
-				   o->dir);
+		rc = mca_error_set(err, MCA_ERR_EXISTS,
+		                   "%s appeared meanwhile; refusing to touch it", o->dir);
 		goto out;
 	}
 	if (rename(in.staging, o->dir) != 0) {

@@ -34,16 +34,16 @@ struct mca_init_result {
 };
 
 /* Validity of what init creates. */
-#define MCA_INIT_ROOT_DAYS   3650
-#define MCA_INIT_CA_DAYS     1825
-#define MCA_INIT_LEAF_DAYS   365
-#define MCA_INIT_BACKDATE    60
+#define MCA_INIT_ROOT_DAYS 3650
+#define MCA_INIT_CA_DAYS   1825
+#define MCA_INIT_LEAF_DAYS 365
+#define MCA_INIT_BACKDATE  60
 
 /*
  * Create the CA directory.  MCA_ERR_EXISTS when opts->dir exists and is
  * not empty (nothing is changed then); MCA_ERR_INVAL for bad options.
  */
 mca_rc mca_init_run(const struct mca_init_opts *opts, struct mca_init_result *res,
-		    struct mca_error *err);
+                    struct mca_error *err);
 
 #endif

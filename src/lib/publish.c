@@ -85,12 +85,12 @@ mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_error *
 	    MCA_OK)
 		goto rollback;
 	if ((rc = mca_crl_build(p->signer, p->issuer, num, now, now + p->validity, e.v, e.n, &der,
-				&der_len, err)) != MCA_OK)
+	                        &der_len, err)) != MCA_OK)
 		goto rollback;
 	snprintf(detail, sizeof(detail), "{\"issuer\":\"%s\",\"number\":%lld,\"entries\":%zu}",
-		 p->which, (long long)num, e.n);
+	         p->which, (long long)num, e.n);
 	if ((rc = mca_store_crl_insert(p->store, p->which, num, now, now + p->validity, der,
-				       der_len, err)) != MCA_OK ||
+	                               der_len, err)) != MCA_OK ||
 	    (rc = mca_store_audit(p->store, p->actor, "crl", NULL, detail, err)) != MCA_OK ||
 	    (rc = mca_store_commit(p->store, err)) != MCA_OK)
 		goto rollback;

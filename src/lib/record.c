@@ -65,7 +65,7 @@ mca_record_names_json(X509 *cert)
 
 mca_rc
 mca_record_from_x509(X509 *cert, const char *profile, const char *requester,
-		     struct mca_cert_rec *rec, struct mca_error *err)
+                     struct mca_cert_rec *rec, struct mca_error *err)
 {
 	char serial[MCA_SERIAL_HEX_MAX], fp[65];
 	mca_rc rc;
@@ -99,7 +99,7 @@ fail:
 
 mca_rc
 mca_record_cert(struct mca_store *st, X509 *cert, const char *profile, const char *requester,
-		const char *actor, const char *action, struct mca_error *err)
+                const char *actor, const char *action, struct mca_error *err)
 {
 	struct mca_cert_rec rec;
 	mca_rc rc;
@@ -109,4 +109,38 @@ mca_record_cert(struct mca_store *st, X509 *cert, const char *profile, const cha
 	rc = mca_store_cert_insert(st, &rec, actor, action, err);
 	mca_cert_rec_clear(&rec);
 	return rc;
+}
+
+/* RFC 3339 string, or JSON null for 0. */
+static json_t *
+json_time(int64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	mca_time_rfc3339((time_t)t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *
+mca_record_to_json(const struct mca_cert_rec *r, int64_t now)
+{
+	json_t *names = json_loads(r->names ? r->names : "[]", 0, NULL);
+	const char *status = r->status;
+
+	if (names == NULL || !json_is_array(names)) {
+		json_decref(names);
+		names = json_array();
+	}
+	if (strcmp(status, "valid") == 0 && r->not_after <= now)
+		status = "expired";
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:s, s:o}",
+	                 "serial", r->serial, "profile", r->profile, "subject", r->subject, "names",
+	                 names, "not_before", json_time(r->not_before), "not_after",
+	                 json_time(r->not_after), "status", status, "revoked_at",
+	                 json_time(r->revoked_at), "reason",
+	                 r->reason ? json_string(r->reason) : json_null(), "issuer", r->issuer,
+	                 "requester", r->requester, "fingerprint_sha256", r->fingerprint,
+	                 "created_at", json_time(r->created_at));
 }

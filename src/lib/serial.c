@@ -82,10 +82,10 @@ mca_serial_normalize(const char *in, char out[MCA_SERIAL_HEX_MAX], struct mca_er
 			continue;
 		if (!isxdigit((unsigned char)*p))
 			return mca_error_set(err, MCA_ERR_INVAL, "invalid serial '%.64s': not hex",
-					     in);
+			                     in);
 		if (n >= sizeof(digits) - 1)
 			return mca_error_set(err, MCA_ERR_INVAL, "invalid serial '%.64s': too long",
-					     in);
+			                     in);
 		digits[n++] = (char)tolower((unsigned char)*p);
 	}
 	digits[n] = '\0';
@@ -94,10 +94,10 @@ mca_serial_normalize(const char *in, char out[MCA_SERIAL_HEX_MAX], struct mca_er
 	len = n - skip;
 	if (len == 0)
 		return mca_error_set(err, MCA_ERR_INVAL, "invalid serial '%.64s': zero or empty",
-				     in);
+		                     in);
 	if (len > 40)
 		return mca_error_set(err, MCA_ERR_INVAL,
-				     "invalid serial '%.64s': longer than 20 octets", in);
+		                     "invalid serial '%.64s': longer than 20 octets", in);
 	/* Two digits per octet, as openssl prints it. */
 	if (len % 2 == 1) {
 		out[0] = '0';

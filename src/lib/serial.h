@@ -30,7 +30,7 @@ ASN1_INTEGER *mca_serial_to_asn1(const unsigned char *raw, size_t len);
  * 0x00 padding octet.  Negative or longer than 20 octets is MCA_ERR_INVAL.
  */
 mca_rc mca_serial_from_asn1(const ASN1_INTEGER *ai, char out[MCA_SERIAL_HEX_MAX],
-			    struct mca_error *err);
+                            struct mca_error *err);
 
 /*
  * Canonicalise a serial typed by a user: upper or lower case, with or

@@ -41,8 +41,8 @@ mca_server_store(struct mca_server *srv, struct mca_error *err)
 
 /* Load a key and check it against its certificate. */
 static mca_rc
-load_pair(const char *keypath, const char *certpath, X509 *cert, const char *pass,
-	  EVP_PKEY **key, struct mca_error *err)
+load_pair(const char *keypath, const char *certpath, X509 *cert, const char *pass, EVP_PKEY **key,
+          struct mca_error *err)
 {
 	mca_rc rc;
 
@@ -52,14 +52,14 @@ load_pair(const char *keypath, const char *certpath, X509 *cert, const char *pas
 		EVP_PKEY_free(*key);
 		*key = NULL;
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: key does not match %s", keypath,
-				     certpath);
+		                     certpath);
 	}
 	return MCA_OK;
 }
 
 /* Concatenated PEM of a certificate stack. */
 static mca_rc
-chain_pem(STACK_OF(X509) *sk, char **out, struct mca_error *err)
+chain_pem(STACK_OF(X509) * sk, char **out, struct mca_error *err)
 {
 	char *acc = NULL, *pem = NULL, *joined;
 	int i;
@@ -112,13 +112,13 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	    (rc = mca_cert_load(conf->server_cert, &server_cert, err)) != MCA_OK)
 		goto fail;
 	if ((rc = load_pair(conf->ca_key, conf->ca_cert, srv->ca_cert, pass, &key, err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = mca_signer_new(key, &srv->ca_signer, err)) != MCA_OK)
 		goto fail;
 	EVP_PKEY_free(key);
 	key = NULL;
 	if ((rc = load_pair(conf->server_key, conf->server_cert, server_cert, pass, &key, err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = mca_key_to_pem(key, &srv->server_key_pem, err)) != MCA_OK)
 		goto fail;
 	EVP_PKEY_free(key);
@@ -132,7 +132,7 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		goto fail;
 	if (X509_cmp(sk_X509_value(srv->chain, 0), srv->ca_cert) != 0) {
 		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s: does not start with %s", conf->chain,
-				   conf->ca_cert);
+		                   conf->ca_cert);
 		goto fail;
 	}
 	/* Open (and migrate) the database once now, so a broken one fails the start. */

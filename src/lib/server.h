@@ -23,7 +23,7 @@ struct mca_server {
 	struct mca_conf *conf;
 	struct mca_signer *ca_signer;
 	X509 *ca_cert, *root_cert;
-	STACK_OF(X509) *chain;      /* issuing CA first, root last */
+	STACK_OF(X509) * chain;     /* issuing CA first, root last */
 	char *root_pem, *chain_pem; /* served as is */
 	char *ca_pem;
 	unsigned char *ca_der;

@@ -13,12 +13,12 @@
 #include "signer.h"
 
 /* AlgorithmIdentifier DER for each signature algorithm we produce. */
-static const unsigned char alg_ecdsa_sha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
-						 0xce, 0x3d, 0x04, 0x03, 0x02};
-static const unsigned char alg_ecdsa_sha384[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
-						 0xce, 0x3d, 0x04, 0x03, 0x03};
+static const unsigned char alg_ecdsa_sha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                                 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+static const unsigned char alg_ecdsa_sha384[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                                 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
 static const unsigned char alg_rsa_sha256[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-					       0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+                                               0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
 static const unsigned char alg_ed25519[] = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
 
 struct mca_signer {
@@ -41,7 +41,7 @@ mca_signer_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *err)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	if (EVP_PKEY_is_a(key, "EC")) {
 		EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
-					       sizeof(group), &glen);
+		                               sizeof(group), &glen);
 		if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
 			s->md = "SHA256";
 			s->alg = alg_ecdsa_sha256;
@@ -64,8 +64,8 @@ mca_signer_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *err)
 	if (s->alg == NULL) {
 		free(s);
 		return mca_error_set(err, MCA_ERR_CRYPTO,
-				     "CA key type not supported (need P-256, P-384, RSA >= 2048 "
-				     "or Ed25519)");
+		                     "CA key type not supported (need P-256, P-384, RSA >= 2048 "
+		                     "or Ed25519)");
 	}
 	EVP_PKEY_up_ref(key);
 	s->key = key;
@@ -75,7 +75,7 @@ mca_signer_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *err)
 
 mca_rc
 mca_signer_open(const char *path, const char *passphrase, struct mca_signer **out,
-		struct mca_error *err)
+                struct mca_error *err)
 {
 	EVP_PKEY *k = NULL;
 	mca_rc rc;
@@ -111,8 +111,8 @@ mca_signer_algor_der(const struct mca_signer *s, size_t *len)
 }
 
 mca_rc
-mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-		unsigned char **sig, size_t *sig_len, struct mca_error *err)
+mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len, unsigned char **sig,
+                size_t *sig_len, struct mca_error *err)
 {
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char *buf = NULL;
@@ -146,8 +146,8 @@ out:
 }
 
 mca_rc
-mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-		unsigned char **out, size_t *out_len, struct mca_error *err)
+mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len, unsigned char **out,
+                size_t *out_len, struct mca_error *err)
 {
 	struct mca_der d;
 	unsigned char *sig = NULL;

@@ -29,7 +29,7 @@ mca_rc mca_signer_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *
 
 /* Load a key file (see mca_key_load) and wrap it in a signer. */
 mca_rc mca_signer_open(const char *path, const char *passphrase, struct mca_signer **out,
-		       struct mca_error *err);
+                       struct mca_error *err);
 
 void mca_signer_free(struct mca_signer *s);
 
@@ -44,7 +44,7 @@ const unsigned char *mca_signer_algor_der(const struct mca_signer *s, size_t *le
 
 /* Sign `tbs`; *sig is malloc'd and owned by the caller. */
 mca_rc mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-		       unsigned char **sig, size_t *sig_len, struct mca_error *err);
+                       unsigned char **sig, size_t *sig_len, struct mca_error *err);
 
 /*
  * Sign the certificate `*cert` (its TBS is final but for the signature
@@ -57,6 +57,6 @@ mca_rc mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error 
  * shared by Certificate and CertificateList.  *out is malloc'd.
  */
 mca_rc mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-		       unsigned char **out, size_t *out_len, struct mca_error *err);
+                       unsigned char **out, size_t *out_len, struct mca_error *err);
 
 #endif

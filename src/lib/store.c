@@ -16,7 +16,7 @@
 	X(ST_CERT_INSERT,                                                                          \
 	  "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"         \
 	  " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"       \
-	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', NULL, NULL, ?10, ?11)")          \
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', NULL, NULL, ?10, ?11)")           \
 	X(ST_CERT_GET,                                                                             \
 	  "SELECT serial, issuer, profile, subject, names, not_before, not_after, der,"            \
 	  " fingerprint, status, revoked_at, reason, requester, created_at"                        \
@@ -24,15 +24,29 @@
 	X(ST_AUDIT_INSERT,                                                                         \
 	  "INSERT INTO audit (at, actor, action, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5)")     \
 	X(ST_CRL_MAX, "SELECT coalesce(max(number), 0) FROM crls WHERE issuer = ?1")               \
-	X(ST_CRL_INSERT,                                                                           \
-	  "INSERT INTO crls (issuer, number, this_update, next_update, der)"                       \
-	  " VALUES (?1, ?2, ?3, ?4, ?5)")                                                          \
+	X(ST_CRL_INSERT, "INSERT INTO crls (issuer, number, this_update, next_update, der)"        \
+	                 " VALUES (?1, ?2, ?3, ?4, ?5)")                                           \
 	X(ST_CRL_LATEST,                                                                           \
 	  "SELECT number, this_update, next_update, der FROM crls WHERE issuer = ?1"               \
 	  " ORDER BY number DESC LIMIT 1")                                                         \
 	X(ST_REVOKED,                                                                              \
 	  "SELECT serial, revoked_at, reason FROM certificates"                                    \
 	  " WHERE status = 'revoked' AND issuer = ?1 AND not_after > ?2 ORDER BY serial")          \
+	X(ST_VALIDATION_CURRENT,                                                                   \
+	  "SELECT method FROM validations WHERE name = ?1 AND outcome = 'valid'"                   \
+	  " AND validated_at >= ?2")                                                               \
+	X(ST_VALIDATION_ADD,                                                                       \
+	  "INSERT INTO validations (name, method, validated_at, outcome, error, account)"          \
+	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                      \
+	X(ST_CERT_LIST,                                                                            \
+	  "SELECT serial, issuer, profile, subject, names, not_before, not_after, der,"            \
+	  " fingerprint, status, revoked_at, reason, requester, created_at FROM certificates"      \
+	  " WHERE (?1 IS NULL"                                                                     \
+	  "  OR (?1 = 'valid' AND status = 'valid' AND not_after > ?5)"                            \
+	  "  OR (?1 = 'expired' AND status = 'valid' AND not_after <= ?5)"                         \
+	  "  OR (?1 = 'revoked' AND status = 'revoked'))"                                          \
+	  " AND (?2 IS NULL OR profile = ?2) AND (?3 IS NULL OR serial > ?3)"                      \
+	  " ORDER BY serial LIMIT ?4")                                                             \
 	X(ST_PING, "SELECT count(*) FROM sqlite_schema")                                           \
 	X(ST_BEGIN, "BEGIN IMMEDIATE")                                                             \
 	X(ST_COMMIT, "COMMIT")                                                                     \
@@ -42,7 +56,7 @@ enum store_stmt {
 #define X_ENUM(id, sql) id,
 	STORE_STMTS(X_ENUM)
 #undef X_ENUM
-	ST__COUNT
+	    ST__COUNT
 };
 
 static const char *const store_sql[] = {
@@ -73,7 +87,7 @@ stmt_get(struct mca_store *st, enum store_stmt id, struct mca_error *err)
 {
 	if (st->stmt[id] == NULL &&
 	    sqlite3_prepare_v3(st->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
-			       NULL) != SQLITE_OK) {
+	                       NULL) != SQLITE_OK) {
 		mca_error_set(err, MCA_ERR_DB, "%s: prepare: %s", st->path, sqlite3_errmsg(st->db));
 		return NULL;
 	}
@@ -95,7 +109,7 @@ stmt_done(struct mca_store *st, sqlite3_stmt *s, struct mca_error *err)
 		return MCA_OK;
 	if ((r & 0xff) == SQLITE_CONSTRAINT)
 		return mca_error_set(err, MCA_ERR_EXISTS, "%s: %s", st->path,
-				     sqlite3_errmsg(st->db));
+		                     sqlite3_errmsg(st->db));
 	return mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
 }
 
@@ -107,7 +121,7 @@ exec_sql(struct mca_store *st, const char *sql, struct mca_error *err)
 
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path,
-				   msg ? msg : sqlite3_errmsg(st->db));
+		                   msg ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
 	}
 	return rc;
@@ -137,12 +151,12 @@ store_migrate(struct mca_store *st, struct mca_error *err)
 	have = mca_store_schema_version(st);
 	if (have < 0)
 		return mca_error_set(err, MCA_ERR_DB, "%s: cannot read schema version: %s",
-				     st->path, sqlite3_errmsg(st->db));
+		                     st->path, sqlite3_errmsg(st->db));
 	if (have > latest)
 		return mca_error_set(err, MCA_ERR_SCHEMA,
-				     "%s: database schema version %d is newer than this mtlsca "
-				     "(knows up to %d); upgrade mtlsca",
-				     st->path, have, latest);
+		                     "%s: database schema version %d is newer than this mtlsca "
+		                     "(knows up to %d); upgrade mtlsca",
+		                     st->path, have, latest);
 	for (i = have; i < latest; i++) {
 		if ((rc = exec_sql(st, "BEGIN IMMEDIATE", err)) != MCA_OK)
 			return rc;
@@ -152,7 +166,7 @@ store_migrate(struct mca_store *st, struct mca_error *err)
 		    (rc = exec_sql(st, "COMMIT", err)) != MCA_OK) {
 			exec_sql(st, "ROLLBACK", NULL);
 			return mca_error_set(err, rc, "%s: migration %s failed: %s", st->path,
-					     mca_embedded_sql[i].name, err ? err->msg : "");
+			                     mca_embedded_sql[i].name, err ? err->msg : "");
 		}
 	}
 	return MCA_OK;
@@ -177,7 +191,7 @@ mca_store_open(const char *path, int create, struct mca_store **out, struct mca_
 		flags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", path,
-				   st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		                   st->db ? sqlite3_errmsg(st->db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
@@ -254,7 +268,7 @@ mca_store_rollback(struct mca_store *st)
 
 mca_rc
 mca_store_audit(struct mca_store *st, const char *actor, const char *action, const char *serial,
-		const char *detail_json, struct mca_error *err)
+                const char *detail_json, struct mca_error *err)
 {
 	sqlite3_stmt *s = stmt_get(st, ST_AUDIT_INSERT, err);
 
@@ -271,7 +285,7 @@ mca_store_audit(struct mca_store *st, const char *actor, const char *action, con
 
 mca_rc
 mca_store_cert_insert(struct mca_store *st, const struct mca_cert_rec *r, const char *actor,
-		      const char *action, struct mca_error *err)
+                      const char *action, struct mca_error *err)
 {
 	sqlite3_stmt *s;
 	int own = sqlite3_get_autocommit(st->db);
@@ -315,9 +329,39 @@ col_text(sqlite3_stmt *s, int i)
 	return t == NULL ? NULL : strdup((const char *)t);
 }
 
+/* Fill `r` from a row of ST_CERT_GET / ST_CERT_LIST (same column order). */
+static mca_rc
+row_to_rec(sqlite3_stmt *s, struct mca_cert_rec *r, struct mca_error *err)
+{
+	r->serial = col_text(s, 0);
+	r->issuer = col_text(s, 1);
+	r->profile = col_text(s, 2);
+	r->subject = col_text(s, 3);
+	r->names = col_text(s, 4);
+	r->not_before = sqlite3_column_int64(s, 5);
+	r->not_after = sqlite3_column_int64(s, 6);
+	r->der_len = (size_t)sqlite3_column_bytes(s, 7);
+	r->der = malloc(r->der_len ? r->der_len : 1);
+	if (r->der != NULL && r->der_len > 0)
+		memcpy(r->der, sqlite3_column_blob(s, 7), r->der_len);
+	r->fingerprint = col_text(s, 8);
+	r->status = col_text(s, 9);
+	r->revoked_at = sqlite3_column_int64(s, 10);
+	r->reason = col_text(s, 11);
+	r->requester = col_text(s, 12);
+	r->created_at = sqlite3_column_int64(s, 13);
+	if (r->serial == NULL || r->issuer == NULL || r->profile == NULL || r->subject == NULL ||
+	    r->names == NULL || r->der == NULL || r->fingerprint == NULL || r->status == NULL ||
+	    r->requester == NULL) {
+		mca_cert_rec_clear(r);
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	return MCA_OK;
+}
+
 mca_rc
 mca_store_cert_get(struct mca_store *st, const char *serial, struct mca_cert_rec **out,
-		   struct mca_error *err)
+                   struct mca_error *err)
 {
 	struct mca_cert_rec *r = NULL;
 	sqlite3_stmt *s;
@@ -343,29 +387,8 @@ mca_store_cert_get(struct mca_store *st, const char *serial, struct mca_cert_rec
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	r->serial = col_text(s, 0);
-	r->issuer = col_text(s, 1);
-	r->profile = col_text(s, 2);
-	r->subject = col_text(s, 3);
-	r->names = col_text(s, 4);
-	r->not_before = sqlite3_column_int64(s, 5);
-	r->not_after = sqlite3_column_int64(s, 6);
-	r->der_len = (size_t)sqlite3_column_bytes(s, 7);
-	r->der = malloc(r->der_len ? r->der_len : 1);
-	if (r->der != NULL)
-		memcpy(r->der, sqlite3_column_blob(s, 7), r->der_len);
-	r->fingerprint = col_text(s, 8);
-	r->status = col_text(s, 9);
-	r->revoked_at = sqlite3_column_int64(s, 10);
-	r->reason = col_text(s, 11);
-	r->requester = col_text(s, 12);
-	r->created_at = sqlite3_column_int64(s, 13);
-	if (r->serial == NULL || r->issuer == NULL || r->profile == NULL || r->subject == NULL ||
-	    r->names == NULL || r->der == NULL || r->fingerprint == NULL || r->status == NULL ||
-	    r->requester == NULL) {
-		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	if ((rc = row_to_rec(s, r, err)) != MCA_OK)
 		goto out;
-	}
 	*out = r;
 	r = NULL;
 	rc = MCA_OK;
@@ -402,7 +425,7 @@ mca_cert_rec_free(struct mca_cert_rec *r)
 
 mca_rc
 mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *number,
-			 struct mca_error *err)
+                         struct mca_error *err)
 {
 	sqlite3_stmt *s = stmt_get(st, ST_CRL_MAX, err);
 	mca_rc rc = MCA_OK;
@@ -420,8 +443,8 @@ mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *numb
 
 mca_rc
 mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number, int64_t this_update,
-		     int64_t next_update, const unsigned char *der, size_t der_len,
-		     struct mca_error *err)
+                     int64_t next_update, const unsigned char *der, size_t der_len,
+                     struct mca_error *err)
 {
 	sqlite3_stmt *s = stmt_get(st, ST_CRL_INSERT, err);
 
@@ -455,7 +478,7 @@ mca_store_count(struct mca_store *st, const char *table)
 
 mca_rc
 mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
-		     struct mca_error *err)
+                     struct mca_error *err)
 {
 	sqlite3_stmt *s = stmt_get(st, ST_CRL_LATEST, err);
 	int step;
@@ -487,7 +510,7 @@ mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_re
 
 mca_rc
 mca_store_revoked_foreach(struct mca_store *st, const char *issuer_dn, int64_t since,
-			  mca_revoked_cb cb, void *arg, struct mca_error *err)
+                          mca_revoked_cb cb, void *arg, struct mca_error *err)
 {
 	sqlite3_stmt *s = stmt_get(st, ST_REVOKED, err);
 	int step;
@@ -508,4 +531,86 @@ mca_store_revoked_foreach(struct mca_store *st, const char *issuer_dn, int64_t s
 		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
 	sqlite3_reset(s);
 	return rc;
+}
+
+mca_rc
+mca_store_cert_list(struct mca_store *st, const struct mca_cert_filter *f, mca_cert_cb cb,
+                    void *arg, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_CERT_LIST, err);
+	struct mca_cert_rec r;
+	int step;
+	mca_rc rc = MCA_OK;
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	if (f->status != NULL)
+		sqlite3_bind_text(s, 1, f->status, -1, SQLITE_STATIC);
+	if (f->profile != NULL)
+		sqlite3_bind_text(s, 2, f->profile, -1, SQLITE_STATIC);
+	if (f->after != NULL)
+		sqlite3_bind_text(s, 3, f->after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, f->limit > 0 ? f->limit : -1);
+	sqlite3_bind_int64(s, 5, f->now ? f->now : (int64_t)mca_now());
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		if ((rc = row_to_rec(s, &r, err)) != MCA_OK)
+			break;
+		step = cb(arg, &r);
+		mca_cert_rec_clear(&r);
+		if (step != 0) {
+			step = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc == MCA_OK && step != SQLITE_DONE)
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return rc;
+}
+
+mca_rc
+mca_store_validation_current(struct mca_store *st, const char *name, const char *const *methods,
+                             int64_t since, int *found, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_VALIDATION_CURRENT, err);
+	const char *m;
+	size_t i;
+	int step = SQLITE_DONE;
+	mca_rc rc = MCA_OK;
+
+	*found = 0;
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	while (!*found && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		m = (const char *)sqlite3_column_text(s, 0);
+		for (i = 0; methods[i] != NULL && m != NULL; i++)
+			if (strcmp(methods[i], m) == 0)
+				*found = 1;
+	}
+	if (!*found && step != SQLITE_DONE)
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return rc;
+}
+
+mca_rc
+mca_store_validation_add(struct mca_store *st, const char *name, const char *method, int64_t at,
+                         int valid, const char *error, const char *account, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_VALIDATION_ADD, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, at);
+	sqlite3_bind_text(s, 4, valid ? "valid" : "invalid", -1, SQLITE_STATIC);
+	if (error != NULL)
+		sqlite3_bind_text(s, 5, error, -1, SQLITE_STATIC);
+	if (account != NULL)
+		sqlite3_bind_text(s, 6, account, -1, SQLITE_STATIC);
+	return stmt_done(st, s, err);
 }

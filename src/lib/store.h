@@ -29,8 +29,7 @@ int mca_store_schema_latest(void);
  * its schema up to date.  A database whose user_version is newer than
  * mca_store_schema_latest() is refused with MCA_ERR_SCHEMA.
  */
-mca_rc mca_store_open(const char *path, int create, struct mca_store **out,
-		      struct mca_error *err);
+mca_rc mca_store_open(const char *path, int create, struct mca_store **out, struct mca_error *err);
 
 /* Close and free (NULL is fine). */
 void mca_store_close(struct mca_store *st);
@@ -58,7 +57,7 @@ struct mca_cert_rec {
 	unsigned char *der;
 	size_t der_len;
 	char *fingerprint;
-	char *status; /* "valid" | "revoked" */
+	char *status;       /* "valid" | "revoked" */
 	int64_t revoked_at; /* 0 when not revoked */
 	char *reason;       /* NULL when not revoked */
 	char *requester;
@@ -71,11 +70,11 @@ struct mca_cert_rec {
  * serial is MCA_ERR_EXISTS.
  */
 mca_rc mca_store_cert_insert(struct mca_store *st, const struct mca_cert_rec *rec,
-			     const char *actor, const char *action, struct mca_error *err);
+                             const char *actor, const char *action, struct mca_error *err);
 
 /* Look up one certificate by canonical serial; MCA_ERR_NOTFOUND when absent. */
 mca_rc mca_store_cert_get(struct mca_store *st, const char *serial, struct mca_cert_rec **out,
-			  struct mca_error *err);
+                          struct mca_error *err);
 
 /* Free the strings of `rec` and zero it (rec itself stays). */
 void mca_cert_rec_clear(struct mca_cert_rec *rec);
@@ -85,16 +84,16 @@ void mca_cert_rec_free(struct mca_cert_rec *rec);
 
 /* Append an audit row (in the caller's transaction, if any). */
 mca_rc mca_store_audit(struct mca_store *st, const char *actor, const char *action,
-		       const char *serial, const char *detail_json, struct mca_error *err);
+                       const char *serial, const char *detail_json, struct mca_error *err);
 
 /* Highest CRL number stored for `issuer` ("ca" or "root"); 0 when none. */
 mca_rc mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *number,
-				struct mca_error *err);
+                                struct mca_error *err);
 
 /* Store a published CRL. */
 mca_rc mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number,
-			    int64_t this_update, int64_t next_update, const unsigned char *der,
-			    size_t der_len, struct mca_error *err);
+                            int64_t this_update, int64_t next_update, const unsigned char *der,
+                            size_t der_len, struct mca_error *err);
 
 /* The newest CRL of `issuer`; MCA_ERR_NOTFOUND when none.  *der is malloc'd. */
 struct mca_crl_rec {
@@ -103,7 +102,7 @@ struct mca_crl_rec {
 	size_t der_len;
 };
 mca_rc mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
-			    struct mca_error *err);
+                            struct mca_error *err);
 
 /*
  * Call `cb` for every revoked certificate of `issuer_dn` that must be on
@@ -113,9 +112,40 @@ mca_rc mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca
  * walk and is returned as MCA_ERR_INTERNAL.
  */
 typedef int (*mca_revoked_cb)(void *arg, const char *serial, int64_t revoked_at,
-			      const char *reason);
+                              const char *reason);
 mca_rc mca_store_revoked_foreach(struct mca_store *st, const char *issuer_dn, int64_t since,
-				 mca_revoked_cb cb, void *arg, struct mca_error *err);
+                                 mca_revoked_cb cb, void *arg, struct mca_error *err);
+
+/* Filter for mca_store_cert_list; NULL/0 fields do not filter. */
+struct mca_cert_filter {
+	const char *status; /* "valid" (unexpired, not revoked), "revoked", "expired" */
+	const char *profile;
+	const char *after; /* serial: list serials greater than this (paging) */
+	int64_t now;       /* for valid/expired; 0: the current time */
+	int limit;         /* 0: no limit */
+};
+
+/*
+ * Call `cb` for every certificate matching `f`, in ascending serial order.
+ * The record passed to cb is valid only during the call.  A non-zero
+ * return from cb stops the walk (and is not an error).
+ */
+typedef int (*mca_cert_cb)(void *arg, const struct mca_cert_rec *rec);
+mca_rc mca_store_cert_list(struct mca_store *st, const struct mca_cert_filter *f, mca_cert_cb cb,
+                           void *arg, struct mca_error *err);
+
+/*
+ * Whether `name` has a valid domain validation by one of `methods`
+ * ("http-01", "dns-01"; NULL-terminated) at or after `since`.
+ */
+mca_rc mca_store_validation_current(struct mca_store *st, const char *name,
+                                    const char *const *methods, int64_t since, int *found,
+                                    struct mca_error *err);
+
+/* Record one validation attempt (ACME). */
+mca_rc mca_store_validation_add(struct mca_store *st, const char *name, const char *method,
+                                int64_t at, int valid, const char *error, const char *account,
+                                struct mca_error *err);
 
 /* Number of rows in `table` (tests and metrics); -1 on error. */
 int64_t mca_store_count(struct mca_store *st, const char *table);

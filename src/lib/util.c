@@ -41,8 +41,8 @@ mca_file_read(const char *path, char **out, size_t *outlen, struct mca_error *er
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		rc = mca_error_set(err, errno == ENOENT ? MCA_ERR_NOTFOUND : MCA_ERR_IO,
-				   "%s: %s", path, strerror(errno));
+		rc = mca_error_set(err, errno == ENOENT ? MCA_ERR_NOTFOUND : MCA_ERR_IO, "%s: %s",
+		                   path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -112,7 +112,7 @@ mca_fsync_dir(const char *dir, struct mca_error *err)
 
 mca_rc
 mca_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, int excl,
-		      struct mca_error *err)
+                      struct mca_error *err)
 {
 	char *dir = NULL, *tmp = NULL;
 	const unsigned char *p = data;
@@ -162,7 +162,7 @@ mca_file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 		/* link() fails if path appeared meanwhile: never clobber. */
 		if (link(tmp, path) != 0) {
 			rc = mca_error_set(err, errno == EEXIST ? MCA_ERR_EXISTS : MCA_ERR_IO,
-					   "%s: %s", path, strerror(errno));
+			                   "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		unlink(tmp);

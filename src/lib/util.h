@@ -28,7 +28,7 @@ mca_rc mca_file_read(const char *path, char **out, size_t *outlen, struct mca_er
  * directory.  With `excl`, an existing `path` is an MCA_ERR_EXISTS error.
  */
 mca_rc mca_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-			     int excl, struct mca_error *err);
+                             int excl, struct mca_error *err);
 
 /* fsync the directory holding `path` (or `path` itself when it is a directory). */
 mca_rc mca_fsync_dir(const char *dir, struct mca_error *err);

@@ -22,7 +22,6 @@ mca_ep_ca(struct mca_req *r)
 		free(pem);
 	}
 	return mca_reply_json(r, 200,
-			      json_pack("{s:s, s:o, s:s}", "root", r->srv->root_pem, "chain",
-					chain, "root_fingerprint_sha256",
-					r->srv->root_fingerprint));
+	                      json_pack("{s:s, s:o, s:s}", "root", r->srv->root_pem, "chain", chain,
+	                                "root_fingerprint_sha256", r->srv->root_fingerprint));
 }

@@ -27,12 +27,11 @@ mca_ep_health(struct mca_req *r)
 	struct mca_store *st = mca_server_store(r->srv, &err);
 
 	if (st == NULL || mca_store_ping(st, &err) != MCA_OK)
-		return mca_reply_json(r, 503,
-				      json_pack("{s:s, s:s}", "status", "unavailable", "reason",
-						"database"));
+		return mca_reply_json(
+		    r, 503, json_pack("{s:s, s:s}", "status", "unavailable", "reason", "database"));
 	if (!key_usable(r->srv))
-		return mca_reply_json(r, 503,
-				      json_pack("{s:s, s:s}", "status", "unavailable", "reason",
-						"signing key"));
+		return mca_reply_json(
+		    r, 503,
+		    json_pack("{s:s, s:s}", "status", "unavailable", "reason", "signing key"));
 	return mca_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }

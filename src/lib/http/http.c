@@ -61,7 +61,7 @@ bind_listener(struct mca_hostport *hp, const char *field, int *out, struct mca_e
 	gai = getaddrinfo(hp->host, port, &hints, &res);
 	if (gai != 0)
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s %s:%u: %s", field, hp->host, hp->port,
-				     gai_strerror(gai));
+		                     gai_strerror(gai));
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		rc = mca_error_set(err, MCA_ERR_IO, "%s: socket: %s", field, strerror(errno));
@@ -72,13 +72,12 @@ bind_listener(struct mca_hostport *hp, const char *field, int *out, struct mca_e
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
 		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s %s:%u: %s", field, hp->host, hp->port,
-				   strerror(errno));
+		                   strerror(errno));
 		goto out;
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		hp->port = ntohs(ss.ss_family == AF_INET6
-				     ? ((struct sockaddr_in6 *)&ss)->sin6_port
-				     : ((struct sockaddr_in *)&ss)->sin_port);
+		hp->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                          : ((struct sockaddr_in *)&ss)->sin_port);
 	*out = fd;
 	fd = -1;
 	rc = MCA_OK;
@@ -106,7 +105,7 @@ mca_httpd_bind(struct mca_server *srv, struct mca_httpd **out, struct mca_error 
 	h->https.fd = h->http.fd = -1;
 	if ((rc = bind_listener(&srv->conf->listen, "listen", &h->https.fd, err)) != MCA_OK ||
 	    (rc = bind_listener(&srv->conf->http_listen, "http_listen", &h->http.fd, err)) !=
-		MCA_OK) {
+	        MCA_OK) {
 		mca_httpd_free(h);
 		return rc;
 	}
@@ -126,8 +125,7 @@ queue(struct mca_req *r, unsigned status, struct MHD_Response *resp)
 		return MCA_HTTP_FAIL;
 	if (r->status != 0) {
 		/* A second reply is our bug: keep the first. */
-		mca_log(MCA_LOG_ERR, "bug: second reply (%u) to %s %s", status, r->method,
-			r->path);
+		mca_log(MCA_LOG_ERR, "bug: second reply (%u) to %s %s", status, r->method, r->path);
 		MHD_destroy_response(resp);
 		return MCA_HTTP_QUEUED;
 	}
@@ -153,7 +151,7 @@ response_new(const char *content_type, const void *body, size_t len)
 
 enum mca_http_result
 mca_reply_bytes(struct mca_req *r, unsigned status, const char *content_type, const void *body,
-		size_t len)
+                size_t len)
 {
 	return queue(r, status, response_new(content_type, body, len));
 }
@@ -178,7 +176,7 @@ mca_reply_json(struct mca_req *r, unsigned status, json_t *j)
 /* Build the {"error","message"} body; `allow` adds an Allow header (405). */
 static enum mca_http_result
 reply_error_v(struct mca_req *r, unsigned status, const char *code, const char *allow,
-	      const char *fmt, va_list ap)
+              const char *fmt, va_list ap)
 {
 	char msg[512];
 	json_t *j;
@@ -222,8 +220,8 @@ reply_405(struct mca_req *r, const char *allow, ...)
 	enum mca_http_result res;
 
 	va_start(ap, allow);
-	res = reply_error_v(r, 405, "method_not_allowed", allow, "%s not allowed on %s (allowed: %s)",
-			    ap);
+	res = reply_error_v(r, 405, "method_not_allowed", allow,
+	                    "%s not allowed on %s (allowed: %s)", ap);
 	va_end(ap);
 	return res;
 }
@@ -251,8 +249,8 @@ route_matches(const struct mca_route *rt, const char *path, const char **arg)
  * with allow empty when it does not exist here at all.
  */
 static const struct mca_route *
-route_find(enum mca_listener l, const char *path, const char *method, const char **arg,
-	   char *allow, size_t allow_len)
+route_find(enum mca_listener l, const char *path, const char *method, const char **arg, char *allow,
+           size_t allow_len)
 {
 	const struct mca_route *rt;
 	const char *a;
@@ -264,13 +262,14 @@ route_find(enum mca_listener l, const char *path, const char *method, const char
 			continue;
 		if (!route_matches(rt, path, &a))
 			continue;
-		if (strcmp(rt->method, method) == 0 || (is_head && strcmp(rt->method, "GET") == 0)) {
+		if (strcmp(rt->method, method) == 0 ||
+		    (is_head && strcmp(rt->method, "GET") == 0)) {
 			*arg = a;
 			return rt;
 		}
 		if (strstr(allow, rt->method) == NULL)
 			snprintf(allow + strlen(allow), allow_len - strlen(allow), "%s%s",
-				 allow[0] ? ", " : "", rt->method);
+			         allow[0] ? ", " : "", rt->method);
 	}
 	return NULL;
 }
@@ -296,9 +295,10 @@ client_address(struct MHD_Connection *c, char *buf, size_t len)
 	snprintf(buf, len, "-");
 	if (sa == NULL)
 		return;
-	getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						   : sizeof(struct sockaddr_in),
-		    buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST);
+	getnameinfo(sa,
+	            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                      : sizeof(struct sockaddr_in),
+	            buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST);
 }
 
 /* First call of a request: context, route, header checks. */
@@ -320,14 +320,14 @@ req_begin(struct listener *l, struct mca_req *r, const char *url, const char *me
 		return MCA_HTTP_QUEUED; /* nothing to check until the final call */
 	if (!is_json(r->conn))
 		return mca_reply_error(r, 415, "unsupported_media_type",
-				       "Content-Type must be application/json");
+		                       "Content-Type must be application/json");
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
 	if (cl != NULL) {
 		declared = strtoull(cl, &end, 10);
 		if (end == cl || declared > MCA_HTTP_BODY_MAX)
 			return mca_reply_error(r, 413, "payload_too_large",
-					       "request body larger than %u bytes",
-					       MCA_HTTP_BODY_MAX);
+			                       "request body larger than %u bytes",
+			                       MCA_HTTP_BODY_MAX);
 	}
 	return MCA_HTTP_QUEUED;
 }
@@ -340,7 +340,7 @@ req_finish(struct mca_req *r)
 
 	if (r->route->flags & MCA_ROUTE_BODY) {
 		if (mca_json_parse_object(r->body ? r->body : "", r->body_len, &r->json,
-					  "request body", &err) != MCA_OK)
+		                          "request body", &err) != MCA_OK)
 			return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
 	}
 	return r->route->handler(r);
@@ -366,7 +366,7 @@ req_free(struct mca_req *r)
 
 static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-	  const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+          const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct listener *l = cls;
 	struct mca_req *r = *con_cls;
@@ -401,8 +401,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 			return MHD_YES; /* bodies on GET are ignored, but still bounded by MHD */
 		if (n > MCA_HTTP_BODY_MAX - r->body_len)
 			return to_mhd(mca_reply_error(r, 413, "payload_too_large",
-						      "request body larger than %u bytes",
-						      MCA_HTTP_BODY_MAX));
+			                              "request body larger than %u bytes",
+			                              MCA_HTTP_BODY_MAX));
 		nb = realloc(r->body, r->body_len + n + 1);
 		if (nb == NULL)
 			return to_mhd(mca_reply_error(r, 500, "internal", "out of memory"));
@@ -418,16 +418,16 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 /* Completion: one access-log line, then free the context. */
 static void
 completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
-	     enum MHD_RequestTerminationCode toe)
+             enum MHD_RequestTerminationCode toe)
 {
 	struct mca_req *r = *con_cls;
 
 	if (r == NULL)
 		return;
 	mca_log(MCA_LOG_INFO, "access client=%s id=%s %s %s status=%u ms=%.3f%s", r->client,
-		r->identity, r->method, r->path ? r->path : "-", r->status,
-		(double)(now_ns() - r->start_ns) / 1e6,
-		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+	        r->identity, r->method, r->path ? r->path : "-", r->status,
+	        (double)(now_ns() - r->start_ns) / 1e6,
+	        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
 	req_free(r);
 	*con_cls = NULL;
 }
@@ -474,30 +474,28 @@ start_listener(struct listener *l, struct mca_error *err)
 		flags |= MHD_USE_TLS;
 		l->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, access_cb, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, l,
-		    MHD_OPTION_LISTEN_SOCKET, l->fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, worker_threads(conf), MHD_OPTION_CONNECTION_LIMIT,
-		    conf->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    conf->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-		    conf->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)MCA_HTTP_HEADER_MAX, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l,
-		    MHD_OPTION_HTTPS_MEM_CERT,
+		    MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
+		    worker_threads(conf), MHD_OPTION_CONNECTION_LIMIT, conf->max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->max_connections_per_ip,
+		    MHD_OPTION_CONNECTION_TIMEOUT, conf->connection_timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MCA_HTTP_HEADER_MAX,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l, MHD_OPTION_HTTPS_MEM_CERT,
 		    srv->server_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, srv->server_key_pem,
 		    MHD_OPTION_HTTPS_MEM_TRUST, srv->chain_pem, MHD_OPTION_HTTPS_PRIORITIES,
 		    priorities, MHD_OPTION_END);
 	} else {
 		l->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, access_cb, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, l,
-		    MHD_OPTION_LISTEN_SOCKET, l->fd,
-		    MHD_OPTION_THREAD_POOL_SIZE, worker_threads(conf), MHD_OPTION_CONNECTION_LIMIT,
-		    conf->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    conf->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-		    conf->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)MCA_HTTP_HEADER_MAX, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l,
-		    MHD_OPTION_END);
+		    MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
+		    worker_threads(conf), MHD_OPTION_CONNECTION_LIMIT, conf->max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->max_connections_per_ip,
+		    MHD_OPTION_CONNECTION_TIMEOUT, conf->connection_timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MCA_HTTP_HEADER_MAX,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, l, MHD_OPTION_END);
 	}
 	if (l->d == NULL)
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: cannot start the %s listener",
-				     conf->path, l->kind == MCA_LISTENER_HTTPS ? "HTTPS" : "HTTP");
+		                     conf->path, l->kind == MCA_LISTENER_HTTPS ? "HTTPS" : "HTTP");
 	l->fd = -1; /* owned by MHD now */
 	return MCA_OK;
 }

@@ -67,7 +67,7 @@ struct mca_req {
 	char *body;
 	size_t body_len;
 	int body_too_large;
-	json_t *json; /* parsed body (MCA_ROUTE_BODY), owned */
+	json_t *json;    /* parsed body (MCA_ROUTE_BODY), owned */
 	unsigned status; /* status of the queued reply, for the access log */
 	int64_t start_ns;
 	char client[64];   /* client address */
@@ -98,7 +98,7 @@ void mca_httpd_free(struct mca_httpd *h);
 
 /* Queue `body` (copied) with `content_type`. */
 enum mca_http_result mca_reply_bytes(struct mca_req *r, unsigned status, const char *content_type,
-				     const void *body, size_t len);
+                                     const void *body, size_t len);
 
 /* Queue a JSON document; takes ownership of `j` (NULL means 500). */
 enum mca_http_result mca_reply_json(struct mca_req *r, unsigned status, json_t *j);
@@ -108,7 +108,7 @@ enum mca_http_result mca_reply_json(struct mca_req *r, unsigned status, json_t *
  * A 5xx message is logged, and the client gets only "internal error".
  */
 enum mca_http_result mca_reply_error(struct mca_req *r, unsigned status, const char *code,
-				     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Endpoints (one file each). */
 enum mca_http_result mca_ep_health(struct mca_req *r);

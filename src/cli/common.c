@@ -1,0 +1,53 @@
+/* common.c - what several verbs share: opening the CA, naming the actor, errors. */
+#include "config.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "err.h"
+#include "store.h"
+
+int
+cli_open(const struct cli_global *g, struct mca_conf **conf, struct mca_store **st)
+{
+	struct mca_error err = {0};
+
+	*conf = NULL;
+	*st = NULL;
+	if (mca_conf_load(g->config, conf, &err) != MCA_OK)
+		return cli_fail("%s", err.msg);
+	if (mca_store_open((*conf)->database, 0, st, &err) != MCA_OK) {
+		mca_conf_free(*conf);
+		*conf = NULL;
+		return cli_fail("%s", err.msg);
+	}
+	return CLI_OK;
+}
+
+const char *
+cli_actor(void)
+{
+	static char actor[96];
+	struct passwd *pw;
+
+	if (actor[0] == '\0') {
+		pw = getpwuid(getuid());
+		if (pw != NULL)
+			snprintf(actor, sizeof(actor), "cli:%.64s", pw->pw_name);
+		else
+			snprintf(actor, sizeof(actor), "cli:uid=%u", (unsigned)getuid());
+	}
+	return actor;
+}
+
+int
+cli_fail_err(const char *verb, const struct mca_error *err)
+{
+	if (err->rule[0] != '\0' && (err->code == MCA_ERR_POLICY || err->code == MCA_ERR_BADCSR))
+		return cli_fail("%s: %s: %s: %s", verb, mca_rc_name(err->code), err->rule,
+		                err->msg);
+	return cli_fail("%s: %s", verb, err->msg);
+}
