@@ -7,9 +7,8 @@
  * test case in the parent process (an unchecked fixture), so it is
  * removed even when a forked test fails half-way.
  *
- * Tests of known library bugs assert the correct behaviour and live in the
- * "known_bugs" test case, which runs only when MCA_TEST_KNOWN_BUGS is set
- * in the environment; see the comment above each of them.
+ * Tests of library bugs these tests found (fixed since) live in the
+ * "regressions" test case; see the comment above each of them.
  */
 #include "config.h" /* defines _GNU_SOURCE: asprintf, nftw */
 
@@ -743,14 +742,14 @@ START_TEST(test_hostport_format)
 }
 END_TEST
 
-/* ---- known library bugs (run with MCA_TEST_KNOWN_BUGS=1) ----------------- */
+/* ---- regressions: library bugs these tests found, fixed since ------------ */
 
 static const struct {
 	const char *json;
 	const char *sub[3];
 } conf_known_bad[] = {
     /*
-     * BUG (src/lib/conf.c, conf_uint): -1 is the "absent" marker of
+     * FIXED BUG (src/lib/conf.c, conf_uint): -1 is the "absent" marker of
      * struct raw_limits, so an explicit -1 is silently taken as "not
      * set" and the default kept, although it is outside the range.
      */
@@ -759,7 +758,7 @@ static const struct {
      {"'limits.max_connections_per_ip'", "outside"}},
     {WITH("\"limits\": {\"threads\": -1}"), {"'limits.threads'", "outside"}},
     /*
-     * BUG (src/lib/conf.c, conf_url): a URL with no host passes the
+     * FIXED BUG (src/lib/conf.c, conf_url): a URL with no host passes the
      * scheme-prefix check, then the trailing-'/' stripping eats the "//":
      * public_url "http://" is stored as "http:" and crl_url becomes
      * "http:/crl", which would be put into every certificate.
@@ -809,17 +808,10 @@ conf_suite(void)
 	tcase_add_test(tc, test_hostport_format);
 	suite_add_tcase(s, tc);
 
-	if (getenv("MCA_TEST_KNOWN_BUGS") != NULL) {
-		tc = tcase_create("known_bugs");
-		tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
-		tcase_add_loop_test(tc, test_known_bug_conf, 0, NELEM(conf_known_bad));
-		suite_add_tcase(s, tc);
-	} else {
-		fprintf(stderr,
-		        "test_conf: %u known-bug checks skipped "
-		        "(set MCA_TEST_KNOWN_BUGS=1 to run them)\n",
-		        (unsigned)NELEM(conf_known_bad));
-	}
+	tc = tcase_create("regressions");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_loop_test(tc, test_known_bug_conf, 0, NELEM(conf_known_bad));
+	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -9,9 +9,8 @@
  * forked test fails half-way.  Where a test needs to see or change the
  * file behind the library's back it uses a second, raw sqlite3 connection.
  *
- * Tests of known library bugs assert the correct behaviour and live in the
- * "known_bugs" test case, which runs only when MCA_TEST_KNOWN_BUGS is set
- * in the environment; see the comment above each of them.
+ * Tests of library bugs these tests found (fixed since) live in the
+ * "regressions" test case; see the comment above each of them.
  */
 #include "config.h" /* defines _GNU_SOURCE: asprintf, nftw */
 
@@ -872,10 +871,10 @@ START_TEST(test_txn_immediate)
 }
 END_TEST
 
-/* ---- known library bugs (run with MCA_TEST_KNOWN_BUGS=1) ----------------- */
+/* ---- regressions: library bugs these tests found, fixed since ------------ */
 
 /*
- * BUG (src/lib/store.c, store_migrate): on a failed migration the message
+ * FIXED BUG (src/lib/store.c, store_migrate): on a failed migration the message
  * is built with mca_error_set(err, rc, "...: %s", ..., err->msg), i.e.
  * vsnprintf into err->msg reading from err->msg (overlapping, undefined
  * behaviour).  With glibc the SQLite reason is lost and the prefix is
@@ -896,7 +895,7 @@ START_TEST(test_known_bug_migration_message)
 END_TEST
 
 /*
- * BUG (src/lib/store.c, stmt_done): every SQLITE_CONSTRAINT result is
+ * FIXED BUG (src/lib/store.c, stmt_done): every SQLITE_CONSTRAINT result is
  * reported as MCA_ERR_EXISTS ("already exists"), so a CHECK or NOT NULL
  * violation (CRL number 0, unknown CRL issuer, certificate without
  * requester) tells the caller the row already exists.
@@ -968,15 +967,10 @@ store_suite(void)
 	tcase_add_test(tc, test_txn_immediate);
 	suite_add_tcase(s, tc);
 
-	if (getenv("MCA_TEST_KNOWN_BUGS") != NULL) {
-		tc = store_tcase("known_bugs");
-		tcase_add_test(tc, test_known_bug_migration_message);
-		tcase_add_test(tc, test_known_bug_constraint_code);
-		suite_add_tcase(s, tc);
-	} else {
-		fprintf(stderr, "test_store: 2 known-bug checks skipped "
-		                "(set MCA_TEST_KNOWN_BUGS=1 to run them)\n");
-	}
+	tc = store_tcase("regressions");
+	tcase_add_test(tc, test_known_bug_migration_message);
+	tcase_add_test(tc, test_known_bug_constraint_code);
+	suite_add_tcase(s, tc);
 	return s;
 }
 

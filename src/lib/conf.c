@@ -1,6 +1,7 @@
 /* conf.c - loading and validating mtlsca.conf. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,14 +138,21 @@ static mca_rc
 conf_url(const struct mca_conf *c, const char *field, const char *val, char **out,
          struct mca_error *err)
 {
+	const char *host = NULL;
 	size_t len;
 
 	if (val == NULL)
 		return MCA_OK;
-	if ((strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0) ||
-	    strpbrk(val, " \t\r\n\"<>") != NULL || strlen(val) > 1024)
+	if (strncmp(val, "http://", 7) == 0)
+		host = val + 7;
+	else if (strncmp(val, "https://", 8) == 0)
+		host = val + 8;
+	/* A host must follow the scheme: "http://" alone would make "http:/crl". */
+	if (host == NULL || strpbrk(val, " \t\r\n\"<>\\") != NULL || strlen(val) > 1024 ||
+	    *host == '\0' || *host == '/' || *host == ':' || *host == '?' || *host == '#')
 		return mca_error_set(err, MCA_ERR_CONFIG,
-		                     "%s: field '%s': '%.64s' is not an http:// or https:// URL",
+		                     "%s: field '%s': '%.64s' is not an http:// or https:// URL "
+		                     "with a host",
 		                     c->path, field, val);
 	free(*out);
 	*out = strdup(val);
@@ -156,13 +164,16 @@ conf_url(const struct mca_conf *c, const char *field, const char *val, char **ou
 	return MCA_OK;
 }
 
+/* Marks a limit the file does not set; no JSON integer jansson reads is this. */
+#define LIM_ABSENT LLONG_MIN
+
 /* Bound an integer limit to [lo, hi]. */
 static mca_rc
 conf_uint(const struct mca_conf *c, const char *field, long long v, long long lo, long long hi,
           unsigned *out, struct mca_error *err)
 {
-	if (v == -1)
-		return MCA_OK; /* absent */
+	if (v == LIM_ABSENT)
+		return MCA_OK;
 	if (v < lo || v > hi)
 		return mca_error_set(err, MCA_ERR_CONFIG,
 		                     "%s: field 'limits.%s': %lld is outside %lld..%lld", c->path,
@@ -176,7 +187,7 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 {
 	struct raw_conf raw = {0};
 	struct raw_crl crl = {0};
-	struct raw_limits lim = {-1, -1, -1, NULL};
+	struct raw_limits lim = {LIM_ABSENT, LIM_ABSENT, LIM_ABSENT, NULL};
 	struct mca_error e = {0};
 	char buf[128];
 	int64_t timeout = 30;

@@ -107,7 +107,8 @@ stmt_done(struct mca_store *st, sqlite3_stmt *s, struct mca_error *err)
 	sqlite3_reset(s);
 	if (r == SQLITE_DONE)
 		return MCA_OK;
-	if ((r & 0xff) == SQLITE_CONSTRAINT)
+	/* Only a duplicate key means "exists"; other constraints are bad input or our bug. */
+	if (r == SQLITE_CONSTRAINT_PRIMARYKEY || r == SQLITE_CONSTRAINT_UNIQUE)
 		return mca_error_set(err, MCA_ERR_EXISTS, "%s: %s", st->path,
 		                     sqlite3_errmsg(st->db));
 	return mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
@@ -145,6 +146,7 @@ static mca_rc
 store_migrate(struct mca_store *st, struct mca_error *err)
 {
 	int have, latest = mca_store_schema_latest(), i;
+	struct mca_error e = {0};
 	char pragma[64];
 	mca_rc rc;
 
@@ -161,12 +163,12 @@ store_migrate(struct mca_store *st, struct mca_error *err)
 		if ((rc = exec_sql(st, "BEGIN IMMEDIATE", err)) != MCA_OK)
 			return rc;
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
-		if ((rc = exec_sql(st, mca_embedded_sql[i].text, err)) != MCA_OK ||
-		    (rc = exec_sql(st, pragma, err)) != MCA_OK ||
-		    (rc = exec_sql(st, "COMMIT", err)) != MCA_OK) {
+		if ((rc = exec_sql(st, mca_embedded_sql[i].text, &e)) != MCA_OK ||
+		    (rc = exec_sql(st, pragma, &e)) != MCA_OK ||
+		    (rc = exec_sql(st, "COMMIT", &e)) != MCA_OK) {
 			exec_sql(st, "ROLLBACK", NULL);
-			return mca_error_set(err, rc, "%s: migration %s failed: %s", st->path,
-			                     mca_embedded_sql[i].name, err ? err->msg : "");
+			return mca_error_set(err, rc, "migration %s failed: %s",
+			                     mca_embedded_sql[i].name, e.msg);
 		}
 	}
 	return MCA_OK;
