@@ -12,6 +12,7 @@
 
 const struct cli_verb cli_verbs[] = {
     {"init", "bootstrap a new internal PKI", cli_init, cli_init_usage},
+    {"token", "create, list and revoke enrollment tokens", cli_token, cli_token_usage},
     {"issue", "issue a certificate for a CSR (offline, as admin)", cli_issue, cli_issue_usage},
     {"list", "list issued certificates", cli_list, cli_list_usage},
     {"show", "show one certificate's record", cli_show, cli_show_usage},

@@ -50,6 +50,8 @@ int cli_fail_err(const char *verb, const struct mca_error *err);
 
 int cli_init(const struct cli_global *g, int argc, char **argv);
 void cli_init_usage(void);
+int cli_token(const struct cli_global *g, int argc, char **argv);
+void cli_token_usage(void);
 int cli_issue(const struct cli_global *g, int argc, char **argv);
 void cli_issue_usage(void);
 int cli_list(const struct cli_global *g, int argc, char **argv);

@@ -73,7 +73,7 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.name = "mtlsca Internal CA";
 	o.key_type = MCA_KEY_EC_P256;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also resets its argument permutation */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':

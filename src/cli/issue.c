@@ -56,7 +56,7 @@ cli_issue(const struct cli_global *g, int argc, char **argv)
 	int c, status;
 
 	memset(&iss, 0, sizeof(iss));
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also resets its argument permutation */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':

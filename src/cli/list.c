@@ -68,7 +68,7 @@ cli_list(const struct cli_global *g, int argc, char **argv)
 	int c, json = 0, status;
 
 	memset(&f, 0, sizeof(f));
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also resets its argument permutation */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':

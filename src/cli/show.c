@@ -76,7 +76,7 @@ cli_show(const struct cli_global *g, int argc, char **argv)
 	json_t *j = NULL;
 	int c, json = 0, pem = 0, status;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also resets its argument permutation */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

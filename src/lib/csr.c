@@ -110,11 +110,10 @@ add_name(struct mca_csr *csr, const GENERAL_NAME *gn, struct mca_error *err)
 	return MCA_OK;
 }
 
-/* Requested SANs from the extensionRequest attribute. */
+/* Requested SANs from the extensionRequest attribute (or a certificate's extensions). */
 static mca_rc
-read_names(struct mca_csr *csr, struct mca_error *err)
+read_names_from(struct mca_csr *csr, const STACK_OF(X509_EXTENSION) * exts, struct mca_error *err)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr->req);
 	GENERAL_NAMES *gens = NULL;
 	int i, idx;
 	mca_rc rc = MCA_OK;
@@ -141,16 +140,24 @@ read_names(struct mca_csr *csr, struct mca_error *err)
 	}
 out:
 	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	ERR_clear_error();
+	return rc;
+}
+
+static mca_rc
+read_names(struct mca_csr *csr, struct mca_error *err)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr->req);
+	mca_rc rc = read_names_from(csr, exts, err);
+
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
 }
 
 /* Subject CN (the last one) and whether any other attribute is present. */
 static mca_rc
-read_subject(struct mca_csr *csr, struct mca_error *err)
+read_subject(struct mca_csr *csr, const X509_NAME *subj, struct mca_error *err)
 {
-	const X509_NAME *subj = X509_REQ_get_subject_name(csr->req);
 	const X509_NAME_ENTRY *e;
 	unsigned char *utf8 = NULL;
 	int i, n, len;
@@ -208,13 +215,41 @@ mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_err
 		                    "the CSR's signature does not verify with its public key");
 		goto fail;
 	}
-	if ((rc = read_subject(csr, err)) != MCA_OK || (rc = read_names(csr, err)) != MCA_OK)
+	if ((rc = read_subject(csr, X509_REQ_get_subject_name(csr->req), err)) != MCA_OK ||
+	    (rc = read_names(csr, err)) != MCA_OK)
 		goto fail;
 	ERR_clear_error();
 	*out = csr;
 	return MCA_OK;
 fail:
 	ERR_clear_error();
+	mca_csr_free(csr);
+	return rc;
+}
+
+mca_rc
+mca_csr_from_cert(X509 *cert, struct mca_csr **out, struct mca_error *err)
+{
+	struct mca_csr *csr = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	csr = calloc(1, sizeof(*csr));
+	if (csr == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	csr->pubkey = X509_get_pubkey(cert);
+	csr->own_pubkey = 1;
+	if (csr->pubkey == NULL) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                    "the certificate's public key cannot be read");
+		goto fail;
+	}
+	if ((rc = read_subject(csr, X509_get_subject_name(cert), err)) != MCA_OK ||
+	    (rc = read_names_from(csr, X509_get0_extensions(cert), err)) != MCA_OK)
+		goto fail;
+	*out = csr;
+	return MCA_OK;
+fail:
 	mca_csr_free(csr);
 	return rc;
 }
@@ -226,6 +261,8 @@ mca_csr_free(struct mca_csr *csr)
 
 	if (csr == NULL)
 		return;
+	if (csr->own_pubkey)
+		EVP_PKEY_free(csr->pubkey);
 	for (i = 0; i < csr->n_names; i++)
 		free(csr->names[i].value);
 	free(csr->cn);

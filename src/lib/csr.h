@@ -36,7 +36,8 @@ struct mca_name {
 
 struct mca_csr {
 	X509_REQ *req;
-	EVP_PKEY *pubkey;  /* borrowed from req */
+	EVP_PKEY *pubkey; /* borrowed from req, or owned (own_pubkey) */
+	int own_pubkey;
 	char *cn;          /* subject CN, NULL when absent */
 	int subject_other; /* the subject has attributes other than CN */
 	struct mca_name names[MCA_CSR_MAX_NAMES];
@@ -51,6 +52,13 @@ struct mca_csr {
  * that cannot be read).
  */
 mca_rc mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_error *err);
+
+/*
+ * A request made from an existing certificate: its public key, SANs and
+ * CN, for a renewal that keeps the key (the holder proved possession of
+ * the key over mTLS, so there is no signature to check).  `req` is NULL.
+ */
+mca_rc mca_csr_from_cert(X509 *cert, struct mca_csr **out, struct mca_error *err);
 
 void mca_csr_free(struct mca_csr *csr);
 

@@ -203,6 +203,10 @@ check_names(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
 			rc = BAD("empty subject but subjectAltName not critical");
 		goto out;
 	}
+	if (ext_critical(x, NID_subject_alt_name) != 0) {
+		rc = BAD("subjectAltName critical next to a subject");
+		goto out;
+	}
 	len = X509_NAME_get_text_by_NID(subj, NID_commonName, cn, sizeof(cn));
 	if (X509_NAME_entry_count(subj) != 1 || a->cn == NULL || len < 0 || strcmp(cn, a->cn) != 0)
 		rc = BAD("subject is not exactly CN=%s", a->cn ? a->cn : "(none)");

@@ -69,6 +69,30 @@ name_allowed(const struct mca_name *n, const char *const *allowed)
 	return 0;
 }
 
+/* Whether `value` is literally in the NULL-terminated list. */
+static int
+name_listed(const char *value, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], value) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether the approved names contain `value`. */
+static int
+approved_has(const struct mca_policy_result *res, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < res->n_names; i++)
+		if (strcmp(res->names[i].value, value) == 0)
+			return 1;
+	return 0;
+}
+
 /* Token names bound the request; a renewal keeps exactly the names it had. */
 static mca_rc
 check_authorization(const struct mca_issuer *is, struct mca_store *st,
@@ -77,7 +101,7 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 {
 	static const char *const http01[] = {"http-01", "dns-01", NULL};
 	static const char *const dns01[] = {"dns-01", NULL};
-	size_t i, n_allowed = 0;
+	size_t i, j = 0, n_allowed = 0;
 	int found = 0;
 	mca_rc rc;
 
@@ -101,11 +125,14 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 			                      "profile '%s' does not allow renewal", p->name);
 		while (req->allowed_names != NULL && req->allowed_names[n_allowed] != NULL)
 			n_allowed++;
+		/* The same set of names: literal values, not patterns. */
 		for (i = 0; i < res->n_names; i++)
-			if (req->allowed_names == NULL ||
-			    !name_allowed(&res->names[i], req->allowed_names))
+			if (!name_listed(res->names[i].value, req->allowed_names))
 				break;
-		if (i < res->n_names || n_allowed != res->n_names)
+		for (j = 0; i == res->n_names && j < n_allowed; j++)
+			if (!approved_has(res, req->allowed_names[j]))
+				break;
+		if (i < res->n_names || j < n_allowed)
 			return mca_error_rule(err, MCA_ERR_POLICY, "auth.names_changed",
 			                      "a renewal must keep exactly the names of the "
 			                      "certificate it renews");
@@ -206,6 +233,7 @@ mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_re
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	X509 *cert = NULL;
+	int reserved = 0;
 	mca_rc rc;
 
 	memset(out, 0, sizeof(*out));
@@ -219,8 +247,14 @@ mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_re
 	ctx.ca_not_after = is->ca_not_after;
 	if ((rc = mca_policy_check(&ctx, req->csr, req->validity, &res, err)) != MCA_OK)
 		return rc;
-	if ((rc = check_authorization(is, st, req, p, &res, err)) != MCA_OK ||
-	    (rc = mca_serial_generate(serial, err)) != MCA_OK ||
+	if ((rc = check_authorization(is, st, req, p, &res, err)) != MCA_OK)
+		goto out;
+	if (req->reserve != NULL) {
+		if ((rc = req->reserve(req->hook_arg, err)) != MCA_OK)
+			goto out;
+		reserved = 1;
+	}
+	if ((rc = mca_serial_generate(serial, err)) != MCA_OK ||
 	    (rc = build(is, p, req->csr, &res, serial, &cert, err)) != MCA_OK)
 		goto out;
 	if (mca_issue_test_hook != NULL && (rc = mca_issue_test_hook(&cert, is->signer)) != MCA_OK)
@@ -247,8 +281,11 @@ mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_re
 	out->not_after = res.not_after;
 	cert = NULL;
 out:
-	if (rc != MCA_OK)
+	if (rc != MCA_OK) {
 		out->serial[0] = '\0';
+		if (reserved && req->release != NULL)
+			req->release(req->hook_arg);
+	}
 	free(der);
 	X509_free(cert);
 	mca_policy_result_clear(&res);

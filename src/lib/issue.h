@@ -53,9 +53,18 @@ struct mca_issue_req {
 	int64_t validity; /* seconds; 0: the profile's default */
 	enum mca_issue_auth auth;
 	const char *const *allowed_names; /* NULL-terminated (TOKEN, RENEWAL) */
-	const char *requester;            /* recorded with the certificate */
-	const char *actor;                /* recorded in the audit row */
-	const char *action;               /* "issue", "renew" */
+	/*
+	 * Optional: called once policy and authorization passed, right before
+	 * signing (e.g. to consume a token use); a failure aborts the
+	 * issuance with its error.  `release` undoes it when the issuance
+	 * fails afterwards.
+	 */
+	mca_rc (*reserve)(void *arg, struct mca_error *err);
+	void (*release)(void *arg);
+	void *hook_arg;
+	const char *requester; /* recorded with the certificate */
+	const char *actor;     /* recorded in the audit row */
+	const char *action;    /* "issue", "renew" */
 };
 
 struct mca_issued {

@@ -47,6 +47,23 @@
 	  "  OR (?1 = 'revoked' AND status = 'revoked'))"                                          \
 	  " AND (?2 IS NULL OR profile = ?2) AND (?3 IS NULL OR serial > ?3)"                      \
 	  " ORDER BY serial LIMIT ?4")                                                             \
+	X(ST_TOKEN_INSERT,                                                                         \
+	  "INSERT INTO tokens (id, hash, profile, names, uses_left, uses_total, expires_at,"       \
+	  " created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)")                  \
+	X(ST_TOKEN_GET,                                                                            \
+	  "SELECT id, hash, profile, names, uses_left, uses_total, expires_at, created_at,"        \
+	  " coalesce(revoked_at, 0), created_by FROM tokens WHERE id = ?1")                        \
+	X(ST_TOKEN_LIST,                                                                           \
+	  "SELECT id, hash, profile, names, uses_left, uses_total, expires_at, created_at,"        \
+	  " coalesce(revoked_at, 0), created_by FROM tokens ORDER BY created_at DESC, id")         \
+	X(ST_TOKEN_CONSUME,                                                                        \
+	  "UPDATE tokens SET uses_left = uses_left - 1 WHERE id = ?1 AND uses_left > 0"            \
+	  " AND expires_at > ?2 AND revoked_at IS NULL")                                           \
+	X(ST_TOKEN_REFUND,                                                                         \
+	  "UPDATE tokens SET uses_left = uses_left + 1 WHERE id = ?1 AND uses_left < uses_total")  \
+	X(ST_TOKEN_REVOKE,                                                                         \
+	  "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")                \
+	X(ST_TOKEN_PURGE, "DELETE FROM tokens WHERE expires_at < ?1")                              \
 	X(ST_PING, "SELECT count(*) FROM sqlite_schema")                                           \
 	X(ST_BEGIN, "BEGIN IMMEDIATE")                                                             \
 	X(ST_COMMIT, "COMMIT")                                                                     \
@@ -615,4 +632,192 @@ mca_store_validation_add(struct mca_store *st, const char *name, const char *met
 	if (account != NULL)
 		sqlite3_bind_text(s, 6, account, -1, SQLITE_STATIC);
 	return stmt_done(st, s, err);
+}
+
+void
+mca_token_row_clear(struct mca_token_row *r)
+{
+	free(r->id);
+	free(r->profile);
+	free(r->names);
+	free(r->created_by);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Fill a token row from ST_TOKEN_GET / ST_TOKEN_LIST columns. */
+static mca_rc
+row_to_token(sqlite3_stmt *s, struct mca_token_row *r, struct mca_error *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = col_text(s, 0);
+	if (sqlite3_column_bytes(s, 1) == (int)sizeof(r->hash))
+		memcpy(r->hash, sqlite3_column_blob(s, 1), sizeof(r->hash));
+	r->profile = col_text(s, 2);
+	r->names = col_text(s, 3);
+	r->uses_left = sqlite3_column_int64(s, 4);
+	r->uses_total = sqlite3_column_int64(s, 5);
+	r->expires_at = sqlite3_column_int64(s, 6);
+	r->created_at = sqlite3_column_int64(s, 7);
+	r->revoked_at = sqlite3_column_int64(s, 8);
+	r->created_by = col_text(s, 9);
+	if (r->id == NULL || r->profile == NULL || r->names == NULL || r->created_by == NULL) {
+		mca_token_row_clear(r);
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	return MCA_OK;
+}
+
+mca_rc
+mca_store_token_insert(struct mca_store *st, const struct mca_token_row *r, struct mca_error *err)
+{
+	sqlite3_stmt *s;
+	char detail[160];
+	mca_rc rc;
+
+	if ((rc = mca_store_begin(st, err)) != MCA_OK)
+		return rc;
+	s = stmt_get(st, ST_TOKEN_INSERT, err);
+	if (s == NULL) {
+		rc = MCA_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, r->hash, (int)sizeof(r->hash), SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, r->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, r->names, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, r->uses_total);
+	sqlite3_bind_int64(s, 6, r->expires_at);
+	sqlite3_bind_int64(s, 7, r->created_at);
+	sqlite3_bind_text(s, 8, r->created_by, -1, SQLITE_STATIC);
+	snprintf(detail, sizeof(detail), "{\"token\":\"%s\",\"profile\":\"%.64s\",\"uses\":%lld}",
+	         r->id, r->profile, (long long)r->uses_total);
+	if ((rc = stmt_done(st, s, err)) == MCA_OK &&
+	    (rc = mca_store_audit(st, r->created_by, "token.create", NULL, detail, err)) == MCA_OK)
+		rc = mca_store_commit(st, err);
+out:
+	if (rc != MCA_OK)
+		mca_store_rollback(st);
+	return rc;
+}
+
+mca_rc
+mca_store_token_get(struct mca_store *st, const char *id, struct mca_token_row *out,
+                    struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_TOKEN_GET, err);
+	int step;
+	mca_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		rc = row_to_token(s, out, err);
+	else if (step == SQLITE_DONE)
+		rc = mca_error_set(err, MCA_ERR_NOTFOUND, "no token %s", id);
+	else
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* Run an UPDATE/DELETE statement and report how many rows it changed. */
+static mca_rc
+stmt_changes(struct mca_store *st, sqlite3_stmt *s, int *changed, struct mca_error *err)
+{
+	mca_rc rc = stmt_done(st, s, err);
+
+	*changed = rc == MCA_OK ? sqlite3_changes(st->db) : 0;
+	return rc;
+}
+
+mca_rc
+mca_store_token_consume(struct mca_store *st, const char *id, int64_t now, int *taken,
+                        struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_TOKEN_CONSUME, err);
+
+	*taken = 0;
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	return stmt_changes(st, s, taken, err);
+}
+
+mca_rc
+mca_store_token_refund(struct mca_store *st, const char *id, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_TOKEN_REFUND, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	return stmt_done(st, s, err);
+}
+
+mca_rc
+mca_store_token_revoke(struct mca_store *st, const char *id, int64_t now, const char *actor,
+                       int *changed, struct mca_error *err)
+{
+	sqlite3_stmt *s;
+	char detail[64];
+	mca_rc rc;
+
+	*changed = 0;
+	if ((rc = mca_store_begin(st, err)) != MCA_OK)
+		return rc;
+	s = stmt_get(st, ST_TOKEN_REVOKE, err);
+	if (s == NULL) {
+		rc = MCA_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	snprintf(detail, sizeof(detail), "{\"token\":\"%.20s\"}", id);
+	if ((rc = stmt_changes(st, s, changed, err)) == MCA_OK &&
+	    (*changed == 0 ||
+	     (rc = mca_store_audit(st, actor, "token.revoke", NULL, detail, err)) == MCA_OK))
+		rc = mca_store_commit(st, err);
+out:
+	if (rc != MCA_OK)
+		mca_store_rollback(st);
+	return rc;
+}
+
+mca_rc
+mca_store_token_list(struct mca_store *st, int (*cb)(void *arg, const struct mca_token_row *r),
+                     void *arg, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_TOKEN_LIST, err);
+	struct mca_token_row r;
+	int step = SQLITE_DONE, stop = 0;
+	mca_rc rc = MCA_OK;
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	while (!stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((rc = row_to_token(s, &r, err)) != MCA_OK)
+			break;
+		stop = cb(arg, &r);
+		mca_token_row_clear(&r);
+	}
+	if (rc == MCA_OK && !stop && step != SQLITE_DONE)
+		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	return rc;
+}
+
+mca_rc
+mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_TOKEN_PURGE, err);
+
+	*n = 0;
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_int64(s, 1, before);
+	return stmt_changes(st, s, n, err);
 }

@@ -147,6 +147,48 @@ mca_rc mca_store_validation_add(struct mca_store *st, const char *name, const ch
                                 int64_t at, int valid, const char *error, const char *account,
                                 struct mca_error *err);
 
+/* One tokens row (token.h holds the logic). Strings malloc'd by the store. */
+struct mca_token_row {
+	char *id;
+	unsigned char hash[32];
+	char *profile;
+	char *names; /* JSON array text */
+	int64_t uses_left, uses_total, expires_at, created_at, revoked_at;
+	char *created_by;
+};
+
+void mca_token_row_clear(struct mca_token_row *r);
+
+/* Insert a token row and its audit row ("token.create") in one transaction. */
+mca_rc mca_store_token_insert(struct mca_store *st, const struct mca_token_row *r,
+                              struct mca_error *err);
+
+/* The row with `id`; MCA_ERR_NOTFOUND when absent. */
+mca_rc mca_store_token_get(struct mca_store *st, const char *id, struct mca_token_row *out,
+                           struct mca_error *err);
+
+/*
+ * Atomically take one use of a live token (uses left, not expired at `now`,
+ * not revoked): *taken is 1 when this call got it.
+ */
+mca_rc mca_store_token_consume(struct mca_store *st, const char *id, int64_t now, int *taken,
+                               struct mca_error *err);
+
+/* Give one use back (never above uses_total). */
+mca_rc mca_store_token_refund(struct mca_store *st, const char *id, struct mca_error *err);
+
+/* Mark revoked with an audit row; *changed 0 when no live row had that id. */
+mca_rc mca_store_token_revoke(struct mca_store *st, const char *id, int64_t now, const char *actor,
+                              int *changed, struct mca_error *err);
+
+/* Every token row, newest first. */
+mca_rc mca_store_token_list(struct mca_store *st,
+                            int (*cb)(void *arg, const struct mca_token_row *r), void *arg,
+                            struct mca_error *err);
+
+/* Delete rows that expired before `before`; *n gets the count. */
+mca_rc mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struct mca_error *err);
+
 /* Number of rows in `table` (tests and metrics); -1 on error. */
 int64_t mca_store_count(struct mca_store *st, const char *table);
 

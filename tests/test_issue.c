@@ -1,0 +1,1026 @@
+/*
+ * test_issue.c - unit tests of issue.h: the issuance engine on a real CA
+ * directory made by mca_init_run.  An accepted request is signed by the CA
+ * and recorded with its audit row; token, renewal and domain-validation
+ * authorization refuse what they must; and the second look refuses a
+ * certificate that differs from what the policy approved (simulated with
+ * mca_issue_test_hook), recording nothing.
+ *
+ * The CA directory is made once per test case in the parent process (an
+ * unchecked fixture); each forked test opens its own signer, profiles and
+ * store connection on it (a checked fixture).  Tests share the database,
+ * so they compare row counts before and after, and use names of their own.
+ */
+#include "config.h" /* defines _GNU_SOURCE: asprintf, nftw */
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <check.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sqlite3.h>
+
+#include "certgen.h"
+#include "conf.h"
+#include "csr.h"
+#include "issue.h"
+#include "keys.h"
+#include "pkiinit.h"
+#include "profile.h"
+#include "serial.h"
+#include "signer.h"
+#include "store.h"
+
+#define NELEM(a)  (sizeof(a) / sizeof((a)[0]))
+#define MAX_NAMES 4
+#define DAY       86400
+
+/* ---- the CA directory (parent process, once per test case) --------------- */
+
+static char tmpdir[PATH_MAX];
+static char cadir[PATH_MAX + 8];
+static char conf_path[PATH_MAX + 32];
+
+static void
+ca_setup(void)
+{
+	const char *base = getenv("TMPDIR");
+	struct mca_init_opts o = {0};
+	struct mca_init_result res = {0};
+	struct mca_error err = {0};
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/mca-test-issue-XXXXXX",
+	         base != NULL && base[0] != '\0' ? base : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	snprintf(cadir, sizeof(cadir), "%s/ca", tmpdir);
+	o.dir = cadir;
+	o.name = "Issue Test CA";
+	o.key_type = MCA_KEY_EC_P256;
+	o.dns[0] = "localhost";
+	o.ip[0] = "127.0.0.1";
+	o.listen = "127.0.0.1:0";
+	o.http_listen = "127.0.0.1:0";
+	if (mca_init_run(&o, &res, &err) != MCA_OK) {
+		fprintf(stderr, "mca_init_run: %s\n", err.msg);
+		abort();
+	}
+	snprintf(conf_path, sizeof(conf_path), "%s", res.config_path);
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+ca_teardown(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+/* ---- per test: signer, CA certificate, profiles, store, issuer ------------- */
+
+static struct mca_conf *conf;
+static struct mca_signer *signer;
+static X509 *ca_cert;
+static struct mca_profiles *profiles;
+static struct mca_store *store;
+static struct mca_issuer *issuer;
+
+static void
+engine_setup(void)
+{
+	struct mca_error err = {0};
+
+	ck_assert_msg(mca_conf_load(conf_path, &conf, &err) == MCA_OK, "conf: %s", err.msg);
+	ck_assert_msg(mca_signer_open(conf->ca_key, NULL, &signer, &err) == MCA_OK, "signer: %s",
+	              err.msg);
+	ck_assert_msg(mca_cert_load(conf->ca_cert, &ca_cert, &err) == MCA_OK, "ca.crt: %s",
+	              err.msg);
+	ck_assert_msg(mca_profiles_load(conf->templates_dir, &profiles, &err) == MCA_OK,
+	              "profiles: %s", err.msg);
+	ck_assert_msg(mca_store_open(conf->database, 0, &store, &err) == MCA_OK, "store: %s",
+	              err.msg);
+	ck_assert_msg(mca_issuer_new(signer, ca_cert, profiles, conf->crl_url, conf->ca_issuers_url,
+	                             &issuer, &err) == MCA_OK,
+	              "issuer: %s", err.msg);
+	mca_issue_test_hook = NULL;
+}
+
+static void
+engine_teardown(void)
+{
+	mca_issue_test_hook = NULL;
+	mca_issuer_free(issuer);
+	mca_store_close(store);
+	mca_profiles_free(profiles);
+	X509_free(ca_cert);
+	mca_signer_free(signer);
+	mca_conf_free(conf);
+	issuer = NULL;
+	store = NULL;
+	profiles = NULL;
+	ca_cert = NULL;
+	signer = NULL;
+	conf = NULL;
+}
+
+/* ---- CSRs ------------------------------------------------------------------ */
+
+/* A fresh key of type `t`. */
+static EVP_PKEY *
+new_key(enum mca_key_type t)
+{
+	struct mca_error err = {0};
+	EVP_PKEY *k = NULL;
+
+	ck_assert_msg(mca_key_generate(t, &k, &err) == MCA_OK, "keygen: %s", err.msg);
+	return k;
+}
+
+/*
+ * A parsed CSR signed by `key`, subject CN `cn` (NULL: empty subject) and a
+ * SAN of `names` ("DNS:x", "IP:x", "URI:x"; NULL-terminated).
+ */
+static struct mca_csr *
+make_csr_key(EVP_PKEY *key, const char *cn, const char *const *names)
+{
+	struct mca_error err = {0};
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *subj = X509_NAME_new();
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	struct mca_csr *csr = NULL;
+	unsigned char *der = NULL;
+	int der_len, id;
+	size_t i;
+
+	ck_assert(req != NULL && subj != NULL && gens != NULL);
+	ck_assert_int_eq(X509_REQ_set_version(req, 0), 1);
+	if (cn != NULL)
+		ck_assert_int_eq(X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_UTF8,
+		                                            (const unsigned char *)cn, -1, -1, 0),
+		                 1);
+	ck_assert_int_eq(X509_REQ_set_subject_name(req, subj), 1);
+	ck_assert_int_eq(X509_REQ_set_pubkey(req, key), 1);
+	for (i = 0; names != NULL && names[i] != NULL; i++) {
+		const char *n = names[i];
+
+		if (strncmp(n, "DNS:", 4) == 0)
+			ck_assert_int_eq(mca_san_add(gens, GEN_DNS, n + 4, &err), MCA_OK);
+		else if (strncmp(n, "IP:", 3) == 0)
+			ck_assert_int_eq(mca_san_add(gens, GEN_IPADD, n + 3, &err), MCA_OK);
+		else if (strncmp(n, "URI:", 4) == 0)
+			ck_assert_int_eq(mca_san_add(gens, GEN_URI, n + 4, &err), MCA_OK);
+		else
+			ck_abort_msg("bad test name '%s'", n);
+	}
+	if (sk_GENERAL_NAME_num(gens) > 0) {
+		ck_assert_int_eq(X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, 0), 1);
+		ck_assert_int_eq(X509_REQ_add_extensions(req, exts), 1);
+	}
+	id = EVP_PKEY_get_id(key);
+	ck_assert_int_gt(X509_REQ_sign(req, key, id == EVP_PKEY_ED25519 ? NULL : EVP_sha256()), 0);
+	der_len = i2d_X509_REQ(req, &der);
+	ck_assert_int_gt(der_len, 0);
+	ck_assert_msg(mca_csr_parse(der, (size_t)der_len, &csr, &err) == MCA_OK, "csr: %s",
+	              err.msg);
+	OPENSSL_free(der);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(gens);
+	X509_NAME_free(subj);
+	X509_REQ_free(req);
+	return csr;
+}
+
+/* As make_csr_key with a fresh P-256 key. */
+static struct mca_csr *
+make_csr(const char *cn, const char *const *names)
+{
+	EVP_PKEY *k = new_key(MCA_KEY_EC_P256);
+	struct mca_csr *csr = make_csr_key(k, cn, names);
+
+	EVP_PKEY_free(k);
+	return csr;
+}
+
+/* ---- issuing --------------------------------------------------------------- */
+
+#define REQUESTER "test:requester"
+#define ACTOR     "test:actor"
+
+static mca_rc
+issue(const struct mca_csr *csr, const char *profile, int64_t validity, enum mca_issue_auth auth,
+      const char *const *allowed, struct mca_issued *out, struct mca_error *err)
+{
+	struct mca_issue_req req = {0};
+
+	req.csr = csr;
+	req.profile = profile;
+	req.validity = validity;
+	req.auth = auth;
+	req.allowed_names = allowed;
+	req.requester = REQUESTER;
+	req.actor = ACTOR;
+	req.action = "issue";
+	memset(out, 0, sizeof(*out));
+	mca_error_clear(err);
+	return mca_issue(issuer, store, &req, out, err);
+}
+
+/* Row counts of the tables an issuance writes. */
+struct counts {
+	int64_t certs, audit;
+};
+
+static struct counts
+counts_now(void)
+{
+	struct counts c = {mca_store_count(store, "certificates"), mca_store_count(store, "audit")};
+
+	ck_assert_int_ge(c.certs, 4); /* init's root, ca, server, admin */
+	ck_assert_int_ge(c.audit, 4);
+	return c;
+}
+
+/* Assert that exactly `n` certificates (and as many audit rows) were added since `c`. */
+static void
+ck_added(struct counts c, int n)
+{
+	struct counts now = counts_now();
+
+	ck_assert_msg(now.certs == c.certs + n, "certificates: %lld rows, want %lld",
+	              (long long)now.certs, (long long)(c.certs + n));
+	ck_assert_msg(now.audit == c.audit + n, "audit: %lld rows, want %lld", (long long)now.audit,
+	              (long long)(c.audit + n));
+}
+
+/* Assert a refusal: code `want`, rule `rule` (NULL: any), nothing returned. */
+static void
+ck_refused(mca_rc rc, const struct mca_error *err, const struct mca_issued *out, mca_rc want,
+           const char *rule)
+{
+	ck_assert_msg(rc == want, "rc %s, want %s (%s: %s)", mca_rc_name(rc), mca_rc_name(want),
+	              err->rule, err->msg);
+	if (rule != NULL)
+		ck_assert_msg(strcmp(err->rule, rule) == 0, "rule '%s', want '%s' (%s)", err->rule,
+		              rule, err->msg);
+	ck_assert_msg(err->msg[0] != '\0', "a refusal carries a message");
+	ck_assert_ptr_null(out->cert);
+}
+
+/* The canonical serial of `cert`. */
+static void
+serial_of(X509 *cert, char out[MCA_SERIAL_HEX_MAX])
+{
+	struct mca_error err = {0};
+
+	ck_assert_int_eq(mca_serial_from_asn1(X509_get0_serialNumber(cert), out, &err), MCA_OK);
+}
+
+/* Actor and action of the audit rows of `serial`, read with SQLite directly. */
+static int
+audit_rows(const char *serial, char *actor, size_t actor_len, char *action, size_t action_len)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int n = 0;
+
+	ck_assert_int_eq(sqlite3_open_v2(conf->database, &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT actor, action FROM audit WHERE serial = ?",
+	                                    -1, &s, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(actor, actor_len, "%s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(action, action_len, "%s", (const char *)sqlite3_column_text(s, 1));
+		n++;
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* ---- accepted issuance ----------------------------------------------------- */
+
+/*
+ * An accepted private issuance is recorded before it is returned: the row
+ * under the returned serial holds the same DER, profile and requester, and
+ * one audit row names the actor and the action.
+ */
+START_TEST(test_private_recorded)
+{
+	static const char *const names[] = {"DNS:web.example.internal", "IP:10.1.2.3",
+	                                    "URI:spiffe://example.org/ns/prod/sa/web", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_cert_rec *rec = NULL;
+	struct mca_csr *csr = make_csr("web.example.internal", names);
+	struct counts before = counts_now();
+	char serial[MCA_SERIAL_HEX_MAX], actor[64] = "", action[64] = "";
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	mca_rc rc;
+
+	rc = issue(csr, "private", 2 * 3600, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "rc %s (%s: %s)", mca_rc_name(rc), err.rule, err.msg);
+	ck_assert_ptr_nonnull(out.cert);
+	ck_added(before, 1);
+
+	serial_of(out.cert, serial);
+	ck_assert_str_eq(out.serial, serial);
+	ck_assert_int_eq(strlen(out.serial), 2 * MCA_SERIAL_LEN);
+	ck_assert_int_eq(out.not_before, mca_asn1_time_unix(X509_get0_notBefore(out.cert)));
+	ck_assert_int_eq(out.not_after, mca_asn1_time_unix(X509_get0_notAfter(out.cert)));
+	ck_assert_int_eq(out.not_after - out.not_before, 2 * 3600 + 60);
+
+	ck_assert_int_eq(mca_store_cert_get(store, out.serial, &rec, &err), MCA_OK);
+	ck_assert_int_eq(mca_cert_to_der(out.cert, &der, &der_len, &err), MCA_OK);
+	ck_assert_uint_eq(rec->der_len, der_len);
+	ck_assert_msg(memcmp(rec->der, der, der_len) == 0, "the recorded DER is the returned cert");
+	ck_assert_str_eq(rec->serial, out.serial);
+	ck_assert_str_eq(rec->profile, "private");
+	ck_assert_str_eq(rec->requester, REQUESTER);
+	ck_assert_str_eq(rec->status, "valid");
+	ck_assert_int_eq(rec->not_before, out.not_before);
+	ck_assert_int_eq(rec->not_after, out.not_after);
+
+	ck_assert_int_eq(audit_rows(out.serial, actor, sizeof(actor), action, sizeof(action)), 1);
+	ck_assert_str_eq(actor, ACTOR);
+	ck_assert_str_eq(action, "issue");
+
+	free(der);
+	mca_cert_rec_free(rec);
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/* Key types the private profile takes: the leaf is signed by the CA for each of them. */
+static const enum mca_key_type verify_keys[] = {MCA_KEY_EC_P256, MCA_KEY_EC_P384, MCA_KEY_RSA_2048,
+                                                MCA_KEY_ED25519};
+
+/*
+ * The returned certificate verifies with the issuing CA's public key, names
+ * the CA as its issuer and carries the CSR's public key.
+ */
+START_TEST(test_signed_by_ca)
+{
+	static const char *const names[] = {"DNS:sig.example.internal", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	EVP_PKEY *key = new_key(verify_keys[_i]);
+	struct mca_csr *csr = make_csr_key(key, "sig.example.internal", names);
+	mca_rc rc;
+
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "%s: rc %s (%s: %s)", mca_key_type_name(verify_keys[_i]),
+	              mca_rc_name(rc), err.rule, err.msg);
+	ck_assert_int_eq(X509_verify(out.cert, X509_get0_pubkey(ca_cert)), 1);
+	ck_assert_int_eq(X509_check_issued(ca_cert, out.cert), X509_V_OK);
+	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(out.cert), key), 1);
+	ck_assert_int_eq(out.not_after - out.not_before, DAY + 60); /* the profile's default */
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+	EVP_PKEY_free(key);
+}
+END_TEST
+
+/* ---- authorization: tokens and renewal -------------------------------------- */
+
+struct auth_case {
+	enum mca_issue_auth auth;
+	const char *allowed[MAX_NAMES];
+	const char *cn;
+	const char *names[MAX_NAMES];
+	const char *rule; /* NULL: accepted */
+};
+
+static const struct auth_case auth_tab[] = {
+    /* A token pattern covers names below it, at any depth. */
+    {MCA_ISSUE_TOKEN,
+     {"*.svc.example.internal"},
+     "a.svc.example.internal",
+     {"DNS:a.svc.example.internal"},
+     NULL},
+    {MCA_ISSUE_TOKEN,
+     {"*.svc.example.internal"},
+     "x.y.svc.example.internal",
+     {"DNS:x.y.svc.example.internal"},
+     NULL},
+    {MCA_ISSUE_TOKEN,
+     {"*.svc.example.internal"},
+     "other.example.internal",
+     {"DNS:other.example.internal"},
+     "auth.name_not_allowed"},
+    /* One name outside the token is enough to refuse. */
+    {MCA_ISSUE_TOKEN,
+     {"*.svc.example.internal"},
+     "b.svc.example.internal",
+     {"DNS:b.svc.example.internal", "DNS:b.example.internal"},
+     "auth.name_not_allowed"},
+    /* The pattern's own base name is not below it. */
+    {MCA_ISSUE_TOKEN,
+     {"*.svc.example.internal"},
+     "svc.example.internal",
+     {"DNS:svc.example.internal"},
+     "auth.name_not_allowed"},
+    /* Exact names, IPs and URIs. */
+    {MCA_ISSUE_TOKEN,
+     {"host.example.internal", "10.0.0.7"},
+     "host.example.internal",
+     {"DNS:host.example.internal", "IP:10.0.0.7"},
+     NULL},
+    {MCA_ISSUE_TOKEN,
+     {"host.example.internal", "10.0.0.7"},
+     "host.example.internal",
+     {"DNS:host.example.internal", "IP:10.0.0.8"},
+     "auth.name_not_allowed"},
+    {MCA_ISSUE_TOKEN,
+     {"spiffe://example.org/ns/prod/sa/web"},
+     NULL,
+     {"URI:spiffe://example.org/ns/prod/sa/web"},
+     NULL},
+    {MCA_ISSUE_TOKEN,
+     {"spiffe://example.org/ns/prod/sa/web"},
+     NULL,
+     {"URI:spiffe://example.org/ns/prod/sa/db"},
+     "auth.name_not_allowed"},
+    /* Renewal: the names of the current certificate, no more, no fewer, no others. */
+    {MCA_ISSUE_RENEWAL,
+     {"r.example.internal", "10.0.0.9"},
+     "r.example.internal",
+     {"DNS:r.example.internal", "IP:10.0.0.9"},
+     NULL},
+    {MCA_ISSUE_RENEWAL,
+     {"r.example.internal", "10.0.0.9"},
+     "r.example.internal",
+     {"DNS:r.example.internal"},
+     "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL,
+     {"r.example.internal", "10.0.0.9"},
+     "r.example.internal",
+     {"DNS:r.example.internal", "IP:10.0.0.9", "DNS:s.example.internal"},
+     "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL,
+     {"r.example.internal", "10.0.0.9"},
+     "s.example.internal",
+     {"DNS:s.example.internal", "IP:10.0.0.9"},
+     "auth.names_changed"},
+    /* A wildcard name of the renewed certificate is a name like any other, not a pattern. */
+    {MCA_ISSUE_RENEWAL,
+     {"*.r.example.internal"},
+     "a.r.example.internal",
+     {"DNS:a.r.example.internal"},
+     "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL,
+     {"*.r.example.internal", "x.example.internal"},
+     "a.r.example.internal",
+     {"DNS:a.r.example.internal", "DNS:b.r.example.internal"},
+     "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL,
+     {"*.r.example.internal"},
+     "*.r.example.internal",
+     {"DNS:*.r.example.internal"},
+     NULL},
+};
+
+/*
+ * Token names bound what a CSR may ask for (rule auth.name_not_allowed);
+ * renewal requires exactly the current names (rule auth.names_changed).  A
+ * refusal records nothing; an acceptance records one certificate.
+ */
+START_TEST(test_auth)
+{
+	const struct auth_case *c = &auth_tab[_i];
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr(c->cn, c->names);
+	struct counts before = counts_now();
+	mca_rc rc;
+
+	rc = issue(csr, "private", 0, c->auth, c->allowed, &out, &err);
+	if (c->rule == NULL) {
+		ck_assert_msg(rc == MCA_OK, "row %d: rc %s (%s: %s)", _i, mca_rc_name(rc), err.rule,
+		              err.msg);
+		ck_assert_ptr_nonnull(out.cert);
+		ck_added(before, 1);
+	} else {
+		ck_assert_msg(rc != MCA_OK, "row %d: accepted, want a refusal with rule %s", _i,
+		              c->rule);
+		ck_refused(rc, &err, &out, MCA_ERR_POLICY, c->rule);
+		ck_added(before, 0);
+	}
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/* An unknown profile is MCA_ERR_NOTFOUND naming it, and records nothing. */
+START_TEST(test_unknown_profile)
+{
+	static const char *const names[] = {"DNS:np.example.internal", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr("np.example.internal", names);
+	struct counts before = counts_now();
+	mca_rc rc;
+
+	rc = issue(csr, "no-such-profile", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_refused(rc, &err, &out, MCA_ERR_NOTFOUND, NULL);
+	ck_assert_msg(strstr(err.msg, "no-such-profile") != NULL, "message names the profile: %s",
+	              err.msg);
+	ck_added(before, 0);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/* ---- authorization: recorded domain validations ------------------------------ */
+
+struct validation {
+	const char *name, *method;
+	int64_t age; /* seconds before now */
+	int valid;
+};
+
+struct dv_case {
+	const char *names[MAX_NAMES]; /* DNS names of the CSR; the first is the CN */
+	struct validation v[3];       /* recorded before the request */
+	int accepted;
+};
+
+static const struct dv_case dv_tab[] = {
+    /* No validation at all. */
+    {{"dv0.example.com"}, {{NULL}}, 0},
+    /* A validation of another name, a failed one, one past the 30-day reuse window. */
+    {{"dv1.example.com"}, {{"other-dv1.example.com", "http-01", 0, 1}}, 0},
+    {{"dv2.example.com"}, {{"dv2.example.com", "http-01", 0, 0}}, 0},
+    {{"dv3.example.com"}, {{"dv3.example.com", "http-01", 31 * DAY, 1}}, 0},
+    /* Fresh http-01, or dns-01 inside the window. */
+    {{"dv4.example.com"}, {{"dv4.example.com", "http-01", 60, 1}}, 1},
+    {{"dv5.example.com"}, {{"dv5.example.com", "dns-01", 29 * DAY, 1}}, 1},
+    /* Every name needs its own validation. */
+    {{"dv6.example.com", "dv6b.example.com"}, {{"dv6.example.com", "http-01", 0, 1}}, 0},
+    {{"dv7.example.com", "dv7b.example.com"},
+     {{"dv7.example.com", "http-01", 0, 1}, {"dv7b.example.com", "dns-01", 0, 1}},
+     1},
+    /* Wildcards only via dns-01. */
+    {{"*.dv8.example.com"}, {{"*.dv8.example.com", "http-01", 0, 1}}, 0},
+    {{"*.dv9.example.com"}, {{"*.dv9.example.com", "dns-01", 0, 1}}, 1},
+};
+
+/*
+ * The domain-validated profile issues only for names with a valid, recent
+ * enough validation by an allowed method (rule auth.validation otherwise).
+ */
+START_TEST(test_domain_validated)
+{
+	const struct dv_case *c = &dv_tab[_i];
+	struct mca_error err = {0};
+	struct mca_issued out;
+	const char *names[MAX_NAMES + 1] = {NULL};
+	char *bufs[MAX_NAMES] = {NULL};
+	struct mca_csr *csr;
+	struct counts before;
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+	mca_rc rc;
+
+	for (i = 0; i < MAX_NAMES && c->names[i] != NULL; i++) {
+		ck_assert_int_ge(asprintf(&bufs[i], "DNS:%s", c->names[i]), 0);
+		names[i] = bufs[i];
+	}
+	for (i = 0; i < NELEM(c->v) && c->v[i].name != NULL; i++)
+		ck_assert_msg(mca_store_validation_add(store, c->v[i].name, c->v[i].method,
+		                                       now - c->v[i].age, c->v[i].valid,
+		                                       c->v[i].valid ? NULL : "connection refused",
+		                                       NULL, &err) == MCA_OK,
+		              "validation_add: %s", err.msg);
+	csr = make_csr(c->names[0], names);
+	before = counts_now();
+	rc = issue(csr, "domain-validated", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	if (c->accepted) {
+		ck_assert_msg(rc == MCA_OK, "row %d: rc %s (%s: %s)", _i, mca_rc_name(rc), err.rule,
+		              err.msg);
+		ck_assert_int_eq(X509_verify(out.cert, X509_get0_pubkey(ca_cert)), 1);
+		ck_added(before, 1);
+	} else {
+		ck_refused(rc, &err, &out, MCA_ERR_POLICY, "auth.validation");
+		ck_added(before, 0);
+	}
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+	for (i = 0; i < MAX_NAMES; i++)
+		free(bufs[i]);
+}
+END_TEST
+
+/*
+ * The same CSR is refused, then accepted once a validation is recorded:
+ * the refusal is about the missing validation, not about the request.
+ */
+START_TEST(test_domain_validated_after_validation)
+{
+	static const char *const names[] = {"DNS:later.example.com", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr("later.example.com", names);
+	struct counts before = counts_now();
+	mca_rc rc;
+
+	rc = issue(csr, "domain-validated", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_refused(rc, &err, &out, MCA_ERR_POLICY, "auth.validation");
+	ck_assert_msg(strstr(err.msg, "later.example.com") != NULL, "message names the name: %s",
+	              err.msg);
+	ck_added(before, 0);
+	ck_assert_int_eq(mca_store_validation_add(store, "later.example.com", "http-01",
+	                                          (int64_t)time(NULL), 1, NULL, NULL, &err),
+	                 MCA_OK);
+	before = counts_now();
+	rc = issue(csr, "domain-validated", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "rc %s (%s: %s)", mca_rc_name(rc), err.rule, err.msg);
+	ck_assert_int_eq(out.not_after - out.not_before, 90 * DAY + 60);
+	ck_added(before, 1);
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/* ---- the second look --------------------------------------------------------- */
+
+/* Each corruption changes the (unsigned) certificate; 1 on success. */
+typedef int (*corrupt_fn)(X509 *x);
+
+static int
+add_san(X509 *x)
+{
+	struct mca_error err = {0};
+	int crit = 0, ok;
+	GENERAL_NAMES *g = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+
+	if (g == NULL || mca_san_add(g, GEN_DNS, "evil.example.internal", &err) != MCA_OK)
+		return 0;
+	ok = X509_add1_ext_i2d(x, NID_subject_alt_name, g, crit, X509V3_ADD_REPLACE) == 1;
+	GENERAL_NAMES_free(g);
+	return ok;
+}
+
+static int
+set_eku(X509 *x, const int *nids)
+{
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	int ok = eku != NULL;
+
+	for (; ok && *nids != NID_undef; nids++)
+		ok = sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(*nids)) > 0;
+	ok = ok && X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, X509V3_ADD_REPLACE) == 1;
+	sk_ASN1_OBJECT_free(eku); /* OBJ_nid2obj objects are static */
+	return ok;
+}
+
+static int
+eku_client_only(X509 *x)
+{
+	static const int nids[] = {NID_client_auth, NID_undef};
+
+	return set_eku(x, nids);
+}
+
+static int
+eku_plus_code_signing(X509 *x)
+{
+	static const int nids[] = {NID_server_auth, NID_client_auth, NID_code_sign, NID_undef};
+
+	return set_eku(x, nids);
+}
+
+static int
+later_not_after(X509 *x)
+{
+	ASN1_TIME *t =
+	    ASN1_TIME_set(NULL, (time_t)(mca_asn1_time_unix(X509_get0_notAfter(x)) + DAY));
+	int ok = t != NULL && X509_set1_notAfter(x, t) == 1;
+
+	ASN1_TIME_free(t);
+	return ok;
+}
+
+static int
+earlier_not_before(X509 *x)
+{
+	ASN1_TIME *t =
+	    ASN1_TIME_set(NULL, (time_t)(mca_asn1_time_unix(X509_get0_notBefore(x)) - DAY));
+	int ok = t != NULL && X509_set1_notBefore(x, t) == 1;
+
+	ASN1_TIME_free(t);
+	return ok;
+}
+
+static int
+ca_true(X509 *x)
+{
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+	int ok;
+
+	if (bc == NULL)
+		return 0;
+	bc->ca = 0xff;
+	ok = X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_REPLACE) == 1;
+	BASIC_CONSTRAINTS_free(bc);
+	return ok;
+}
+
+static int
+ku_cert_sign(X509 *x)
+{
+	ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
+	int ok =
+	    ku != NULL && ASN1_BIT_STRING_set_bit(ku, 0, 1) && ASN1_BIT_STRING_set_bit(ku, 5, 1);
+
+	ok = ok && X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_REPLACE) == 1;
+	ASN1_BIT_STRING_free(ku);
+	return ok;
+}
+
+static int
+other_serial(X509 *x)
+{
+	struct mca_error err = {0};
+	unsigned char raw[MCA_SERIAL_LEN];
+	ASN1_INTEGER *ai;
+	int ok;
+
+	if (mca_serial_generate(raw, &err) != MCA_OK ||
+	    (ai = mca_serial_to_asn1(raw, sizeof(raw))) == NULL)
+		return 0;
+	ok = X509_set_serialNumber(x, ai) == 1;
+	ASN1_INTEGER_free(ai);
+	return ok;
+}
+
+static int
+other_pubkey(X509 *x)
+{
+	EVP_PKEY *k = new_key(MCA_KEY_EC_P256);
+	int ok = X509_set_pubkey(x, k) == 1;
+
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+static int
+other_subject(X509 *x)
+{
+	X509_NAME *n = X509_NAME_new();
+	int ok = n != NULL &&
+	         X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
+	                                    (const unsigned char *)"evil.example.internal", -1, -1,
+	                                    0) == 1 &&
+	         X509_set_subject_name(x, n) == 1;
+
+	X509_NAME_free(n);
+	return ok;
+}
+
+static int
+drop_ext(X509 *x, int nid)
+{
+	int idx = X509_get_ext_by_NID(x, nid, -1);
+	X509_EXTENSION *e;
+
+	if (idx < 0 || (e = X509_delete_ext(x, idx)) == NULL)
+		return 0;
+	X509_EXTENSION_free(e);
+	return 1;
+}
+
+static int
+drop_crl_dp(X509 *x)
+{
+	return drop_ext(x, NID_crl_distribution_points);
+}
+
+static int
+drop_aia(X509 *x)
+{
+	return drop_ext(x, NID_info_access);
+}
+
+static int
+drop_aki(X509 *x)
+{
+	return drop_ext(x, NID_authority_key_identifier);
+}
+
+static int
+san_critical(X509 *x)
+{
+	GENERAL_NAMES *g = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	int ok =
+	    g != NULL && X509_add1_ext_i2d(x, NID_subject_alt_name, g, 1, X509V3_ADD_REPLACE) == 1;
+
+	GENERAL_NAMES_free(g);
+	return ok;
+}
+
+static int
+extra_extension(X509 *x)
+{
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, NID_netscape_comment, "injected");
+	int ok = e != NULL && X509_add_ext(x, e, -1) == 1;
+
+	X509_EXTENSION_free(e);
+	return ok;
+}
+
+static const struct corruption {
+	const char *what;
+	corrupt_fn fn; /* NULL: no change */
+	int other_key; /* re-sign with another key than the CA's */
+	int resign;    /* re-sign at all */
+} corruptions[] = {
+    {"an extra SAN", add_san, 0, 1},
+    {"EKU clientAuth only", eku_client_only, 0, 1},
+    {"EKU plus codeSigning", eku_plus_code_signing, 0, 1},
+    {"notAfter one day later", later_not_after, 0, 1},
+    {"notBefore one day earlier", earlier_not_before, 0, 1},
+    {"CA:TRUE", ca_true, 0, 1},
+    {"keyUsage keyCertSign", ku_cert_sign, 0, 1},
+    {"another serial", other_serial, 0, 1},
+    {"another public key", other_pubkey, 0, 1},
+    {"another subject", other_subject, 0, 1},
+    {"no CRL distribution point", drop_crl_dp, 0, 1},
+    {"no AIA caIssuers", drop_aia, 0, 1},
+    {"no AKI", drop_aki, 0, 1},
+    {"an extra extension", extra_extension, 0, 1},
+    /* The subject has a CN, so the builder marks the SAN non-critical. */
+    {"SAN critical next to a subject CN", san_critical, 0, 1},
+    {"signed by another key", NULL, 1, 1},
+};
+
+static const struct corruption *hook_row;
+static int hook_calls;
+
+/* The test hook: apply hook_row's corruption to the signed certificate. */
+static mca_rc
+corrupting_hook(X509 **cert, struct mca_signer *ca_signer)
+{
+	struct mca_error err = {0};
+	struct mca_signer *other = NULL;
+	EVP_PKEY *k = NULL;
+	unsigned char *before = NULL, *after = NULL;
+	int before_len, after_len;
+
+	hook_calls++;
+	ck_assert_ptr_nonnull(cert);
+	ck_assert_ptr_nonnull(*cert);
+	ck_assert_ptr_nonnull(ca_signer);
+	if (hook_row == NULL)
+		return MCA_OK; /* the control: leave the certificate alone */
+	before_len = i2d_X509(*cert, &before);
+	ck_assert_int_gt(before_len, 0);
+	if (hook_row->fn != NULL)
+		ck_assert_msg(hook_row->fn(*cert), "%s: corrupting failed", hook_row->what);
+	if (hook_row->other_key) {
+		k = new_key(MCA_KEY_EC_P256);
+		ck_assert_int_eq(mca_signer_new(k, &other, &err), MCA_OK);
+	}
+	if (hook_row->resign)
+		ck_assert_msg(mca_signer_sign_cert(other != NULL ? other : ca_signer, cert, &err) ==
+		                  MCA_OK,
+		              "%s: re-signing: %s", hook_row->what, err.msg);
+	after_len = i2d_X509(*cert, &after);
+	ck_assert_int_gt(after_len, 0);
+	ck_assert_msg(before_len != after_len || memcmp(before, after, (size_t)after_len) != 0,
+	              "%s: the certificate did not change", hook_row->what);
+	if (other != NULL)
+		ck_assert_int_ne(X509_verify(*cert, X509_get0_pubkey(ca_cert)), 1);
+	else
+		ck_assert_int_eq(X509_verify(*cert, X509_get0_pubkey(ca_cert)), 1);
+	OPENSSL_free(before);
+	OPENSSL_free(after);
+	mca_signer_free(other);
+	EVP_PKEY_free(k);
+	return MCA_OK;
+}
+
+static const char *const second_look_names[] = {"DNS:look.example.internal", "IP:10.9.9.9", NULL};
+
+/*
+ * The control for the table below: with a hook that changes nothing, the
+ * hook runs once and issuance succeeds, so a refusal there is the second
+ * look's doing.
+ */
+START_TEST(test_second_look_control)
+{
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr("look.example.internal", second_look_names);
+	struct counts before = counts_now();
+	mca_rc rc;
+
+	hook_row = NULL;
+	hook_calls = 0;
+	mca_issue_test_hook = corrupting_hook;
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	mca_issue_test_hook = NULL;
+	ck_assert_msg(rc == MCA_OK, "rc %s (%s: %s)", mca_rc_name(rc), err.rule, err.msg);
+	ck_assert_int_eq(hook_calls, 1);
+	ck_added(before, 1);
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/*
+ * The second look: a signed certificate that differs from what the policy
+ * approved is an internal error, and neither recorded nor returned.
+ */
+START_TEST(test_second_look)
+{
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr("look.example.internal", second_look_names);
+	struct counts before = counts_now();
+	mca_rc rc;
+
+	hook_row = &corruptions[_i];
+	hook_calls = 0;
+	mca_issue_test_hook = corrupting_hook;
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	mca_issue_test_hook = NULL;
+	hook_row = NULL;
+	ck_assert_msg(hook_calls == 1, "%s: hook called %d times", corruptions[_i].what,
+	              hook_calls);
+	ck_assert_msg(rc == MCA_ERR_INTERNAL, "%s: rc %s, want internal (%s)", corruptions[_i].what,
+	              mca_rc_name(rc), err.msg);
+	ck_assert_ptr_null(out.cert);
+	ck_assert_msg(err.msg[0] != '\0', "%s: the error says what differs", corruptions[_i].what);
+	ck_added(before, 0);
+	mca_csr_free(csr);
+}
+END_TEST
+
+static Suite *
+issue_suite(void)
+{
+	Suite *s = suite_create("issue");
+	TCase *tc;
+
+	tc = tcase_create("accepted");
+	tcase_add_unchecked_fixture(tc, ca_setup, ca_teardown);
+	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_private_recorded);
+	tcase_add_loop_test(tc, test_signed_by_ca, 0, NELEM(verify_keys));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("authorization");
+	tcase_add_unchecked_fixture(tc, ca_setup, ca_teardown);
+	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_auth, 0, NELEM(auth_tab));
+	tcase_add_test(tc, test_unknown_profile);
+	tcase_add_loop_test(tc, test_domain_validated, 0, NELEM(dv_tab));
+	tcase_add_test(tc, test_domain_validated_after_validation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("second_look");
+	tcase_add_unchecked_fixture(tc, ca_setup, ca_teardown);
+	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_second_look_control);
+	tcase_add_loop_test(tc, test_second_look, 0, NELEM(corruptions));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(issue_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
