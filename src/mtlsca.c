@@ -16,6 +16,11 @@ const struct cli_verb cli_verbs[] = {
     {"issue", "issue a certificate for a CSR (offline, as admin)", cli_issue, cli_issue_usage},
     {"list", "list issued certificates", cli_list, cli_list_usage},
     {"show", "show one certificate's record", cli_show, cli_show_usage},
+    {"revoke", "revoke a certificate and publish a new CRL", cli_revoke, cli_revoke_usage},
+    {"crl", "publish a new CRL now", cli_crl, cli_crl_usage},
+    {"request", "get a certificate from mtlscad with a token (client)", cli_request,
+     cli_request_usage},
+    {"renew", "renew a certificate over mTLS (client)", cli_renew, cli_renew_usage},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -9,6 +9,8 @@
 #ifndef MCA_CLI_H
 #define MCA_CLI_H
 
+#include <openssl/x509.h>
+
 #include "err.h"
 
 #define CLI_OK    0
@@ -42,6 +44,10 @@ struct mca_error;
 /* Load the configuration and open its database; prints the error and returns CLI_FAIL. */
 int cli_open(const struct cli_global *g, struct mca_conf **conf, struct mca_store **st);
 
+struct mca_signer;
+/* Load the issuing CA's signer and certificate (passphrase from the config). */
+int cli_load_ca(const struct mca_conf *conf, struct mca_signer **signer, X509 **ca);
+
 /* The actor recorded in audit rows for CLI actions: "cli:USER". */
 const char *cli_actor(void);
 
@@ -52,6 +58,14 @@ int cli_init(const struct cli_global *g, int argc, char **argv);
 void cli_init_usage(void);
 int cli_token(const struct cli_global *g, int argc, char **argv);
 void cli_token_usage(void);
+int cli_request(const struct cli_global *g, int argc, char **argv);
+void cli_request_usage(void);
+int cli_renew(const struct cli_global *g, int argc, char **argv);
+void cli_renew_usage(void);
+int cli_revoke(const struct cli_global *g, int argc, char **argv);
+void cli_revoke_usage(void);
+int cli_crl(const struct cli_global *g, int argc, char **argv);
+void cli_crl_usage(void);
 int cli_issue(const struct cli_global *g, int argc, char **argv);
 void cli_issue_usage(void);
 int cli_list(const struct cli_global *g, int argc, char **argv);

@@ -135,6 +135,23 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		                   conf->ca_cert);
 		goto fail;
 	}
+	srv->trust = X509_STORE_new();
+	if (srv->trust == NULL || !X509_STORE_add_cert(srv->trust, srv->root_cert)) {
+		rc = mca_error_ssl(err, MCA_ERR_NOMEM, "trust store");
+		goto fail;
+	}
+	srv->ratelimit = mca_ratelimit_new();
+	srv->metrics = mca_metrics_new();
+	if (srv->ratelimit == NULL || srv->metrics == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	pthread_rwlock_init(&srv->profiles_lock, NULL);
+	srv->lock_ready = 1;
+	if ((rc = mca_profiles_load(conf->templates_dir, &srv->profiles, err)) != MCA_OK ||
+	    (rc = mca_issuer_new(srv->ca_signer, srv->ca_cert, srv->profiles, conf->crl_url,
+	                         conf->ca_issuers_url, &srv->issuer, err)) != MCA_OK)
+		goto fail;
 	/* Open (and migrate) the database once now, so a broken one fails the start. */
 	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
 		goto fail;
@@ -152,11 +169,56 @@ fail:
 	return rc;
 }
 
+mca_rc
+mca_server_reload_profiles(struct mca_server *srv, struct mca_error *err)
+{
+	struct mca_profiles *profiles = NULL, *old;
+	struct mca_issuer *issuer = NULL, *old_issuer;
+	mca_rc rc;
+
+	if ((rc = mca_profiles_load(srv->conf->templates_dir, &profiles, err)) != MCA_OK ||
+	    (rc = mca_issuer_new(srv->ca_signer, srv->ca_cert, profiles, srv->conf->crl_url,
+	                         srv->conf->ca_issuers_url, &issuer, err)) != MCA_OK) {
+		mca_profiles_free(profiles);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&srv->profiles_lock);
+	old = srv->profiles;
+	old_issuer = srv->issuer;
+	srv->profiles = profiles;
+	srv->issuer = issuer;
+	pthread_rwlock_unlock(&srv->profiles_lock);
+	mca_issuer_free(old_issuer);
+	mca_profiles_free(old);
+	return MCA_OK;
+}
+
+void
+mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct mca_publish *p,
+                          const char *actor)
+{
+	memset(p, 0, sizeof(*p));
+	p->store = st;
+	p->signer = srv->ca_signer;
+	p->issuer = srv->ca_cert;
+	p->which = "ca";
+	p->crl_dir = srv->conf->crl_dir;
+	p->validity = srv->conf->crl_validity;
+	p->actor = actor;
+}
+
 void
 mca_server_free(struct mca_server *srv)
 {
 	if (srv == NULL)
 		return;
+	mca_issuer_free(srv->issuer);
+	mca_profiles_free(srv->profiles);
+	if (srv->lock_ready)
+		pthread_rwlock_destroy(&srv->profiles_lock);
+	X509_STORE_free(srv->trust);
+	mca_ratelimit_free(srv->ratelimit);
+	mca_metrics_free(srv->metrics);
 	mca_signer_free(srv->ca_signer);
 	X509_free(srv->ca_cert);
 	X509_free(srv->root_cert);

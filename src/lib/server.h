@@ -14,8 +14,15 @@
 
 #include <openssl/x509.h>
 
+#include <pthread.h>
+
 #include "conf.h"
 #include "err.h"
+#include "issue.h"
+#include "metrics.h"
+#include "profile.h"
+#include "publish.h"
+#include "ratelimit.h"
 #include "signer.h"
 #include "store.h"
 
@@ -32,6 +39,16 @@ struct mca_server {
 	char *server_cert_pem;
 	char *server_key_pem; /* unencrypted, for libmicrohttpd; wiped at free */
 	int64_t started_at;
+	X509_STORE *trust; /* root as anchor: verifies client certificates */
+
+	/* Profiles and the issuer over them; swapped by SIGHUP under the write lock. */
+	pthread_rwlock_t profiles_lock;
+	int lock_ready;
+	struct mca_profiles *profiles;
+	struct mca_issuer *issuer;
+
+	struct mca_ratelimit *ratelimit;
+	struct mca_metrics *metrics;
 };
 
 /*
@@ -46,6 +63,19 @@ mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mc
  * closed at thread exit.  NULL (and err set) when it cannot be opened.
  */
 struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
+
+/*
+ * Reload the profile templates (SIGHUP).  On error the loaded set stays
+ * and err says which file and field is wrong.
+ */
+mca_rc mca_server_reload_profiles(struct mca_server *srv, struct mca_error *err);
+
+/*
+ * Publication parameters of the issuing CA's CRL, using `st` (the calling
+ * thread's store).
+ */
+void mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct mca_publish *p,
+                               const char *actor);
 
 /* Free the server (and wipe the decrypted key); the config is freed too. */
 void mca_server_free(struct mca_server *srv);

@@ -64,6 +64,10 @@
 	X(ST_TOKEN_REVOKE,                                                                         \
 	  "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")                \
 	X(ST_TOKEN_PURGE, "DELETE FROM tokens WHERE expires_at < ?1")                              \
+	X(ST_CERT_REVOKE,                                                                          \
+	  "UPDATE certificates SET status = 'revoked', revoked_at = ?2, reason = ?3"               \
+	  " WHERE serial = ?1 AND status = 'valid'")                                               \
+	X(ST_CERT_EXISTS, "SELECT 1 FROM certificates WHERE serial = ?1")                          \
 	X(ST_PING, "SELECT count(*) FROM sqlite_schema")                                           \
 	X(ST_BEGIN, "BEGIN IMMEDIATE")                                                             \
 	X(ST_COMMIT, "COMMIT")                                                                     \
@@ -820,4 +824,49 @@ mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struct mca_e
 		return MCA_ERR_DB;
 	sqlite3_bind_int64(s, 1, before);
 	return stmt_changes(st, s, n, err);
+}
+
+mca_rc
+mca_store_cert_revoke(struct mca_store *st, const char *serial, int64_t now, const char *reason,
+                      const char *actor, int *changed, struct mca_error *err)
+{
+	sqlite3_stmt *s;
+	char detail[96];
+	int exists = 0;
+	mca_rc rc;
+
+	*changed = 0;
+	if ((rc = mca_store_begin(st, err)) != MCA_OK)
+		return rc;
+	s = stmt_get(st, ST_CERT_REVOKE, err);
+	if (s == NULL) {
+		rc = MCA_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	if ((rc = stmt_changes(st, s, changed, err)) != MCA_OK)
+		goto out;
+	if (*changed == 0) {
+		s = stmt_get(st, ST_CERT_EXISTS, err);
+		if (s == NULL) {
+			rc = MCA_ERR_DB;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
+		exists = sqlite3_step(s) == SQLITE_ROW;
+		sqlite3_reset(s);
+		rc = exists ? MCA_OK
+		            : mca_error_set(err, MCA_ERR_NOTFOUND, "no certificate with serial %s",
+		                            serial);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "{\"reason\":\"%.32s\"}", reason);
+	if ((rc = mca_store_audit(st, actor, "revoke", serial, detail, err)) == MCA_OK)
+		rc = mca_store_commit(st, err);
+out:
+	if (rc != MCA_OK || *changed == 0)
+		mca_store_rollback(st);
+	return rc;
 }

@@ -189,6 +189,15 @@ mca_rc mca_store_token_list(struct mca_store *st,
 /* Delete rows that expired before `before`; *n gets the count. */
 mca_rc mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struct mca_error *err);
 
+/*
+ * Mark a valid certificate revoked (reason name as in cli.md) with an
+ * audit row ("revoke" by `actor`) in one transaction.  *changed is 0 when
+ * it was revoked already; MCA_ERR_NOTFOUND when there is no such serial.
+ */
+mca_rc mca_store_cert_revoke(struct mca_store *st, const char *serial, int64_t now,
+                             const char *reason, const char *actor, int *changed,
+                             struct mca_error *err);
+
 /* Number of rows in `table` (tests and metrics); -1 on error. */
 int64_t mca_store_count(struct mca_store *st, const char *table);
 

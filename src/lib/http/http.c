@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "http.h"
+#include <openssl/crypto.h>
+
 #include "jsonx.h"
 #include "log.h"
 
@@ -318,10 +320,13 @@ req_begin(struct listener *l, struct mca_req *r, const char *url, const char *me
 	}
 	if (!(r->route->flags & MCA_ROUTE_BODY))
 		return MCA_HTTP_QUEUED; /* nothing to check until the final call */
+	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+	if ((r->route->flags & MCA_ROUTE_BODY_OPT) && (cl == NULL || strcmp(cl, "0") == 0) &&
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding") == NULL)
+		return MCA_HTTP_QUEUED; /* no body: {} */
 	if (!is_json(r->conn))
 		return mca_reply_error(r, 415, "unsupported_media_type",
 		                       "Content-Type must be application/json");
-	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
 	if (cl != NULL) {
 		declared = strtoull(cl, &end, 10);
 		if (end == cl || declared > MCA_HTTP_BODY_MAX)
@@ -337,10 +342,11 @@ static enum mca_http_result
 req_finish(struct mca_req *r)
 {
 	struct mca_error err = {0};
-
 	if (r->route->flags & MCA_ROUTE_BODY) {
-		if (mca_json_parse_object(r->body ? r->body : "", r->body_len, &r->json,
-		                          "request body", &err) != MCA_OK)
+		if (r->body_len == 0 && (r->route->flags & MCA_ROUTE_BODY_OPT))
+			r->json = json_object();
+		else if (mca_json_parse_object(r->body ? r->body : "", r->body_len, &r->json,
+		                               "request body", &err) != MCA_OK)
 			return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
 	}
 	return r->route->handler(r);
@@ -359,8 +365,14 @@ req_free(struct mca_req *r)
 	if (r == NULL)
 		return;
 	free(r->path);
-	free(r->body);
+	if (r->body != NULL) {
+		/* Bodies carry CSRs and tokens: do not leave them in freed memory. */
+		OPENSSL_cleanse(r->body, r->body_len);
+		free(r->body);
+	}
 	json_decref(r->json);
+	X509_free(r->id.cert);
+	mca_cert_rec_free(r->id.rec);
 	free(r);
 }
 
@@ -388,6 +400,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		r->path = strdup(url);
 		if (r->path == NULL)
 			return MHD_NO;
+		mca_http_identify(r);
 		return to_mhd(req_begin(l, r, url, method));
 	}
 	if (r->status != 0) {
@@ -421,13 +434,15 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
 	struct mca_req *r = *con_cls;
+	double secs;
 
 	if (r == NULL)
 		return;
+	secs = (double)(now_ns() - r->start_ns) / 1e9;
 	mca_log(MCA_LOG_INFO, "access client=%s id=%s %s %s status=%u ms=%.3f%s", r->client,
-	        r->identity, r->method, r->path ? r->path : "-", r->status,
-	        (double)(now_ns() - r->start_ns) / 1e6,
+	        r->identity, r->method, r->path ? r->path : "-", r->status, secs * 1e3,
 	        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+	mca_metrics_request(r->srv->metrics, secs, r->status);
 	req_free(r);
 	*con_cls = NULL;
 }

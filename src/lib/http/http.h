@@ -19,7 +19,9 @@
 #include <microhttpd.h>
 
 #include "err.h"
+#include "issue.h"
 #include "server.h"
+#include "store.h"
 
 #define MCA_HTTP_BODY_MAX   (64u * 1024u)
 #define MCA_HTTP_HEADER_MAX (32u * 1024u) /* per-connection memory: headers + buffers */
@@ -41,9 +43,19 @@ struct mca_req;
 typedef enum mca_http_result (*mca_http_handler)(struct mca_req *r);
 
 /* Route flags. */
-#define MCA_ROUTE_PUBLIC 0x1 /* also served on the plain HTTP listener */
-#define MCA_ROUTE_BODY   0x2 /* takes a JSON body (Content-Type checked, parsed) */
-#define MCA_ROUTE_PREFIX 0x4 /* `path` is a prefix; the rest is r->path_arg */
+#define MCA_ROUTE_PUBLIC   0x1 /* also served on the plain HTTP listener */
+#define MCA_ROUTE_BODY     0x2 /* takes a JSON body (Content-Type checked, parsed) */
+#define MCA_ROUTE_PREFIX   0x4 /* `path` is a prefix; the rest is r->path_arg */
+#define MCA_ROUTE_BODY_OPT 0x8 /* with BODY: an empty body counts as {} */
+
+/* Who is calling, from the TLS client certificate. */
+struct mca_identity {
+	int presented;            /* a client certificate came with the handshake */
+	int valid;                /* it verifies, is ours, unexpired, not revoked */
+	int admin;                /* its profile is one of admin_profiles */
+	X509 *cert;               /* owned */
+	struct mca_cert_rec *rec; /* its record, owned */
+};
 
 struct mca_route {
 	const char *path;
@@ -72,7 +84,29 @@ struct mca_req {
 	int64_t start_ns;
 	char client[64];   /* client address */
 	char identity[96]; /* authenticated identity for the log, "-" when none */
+	struct mca_identity id;
 };
+
+/*
+ * Establish r->id from the TLS session (HTTPS only): verify the client
+ * certificate against the root with OpenSSL, then look its serial up: it
+ * must be recorded with the same DER, unexpired and not revoked.
+ */
+void mca_http_identify(struct mca_req *r);
+
+/*
+ * Reply 401 unless the request carries a valid client certificate; 403
+ * when `admin_only` and it is not an admin.  Returns 1 when the request
+ * may go on (nothing queued).
+ */
+int mca_http_require_identity(struct mca_req *r, int admin_only, enum mca_http_result *res);
+
+/* Map a library error of an issuance to its API reply. */
+enum mca_http_result mca_reply_issue_error(struct mca_req *r, const struct mca_error *err);
+
+/* The 201 body of /v1/sign and /v1/renew for an issued certificate. */
+enum mca_http_result mca_reply_issued(struct mca_req *r, const struct mca_issued *iss,
+                                      const char *profile);
 
 /* Listening daemons of mtlscad. */
 struct mca_httpd;
@@ -116,5 +150,12 @@ enum mca_http_result mca_ep_ca(struct mca_req *r);
 enum mca_http_result mca_ep_root_pem(struct mca_req *r);
 enum mca_http_result mca_ep_chain_pem(struct mca_req *r);
 enum mca_http_result mca_ep_ca_der(struct mca_req *r);
+enum mca_http_result mca_ep_sign(struct mca_req *r);
+enum mca_http_result mca_ep_renew(struct mca_req *r);
+enum mca_http_result mca_ep_revoke(struct mca_req *r);
+enum mca_http_result mca_ep_cert_get(struct mca_req *r);
+enum mca_http_result mca_ep_cert_list(struct mca_req *r);
+enum mca_http_result mca_ep_tokens(struct mca_req *r);
+enum mca_http_result mca_ep_metrics(struct mca_req *r);
 
 #endif

@@ -13,5 +13,12 @@ const struct mca_route mca_routes[] = {
     {"/root.pem", "GET", mca_ep_root_pem, MCA_ROUTE_PUBLIC},
     {"/chain.pem", "GET", mca_ep_chain_pem, MCA_ROUTE_PUBLIC},
     {"/ca.crt", "GET", mca_ep_ca_der, MCA_ROUTE_PUBLIC},
+    {"/metrics", "GET", mca_ep_metrics, MCA_ROUTE_PUBLIC},
+    {"/v1/sign", "POST", mca_ep_sign, MCA_ROUTE_BODY},
+    {"/v1/renew", "POST", mca_ep_renew, MCA_ROUTE_BODY | MCA_ROUTE_BODY_OPT},
+    {"/v1/revoke", "POST", mca_ep_revoke, MCA_ROUTE_BODY},
+    {"/v1/certificates", "GET", mca_ep_cert_list, 0},
+    {"/v1/certificates/", "GET", mca_ep_cert_get, MCA_ROUTE_PREFIX},
+    {"/v1/tokens", "POST", mca_ep_tokens, MCA_ROUTE_BODY},
     {NULL, NULL, NULL, 0},
 };

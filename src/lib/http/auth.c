@@ -1,0 +1,130 @@
+/*
+ * auth.c - who is calling: the TLS client certificate, verified with
+ * OpenSSL against our root and checked against the database.  A
+ * certificate that fails any check is "no identity", never a failed
+ * handshake, so public endpoints keep working.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <openssl/err.h>
+
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "serial.h"
+#include "util.h"
+
+/* The leaf and the chain the client sent, as OpenSSL objects. */
+static X509 *
+peer_chain(struct MHD_Connection *c, STACK_OF(X509) * *chain)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *certs;
+	unsigned int n = 0, i;
+	const unsigned char *p;
+	X509 *leaf = NULL, *x;
+
+	*chain = NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return NULL;
+	certs = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (certs == NULL || n == 0 || n > 8)
+		return NULL;
+	p = certs[0].data;
+	leaf = d2i_X509(NULL, &p, (long)certs[0].size);
+	if (leaf == NULL || p != certs[0].data + certs[0].size) {
+		X509_free(leaf);
+		ERR_clear_error();
+		return NULL;
+	}
+	*chain = sk_X509_new_null();
+	for (i = 1; *chain != NULL && i < n; i++) {
+		p = certs[i].data;
+		x = d2i_X509(NULL, &p, (long)certs[i].size);
+		if (x != NULL && !sk_X509_push(*chain, x))
+			X509_free(x);
+	}
+	ERR_clear_error();
+	return leaf;
+}
+
+void
+mca_http_identify(struct mca_req *r)
+{
+	struct mca_identity *id = &r->id;
+	STACK_OF(X509) *chain = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	struct mca_error err = {0};
+	struct mca_store *st;
+	char serial[MCA_SERIAL_HEX_MAX], fp[65];
+	size_t i;
+	int ok;
+
+	if (r->listener != MCA_LISTENER_HTTPS)
+		return;
+	id->cert = peer_chain(r->conn, &chain);
+	if (id->cert == NULL)
+		goto out;
+	id->presented = 1;
+	/* The issuing CA is ours: trust only our chain, whatever the client sent. */
+	if (chain != NULL)
+		sk_X509_pop_free(chain, X509_free);
+	chain = sk_X509_new_null();
+	if (chain == NULL || !sk_X509_push(chain, r->srv->ca_cert))
+		goto out;
+	X509_up_ref(r->srv->ca_cert);
+	ctx = X509_STORE_CTX_new();
+	ok = ctx != NULL && X509_STORE_CTX_init(ctx, r->srv->trust, id->cert, chain) == 1 &&
+	     X509_verify_cert(ctx) == 1;
+	if (!ok) {
+		mca_log(MCA_LOG_NOTICE, "client %s: certificate does not verify: %s", r->client,
+		        ctx ? X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)) : "?");
+		goto out;
+	}
+	if (mca_serial_from_asn1(X509_get0_serialNumber(id->cert), serial, &err) != MCA_OK ||
+	    mca_cert_fingerprint(id->cert, fp, &err) != MCA_OK)
+		goto out;
+	st = mca_server_store(r->srv, &err);
+	if (st == NULL || mca_store_cert_get(st, serial, &id->rec, &err) != MCA_OK) {
+		mca_log(MCA_LOG_NOTICE, "client %s: certificate %s unknown: %s", r->client, serial,
+		        err.msg);
+		goto out;
+	}
+	if (strcmp(id->rec->fingerprint, fp) != 0 || strcmp(id->rec->status, "valid") != 0 ||
+	    id->rec->not_after <= (int64_t)mca_now()) {
+		mca_log(MCA_LOG_NOTICE, "client %s: certificate %s is %s", r->client, serial,
+		        strcmp(id->rec->status, "valid") != 0 ? "revoked" : "expired or altered");
+		goto out;
+	}
+	id->valid = 1;
+	for (i = 0; r->srv->conf->admin_profiles[i] != NULL; i++)
+		if (strcmp(r->srv->conf->admin_profiles[i], id->rec->profile) == 0)
+			id->admin = 1;
+	snprintf(r->identity, sizeof(r->identity), "%s:%s", id->admin ? "admin" : "cert", serial);
+out:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(chain, X509_free);
+	ERR_clear_error();
+}
+
+int
+mca_http_require_identity(struct mca_req *r, int admin_only, enum mca_http_result *res)
+{
+	if (!r->id.valid) {
+		*res = mca_reply_error(r, 401, "unauthorized",
+		                       r->id.presented
+		                           ? "the client certificate is unknown, expired or revoked"
+		                           : "a client certificate issued by this CA is required");
+		return 0;
+	}
+	if (admin_only && !r->id.admin) {
+		*res = mca_reply_error(r, 403, "forbidden", "this needs an admin certificate");
+		return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,51 @@
+/* issued.c - replies shared by the issuing endpoints (/v1/sign, /v1/renew). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "keys.h"
+#include "util.h"
+
+enum mca_http_result
+mca_reply_issue_error(struct mca_req *r, const struct mca_error *err)
+{
+	switch (err->code) {
+	case MCA_ERR_POLICY:
+		mca_metrics_count(r->srv->metrics, MCA_M_REJECTED, NULL);
+		return mca_reply_error(r, 403, "policy_violation", "%s: %s", err->rule, err->msg);
+	case MCA_ERR_BADCSR:
+		return mca_reply_error(r, 400, "bad_csr", "%s: %s", err->rule, err->msg);
+	case MCA_ERR_NOTFOUND:
+		return mca_reply_error(r, 403, "forbidden", "%s", err->msg);
+	default:
+		return mca_reply_error(r, 500, "internal", "issuance failed: %s", err->msg);
+	}
+}
+
+enum mca_http_result
+mca_reply_issued(struct mca_req *r, const struct mca_issued *iss, const char *profile)
+{
+	json_t *chain = json_array();
+	char *pem = NULL, nb[32], na[32];
+	int i;
+
+	if (chain == NULL || mca_cert_to_pem(iss->cert, &pem, NULL) != MCA_OK) {
+		json_decref(chain);
+		return mca_reply_error(r, 500, "internal", "encoding the certificate failed");
+	}
+	for (i = 0; i < sk_X509_num(r->srv->chain); i++) {
+		char *c = NULL;
+
+		if (mca_cert_to_pem(sk_X509_value(r->srv->chain, i), &c, NULL) == MCA_OK)
+			json_array_append_new(chain, json_string(c));
+		free(c);
+	}
+	mca_time_rfc3339((time_t)iss->not_before, nb, sizeof(nb));
+	mca_time_rfc3339((time_t)iss->not_after, na, sizeof(na));
+	return mca_reply_json(r, 201,
+	                      json_pack("{s:s, s:s%, s:o, s:s, s:s, s:s}", "serial", iss->serial,
+	                                "certificate", pem, strlen(pem), "chain", chain, "profile",
+	                                profile, "not_before", nb, "not_after", na));
+}

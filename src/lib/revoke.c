@@ -1,0 +1,50 @@
+/* revoke.c - revoke, then publish. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "crl.h"
+#include "revoke.h"
+#include "util.h"
+
+mca_rc
+mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason, const char *actor,
+           struct mca_revoke_result *res, struct mca_error *err)
+{
+	struct mca_cert_rec *rec = NULL;
+	mca_rc rc;
+
+	memset(res, 0, sizeof(*res));
+	if (reason == NULL)
+		reason = "unspecified";
+	if (mca_crl_reason_parse(reason) < 0)
+		return mca_error_set(err, MCA_ERR_INVAL,
+		                     "unknown reason '%.32s' (unspecified, keyCompromise, "
+		                     "caCompromise, affiliationChanged, superseded, "
+		                     "cessationOfOperation, privilegeWithdrawn)",
+		                     reason);
+	if ((rc = mca_store_cert_get(pub->store, serial, &rec, err)) != MCA_OK)
+		return rc;
+	if (strcmp(rec->profile, "root") == 0 || strcmp(rec->profile, "ca") == 0) {
+		rc = mca_error_set(err, MCA_ERR_POLICY,
+		                   "%s is a CA certificate; retire the CA instead of revoking it",
+		                   serial);
+		goto out;
+	}
+	snprintf(res->profile, sizeof(res->profile), "%s", rec->profile);
+	if ((rc = mca_store_cert_revoke(pub->store, serial, (int64_t)mca_now(), reason, actor,
+	                                &res->changed, err)) != MCA_OK)
+		goto out;
+	mca_cert_rec_free(rec);
+	rec = NULL;
+	if ((rc = mca_store_cert_get(pub->store, serial, &rec, err)) != MCA_OK)
+		goto out;
+	res->revoked_at = rec->revoked_at;
+	snprintf(res->reason, sizeof(res->reason), "%s", rec->reason ? rec->reason : reason);
+	if (res->changed)
+		rc = mca_publish_crl(pub, &res->crl_number, err);
+out:
+	mca_cert_rec_free(rec);
+	return rc;
+}
