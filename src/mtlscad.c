@@ -82,6 +82,7 @@ main(int argc, char **argv)
 	struct mca_httpd *httpd = NULL;
 	struct mca_error err = {0};
 	sigset_t sigs;
+	const struct timespec tick = {1, 0};
 	char https_s[128], http_s[128];
 	int c, sig, foreground = 0, ready_fd = -1, status = 1;
 
@@ -160,10 +161,18 @@ main(int argc, char **argv)
 	}
 
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		/* Wake at least once a second for the periodic work (CRLs, tokens). */
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig < 0) {
+			mca_server_tick(srv);
 			continue;
+		}
 		if (sig == SIGHUP) {
-			mca_log(MCA_LOG_INFO, "SIGHUP: nothing to reload yet");
+			if (mca_server_reload_profiles(srv, &err) != MCA_OK)
+				mca_log(MCA_LOG_ERR, "SIGHUP: keeping the loaded profiles: %s",
+				        err.msg);
+			else
+				mca_log(MCA_LOG_INFO, "SIGHUP: profiles reloaded");
 			continue;
 		}
 		mca_log(MCA_LOG_INFO, "%s: draining and stopping",

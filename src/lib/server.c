@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "keys.h"
+#include "log.h"
+#include "token.h"
 #include "server.h"
 #include "util.h"
 
@@ -117,6 +119,13 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		goto fail;
 	EVP_PKEY_free(key);
 	key = NULL;
+	if (conf->root_key != NULL &&
+	    ((rc = load_pair(conf->root_key, conf->root_cert, srv->root_cert, pass, &key, err)) !=
+	         MCA_OK ||
+	     (rc = mca_signer_new(key, &srv->root_signer, err)) != MCA_OK))
+		goto fail;
+	EVP_PKEY_free(key);
+	key = NULL;
 	if ((rc = load_pair(conf->server_key, conf->server_cert, server_cert, pass, &key, err)) !=
 	        MCA_OK ||
 	    (rc = mca_key_to_pem(key, &srv->server_key_pem, err)) != MCA_OK)
@@ -142,7 +151,8 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	}
 	srv->ratelimit = mca_ratelimit_new();
 	srv->metrics = mca_metrics_new();
-	if (srv->ratelimit == NULL || srv->metrics == NULL) {
+	srv->crls = mca_crlcache_new();
+	if (srv->ratelimit == NULL || srv->metrics == NULL || srv->crls == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -155,7 +165,10 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	/* Open (and migrate) the database once now, so a broken one fails the start. */
 	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
 		goto fail;
+	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
 	mca_store_close(st);
+	if (rc != MCA_OK)
+		goto fail;
 	X509_free(server_cert);
 	mca_free_secret(pass);
 	*out = srv;
@@ -217,6 +230,8 @@ mca_server_free(struct mca_server *srv)
 	if (srv->lock_ready)
 		pthread_rwlock_destroy(&srv->profiles_lock);
 	X509_STORE_free(srv->trust);
+	mca_crlcache_free(srv->crls);
+	mca_signer_free(srv->root_signer);
 	mca_ratelimit_free(srv->ratelimit);
 	mca_metrics_free(srv->metrics);
 	mca_signer_free(srv->ca_signer);
@@ -231,4 +246,69 @@ mca_server_free(struct mca_server *srv)
 	mca_free_secret(srv->server_key_pem);
 	mca_conf_free(srv->conf);
 	free(srv);
+}
+
+/* Republish `which` when its CRL is older than `every` seconds (or missing). */
+static void
+maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which which,
+                int64_t every, int64_t now)
+{
+	struct mca_crl_snap *snap = mca_crlcache_get(srv->crls, which);
+	struct mca_publish pub;
+	struct mca_error err = {0};
+	int64_t number = 0, this_update = snap ? snap->this_update : 0;
+
+	mca_crl_snap_release(snap);
+	if (this_update + every > now)
+		return;
+	mca_server_publish_params(srv, st, &pub, "mtlscad:schedule");
+	if (which == MCA_CRL_ROOT) {
+		pub.signer = srv->root_signer;
+		pub.issuer = srv->root_cert;
+		pub.which = "root";
+		pub.validity = srv->conf->root_crl_validity;
+	}
+	if (mca_publish_crl(&pub, &number, &err) != MCA_OK) {
+		mca_log(MCA_LOG_ERR, "republishing the %s CRL failed: %s", pub.which, err.msg);
+		return;
+	}
+	mca_log(MCA_LOG_INFO, "published %s CRL number %lld", pub.which, (long long)number);
+}
+
+void
+mca_server_tick(struct mca_server *srv)
+{
+	static int64_t last_purge;
+	struct mca_error err = {0};
+	struct mca_store *st = mca_server_store(srv, &err);
+	struct mca_crl_snap *root;
+	int64_t now = (int64_t)mca_now();
+	int n = 0;
+
+	if (st == NULL) {
+		mca_log(MCA_LOG_ERR, "database: %s", err.msg);
+		return;
+	}
+	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	maybe_republish(srv, st, MCA_CRL_CA, srv->conf->crl_refresh, now);
+	if (srv->root_signer != NULL) {
+		maybe_republish(srv, st, MCA_CRL_ROOT, srv->conf->root_crl_validity / 2, now);
+	} else if ((root = mca_crlcache_get(srv->crls, MCA_CRL_ROOT)) != NULL) {
+		if (root->next_update - now < 30 * 86400 && now - last_purge >= 3600)
+			mca_log(MCA_LOG_WARN,
+			        "the root CRL expires in %lld days and the root key is offline: "
+			        "run 'mtlsca crl --root' where the root key is",
+			        (long long)((root->next_update - now) / 86400));
+		mca_crl_snap_release(root);
+	}
+	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	if (now - last_purge >= 3600) {
+		last_purge = now;
+		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
+			mca_log(MCA_LOG_ERR, "purging tokens: %s", err.msg);
+		else if (n > 0)
+			mca_log(MCA_LOG_INFO, "purged %d expired tokens", n);
+	}
 }

@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include "conf.h"
+#include "crlcache.h"
 #include "err.h"
 #include "issue.h"
 #include "metrics.h"
@@ -49,7 +50,19 @@ struct mca_server {
 
 	struct mca_ratelimit *ratelimit;
 	struct mca_metrics *metrics;
+	struct mca_crlcache *crls;
+
+	/* The root key, only when configured (for republishing the root's CRL). */
+	struct mca_signer *root_signer;
 };
+
+/*
+ * Periodic work of the daemon's main thread, called about once a second:
+ * pick up CRLs published elsewhere, republish the issuing CA's CRL every
+ * crl.refresh (and the root's at half its validity, when the root key is
+ * online), purge tokens that expired a day ago.
+ */
+void mca_server_tick(struct mca_server *srv);
 
 /*
  * Load the configuration's files: certificates, chain, CA key (with the

@@ -5,6 +5,7 @@
 
 #include "http.h"
 #include "jsonx.h"
+#include "log.h"
 #include "revoke.h"
 #include "serial.h"
 #include "util.h"
@@ -55,8 +56,12 @@ mca_ep_revoke(struct mca_req *r)
 	default:
 		return mca_reply_error(r, 500, "internal", "revocation failed: %s", err.msg);
 	}
-	if (rr.changed)
+	if (rr.changed) {
 		mca_metrics_count(r->srv->metrics, MCA_M_REVOKED, rr.profile);
+		/* Serve the new CRL from the next request on. */
+		if (mca_crlcache_refresh(r->srv->crls, st, NULL, &err) != MCA_OK)
+			mca_log(MCA_LOG_ERR, "loading the new CRL: %s", err.msg);
+	}
 	mca_time_rfc3339((time_t)rr.revoked_at, at, sizeof(at));
 	return mca_reply_json(r, 200,
 	                      json_pack("{s:s, s:s, s:s, s:s}", "serial", serial, "status",

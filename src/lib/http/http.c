@@ -118,8 +118,8 @@ mca_httpd_bind(struct mca_server *srv, struct mca_httpd **out, struct mca_error 
 /* ---- replies ------------------------------------------------------------ */
 
 /* Queue `resp` with the headers every reply carries; consumes `resp`. */
-static enum mca_http_result
-queue(struct mca_req *r, unsigned status, struct MHD_Response *resp)
+enum mca_http_result
+mca_reply_response(struct mca_req *r, unsigned status, struct MHD_Response *resp)
 {
 	enum MHD_Result ok;
 
@@ -155,7 +155,7 @@ enum mca_http_result
 mca_reply_bytes(struct mca_req *r, unsigned status, const char *content_type, const void *body,
                 size_t len)
 {
-	return queue(r, status, response_new(content_type, body, len));
+	return mca_reply_response(r, status, response_new(content_type, body, len));
 }
 
 enum mca_http_result
@@ -200,7 +200,7 @@ reply_error_v(struct mca_req *r, unsigned status, const char *code, const char *
 	free(text);
 	if (resp != NULL && allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	return queue(r, status, resp);
+	return mca_reply_response(r, status, resp);
 }
 
 enum mca_http_result

@@ -130,6 +130,10 @@ void mca_httpd_free(struct mca_httpd *h);
 
 /* ---- reply helpers (handlers call exactly one, once) ---- */
 
+/* Queue a prepared response (consumed; the common headers are added). */
+enum mca_http_result mca_reply_response(struct mca_req *r, unsigned status,
+                                        struct MHD_Response *resp);
+
 /* Queue `body` (copied) with `content_type`. */
 enum mca_http_result mca_reply_bytes(struct mca_req *r, unsigned status, const char *content_type,
                                      const void *body, size_t len);
@@ -157,5 +161,9 @@ enum mca_http_result mca_ep_cert_get(struct mca_req *r);
 enum mca_http_result mca_ep_cert_list(struct mca_req *r);
 enum mca_http_result mca_ep_tokens(struct mca_req *r);
 enum mca_http_result mca_ep_metrics(struct mca_req *r);
+enum mca_http_result mca_ep_crl(struct mca_req *r);
+enum mca_http_result mca_ep_crl_pem(struct mca_req *r);
+enum mca_http_result mca_ep_root_crl(struct mca_req *r);
+enum mca_http_result mca_ep_root_crl_pem(struct mca_req *r);
 
 #endif
