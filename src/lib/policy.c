@@ -16,6 +16,7 @@
 #include "duration.h"
 #include "names.h"
 #include "policy.h"
+#include "util.h"
 
 /* ---- Public Suffix List ------------------------------------------------- */
 
@@ -169,7 +170,7 @@ mca_spiffe_check(const char *uri, struct mca_error *err)
 static mca_rc
 check_key(const struct mca_profile *p, EVP_PKEY *key, int *rsa, struct mca_error *err)
 {
-	char group[64] = "";
+	char group[64] = "", enc[32] = "";
 	size_t glen = 0;
 	BIGNUM *e = NULL, *f4;
 	int bits, ok;
@@ -207,6 +208,16 @@ check_key(const struct mca_profile *p, EVP_PKEY *key, int *rsa, struct mca_error
 			ERR_clear_error();
 			return mca_error_rule(err, MCA_ERR_POLICY, "key.curve",
 			                      "EC key without a named curve");
+		}
+		/* Named curves only (RFC 5480): explicit parameters are refused. */
+		if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING, enc,
+		                                    sizeof(enc), &glen) ||
+		    strcmp(enc, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
+			ERR_clear_error();
+			return mca_error_rule(err, MCA_ERR_POLICY, "key.curve",
+			                      "EC key with explicit curve parameters (%s); only "
+			                      "named curves are allowed",
+			                      group);
 		}
 		if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
 			if (p->key_types & MCA_PK_P256)
@@ -260,6 +271,16 @@ check_dns(const struct mca_profile *p, const char *name, struct mca_error *err)
 		return rc;
 	if (strncmp(name, "*.", 2) == 0)
 		base = name + 2;
+	/* "*.com", "co.uk": a known public suffix is that, not an internal name. */
+	if (p->dns.public_suffix_required && ctx != NULL &&
+	    psl_is_public_suffix2(ctx, base, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) &&
+	    !has_suffix(base, "in-addr.arpa") && !has_suffix(base, "ip6.arpa"))
+		return mca_error_rule(err, MCA_ERR_POLICY, "name.public_suffix",
+		                      base == name
+		                          ? "'%.253s' is a public suffix, not a registrable "
+		                            "domain"
+		                          : "wildcard '%.253s' is directly over a public suffix",
+		                      name);
 	if (!p->dns.internal) {
 		if (has_suffix(base, "in-addr.arpa") || has_suffix(base, "ip6.arpa"))
 			return mca_error_rule(err, MCA_ERR_POLICY, "name.arpa",
@@ -510,9 +531,12 @@ mca_policy_check(const struct mca_policy_ctx *ctx, const struct mca_csr *csr, in
 	res->not_before = ctx->now - 60;
 	res->not_after = ctx->now + validity;
 	if (res->not_after > ctx->ca_not_after) {
+		mca_time_rfc3339((time_t)res->not_after, want, sizeof(want));
+		mca_time_rfc3339((time_t)ctx->ca_not_after, max, sizeof(max));
 		rc = mca_error_rule(err, MCA_ERR_POLICY, "validity.past_ca",
-		                    "the certificate would outlive the issuing CA; ask for a "
-		                    "shorter validity");
+		                    "notAfter %s would be past the issuing CA's notAfter %s; ask "
+		                    "for a shorter validity",
+		                    want, max);
 		goto fail;
 	}
 	res->key_usage =

@@ -152,6 +152,37 @@ words_bits(const char *path, const char *field, json_t *arr, const struct word *
 	return MCA_OK;
 }
 
+/*
+ * A dotted OID exactly as written: arcs of digits without leading zeros,
+ * single dots, first arc 0-2, and OpenSSL reading it back identically
+ * (OBJ_txt2obj silently repairs "2.23..140").
+ */
+static int
+oid_strict(const char *oid, const ASN1_OBJECT *o)
+{
+	char back[128];
+	const char *p = oid;
+	int arcs = 0;
+
+	if (oid[0] < '0' || oid[0] > '2' || oid[1] != '.')
+		return 0;
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9'))
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		arcs++;
+		if (*p == '.') {
+			p++;
+			if (*p == '\0')
+				return 0;
+		} else if (*p != '\0') {
+			return 0;
+		}
+	}
+	return arcs >= 2 && OBJ_obj2txt(back, sizeof(back), o, 1) > 0 && strcmp(back, oid) == 0;
+}
+
 /* Copy a string array into a NULL-terminated malloc'd vector. */
 static char **
 strv_dup(json_t *arr)
@@ -415,7 +446,7 @@ profile_apply(const char *path, json_t *root, struct mca_profile *p, struct mca_
 		const char *oid = json_string_value(json_array_get(raw.policies, i));
 		ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
 
-		if (o == NULL || strspn(oid, "0123456789.") != strlen(oid)) {
+		if (o == NULL || !oid_strict(oid, o)) {
 			ASN1_OBJECT_free(o);
 			return mca_error_set(err, MCA_ERR_CONFIG,
 			                     "%s: field 'policies': '%.64s' is not a dotted OID",

@@ -94,7 +94,10 @@ struct mca_profiles {
  */
 mca_rc mca_profiles_load(const char *dir, struct mca_profiles **out, struct mca_error *err);
 
-/* Parse one template (`path` only names it in errors). */
+/*
+ * Parse one template.  `path` names it in errors, and a path ending in
+ * ".json" must have the profile's name as its base name.
+ */
 mca_rc mca_profile_parse(const char *path, const char *text, size_t len, struct mca_profile **out,
                          struct mca_error *err);
 
