@@ -78,7 +78,8 @@ bio_to_string(BIO *b, size_t *len)
 	s = malloc((size_t)n + 1);
 	if (s == NULL)
 		return NULL;
-	memcpy(s, data, (size_t)n);
+	if (n > 0) /* an empty BIO has no data pointer */
+		memcpy(s, data, (size_t)n);
 	s[n] = '\0';
 	if (len != NULL)
 		*len = (size_t)n;
