@@ -53,6 +53,8 @@ grep -q "Cipher is (NONE)" "$T_DIR/tls11" || { cat "$T_DIR/tls11"; fail "TLS 1.1
 "$OPENSSL" s_client -connect "127.0.0.1:$HTTPS_PORT" -tls1_2 </dev/null >"$T_DIR/tls12" 2>&1 || true
 grep -q "Cipher is ECDHE" "$T_DIR/tls12" || { cat "$T_DIR/tls12"; fail "TLS 1.2 handshake"; }
 ok "TLS 1.1 refused by the server (TLS 1.2 accepted by the same client)"
+eq "a client trusting only root.crt verifies the server (chain presented)" \
+	"$($CURL -sS --cacert "$d/root.crt" "$https/v1/health")" '{"status":"ok"}'
 eq "with the admin client certificate" \
 	"$($C --cert "$d/admin.crt" --key "$d/admin.key" "$https/v1/health")" '{"status":"ok"}'
 "$OPENSSL" s_client -connect "127.0.0.1:$HTTPS_PORT" -CAfile "$d/chain.pem" </dev/null \

@@ -59,6 +59,27 @@ load_pair(const char *keypath, const char *certpath, X509 *cert, const char *pas
 	return MCA_OK;
 }
 
+/*
+ * What the TLS listener presents: server.crt then the issuing CA, so
+ * clients that trust only the root can verify it.
+ */
+static mca_rc
+server_chain_pem(X509 *server, X509 *ca, char **out, struct mca_error *err)
+{
+	char *a = NULL, *b = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	if ((rc = mca_cert_to_pem(server, &a, err)) == MCA_OK &&
+	    (rc = mca_cert_to_pem(ca, &b, err)) == MCA_OK && asprintf(out, "%s%s", a, b) < 0) {
+		*out = NULL;
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	free(a);
+	free(b);
+	return rc;
+}
+
 /* Concatenated PEM of a certificate stack. */
 static mca_rc
 chain_pem(STACK_OF(X509) * sk, char **out, struct mca_error *err)
@@ -134,7 +155,8 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	key = NULL;
 	if ((rc = mca_cert_to_pem(srv->root_cert, &srv->root_pem, err)) != MCA_OK ||
 	    (rc = mca_cert_to_pem(srv->ca_cert, &srv->ca_pem, err)) != MCA_OK ||
-	    (rc = mca_cert_to_pem(server_cert, &srv->server_cert_pem, err)) != MCA_OK ||
+	    (rc = server_chain_pem(server_cert, srv->ca_cert, &srv->server_cert_pem, err)) !=
+		MCA_OK ||
 	    (rc = mca_cert_to_der(srv->ca_cert, &srv->ca_der, &srv->ca_der_len, err)) != MCA_OK ||
 	    (rc = mca_cert_fingerprint(srv->root_cert, srv->root_fingerprint, err)) != MCA_OK ||
 	    (rc = chain_pem(srv->chain, &srv->chain_pem, err)) != MCA_OK)

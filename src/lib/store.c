@@ -9,6 +9,7 @@
 
 #include "embedded.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 
 /* Every statement this module runs, prepared once per connection on first use. */
@@ -86,9 +87,17 @@ static const char *const store_sql[] = {
 #undef X_SQL
 };
 
+/* Statements other modules prepare through store_int.h, keyed by SQL address. */
+#define EXTRA_MAX 64
+
 struct mca_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST__COUNT];
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} extra[EXTRA_MAX];
+	size_t n_extra;
 	char *path;
 };
 
@@ -246,6 +255,8 @@ mca_store_close(struct mca_store *st)
 		return;
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (i = 0; i < st->n_extra; i++)
+		sqlite3_finalize(st->extra[i].stmt);
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);
@@ -869,4 +880,55 @@ out:
 	if (rc != MCA_OK || *changed == 0)
 		mca_store_rollback(st);
 	return rc;
+}
+
+sqlite3_stmt *
+mca_store_stmt(struct mca_store *st, const char *sql, struct mca_error *err)
+{
+	size_t i;
+	sqlite3_stmt *s = NULL;
+
+	for (i = 0; i < st->n_extra; i++)
+		if (st->extra[i].sql == sql) {
+			sqlite3_reset(st->extra[i].stmt);
+			sqlite3_clear_bindings(st->extra[i].stmt);
+			return st->extra[i].stmt;
+		}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		mca_error_set(err, MCA_ERR_DB, "%s: prepare: %s", st->path, sqlite3_errmsg(st->db));
+		return NULL;
+	}
+	if (st->n_extra == EXTRA_MAX) {
+		sqlite3_finalize(s);
+		mca_error_set(err, MCA_ERR_INTERNAL, "statement cache full (raise EXTRA_MAX)");
+		return NULL;
+	}
+	st->extra[st->n_extra].sql = sql;
+	st->extra[st->n_extra].stmt = s;
+	st->n_extra++;
+	return s;
+}
+
+mca_rc
+mca_store_done(struct mca_store *st, sqlite3_stmt *s, struct mca_error *err)
+{
+	return stmt_done(st, s, err);
+}
+
+int
+mca_store_changes(struct mca_store *st)
+{
+	return sqlite3_changes(st->db);
+}
+
+mca_rc
+mca_store_dberr(struct mca_store *st, struct mca_error *err)
+{
+	return mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));
+}
+
+char *
+mca_store_col_text(sqlite3_stmt *s, int col)
+{
+	return col_text(s, col);
 }
