@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "conf.h"
 #include "http/http.h"
 #include "log.h"
@@ -144,6 +145,11 @@ main(int argc, char **argv)
 	}
 	if (!foreground && (ready_fd = detach()) < 0) {
 		fprintf(stderr, "mtlscad: cannot detach: %s\n", strerror(errno));
+		goto out;
+	}
+	/* Threads do not survive fork(): start the ACME workers after detaching. */
+	if (mca_acme_new(srv, &srv->acme, &err) != MCA_OK) {
+		mca_log(MCA_LOG_ERR, "%s", err.msg);
 		goto out;
 	}
 	if (mca_httpd_start(httpd, &err) != MCA_OK) {

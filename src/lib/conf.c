@@ -12,6 +12,7 @@
 #include "duration.h"
 #include "jsonx.h"
 #include "log.h"
+#include "names.h"
 #include "util.h"
 
 /* The file's fields exactly as they appear, borrowed from the json_t. */
@@ -20,7 +21,7 @@ struct raw_conf {
 	const char *database, *root_cert, *root_key, *ca_cert, *ca_key, *chain;
 	const char *server_cert, *server_key, *passphrase_file, *templates_dir, *crl_dir;
 	const char *log_level;
-	json_t *crl, *limits, *admin_profiles;
+	json_t *crl, *limits, *admin_profiles, *acme;
 };
 
 #define F(m, t, r) MCA_JFIELD(struct raw_conf, m, t, r)
@@ -35,6 +36,7 @@ static const struct mca_jfield conf_fields[] = {
     F(templates_dir, MCA_J_STRING, 0),  F(crl_dir, MCA_J_STRING, 0),
     F(log_level, MCA_J_STRING, 0),      F(crl, MCA_J_OBJECT, 0),
     F(limits, MCA_J_OBJECT, 0),         F(admin_profiles, MCA_J_STRARR, 0),
+    F(acme, MCA_J_OBJECT, 0),
 };
 #undef F
 
@@ -56,6 +58,17 @@ static const struct mca_jfield limits_fields[] = {
     MCA_JFIELD(struct raw_limits, max_connections_per_ip, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_limits, threads, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_limits, connection_timeout, MCA_J_STRING, 0),
+};
+
+struct raw_acme {
+	long long http01_port;
+	const char *dns_resolver;
+	json_t *hosts;
+};
+static const struct mca_jfield acme_fields[] = {
+    MCA_JFIELD(struct raw_acme, http01_port, MCA_J_INT, 0),
+    MCA_JFIELD(struct raw_acme, dns_resolver, MCA_J_STRING, 0),
+    MCA_JFIELD(struct raw_acme, hosts, MCA_J_OBJECT, 0),
 };
 
 mca_rc
@@ -182,6 +195,73 @@ conf_uint(const struct mca_conf *c, const char *field, long long v, long long lo
 	return MCA_OK;
 }
 
+/* The "acme" section: validation port, resolver, fixed host addresses. */
+static mca_rc
+conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
+{
+	struct raw_acme raw = {-1, NULL, NULL};
+	struct mca_error e = {0};
+	unsigned char ip[16];
+	size_t iplen, n = 0, i = 0;
+	const char *key;
+	json_t *v;
+	char host[64];
+	const char *colon;
+
+	if (mca_json_unpack(obj, acme_fields, sizeof(acme_fields) / sizeof(acme_fields[0]), &raw,
+	                    "acme", &e) != MCA_OK)
+		return mca_error_set(err, MCA_ERR_CONFIG, "%s: %s", c->path, e.msg);
+	if (raw.http01_port != -1) {
+		if (raw.http01_port < 1 || raw.http01_port > 65535)
+			return mca_error_set(err, MCA_ERR_CONFIG,
+			                     "%s: field 'acme.http01_port': %lld is not a port",
+			                     c->path, raw.http01_port);
+		c->acme_http01_port = (unsigned)raw.http01_port;
+	}
+	if (raw.dns_resolver != NULL) {
+		colon = strrchr(raw.dns_resolver, ':');
+		snprintf(host, sizeof(host), "%.*s",
+		         (int)(colon && strchr(raw.dns_resolver, ':') == colon
+		                   ? (size_t)(colon - raw.dns_resolver)
+		                   : strlen(raw.dns_resolver)),
+		         raw.dns_resolver);
+		if (!mca_ip_parse(host, ip, &iplen) || strlen(raw.dns_resolver) > 63)
+			return mca_error_set(
+			    err, MCA_ERR_CONFIG,
+			    "%s: field 'acme.dns_resolver': '%.64s' is not IP[:PORT]", c->path,
+			    raw.dns_resolver);
+		c->acme_dns_resolver = strdup(raw.dns_resolver);
+		if (c->acme_dns_resolver == NULL)
+			return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	n = raw.hosts ? json_object_size(raw.hosts) : 0;
+	if (n > 64)
+		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field 'acme.hosts': at most 64",
+		                     c->path);
+	c->acme_host_names = calloc(n + 1, sizeof(char *));
+	c->acme_host_addrs = calloc(n + 1, sizeof(char *));
+	if (c->acme_host_names == NULL || c->acme_host_addrs == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	if (raw.hosts == NULL)
+		return MCA_OK;
+	json_object_foreach(raw.hosts, key, v)
+	{
+		if (!json_is_string(v) || !mca_ip_parse(json_string_value(v), ip, &iplen) ||
+		    mca_dns_check(key, 0, 0, &e) != MCA_OK)
+			return mca_error_set(
+			    err, MCA_ERR_CONFIG,
+			    "%s: field 'acme.hosts': '%.64s' must map a DNS name to "
+			    "an IP address",
+			    c->path, key);
+		c->acme_host_names[i] = strdup(key);
+		c->acme_host_addrs[i] = strdup(json_string_value(v));
+		if (c->acme_host_names[i] == NULL || c->acme_host_addrs[i] == NULL)
+			return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		i++;
+	}
+	return MCA_OK;
+}
+
 static mca_rc
 conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 {
@@ -286,6 +366,8 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 		c->connection_timeout = (unsigned)timeout;
 	}
 
+	if (raw.acme != NULL && (rc = conf_acme(c, raw.acme, err)) != MCA_OK)
+		return rc;
 	if (raw.admin_profiles != NULL) {
 		free(c->admin_profiles[0]);
 		free(c->admin_profiles);
@@ -331,6 +413,7 @@ mca_conf_load(const char *path, struct mca_conf **out, struct mca_error *err)
 	c->max_connections = 512;
 	c->max_connections_per_ip = 64;
 	c->connection_timeout = 30;
+	c->acme_http01_port = 80;
 	c->threads = 0;
 
 	rc = mca_file_read(path, &text, &len, &e);
@@ -381,5 +464,12 @@ mca_conf_free(struct mca_conf *c)
 	for (i = 0; c->admin_profiles != NULL && c->admin_profiles[i] != NULL; i++)
 		free(c->admin_profiles[i]);
 	free(c->admin_profiles);
+	for (i = 0; c->acme_host_names != NULL && c->acme_host_names[i] != NULL; i++)
+		free(c->acme_host_names[i]);
+	for (i = 0; c->acme_host_addrs != NULL && c->acme_host_addrs[i] != NULL; i++)
+		free(c->acme_host_addrs[i]);
+	free(c->acme_host_names);
+	free(c->acme_host_addrs);
+	free(c->acme_dns_resolver);
 	free(c);
 }

@@ -560,3 +560,9 @@ mca_policy_result_clear(struct mca_policy_result *res)
 	free(res->cn);
 	memset(res, 0, sizeof(*res));
 }
+
+mca_rc
+mca_policy_check_dns(const struct mca_profile *profile, const char *name, struct mca_error *err)
+{
+	return check_dns(profile, name, err);
+}

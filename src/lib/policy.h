@@ -51,6 +51,13 @@ mca_rc mca_policy_check(const struct mca_policy_ctx *ctx, const struct mca_csr *
 
 void mca_policy_result_clear(struct mca_policy_result *res);
 
+/*
+ * Check one DNS name (lower-case; "*.x" for a wildcard) against the DNS
+ * rules of `profile`, as for a SAN: for ACME order identifiers.
+ */
+mca_rc mca_policy_check_dns(const struct mca_profile *profile, const char *name,
+                            struct mca_error *err);
+
 /* Whether the IP address (4 or 16 octets) is in an IANA special-purpose range. */
 int mca_ip_is_reserved(const unsigned char *addr, size_t len);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acme/acme.h"
 #include "keys.h"
 #include "log.h"
 #include "token.h"
@@ -156,7 +157,7 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	if ((rc = mca_cert_to_pem(srv->root_cert, &srv->root_pem, err)) != MCA_OK ||
 	    (rc = mca_cert_to_pem(srv->ca_cert, &srv->ca_pem, err)) != MCA_OK ||
 	    (rc = server_chain_pem(server_cert, srv->ca_cert, &srv->server_cert_pem, err)) !=
-		MCA_OK ||
+	        MCA_OK ||
 	    (rc = mca_cert_to_der(srv->ca_cert, &srv->ca_der, &srv->ca_der_len, err)) != MCA_OK ||
 	    (rc = mca_cert_fingerprint(srv->root_cert, srv->root_fingerprint, err)) != MCA_OK ||
 	    (rc = chain_pem(srv->chain, &srv->chain_pem, err)) != MCA_OK)
@@ -247,6 +248,7 @@ mca_server_free(struct mca_server *srv)
 {
 	if (srv == NULL)
 		return;
+	mca_acme_free(srv->acme);
 	mca_issuer_free(srv->issuer);
 	mca_profiles_free(srv->profiles);
 	if (srv->lock_ready)
@@ -326,6 +328,7 @@ mca_server_tick(struct mca_server *srv)
 	}
 	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	mca_acme_tick(srv->acme);
 	if (now - last_purge >= 3600) {
 		last_purge = now;
 		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)

@@ -27,6 +27,8 @@
 #include "signer.h"
 #include "store.h"
 
+struct mca_acme;
+
 struct mca_server {
 	struct mca_conf *conf;
 	struct mca_signer *ca_signer;
@@ -54,6 +56,9 @@ struct mca_server {
 
 	/* The root key, only when configured (for republishing the root's CRL). */
 	struct mca_signer *root_signer;
+
+	/* The ACME server's validation workers (started after detaching). */
+	struct mca_acme *acme;
 };
 
 /*

@@ -318,15 +318,18 @@ req_begin(struct listener *l, struct mca_req *r, const char *url, const char *me
 			return reply_405(r, allow, method, r->path, allow);
 		return mca_reply_error(r, 404, "not_found", "no such resource: %.200s", r->path);
 	}
-	if (!(r->route->flags & MCA_ROUTE_BODY))
+	if (!(r->route->flags & (MCA_ROUTE_BODY | MCA_ROUTE_RAW)))
 		return MCA_HTTP_QUEUED; /* nothing to check until the final call */
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+	if (r->route->flags & MCA_ROUTE_RAW)
+		goto length; /* the handler checks the type itself */
 	if ((r->route->flags & MCA_ROUTE_BODY_OPT) && (cl == NULL || strcmp(cl, "0") == 0) &&
 	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding") == NULL)
 		return MCA_HTTP_QUEUED; /* no body: {} */
 	if (!is_json(r->conn))
 		return mca_reply_error(r, 415, "unsupported_media_type",
 		                       "Content-Type must be application/json");
+length:
 	if (cl != NULL) {
 		declared = strtoull(cl, &end, 10);
 		if (end == cl || declared > MCA_HTTP_BODY_MAX)
@@ -410,7 +413,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 	}
 	if (n > 0) {
 		*upload_data_size = 0;
-		if (!(r->route->flags & MCA_ROUTE_BODY))
+		if (!(r->route->flags & (MCA_ROUTE_BODY | MCA_ROUTE_RAW)))
 			return MHD_YES; /* bodies on GET are ignored, but still bounded by MHD */
 		if (n > MCA_HTTP_BODY_MAX - r->body_len)
 			return to_mhd(mca_reply_error(r, 413, "payload_too_large",

@@ -43,10 +43,11 @@ struct mca_req;
 typedef enum mca_http_result (*mca_http_handler)(struct mca_req *r);
 
 /* Route flags. */
-#define MCA_ROUTE_PUBLIC   0x1 /* also served on the plain HTTP listener */
-#define MCA_ROUTE_BODY     0x2 /* takes a JSON body (Content-Type checked, parsed) */
-#define MCA_ROUTE_PREFIX   0x4 /* `path` is a prefix; the rest is r->path_arg */
-#define MCA_ROUTE_BODY_OPT 0x8 /* with BODY: an empty body counts as {} */
+#define MCA_ROUTE_PUBLIC   0x1  /* also served on the plain HTTP listener */
+#define MCA_ROUTE_BODY     0x2  /* takes a JSON body (Content-Type checked, parsed) */
+#define MCA_ROUTE_PREFIX   0x4  /* `path` is a prefix; the rest is r->path_arg */
+#define MCA_ROUTE_BODY_OPT 0x8  /* with BODY: an empty body counts as {} */
+#define MCA_ROUTE_RAW      0x10 /* collect the body (capped), no type check, no parsing */
 
 /* Who is calling, from the TLS client certificate. */
 struct mca_identity {
@@ -165,5 +166,6 @@ enum mca_http_result mca_ep_crl(struct mca_req *r);
 enum mca_http_result mca_ep_crl_pem(struct mca_req *r);
 enum mca_http_result mca_ep_root_crl(struct mca_req *r);
 enum mca_http_result mca_ep_root_crl_pem(struct mca_req *r);
+enum mca_http_result mca_ep_acme(struct mca_req *r);
 
 #endif

@@ -24,5 +24,7 @@ const struct mca_route mca_routes[] = {
     {"/v1/certificates", "GET", mca_ep_cert_list, 0},
     {"/v1/certificates/", "GET", mca_ep_cert_get, MCA_ROUTE_PREFIX},
     {"/v1/tokens", "POST", mca_ep_tokens, MCA_ROUTE_BODY},
+    {"/acme/", "GET", mca_ep_acme, MCA_ROUTE_PREFIX},
+    {"/acme/", "POST", mca_ep_acme, MCA_ROUTE_PREFIX | MCA_ROUTE_RAW},
     {NULL, NULL, NULL, 0},
 };
