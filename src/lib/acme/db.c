@@ -64,6 +64,8 @@ static const char sql_chall_start[] =
 static const char sql_chall_list[] =
     "SELECT id, authz, type, token, status, error, coalesce(validated_at, 0)"
     " FROM acme_challenges WHERE authz = ?1 ORDER BY rowid";
+static const char sql_chall_processing[] =
+    "SELECT id FROM acme_challenges WHERE status = 'processing' LIMIT 1000";
 static const char sql_purge_nonces[] = "DELETE FROM acme_nonces WHERE expires_at <= ?1";
 static const char sql_purge_orders[] =
     "DELETE FROM acme_orders WHERE expires_at < ?1 AND status <> 'valid'";
@@ -598,4 +600,25 @@ mca_acme_purge(struct mca_store *st, int64_t now, int64_t before, struct mca_err
 		return MCA_ERR_DB;
 	sqlite3_bind_int64(s, 1, before);
 	return mca_store_done(st, s, err);
+}
+
+mca_rc
+mca_acme_chall_processing(struct mca_store *st, int (*cb)(void *arg, const char *id), void *arg,
+                          struct mca_error *err)
+{
+	sqlite3_stmt *s = mca_store_stmt(st, sql_chall_processing, err);
+	int step = SQLITE_DONE;
+	mca_rc rc = MCA_OK;
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(arg, (const char *)sqlite3_column_text(s, 0)) != 0) {
+			step = SQLITE_DONE;
+			break;
+		}
+	if (step != SQLITE_DONE)
+		rc = mca_store_dberr(st, err);
+	sqlite3_reset(s);
+	return rc;
 }

@@ -103,6 +103,10 @@ mca_rc mca_acme_chall_list(struct mca_store *st, const char *authz,
                            int (*cb)(void *arg, const struct mca_acme_chall *c), void *arg,
                            struct mca_error *err);
 
+/* Call cb with the id of every challenge left "processing" (a restart lost its job). */
+mca_rc mca_acme_chall_processing(struct mca_store *st, int (*cb)(void *arg, const char *id),
+				 void *arg, struct mca_error *err);
+
 /* Delete used-up nonces and orders that expired before `before` (not valid ones). */
 mca_rc mca_acme_purge(struct mca_store *st, int64_t now, int64_t before, struct mca_error *err);
 

@@ -175,6 +175,7 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 	char url[900], want_kid[700];
 	const char *ct;
 	json_error_t jerr;
+	json_t *jwk = NULL;
 	int nonce_ok = 0;
 
 	*ok = 0;
@@ -220,8 +221,7 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		if (strcmp(c->acct.status, "valid") != 0)
 			return acme_problem(c, 401, ACME_ERR("unauthorized"), "the account is %s",
 			                    c->acct.status);
-		json_t *jwk = json_loads(c->acct.jwk, 0, NULL);
-
+		jwk = json_loads(c->acct.jwk, 0, NULL);
 		if (jwk == NULL || mca_jwk_to_pkey(jwk, &c->key, &err) != MCA_OK) {
 			json_decref(jwk);
 			return acme_problem(c, 500, ACME_ERR("serverInternal"),

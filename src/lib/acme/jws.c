@@ -430,7 +430,8 @@ mca_jws_parse(const char *body, size_t len, struct mca_jws **out, struct mca_err
 		goto out;
 	/* Checked after the header so that "alg": "none" is reported as such. */
 	if (jws->sig_len == 0) {
-		rc = mca_error_rule(err, MCA_ERR_INVAL, MALFORMED, "the JWS \"signature\" is empty");
+		rc =
+		    mca_error_rule(err, MCA_ERR_INVAL, MALFORMED, "the JWS \"signature\" is empty");
 		goto out;
 	}
 	if (jws->payload_len > MCA_JWS_MAX_PAYLOAD) {

@@ -21,7 +21,7 @@
 #define HTTP01_PATH      "/.well-known/acme-challenge/"
 #define MAX_BODY         8192 /* bytes of an http-01 response body we read at most */
 #define MAX_TOKEN        128
-#define MAX_REDIRS 4L
+#define MAX_REDIRS       3L
 #define DEFAULT_TIMEOUT  10
 #define DIGEST_B64_LEN   43 /* base64url of 32 octets, unpadded */
 #define SHOW_LEN         64 /* characters of a body or TXT value quoted in a message */

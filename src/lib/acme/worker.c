@@ -158,6 +158,23 @@ worker_main(void *arg)
 	return NULL;
 }
 
+static int
+requeue(void *arg, const char *id)
+{
+	return !mca_acme_enqueue(arg, id);
+}
+
+/* Validations a previous run accepted but did not finish are queued again. */
+static void
+resume(struct mca_acme *a)
+{
+	struct mca_error err = {0};
+	struct mca_store *st = mca_server_store(a->srv, &err);
+
+	if (st == NULL || mca_acme_chall_processing(st, requeue, a, &err) != MCA_OK)
+		mca_log(MCA_LOG_WARN, "acme: cannot resume pending validations: %s", err.msg);
+}
+
 mca_rc
 mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *err)
 {
@@ -186,6 +203,7 @@ mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *er
 	}
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	resume(a);
 	for (i = 0; i < WORKERS; i++) {
 		if (pthread_create(&a->threads[i], NULL, worker_main, a) != 0) {
 			mca_acme_free(a);
