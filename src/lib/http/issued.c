@@ -27,25 +27,19 @@ mca_reply_issue_error(struct mca_req *r, const struct mca_error *err)
 enum mca_http_result
 mca_reply_issued(struct mca_req *r, const struct mca_issued *iss, const char *profile)
 {
-	json_t *chain = json_array();
+	enum mca_http_result res;
 	char *pem = NULL, nb[32], na[32];
-	int i;
 
-	if (chain == NULL || mca_cert_to_pem(iss->cert, &pem, NULL) != MCA_OK) {
-		json_decref(chain);
+	if (mca_cert_to_pem(iss->cert, &pem, NULL) != MCA_OK)
 		return mca_reply_error(r, 500, "internal", "encoding the certificate failed");
-	}
-	for (i = 0; i < sk_X509_num(r->srv->chain); i++) {
-		char *c = NULL;
-
-		if (mca_cert_to_pem(sk_X509_value(r->srv->chain, i), &c, NULL) == MCA_OK)
-			json_array_append_new(chain, json_string(c));
-		free(c);
-	}
 	mca_time_rfc3339((time_t)iss->not_before, nb, sizeof(nb));
 	mca_time_rfc3339((time_t)iss->not_after, na, sizeof(na));
-	return mca_reply_json(r, 201,
-	                      json_pack("{s:s, s:s%, s:o, s:s, s:s, s:s}", "serial", iss->serial,
-	                                "certificate", pem, strlen(pem), "chain", chain, "profile",
-	                                profile, "not_before", nb, "not_after", na));
+	/* chain: the issuing CA, then the root (api.md) */
+	res =
+	    mca_reply_json(r, 201,
+	                   json_pack("{s:s, s:s, s:[s, s], s:s, s:s, s:s}", "serial", iss->serial,
+	                             "certificate", pem, "chain", r->srv->ca_pem, r->srv->root_pem,
+	                             "profile", profile, "not_before", nb, "not_after", na));
+	free(pem);
+	return res;
 }

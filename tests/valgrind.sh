@@ -1,0 +1,82 @@
+#!/bin/sh
+# valgrind.sh - the daemon's request path is leak-free and free of memory
+# errors under valgrind: enrollment, refusals of each kind, renewal,
+# inventory, revocation with CRL publication, CRL and metrics, ACME
+# entry points, token minting, SIGHUP reload, SIGTERM.  (The sanitizer
+# build covers the same ground with ASan, so it skips this test.)
+set -e
+. "$TESTS_SRCDIR/lib.sh"
+
+if [ "${MCA_SANITIZERS:-no}" = yes ]; then
+	echo "skipped: the sanitizer build runs under ASan"
+	exit 77
+fi
+command -v valgrind >/dev/null || fail "valgrind is needed (apt-get install valgrind)"
+
+d=$T_DIR/ca
+init_ca "$d"
+VG_LOG=$T_DIR/valgrind.log
+D_LOG=$T_DIR/daemon.log
+valgrind --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=9 --log-file="$VG_LOG" \
+	"$MTLSCAD" -c "$d/mtlsca.conf" --foreground 2>"$D_LOG" &
+vpid=$!
+T_PIDS="$T_PIDS $vpid"
+i=0
+while ! grep -q "listening https=" "$D_LOG" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail "mtlscad under valgrind did not start"
+	sleep 0.1
+done
+P=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$D_LOG")
+H=$(sed -n 's/.*listening .* http=[^ ]*:\([0-9]*\)$/\1/p' "$D_LOG")
+C="$CURL -s --max-time 60 --cacert $d/chain.pem"
+https=https://127.0.0.1:$P
+
+tok=$("$MTLSCA" -c "$d/mtlsca.conf" token create --profile private --name web.internal --uses 3)
+"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_DIR/k.pem" \
+	-subj /CN=web.internal -addext subjectAltName=DNS:web.internal -out "$T_DIR/r.csr" 2>/dev/null
+jq -n --rawfile csr "$T_DIR/r.csr" '{csr: $csr}' >"$T_DIR/b.json"
+code() { $C -o "$T_DIR/body" -w '%{http_code}' "$@"; }
+
+eq "sign" "$(code -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+	--data @"$T_DIR/b.json" "$https/v1/sign")" 201
+jq -r .certificate "$T_DIR/body" >"$T_DIR/c.pem"
+eq "garbage CSR" "$(code -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+	--data '{"csr":"garbage"}' "$https/v1/sign")" 400
+eq "unknown token" "$(code -H 'Authorization: Bearer bad' -H 'Content-Type: application/json' \
+	--data @"$T_DIR/b.json" "$https/v1/sign")" 401
+eq "duplicate keys" "$(code -H 'Content-Type: application/json' --data '{"a":1,"a":2}' \
+	"$https/v1/sign")" 400
+eq "body too large" "$(head -c 100000 /dev/zero | code -H 'Content-Type: application/json' \
+	--data-binary @- "$https/v1/sign")" 413
+eq "renew" "$(code --cert "$T_DIR/c.pem" --key "$T_DIR/k.pem" -X POST "$https/v1/renew")" 201
+eq "inventory" "$(code --cert "$d/admin.crt" --key "$d/admin.key" \
+	"$https/v1/certificates?limit=2")" 200
+s=$("$OPENSSL" x509 -in "$T_DIR/c.pem" -noout -serial | cut -d= -f2)
+eq "revoke" "$(code --cert "$d/admin.crt" --key "$d/admin.key" -H 'Content-Type: application/json' \
+	-d "{\"serial\":\"$s\"}" "$https/v1/revoke")" 200
+eq "revoked cannot renew" "$(code --cert "$T_DIR/c.pem" --key "$T_DIR/k.pem" -X POST \
+	"$https/v1/renew")" 401
+eq "CRL" "$(code "http://127.0.0.1:$H/crl")" 200
+eq "metrics" "$(code "http://127.0.0.1:$H/metrics")" 200
+eq "ACME directory" "$(code "$https/acme/domain-validated/directory")" 200
+eq "ACME malformed JWS" "$(code -X POST -H 'Content-Type: application/jose+json' -d '{}' \
+	"$https/acme/domain-validated/new-account")" 400
+eq "ACME new-nonce" "$(code -I "$https/acme/domain-validated/new-nonce")" 200
+eq "token by API" "$(code --cert "$d/admin.crt" --key "$d/admin.key" \
+	-H 'Content-Type: application/json' -d '{"profile":"private","names":["x.internal"]}' \
+	"$https/v1/tokens")" 201
+eq "unknown path" "$(code "$https/nope")" 404
+kill -HUP "$vpid"
+sleep 1
+kill -TERM "$vpid"
+set +e
+wait "$vpid"
+rc=$?
+set -e
+T_PIDS=$(echo "$T_PIDS" | sed "s/ $vpid//")
+grep -E "definitely lost|indirectly lost|ERROR SUMMARY" "$VG_LOG" || true
+[ "$rc" -eq 0 ] || { cat "$VG_LOG"; fail "valgrind found errors or leaks (exit $rc)"; }
+ok "no leaks and no memory errors in the request path"
+echo "1..$T_NUM"
