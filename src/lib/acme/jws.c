@@ -517,7 +517,7 @@ jwk_check_rsa(const struct jwk_parts *p, struct mca_error *err)
 		return mca_error_rule(err, MCA_ERR_POLICY, BADKEY,
 		                      "the RSA modulus is longer than %d bits", RSA_MAX_BITS);
 	bits = (int)nlen * 8;
-	for (top = n[0]; (top & 0x80) == 0; top <<= 1)
+	for (top = n[0]; top != 0 && (top & 0x80) == 0; top <<= 1)
 		bits--;
 	if (bits < RSA_MIN_BITS)
 		return mca_error_rule(err, MCA_ERR_POLICY, BADKEY,

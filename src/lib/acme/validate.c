@@ -95,6 +95,13 @@ check_dns_name(const char *name, struct mca_error *err)
 	return MCA_OK;
 }
 
+/* What may follow the key authorization in an http-01 body (RFC 8555 8.3: trailing whitespace). */
+static int
+is_trailing_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* libcurl write callback: keep the body, abort the transfer once it exceeds MAX_BODY. */
 static size_t
 body_write(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -201,7 +208,10 @@ http01_setopts(CURL *c, const char *url, long timeout, struct curl_slist *resolv
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	/* RFC 8555 8.3 redirects may lead to https; the certificate there is not checked. */
+	/*
+	 * A redirect may lead to https; the certificate there is not checked
+	 * (the content proves control, a valid certificate is not required).
+	 */
 	SET(CURLOPT_SSL_VERIFYPEER, 0L);
 	SET(CURLOPT_SSL_VERIFYHOST, 0L);
 	SET(CURLOPT_CONNECTTIMEOUT, timeout);
@@ -280,7 +290,7 @@ mca_validate_http01(const struct mca_validate_cfg *cfg, const char *name, const 
 		                    "GET %s: the body is larger than %d bytes", url, MAX_BODY);
 		goto out;
 	}
-	while (b->len > 0 && strchr(" \t\r\n", b->data[b->len - 1]) != NULL)
+	while (b->len > 0 && is_trailing_space(b->data[b->len - 1]))
 		b->len--;
 	if (b->len != strlen(keyauth) || memcmp(b->data, keyauth, b->len) != 0) {
 		show(b->data, b->len, shown, sizeof(shown));

@@ -62,7 +62,7 @@ mca_ep_renew(struct mca_req *r)
 	rc = b.csr != NULL ? mca_csr_parse(b.csr, strlen(b.csr), &csr, &err)
 	                   : mca_csr_from_cert(r->id.cert, &csr, &err);
 	if (rc != MCA_OK) {
-		res = mca_reply_issue_error(r, &err);
+		res = mca_reply_issue_error(r, &err, r->id.rec->profile);
 		goto out;
 	}
 	names = old_names(r->id.rec->names);
@@ -82,7 +82,7 @@ mca_ep_renew(struct mca_req *r)
 	rc = mca_issue(r->srv->issuer, st, &req, &iss, &err);
 	pthread_rwlock_unlock(&r->srv->profiles_lock);
 	if (rc != MCA_OK) {
-		res = mca_reply_issue_error(r, &err);
+		res = mca_reply_issue_error(r, &err, r->id.rec->profile);
 		goto out;
 	}
 	mca_metrics_count(r->srv->metrics, MCA_M_RENEWED, r->id.rec->profile);

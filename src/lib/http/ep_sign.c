@@ -125,7 +125,7 @@ mca_ep_sign(struct mca_req *r)
 		goto out;
 	}
 	if (mca_csr_parse(b.csr, strlen(b.csr), &csr, &err) != MCA_OK) {
-		res = mca_reply_issue_error(r, &err);
+		res = mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
 	}
 	use.st = st;
@@ -149,7 +149,7 @@ mca_ep_sign(struct mca_req *r)
 	pthread_rwlock_unlock(&r->srv->profiles_lock);
 	if (rc != MCA_OK) {
 		res = use.state != MCA_TOKEN_OK ? token_refused(r, use.state)
-		                                : mca_reply_issue_error(r, &err);
+		                                : mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
 	}
 	mca_metrics_count(r->srv->metrics, MCA_M_ISSUED, tok.profile);

@@ -332,10 +332,18 @@ req_begin(struct listener *l, struct mca_req *r, const char *url, const char *me
 length:
 	if (cl != NULL) {
 		declared = strtoull(cl, &end, 10);
-		if (end == cl || declared > MCA_HTTP_BODY_MAX)
+		/*
+		 * Too large: nothing will be buffered.  Up to MCA_HTTP_DISCARD_MAX
+		 * the body is read and dropped so the 413 reaches the client (a
+		 * reply while it still sends would be lost to a TCP reset);
+		 * beyond that, answer at once and close.
+		 */
+		if (end == cl || declared > MCA_HTTP_DISCARD_MAX)
 			return mca_reply_error(r, 413, "payload_too_large",
 			                       "request body larger than %u bytes",
 			                       MCA_HTTP_BODY_MAX);
+		if (declared > MCA_HTTP_BODY_MAX)
+			r->body_too_large = 1;
 	}
 	return MCA_HTTP_QUEUED;
 }
@@ -345,6 +353,10 @@ static enum mca_http_result
 req_finish(struct mca_req *r)
 {
 	struct mca_error err = {0};
+
+	if (r->body_too_large)
+		return mca_reply_error(r, 413, "payload_too_large",
+		                       "request body larger than %u bytes", MCA_HTTP_BODY_MAX);
 	if (r->route->flags & MCA_ROUTE_BODY) {
 		if (r->body_len == 0 && (r->route->flags & MCA_ROUTE_BODY_OPT))
 			r->json = json_object();
@@ -415,13 +427,22 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		*upload_data_size = 0;
 		if (!(r->route->flags & (MCA_ROUTE_BODY | MCA_ROUTE_RAW)))
 			return MHD_YES; /* bodies on GET are ignored, but still bounded by MHD */
-		if (n > MCA_HTTP_BODY_MAX - r->body_len)
-			return to_mhd(mca_reply_error(r, 413, "payload_too_large",
-			                              "request body larger than %u bytes",
-			                              MCA_HTTP_BODY_MAX));
+		if (!r->body_too_large && n > MCA_HTTP_BODY_MAX - r->body_len) {
+			/* Past the cap: drop what we have and count from here on. */
+			r->body_too_large = 1;
+			r->discarded = r->body_len;
+			free(r->body);
+			r->body = NULL;
+			r->body_len = 0;
+		}
+		if (r->body_too_large) {
+			r->discarded += n;
+			/* libmicrohttpd cannot queue a reply mid-upload: close instead. */
+			return r->discarded > MCA_HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
 		nb = realloc(r->body, r->body_len + n + 1);
 		if (nb == NULL)
-			return to_mhd(mca_reply_error(r, 500, "internal", "out of memory"));
+			return MHD_NO; /* cannot reply mid-upload; the client sees a reset */
 		r->body = nb;
 		memcpy(r->body + r->body_len, upload_data, n);
 		r->body_len += n;

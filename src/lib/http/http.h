@@ -5,7 +5,7 @@
  *
  * A request context is allocated on the first access-handler call and
  * freed only in the completion callback.  Bodies are capped while they
- * arrive (MCA_HTTP_BODY_MAX, 413 at once).  JSON bodies are parsed once,
+ * arrive (MCA_HTTP_BODY_MAX, then 413 without buffering).  JSON bodies are parsed once,
  * on the final call, rejecting duplicate keys; handlers then unpack them
  * strictly with mca_json_unpack() (jsonx.h).
  */
@@ -23,8 +23,10 @@
 #include "server.h"
 #include "store.h"
 
-#define MCA_HTTP_BODY_MAX   (64u * 1024u)
-#define MCA_HTTP_HEADER_MAX (32u * 1024u) /* per-connection memory: headers + buffers */
+#define MCA_HTTP_BODY_MAX (64u * 1024u)
+/* Larger bodies are read and dropped (never buffered) up to this, then 413. */
+#define MCA_HTTP_DISCARD_MAX (2u * 1024u * 1024u)
+#define MCA_HTTP_HEADER_MAX  (32u * 1024u) /* per-connection memory: headers + buffers */
 
 /* What a handler did; mapped to MHD return values in exactly one place. */
 enum mca_http_result {
@@ -80,8 +82,9 @@ struct mca_req {
 	char *body;
 	size_t body_len;
 	int body_too_large;
-	json_t *json;    /* parsed body (MCA_ROUTE_BODY), owned */
-	unsigned status; /* status of the queued reply, for the access log */
+	size_t discarded; /* bytes dropped after the cap */
+	json_t *json;     /* parsed body (MCA_ROUTE_BODY), owned */
+	unsigned status;  /* status of the queued reply, for the access log */
 	int64_t start_ns;
 	char client[64];   /* client address */
 	char identity[96]; /* authenticated identity for the log, "-" when none */
@@ -102,8 +105,9 @@ void mca_http_identify(struct mca_req *r);
  */
 int mca_http_require_identity(struct mca_req *r, int admin_only, enum mca_http_result *res);
 
-/* Map a library error of an issuance to its API reply. */
-enum mca_http_result mca_reply_issue_error(struct mca_req *r, const struct mca_error *err);
+/* Map a library error of an issuance under `profile` to its API reply. */
+enum mca_http_result mca_reply_issue_error(struct mca_req *r, const struct mca_error *err,
+                                           const char *profile);
 
 /* The 201 body of /v1/sign and /v1/renew for an issued certificate. */
 enum mca_http_result mca_reply_issued(struct mca_req *r, const struct mca_issued *iss,

@@ -9,11 +9,11 @@
 #include "util.h"
 
 enum mca_http_result
-mca_reply_issue_error(struct mca_req *r, const struct mca_error *err)
+mca_reply_issue_error(struct mca_req *r, const struct mca_error *err, const char *profile)
 {
 	switch (err->code) {
 	case MCA_ERR_POLICY:
-		mca_metrics_count(r->srv->metrics, MCA_M_REJECTED, NULL);
+		mca_metrics_count(r->srv->metrics, MCA_M_REJECTED, profile);
 		return mca_reply_error(r, 403, "policy_violation", "%s: %s", err->rule, err->msg);
 	case MCA_ERR_BADCSR:
 		return mca_reply_error(r, 400, "bad_csr", "%s: %s", err->rule, err->msg);
