@@ -15,7 +15,7 @@ T_PIDS=""
 
 cleanup() {
 	for p in $T_PIDS; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
 	done
 	rm -rf "$T_DIR"
 }

@@ -149,7 +149,7 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 			rc = mca_store_validation_current(
 			    st, res->names[i].value,
 			    strncmp(res->names[i].value, "*.", 2) == 0 ? dns01 : http01,
-			    (int64_t)mca_now() - p->validation_reuse, &found, err);
+			    (int64_t)mca_now() - p->validation_reuse, NULL, &found, NULL, err);
 			if (rc != MCA_OK)
 				return rc;
 			if (!found)

@@ -35,7 +35,7 @@
 	  " WHERE status = 'revoked' AND issuer = ?1 AND not_after > ?2 ORDER BY serial")          \
 	X(ST_VALIDATION_CURRENT,                                                                   \
 	  "SELECT method FROM validations WHERE name = ?1 AND outcome = 'valid'"                   \
-	  " AND validated_at >= ?2")                                                               \
+	  " AND validated_at >= ?2 AND (?3 IS NULL OR account = ?3)")                              \
 	X(ST_VALIDATION_ADD,                                                                       \
 	  "INSERT INTO validations (name, method, validated_at, outcome, error, account)"          \
 	  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                                      \
@@ -605,7 +605,8 @@ mca_store_cert_list(struct mca_store *st, const struct mca_cert_filter *f, mca_c
 
 mca_rc
 mca_store_validation_current(struct mca_store *st, const char *name, const char *const *methods,
-                             int64_t since, int *found, struct mca_error *err)
+                             int64_t since, const char *account, int *found, char *method,
+                             struct mca_error *err)
 {
 	sqlite3_stmt *s = stmt_get(st, ST_VALIDATION_CURRENT, err);
 	const char *m;
@@ -618,11 +619,16 @@ mca_store_validation_current(struct mca_store *st, const char *name, const char 
 		return MCA_ERR_DB;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, since);
+	if (account != NULL)
+		sqlite3_bind_text(s, 3, account, -1, SQLITE_STATIC);
 	while (!*found && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		m = (const char *)sqlite3_column_text(s, 0);
 		for (i = 0; methods[i] != NULL && m != NULL; i++)
-			if (strcmp(methods[i], m) == 0)
+			if (strcmp(methods[i], m) == 0) {
 				*found = 1;
+				if (method != NULL)
+					snprintf(method, 16, "%s", m);
+			}
 	}
 	if (!*found && step != SQLITE_DONE)
 		rc = mca_error_set(err, MCA_ERR_DB, "%s: %s", st->path, sqlite3_errmsg(st->db));

@@ -136,11 +136,13 @@ mca_rc mca_store_cert_list(struct mca_store *st, const struct mca_cert_filter *f
 
 /*
  * Whether `name` has a valid domain validation by one of `methods`
- * ("http-01", "dns-01"; NULL-terminated) at or after `since`.
+ * ("http-01", "dns-01"; NULL-terminated) at or after `since`, obtained by
+ * `account` (NULL: by anyone, for the administrator's offline issuance).
+ * When found and `method` is not NULL, it gets the method (16 bytes).
  */
 mca_rc mca_store_validation_current(struct mca_store *st, const char *name,
-                                    const char *const *methods, int64_t since, int *found,
-                                    struct mca_error *err);
+                                    const char *const *methods, int64_t since, const char *account,
+                                    int *found, char *method, struct mca_error *err);
 
 /* Record one validation attempt (ACME). */
 mca_rc mca_store_validation_add(struct mca_store *st, const char *name, const char *method,

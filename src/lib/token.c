@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "b64url.h"
 #include "names.h"
 #include "policy.h"
 #include "token.h"
@@ -18,35 +19,6 @@
 
 #define PREFIX     "mtls_"
 #define SECRET_LEN 43 /* base64url of 32 octets, unpadded */
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Unpadded base64url of `n` octets into `out` (4n/3 rounded up, plus NUL). */
-static void
-b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t i, o = 0;
-	unsigned v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		v = (unsigned)in[i] << 16;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-	} else if (n - i == 2) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-	}
-	out[o] = '\0';
-}
 
 static int
 token_hash(const char *token, unsigned char out[32])
@@ -69,7 +41,7 @@ token_parse(const char *token, char id[MCA_TOKEN_ID_LEN + 1])
 	p = token + plen;
 	if (strspn(p, "0123456789abcdef") != MCA_TOKEN_ID_LEN || p[MCA_TOKEN_ID_LEN] != '.')
 		return 0;
-	if (strspn(p + MCA_TOKEN_ID_LEN + 1, b64url) != SECRET_LEN)
+	if (strspn(p + MCA_TOKEN_ID_LEN + 1, mca_b64url_alphabet) != SECRET_LEN)
 		return 0;
 	memcpy(id, p, MCA_TOKEN_ID_LEN);
 	id[MCA_TOKEN_ID_LEN] = '\0';
@@ -142,7 +114,7 @@ mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
 {
 	struct mca_token_row row;
 	unsigned char idraw[MCA_TOKEN_ID_LEN / 2], key[32];
-	char idhex[MCA_TOKEN_ID_LEN + 1], keytxt[SECRET_LEN + 1], *tok = NULL;
+	char idhex[MCA_TOKEN_ID_LEN + 1], *keytxt = NULL, *tok = NULL;
 	json_t *names = NULL;
 	size_t i;
 	mca_rc rc;
@@ -182,14 +154,17 @@ mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
 		goto out;
 	}
 	mca_hex(idraw, sizeof(idraw), idhex);
-	b64url_encode(key, sizeof(key), keytxt);
+	keytxt = mca_b64url_encode(key, sizeof(key));
 	OPENSSL_cleanse(key, sizeof(key));
+	if (keytxt == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if (asprintf(&tok, PREFIX "%s.%s", idhex, keytxt) < 0) {
 		tok = NULL;
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	OPENSSL_cleanse(keytxt, sizeof(keytxt));
 	row.id = idhex;
 	row.profile = (char *)(uintptr_t)spec->profile;
 	row.names = json_dumps(names, JSON_COMPACT);
@@ -209,6 +184,7 @@ mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
 	tok = NULL;
 out:
 	free(row.names);
+	mca_free_secret(keytxt);
 	mca_free_secret(tok);
 	json_decref(names);
 	return rc;

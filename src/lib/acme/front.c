@@ -106,13 +106,17 @@ acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (status >= 500) {
+	if (status >= 500 && status != 501) {
 		mca_log(MCA_LOG_ERR, "acme %s: %s", c->r->path, detail);
 		snprintf(detail, sizeof(detail), "internal error");
 	} else {
 		mca_log(MCA_LOG_NOTICE, "acme %s: %s: %s", c->r->path, type + 27, detail);
 	}
 	j = json_pack("{s:s, s:s, s:i}", "type", type, "detail", detail, "status", (int)status);
+	/* RFC 8555 6.2: say which algorithms are acceptable. */
+	if (j != NULL && strcmp(type, ACME_ERR("badSignatureAlgorithm")) == 0)
+		json_object_set_new(j, "algorithms",
+		                    json_pack("[s, s, s, s]", "ES256", "ES384", "RS256", "EdDSA"));
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (text == NULL)

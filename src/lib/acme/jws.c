@@ -31,8 +31,6 @@
 #define BADALG    "badSignatureAlgorithm"
 #define BADKEY    "badPublicKey"
 
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 enum kty { KTY_EC, KTY_RSA, KTY_OKP };
 
 /* The JWS algorithms ACME clients may use here, and the key each needs. */
@@ -95,116 +93,6 @@ clean(char *s)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
 			s[i] = '?';
 	return s;
-}
-
-/* Unpadded base64url of `n` octets into `out` (4n/3 rounded up, plus NUL). */
-static void
-b64url_encode_into(const unsigned char *in, size_t n, char *out)
-{
-	size_t i, o = 0;
-	unsigned v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		v = (unsigned)in[i] << 16;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-	} else if (n - i == 2) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-	}
-	out[o] = '\0';
-}
-
-char *
-mca_b64url_encode(const unsigned char *in, size_t len)
-{
-	char *out = NULL;
-	size_t n;
-
-	if (len > (SIZE_MAX - 5) / 4 * 3)
-		return NULL;
-	n = len / 3 * 4 + (len % 3 == 0 ? 0 : len % 3 + 1);
-	out = malloc(n + 1);
-	if (out != NULL)
-		b64url_encode_into(in, len, out);
-	return out;
-}
-
-/* Value of one base64url character, -1 for anything else (padding included). */
-static int
-b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict decoder behind mca_b64url_decode: 1 on success, 0 when the text
- * is not canonical unpadded base64url, -1 when out of memory.  The bits
- * left over after the last octet must be zero so that every octet string
- * has exactly one spelling (a signature cannot be varied without breaking).
- */
-static int
-b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
-{
-	unsigned char *buf = NULL;
-	size_t i, o = 0;
-	unsigned v = 0;
-	int c, bits = 0, ok = 0;
-
-	*out = NULL;
-	*outlen = 0;
-	if ((in == NULL && len > 0) || len % 4 == 1)
-		return 0;
-	buf = malloc(len / 4 * 3 + (len % 4 == 0 ? 0 : len % 4 - 1) + 1);
-	if (buf == NULL)
-		return -1;
-	for (i = 0; i < len; i++) {
-		c = b64url_value((unsigned char)in[i]);
-		if (c < 0)
-			goto out;
-		v = v << 6 | (unsigned)c;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (unsigned char)(v >> bits);
-			v &= (1u << bits) - 1;
-		}
-	}
-	if (v != 0)
-		goto out;
-	buf[o] = '\0';
-	*out = buf;
-	*outlen = o;
-	buf = NULL;
-	ok = 1;
-out:
-	free(buf);
-	return ok;
-}
-
-int
-mca_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
-{
-	return b64url_decode(in, len, out, outlen) == 1;
 }
 
 /* The supported algorithm called `name`, or NULL. */
@@ -338,7 +226,7 @@ static mca_rc
 top_decode(const char *name, const char *text, size_t len, unsigned char **out, size_t *outlen,
            struct mca_error *err)
 {
-	int r = b64url_decode(text, len, out, outlen);
+	int r = mca_b64url_decode_ex(text, len, out, outlen);
 
 	if (r < 0)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
@@ -486,7 +374,7 @@ jwk_member(const json_t *jwk, const char *name, struct jwk_parts *p, int i, stru
 		return mca_error_rule(err, MCA_ERR_INVAL, MALFORMED,
 		                      "the JWK's \"%s\" is empty or longer than %u characters",
 		                      name, MAX_JWK_MEMBER);
-	r = b64url_decode(json_string_value(m), n, &p->val[i], &p->len[i]);
+	r = mca_b64url_decode_ex(json_string_value(m), n, &p->val[i], &p->len[i]);
 	if (r < 0)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	if (r == 0)
@@ -714,7 +602,7 @@ mca_jwk_thumbprint(const json_t *jwk, char out[44], struct mca_error *err)
 	struct jwk_parts p;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	char *canon = NULL;
+	char *canon = NULL, *enc = NULL;
 	int n = -1;
 	mca_rc rc;
 
@@ -748,9 +636,15 @@ mca_jwk_thumbprint(const json_t *jwk, char out[44], struct mca_error *err)
 		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "SHA-256 of the JWK");
 		goto out;
 	}
-	b64url_encode_into(md, sizeof(md), out);
+	enc = mca_b64url_encode(md, sizeof(md));
+	if (enc == NULL || strlen(enc) != 43) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(out, enc, 44);
 	rc = MCA_OK;
 out:
+	free(enc);
 	free(canon);
 	jwk_parts_clear(&p);
 	return rc;

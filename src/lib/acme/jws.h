@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "b64url.h"
 #include "err.h"
 
 #define MCA_JWS_MAX_PAYLOAD (64u * 1024u)
@@ -60,15 +61,5 @@ mca_rc mca_jwk_thumbprint(const json_t *jwk, char out[44], struct mca_error *err
  * "unauthorized".
  */
 mca_rc mca_jws_verify(const struct mca_jws *jws, EVP_PKEY *key, struct mca_error *err);
-
-/* Unpadded base64url; NULL on allocation failure. */
-char *mca_b64url_encode(const unsigned char *in, size_t len);
-
-/*
- * Decode unpadded base64url of `len` characters; refuses padding, other
- * characters and non-canonical trailing bits.  *out malloc'd with a NUL
- * after the data.  Returns 0 on error.
- */
-int mca_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
 #endif

@@ -240,7 +240,7 @@ add_authz(struct acme_ctx *c, const char *order_id, const char *ident, int64_t e
 	static const char *const dns_only[] = {"dns-01", NULL};
 	struct mca_acme_authz a;
 	struct mca_acme_chall ch;
-	char aid[MCA_ACME_ID_LEN + 1], cid[MCA_ACME_ID_LEN + 1], *token = NULL;
+	char aid[MCA_ACME_ID_LEN + 1], cid[MCA_ACME_ID_LEN + 1], *token = NULL, method[16] = "";
 	int wildcard = strncmp(ident, "*.", 2) == 0, found = 0, i;
 	const char *types[2] = {NULL, NULL};
 	mca_rc rc;
@@ -249,9 +249,10 @@ add_authz(struct acme_ctx *c, const char *order_id, const char *ident, int64_t e
 	if ((rc = mca_acme_new_id(aid, err)) != MCA_OK)
 		return rc;
 	/* A validation of this name within the profile's reuse window still counts. */
+	/* This account's own validation of the name within the reuse window still counts. */
 	if ((rc = mca_store_validation_current(c->st, ident, wildcard ? dns_only : any,
 	                                       (int64_t)mca_now() - c->profile->validation_reuse,
-	                                       &found, err)) != MCA_OK)
+	                                       c->acct.id, &found, method, err)) != MCA_OK)
 		return rc;
 	a.id = aid;
 	a.order_id = (char *)(uintptr_t)order_id;
@@ -259,8 +260,28 @@ add_authz(struct acme_ctx *c, const char *order_id, const char *ident, int64_t e
 	a.wildcard = wildcard;
 	a.status = (char *)(uintptr_t)(found ? "valid" : "pending");
 	a.expires_at = expires;
-	if ((rc = mca_acme_authz_add(c->st, &a, err)) != MCA_OK || found)
+	if ((rc = mca_acme_authz_add(c->st, &a, err)) != MCA_OK)
 		return rc;
+	if (found) {
+		/* RFC 8555 7.1.4: a valid authorization shows the challenge that made it. */
+		memset(&ch, 0, sizeof(ch));
+		token = new_token();
+		if (token == NULL || (rc = mca_acme_new_id(cid, err)) != MCA_OK) {
+			free(token);
+			return token == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory")
+			                     : rc;
+		}
+		ch.id = cid;
+		ch.authz = aid;
+		ch.type = method;
+		ch.token = token;
+		ch.status = (char *)(uintptr_t) "valid";
+		rc = mca_acme_chall_add(c->st, &ch, err);
+		if (rc == MCA_OK)
+			rc = mca_acme_chall_set(c->st, cid, "valid", (int64_t)mca_now(), NULL, err);
+		free(token);
+		return rc;
+	}
 	if (!wildcard && (c->profile->authorization & MCA_AUTH_ACME_HTTP01))
 		types[0] = "http-01";
 	if (c->profile->authorization & MCA_AUTH_ACME_DNS01)

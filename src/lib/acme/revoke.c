@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "acme_int.h"
 #include "crl.h"
 #include "log.h"
 #include "revoke.h"
 #include "serial.h"
+#include "util.h"
 
 /* RFC 5280 reason code -> the names mtlsca records; NULL when not accepted. */
 static const char *
@@ -33,6 +35,36 @@ reason_name(long long code)
 	default:
 		return NULL;
 	}
+}
+
+/* Whether the requesting account holds current validations of every DNS name of `x`. */
+static int
+account_covers(struct acme_ctx *c, X509 *x)
+{
+	static const char *const any[] = {"http-01", "dns-01", NULL};
+	static const char *const dns_only[] = {"dns-01", NULL};
+	GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	const GENERAL_NAME *gn;
+	struct mca_error err = {0};
+	char name[256];
+	int i, n = names ? sk_GENERAL_NAME_num(names) : 0, found = 0, ok = n > 0;
+
+	for (i = 0; ok && i < n; i++) {
+		gn = sk_GENERAL_NAME_value(names, i);
+		if (gn->type != GEN_DNS || ASN1_STRING_length(gn->d.ia5) >= (int)sizeof(name)) {
+			ok = 0;
+			break;
+		}
+		snprintf(name, sizeof(name), "%.*s", ASN1_STRING_length(gn->d.ia5),
+		         (const char *)ASN1_STRING_get0_data(gn->d.ia5));
+		ok = mca_store_validation_current(c->st, name,
+		                                  strncmp(name, "*.", 2) == 0 ? dns_only : any,
+		                                  (int64_t)mca_now() - c->profile->validation_reuse,
+		                                  c->acct.id, &found, NULL, &err) == MCA_OK &&
+		     found;
+	}
+	GENERAL_NAMES_free(names);
+	return ok;
 }
 
 enum mca_http_result
@@ -78,10 +110,14 @@ acme_revoke_cert(struct acme_ctx *c)
 		                   "not a certificate issued by this CA");
 		goto out;
 	}
-	/* The account that ordered it, or whoever holds its private key. */
+	/*
+	 * RFC 8555 7.6: the account that ordered it, an account holding
+	 * authorizations for all its names, or whoever holds its private key.
+	 */
 	if (c->have_acct)
-		allowed = mca_acme_order_by_serial(c->st, serial, &o, &err) == MCA_OK &&
-		          strcmp(o.account, c->acct.id) == 0;
+		allowed = (mca_acme_order_by_serial(c->st, serial, &o, &err) == MCA_OK &&
+		           strcmp(o.account, c->acct.id) == 0) ||
+		          account_covers(c, x);
 	else
 		allowed = EVP_PKEY_eq(X509_get0_pubkey(x), c->key) == 1;
 	if (!allowed) {
