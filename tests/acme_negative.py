@@ -566,7 +566,23 @@ def main():
     check(status_of(conf, b_serial) == "revoked",
           "B's certificate is recorded revoked (got %s)" % status_of(conf, b_serial))
 
-    n = cl.replies + clb.replies + clc.replies
+    # Per-account order limit: acme.sh configures "orders_per_hour": 20.
+    cld = Client(directory, chain)
+    new_account(cld, "D: newAccount (order limit)")
+    for i in range(20):
+        r = cld.post(cld.dir["newOrder"],
+                     {"identifiers": [{"type": "dns", "value": "rate%d.example.net" % i}]},
+                     "D: newOrder %d" % (i + 1))
+        if r.status_code != 201:
+            fail("D: newOrder %d of 20 within the limit: 201 (got %d)" % (i + 1, r.status_code),
+                 r)
+    ok("D: 20 new orders within an hour are accepted")
+    r = cld.post(cld.dir["newOrder"],
+                 {"identifiers": [{"type": "dns", "value": "rate-over.example.net"}]},
+                 "D: newOrder 21")
+    expect_problem(r, 429, "rateLimited", "D: the 21st new order in an hour")
+
+    n = cl.replies + clb.replies + clc.replies + cld.replies
     ok("every one of %d replies carried a fresh Replay-Nonce, every error a problem "
        "document" % n)
     return 0

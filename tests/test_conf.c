@@ -296,6 +296,18 @@ static const struct {
     {WITH("\"passphrase_file\": \"\""), {"'passphrase_file'", "empty path"}},
     {WITH("\"templates_dir\": \"\""), {"'templates_dir'", "empty path"}},
     {WITH("\"crl_dir\": \"\""), {"'crl_dir'", "empty path"}},
+    /* The acme section. */
+    {WITH("\"acme\": {\"bogus\": 1}"), {"unknown field 'bogus'"}},
+    {WITH("\"acme\": {\"http01_port\": 0}"), {"'acme.http01_port'"}},
+    {WITH("\"acme\": {\"http01_port\": 65536}"), {"'acme.http01_port'"}},
+    {WITH("\"acme\": {\"http01_port\": \"80\"}"), {"'http01_port'", "integer"}},
+    {WITH("\"acme\": {\"dns_resolver\": \"dns.example\"}"), {"'acme.dns_resolver'"}},
+    {WITH("\"acme\": {\"dns_resolver\": \"10.0.0.1:x\"}"), {"'acme.dns_resolver'"}},
+    {WITH("\"acme\": {\"hosts\": {\"a.example.net\": \"not-an-ip\"}}"), {"'acme.hosts'"}},
+    {WITH("\"acme\": {\"hosts\": {\"Bad_Name\": \"127.0.0.1\"}}"), {"'acme.hosts'"}},
+    {WITH("\"acme\": {\"hosts\": {\"a.example.net\": 1}}"), {"'acme.hosts'"}},
+    {WITH("\"acme\": {\"orders_per_hour\": 0}"), {"'acme.orders_per_hour'"}},
+    {WITH("\"acme\": []"), {"'acme'", "object"}},
 };
 
 /*
@@ -430,6 +442,30 @@ START_TEST(test_load_defaults)
 	ck_assert_ptr_nonnull(c->admin_profiles);
 	ck_assert_str_eq(c->admin_profiles[0], "admin");
 	ck_assert_ptr_null(c->admin_profiles[1]);
+	ck_assert_uint_eq(c->acme_http01_port, 80);
+	ck_assert_ptr_null(c->acme_dns_resolver);
+	ck_assert_uint_eq(c->acme_orders_per_hour, 300);
+	mca_conf_free(c);
+}
+END_TEST
+
+/* The "acme" section: every field lands in its member. */
+START_TEST(test_load_acme)
+{
+	struct mca_conf *c = load_ok("{" REQ ", \"acme\": {\"http01_port\": 5002,"
+	                             " \"dns_resolver\": \"127.0.0.1:5353\","
+	                             " \"orders_per_hour\": 7,"
+	                             " \"hosts\": {\"a.example.net\": \"127.0.0.1\","
+	                             " \"b.example.net\": \"::1\"}}}");
+
+	ck_assert_uint_eq(c->acme_http01_port, 5002);
+	ck_assert_str_eq(c->acme_dns_resolver, "127.0.0.1:5353");
+	ck_assert_uint_eq(c->acme_orders_per_hour, 7);
+	ck_assert_str_eq(c->acme_host_names[0], "a.example.net");
+	ck_assert_str_eq(c->acme_host_addrs[0], "127.0.0.1");
+	ck_assert_str_eq(c->acme_host_names[1], "b.example.net");
+	ck_assert_str_eq(c->acme_host_addrs[1], "::1");
+	ck_assert_ptr_null(c->acme_host_names[2]);
 	mca_conf_free(c);
 }
 END_TEST
@@ -793,6 +829,7 @@ conf_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_load_defaults);
 	tcase_add_test(tc, test_load_all_fields);
+	tcase_add_test(tc, test_load_acme);
 	tcase_add_test(tc, test_load_urls_follow_public_url);
 	tcase_add_test(tc, test_load_public_url_from_ipv6_listener);
 	tcase_add_loop_test(tc, test_load_log_level, 0, NELEM(log_levels));

@@ -1,6 +1,7 @@
 /* conf.c - loading and validating mtlsca.conf. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ static const struct mca_jfield limits_fields[] = {
 };
 
 struct raw_acme {
-	long long http01_port;
+	long long http01_port, orders_per_hour;
 	const char *dns_resolver;
 	json_t *hosts;
 };
@@ -69,6 +70,7 @@ static const struct mca_jfield acme_fields[] = {
     MCA_JFIELD(struct raw_acme, http01_port, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_acme, dns_resolver, MCA_J_STRING, 0),
     MCA_JFIELD(struct raw_acme, hosts, MCA_J_OBJECT, 0),
+    MCA_JFIELD(struct raw_acme, orders_per_hour, MCA_J_INT, 0),
 };
 
 mca_rc
@@ -199,14 +201,15 @@ conf_uint(const struct mca_conf *c, const char *field, long long v, long long lo
 static mca_rc
 conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 {
-	struct raw_acme raw = {-1, NULL, NULL};
+	struct raw_acme raw = {-1, -1, NULL, NULL};
 	struct mca_error e = {0};
 	unsigned char ip[16];
 	size_t iplen, n = 0, i = 0;
 	const char *key;
 	json_t *v;
-	char host[64];
+	char host[64], *end = NULL;
 	const char *colon;
+	long port;
 
 	if (mca_json_unpack(obj, acme_fields, sizeof(acme_fields) / sizeof(acme_fields[0]), &raw,
 	                    "acme", &e) != MCA_OK)
@@ -218,17 +221,28 @@ conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 			                     c->path, raw.http01_port);
 		c->acme_http01_port = (unsigned)raw.http01_port;
 	}
-	if (raw.dns_resolver != NULL) {
-		colon = strrchr(raw.dns_resolver, ':');
-		snprintf(host, sizeof(host), "%.*s",
-		         (int)(colon && strchr(raw.dns_resolver, ':') == colon
-		                   ? (size_t)(colon - raw.dns_resolver)
-		                   : strlen(raw.dns_resolver)),
-		         raw.dns_resolver);
-		if (!mca_ip_parse(host, ip, &iplen) || strlen(raw.dns_resolver) > 63)
+	if (raw.orders_per_hour != -1) {
+		if (raw.orders_per_hour < 1 || raw.orders_per_hour > 100000)
 			return mca_error_set(
 			    err, MCA_ERR_CONFIG,
-			    "%s: field 'acme.dns_resolver': '%.64s' is not IP[:PORT]", c->path,
+			    "%s: field 'acme.orders_per_hour': %lld is outside 1..100000", c->path,
+			    raw.orders_per_hour);
+		c->acme_orders_per_hour = (unsigned)raw.orders_per_hour;
+	}
+	if (raw.dns_resolver != NULL) {
+		/* IPv4[:PORT]: what the dns-01 validator can ask. */
+		colon = strchr(raw.dns_resolver, ':');
+		snprintf(
+		    host, sizeof(host), "%.*s",
+		    (int)(colon ? (size_t)(colon - raw.dns_resolver) : strlen(raw.dns_resolver)),
+		    raw.dns_resolver);
+		port = colon ? strtol(colon + 1, &end, 10) : 53;
+		if (strlen(raw.dns_resolver) > 63 || inet_pton(AF_INET, host, ip) != 1 ||
+		    (colon != NULL && (end == colon + 1 || *end != '\0')) || port < 1 ||
+		    port > 65535)
+			return mca_error_set(
+			    err, MCA_ERR_CONFIG,
+			    "%s: field 'acme.dns_resolver': '%.64s' is not IPv4[:PORT]", c->path,
 			    raw.dns_resolver);
 		c->acme_dns_resolver = strdup(raw.dns_resolver);
 		if (c->acme_dns_resolver == NULL)
@@ -414,6 +428,7 @@ mca_conf_load(const char *path, struct mca_conf **out, struct mca_error *err)
 	c->max_connections_per_ip = 64;
 	c->connection_timeout = 30;
 	c->acme_http01_port = 80;
+	c->acme_orders_per_hour = 300;
 	c->threads = 0;
 
 	rc = mca_file_read(path, &text, &len, &e);

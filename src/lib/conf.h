@@ -56,6 +56,7 @@ struct mca_conf {
 	char *acme_dns_resolver;   /* "IP[:PORT]", NULL: the system's resolver */
 	char **acme_host_names;    /* NULL-terminated, parallel to acme_host_addrs */
 	char **acme_host_addrs;
+	unsigned acme_orders_per_hour; /* new orders one account may create an hour */
 
 	/* Connection limits of mtlscad. */
 	unsigned max_connections;

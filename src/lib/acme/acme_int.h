@@ -21,7 +21,6 @@
 #define ACME_ORDER_LIFETIME  (7 * 86400)
 #define ACME_NONCE_LIFETIME  3600
 #define ACME_MAX_IDENTIFIERS 100
-#define ACME_ORDERS_PER_HOUR 300
 
 struct acme_ctx {
 	struct mca_req *r;

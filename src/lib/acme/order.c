@@ -380,10 +380,10 @@ acme_new_order(struct acme_ctx *c)
 		                    "the profile");
 	if (mca_acme_order_count(c->st, c->acct.id, now - 3600, &recent, &err) != MCA_OK)
 		return acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
-	if (recent >= ACME_ORDERS_PER_HOUR)
+	if (recent >= (int64_t)c->srv->conf->acme_orders_per_hour)
 		return acme_problem(c, 429, ACME_ERR("rateLimited"),
-		                    "at most %d new orders an hour per account",
-		                    ACME_ORDERS_PER_HOUR);
+		                    "at most %u new orders an hour per account",
+		                    c->srv->conf->acme_orders_per_hour);
 	idents = read_identifiers(c, &res);
 	if (idents == NULL)
 		return res;
