@@ -105,15 +105,7 @@ records=$T_DIR/records
 "$FAKEDNS" -p 0 -f "$records" >"$T_DIR/fakedns.out" 2>&1 &
 dns_pid=$!
 T_PIDS="$T_PIDS $dns_pid"
-i=0
-while ! grep -q '^port [0-9]' "$T_DIR/fakedns.out" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$dns_pid" 2>/dev/null; then
-		cat "$T_DIR/fakedns.out"
-		fail "fakedns did not start"
-	fi
-	sleep 0.05
-done
+wait_for_line "$T_DIR/fakedns.out" '^port [0-9]' "$dns_pid" 100 || fail "fakedns did not start"
 DNS_PORT=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$T_DIR/fakedns.out" | head -n1)
 ok "fakedns serves on 127.0.0.1:$DNS_PORT"
 

@@ -96,6 +96,20 @@ init_ca() {
 	}
 }
 
+# wait_for_line FILE REGEX PID TRIES: wait (TRIES x 50 ms) until FILE has a
+# line matching REGEX while PID lives; prints FILE and returns 1 otherwise.
+wait_for_line() {
+	_w=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		_w=$((_w + 1))
+		if [ $_w -gt "$4" ] || ! kill -0 "$3" 2>/dev/null; then
+			cat "$1"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # start_daemon CONF [ARGS...]: start mtlscad in the foreground and wait until
 # it listens; sets D_PID, HTTPS_PORT, HTTP_PORT, D_LOG.
 start_daemon() {
@@ -105,15 +119,7 @@ start_daemon() {
 	"$MTLSCAD" -c "$_conf" --foreground "$@" 2>"$D_LOG" &
 	D_PID=$!
 	T_PIDS="$T_PIDS $D_PID"
-	_i=0
-	while ! grep -q "listening https=" "$D_LOG" 2>/dev/null; do
-		_i=$((_i + 1))
-		if [ $_i -gt 200 ] || ! kill -0 "$D_PID" 2>/dev/null; then
-			cat "$D_LOG"
-			fail "mtlscad did not start"
-		fi
-		sleep 0.05
-	done
+	wait_for_line "$D_LOG" "listening https=" "$D_PID" 200 || fail "mtlscad did not start"
 	HTTPS_PORT=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$D_LOG" | head -n1)
 	HTTP_PORT=$(sed -n 's/.*listening .* http=[^ ]*:\([0-9]*\)$/\1/p' "$D_LOG" | head -n1)
 	[ -n "$HTTPS_PORT" ] && [ -n "$HTTP_PORT" ] || fail "could not read the ports from the log"

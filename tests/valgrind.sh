@@ -22,12 +22,7 @@ valgrind --leak-check=full --show-leak-kinds=definite,indirect \
 	"$MTLSCAD" -c "$d/mtlsca.conf" --foreground 2>"$D_LOG" &
 vpid=$!
 T_PIDS="$T_PIDS $vpid"
-i=0
-while ! grep -q "listening https=" "$D_LOG" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 600 ] || fail "mtlscad under valgrind did not start"
-	sleep 0.1
-done
+wait_for_line "$D_LOG" "listening https=" "$vpid" 1200 || fail "mtlscad under valgrind did not start"
 P=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$D_LOG")
 H=$(sed -n 's/.*listening .* http=[^ ]*:\([0-9]*\)$/\1/p' "$D_LOG")
 C="$CURL -s --max-time 60 --cacert $d/chain.pem"
