@@ -425,13 +425,14 @@ http {
 }
 EOF
 	: >"$ng/error.log"
-	"$NGINX" -p "$ng/" -e "$ng/error.log" -c "$ng/nginx.conf" 2>>"$ng/stderr" &
+	"$NGINX" -p "$ng/" -e "$ng/error.log" -c "$ng/nginx.conf" 2>"$ng/stderr" &
 	pid=$!
 	T_PIDS="$T_PIDS $pid"
 	i=0
 	while :; do
 		# (a zombie still passes kill -0: also look for nginx's fatal message)
 		if ! kill -0 "$pid" 2>/dev/null || grep -q '\[emerg\]' "$ng/error.log" "$ng/stderr"; then
+			kill -TERM "$pid" 2>/dev/null || true
 			wait "$pid" 2>/dev/null || true
 			T_PIDS=$(echo "$T_PIDS" | sed "s/ $pid//")
 			grep -q "Address already in use" "$ng/error.log" "$ng/stderr" && break
