@@ -67,6 +67,11 @@ ok "the server presents server.crt + issuing CA and requests a client certificat
 # The access log has one line per request, without secrets.
 grep -q "access client=127.0.0.1 id=- GET /v1/health status=200" "$D_LOG" || fail "access log"
 ok "access log line per request"
+# A client cannot forge log lines: control characters from the request are replaced.
+$C -o /dev/null "$https/x%0aFORGED%20status=200%0d" || true
+grep -q "GET /x?FORGED status=200? status=404" "$D_LOG" || { cat "$D_LOG"; fail "log line kept whole"; }
+if grep -q "^FORGED" "$D_LOG"; then fail "a forged log line"; fi
+ok "control characters in a request never split a log line"
 stop_daemon
 
 # Detached mode: the parent exits 0 once the child serves.

@@ -41,7 +41,7 @@ mca_log_set_ident(const char *ident)
 void
 mca_log(enum mca_log_level level, const char *fmt, ...)
 {
-	char line[2048], ts[32];
+	char line[2048], ts[32], *p;
 	va_list ap;
 	int off;
 
@@ -57,6 +57,13 @@ mca_log(enum mca_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + off, sizeof(line) - (size_t)off, fmt, ap);
 	va_end(ap);
+	/*
+	 * Messages quote client input (paths, names, JWS fields): one event
+	 * must stay one line, so control characters never reach the log.
+	 */
+	for (p = line + off; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	/* One fputs per line: stdio locks the stream, so threads do not interleave. */
 	fprintf(stderr, "%s\n", line);
 }
