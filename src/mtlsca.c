@@ -67,6 +67,38 @@ usage(FILE *f)
 	fputs("\nRun 'mtlsca COMMAND --help' for the options of a command.\n", f);
 }
 
+/*
+ * cli.md: every verb but init takes -c/--config FILE, also after the verb
+ * ("mtlsca list -c ca/mtlsca.conf").  Take it out of argv so the verbs'
+ * own option parsers never see it; returns the new argc.
+ */
+static int
+take_config(struct cli_global *g, int argc, char **argv, int from)
+{
+	int i = from, j;
+	int drop;
+
+	while (i < argc && strcmp(argv[i], "--") != 0) {
+		drop = 0;
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
+			g->config = argv[i + 1];
+			drop = 2;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			g->config = argv[i] + 9;
+			drop = 1;
+		}
+		if (drop == 0) {
+			i++;
+			continue;
+		}
+		for (j = i; j + drop <= argc; j++)
+			argv[j] = argv[j + drop];
+		argc -= drop;
+	}
+	return argc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -106,8 +138,11 @@ main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	for (v = cli_verbs; v->name != NULL; v++)
-		if (strcmp(v->name, argv[optind]) == 0)
+		if (strcmp(v->name, argv[optind]) == 0) {
+			if (strcmp(v->name, "init") != 0)
+				argc = take_config(&g, argc, argv, optind + 1);
 			return v->run(&g, argc - optind, argv + optind);
+		}
 	fprintf(stderr, "mtlsca: unknown command '%s' (see 'mtlsca --help')\n", argv[optind]);
 	return CLI_USAGE;
 }

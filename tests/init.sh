@@ -173,4 +173,18 @@ jq -e --arg p "$T_DIR/pass" '.passphrase_file == $p' "$T_DIR/enc/mtlsca.conf" >/
 	fail "mtlsca.conf names the passphrase file"
 ok "mtlsca.conf names the passphrase file"
 
+# -c/--config also after the verb (cli.md), and $MTLSCA_CONFIG.
+d=$T_DIR/ca-ec-p256
+want=$("$MTLSCA" -c "$d/mtlsca.conf" list --json | jq -c '[.[].serial]')
+eq "list with -c after the verb" "$("$MTLSCA" list -c "$d/mtlsca.conf" --json |
+	jq -c '[.[].serial]')" "$want"
+eq "list with --config= after the verb" "$("$MTLSCA" list --json --config="$d/mtlsca.conf" |
+	jq -c '[.[].serial]')" "$want"
+eq "list with MTLSCA_CONFIG" "$(MTLSCA_CONFIG=$d/mtlsca.conf "$MTLSCA" list --json |
+	jq -c '[.[].serial]')" "$want"
+[ "$(echo "$want" | jq length)" -eq 4 ] || fail "four certificates listed"
+check_fails "a missing config is exit 1 naming it" 1 "$MTLSCA" list -c "$T_DIR/none.conf"
+stderr_has "$T_DIR/none.conf"
+
+
 echo "1..$T_NUM"
