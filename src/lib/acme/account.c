@@ -69,7 +69,7 @@ acme_new_account(struct acme_ctx *c)
 		return acme_problem(c, 400, ACME_ERR("malformed"),
 		                    "external account binding is not supported");
 	jwk = json_dumps(c->jws->jwk, JSON_COMPACT | JSON_SORT_KEYS);
-	ctext = json_dumps(contact ? contact : json_array(), JSON_COMPACT);
+	ctext = contact != NULL ? json_dumps(contact, JSON_COMPACT) : strdup("[]");
 	if (jwk == NULL || ctext == NULL || mca_acme_new_id(id, &err) != MCA_OK) {
 		res = acme_problem(c, 500, ACME_ERR("serverInternal"), "out of memory");
 		goto out;
