@@ -16,11 +16,12 @@ eq "health before" "$($C "$https/v1/health")" '{"status":"ok"}'
 
 # Two idle TLS connections (the per-address limit) that send no request.
 for i in 1 2; do
-	(sleep 6 | "$OPENSSL" s_client -connect "127.0.0.1:$HTTPS_PORT" -quiet \
-		>"$T_DIR/idle$i.out" 2>&1) &
+	(sleep 8 | "$OPENSSL" s_client -connect "127.0.0.1:$HTTPS_PORT" \
+		-CAfile "$d/chain.pem" >"$T_DIR/idle$i.out" 2>&1) &
 	T_PIDS="$T_PIDS $!"
+	wait_for_line "$T_DIR/idle$i.out" "Verify return code" "$!" 100 ||
+		fail "idle connection $i did not complete its handshake"
 done
-sleep 0.7
 if $C "$https/v1/health" >/dev/null 2>&1; then
 	fail "a third connection from the same address must be refused"
 fi
@@ -30,9 +31,15 @@ eq "another address still served" \
 	"$($C --interface 127.0.0.2 "$https/v1/health" 2>/dev/null || echo refused)" \
 	'{"status":"ok"}'
 # Idle connections are closed after connection_timeout: the address is served again.
-sleep 2.6
-eq "served again once the idle connections timed out" "$($C "$https/v1/health")" \
-	'{"status":"ok"}'
+sleep 2
+i=0
+until got=$($C "$https/v1/health" 2>/dev/null) && [ "$got" = '{"status":"ok"}' ]; do
+	i=$((i + 1))
+	[ $i -lt 20 ] || fail "not served again after the idle connections' timeout"
+	sleep 0.25
+done
+ok "served again once the idle connections timed out (after 2s + $i x 0.25s)"
+[ $i -lt 12 ] || fail "idle connections lingered more than 3 s past their 2 s timeout"
 grep -q "access client=127.0.0.1 id=- GET /v1/health status=200" "$D_LOG" ||
 	fail "access log"
 stop_daemon
