@@ -597,5 +597,22 @@ listed "$T_DIR/served.der" "$sx" && fail "served /crl drops the expired entry to
 ok "served /crl drops the expired entry too"
 numbers_sane "at the end"
 
+# A revocation whose CRL was never published (the publish failed) is
+# repaired by the next revoke call of the same serial: it publishes then.
+issue_cli lost
+sl=$(serial_lc "$T_DIR/lost.crt")
+"$MTLSCA" -c "$conf" revoke "$sl" >/dev/null
+# As if that publish had failed: its CRL is not stored.
+sqlite3 "$d/mtlsca.db" "delete from crls where issuer = 'ca' and number =
+	(select max(number) from crls where issuer = 'ca')"
+"$MTLSCA" -c "$conf" revoke "$sl" >"$T_DIR/again.out"
+grep -q "published CRL number" "$T_DIR/again.out" ||
+	{ cat "$T_DIR/again.out"; fail "revoking again publishes the missing CRL"; }
+sqlite3 "$d/mtlsca.db" "select writefile('$T_DIR/newest.der', der) from crls
+	where issuer = 'ca' order by number desc limit 1" >/dev/null
+listed "$T_DIR/newest.der" "$(serial_up "$T_DIR/lost.crt")" ||
+	fail "the newest stored CRL lists the serial"
+ok "revoking again publishes the CRL an earlier failure left out"
+
 stop_daemon
 echo "1..$T_NUM"

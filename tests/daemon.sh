@@ -64,6 +64,24 @@ grep -q "Acceptable client certificate CA names" "$T_DIR/sclient" ||
 	fail "the server requests a client certificate"
 ok "the server presents server.crt + issuing CA and requests a client certificate"
 
+# Client identities need clientAuth: a server-only (public profile)
+# certificate of this CA is no identity, a private one (clientAuth) is.
+for p in public private; do
+	"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T_DIR/$p.key" -subj /CN=app.example.com \
+		-addext subjectAltName=DNS:app.example.com -out "$T_DIR/$p.csr" 2>/dev/null
+	"$MTLSCA" -c "$d/mtlsca.conf" issue --csr "$T_DIR/$p.csr" --profile "$p" \
+		--out "$T_DIR/$p.crt" 2>/dev/null || fail "issue a $p certificate"
+done
+s_pub=$("$OPENSSL" x509 -in "$T_DIR/public.crt" -noout -serial | cut -d= -f2)
+s_priv=$("$OPENSSL" x509 -in "$T_DIR/private.crt" -noout -serial | cut -d= -f2)
+eq "a serverAuth-only certificate is no client identity" \
+	"$($C -o /dev/null -w '%{http_code}' --cert "$T_DIR/public.crt" --key "$T_DIR/public.key" \
+		"$https/v1/certificates/$s_pub")" 401
+eq "a clientAuth certificate is one" \
+	"$($C -o /dev/null -w '%{http_code}' --cert "$T_DIR/private.crt" --key "$T_DIR/private.key" \
+		"$https/v1/certificates/$s_priv")" 200
+
 # The access log has one line per request, without secrets.
 grep -q "access client=127.0.0.1 id=- GET /v1/health status=200" "$D_LOG" || fail "access log"
 ok "access log line per request"

@@ -145,6 +145,10 @@ route(int c, const char *path)
 		respond(c, 200, NULL, KEYAUTH);
 	else if (strcmp(tok, "loop") == 0)
 		respond(c, 302, CHAL "loop", "");
+	else if (strcmp(tok, "otherhost") == 0) /* SSRF: to another host of the network */
+		respond(c, 302, "http://127.0.0.1/latest/meta-data/", "");
+	else if (strcmp(tok, "otherport") == 0) /* the same name, another port */
+		respond(c, 302, "http://test.example:8443/v1/health", "");
 	else if (strcmp(tok, "ftp") == 0 || strcmp(tok, "https") == 0) {
 		snprintf(loc, sizeof(loc), "%.5s://test.example:%u/elsewhere/ok", tok, srv.port);
 		respond(c, 302, loc, "");
@@ -294,9 +298,11 @@ static const struct {
     {"test.example", "redir4", 3, 4, MCA_ERR_IO, "connection", "redirect"},
     {"test.example", "loop", 3, 4, MCA_ERR_IO, "connection", "redirect"},
     {"test.example", "ftp", 3, 1, MCA_ERR_IO, "connection", "ftp"},
+    {"test.example", "otherhost", 3, 1, MCA_ERR_IO, "connection", "is not followed"},
+    {"test.example", "otherport", 3, 1, MCA_ERR_IO, "connection", "is not followed"},
     {"test.example", "file", 3, 1, MCA_ERR_IO, "connection", "file"},
     {"test.example", "https", 3, 2, MCA_ERR_IO, "tls", NULL}, /* followed, then TLS fails */
-    {"test.example", "wrong", 3, 1, MCA_ERR_POLICY, "incorrectResponse", "not-the-key"},
+    {"test.example", "wrong", 3, 1, MCA_ERR_POLICY, "incorrectResponse", "(25 bytes)"},
     {"test.example", "leading", 3, 1, MCA_ERR_POLICY, "incorrectResponse", NULL},
     {"test.example", "prefix", 3, 1, MCA_ERR_POLICY, "incorrectResponse", NULL},
     {"test.example", "nul", 3, 1, MCA_ERR_POLICY, "incorrectResponse", NULL},
@@ -350,6 +356,9 @@ START_TEST(test_http01)
 	if (http_rows[_i].msg != NULL)
 		ck_assert_msg(strstr(err.msg, http_rows[_i].msg) != NULL, "message '%s' lacks '%s'",
 		              err.msg, http_rows[_i].msg);
+	/* What the CA fetched is never handed back to the requester. */
+	ck_assert_msg(strstr(err.msg, "not-the-key") == NULL, "message '%s' shows the body",
+	              err.msg);
 }
 END_TEST
 

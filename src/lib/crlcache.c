@@ -129,9 +129,13 @@ mca_crlcache_refresh(struct mca_crlcache *c, struct mca_store *st, int *changed,
 			return mca_error_set(err, MCA_ERR_CRYPTO,
 			                     "stored %s CRL %lld does not decode",
 			                     mca_crl_which_name(i), (long long)rec.number);
+		/* Never go back: another thread may have installed a newer one meanwhile. */
 		pthread_mutex_lock(&c->lock);
 		old = c->cur[i];
-		c->cur[i] = s;
+		if (old == NULL || s->number > old->number)
+			c->cur[i] = s;
+		else
+			old = s;
 		pthread_mutex_unlock(&c->lock);
 		mca_crl_snap_release(old);
 		if (changed != NULL)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crl.h"
@@ -42,6 +43,19 @@ mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason
 		goto out;
 	res->revoked_at = rec->revoked_at;
 	snprintf(res->reason, sizeof(res->reason), "%s", rec->reason ? rec->reason : reason);
+	/*
+	 * Publish when this call revoked it, and also when an earlier call
+	 * revoked it but failed to publish: the newest CRL predates the
+	 * revocation.  A retry then repairs what the failure left.
+	 */
+	if (!res->changed) {
+		struct mca_crl_rec latest = {0};
+
+		if (mca_store_crl_latest(pub->store, pub->which, &latest, NULL) != MCA_OK ||
+		    latest.this_update < res->revoked_at)
+			res->changed = 2;
+		free(latest.der);
+	}
 	if (res->changed)
 		rc = mca_publish_crl(pub, &res->crl_number, err);
 out:

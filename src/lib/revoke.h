@@ -14,7 +14,7 @@
 #include "store.h"
 
 struct mca_revoke_result {
-	int changed; /* 0: it was revoked already */
+	int changed; /* 0: revoked already; 1: now; 2: earlier, but its CRL was missing */
 	int64_t revoked_at;
 	char reason[32];
 	char profile[65];   /* of the revoked certificate */

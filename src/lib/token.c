@@ -70,7 +70,7 @@ check_name(const char *n, struct mca_error *err)
 	return MCA_OK;
 }
 
-static void
+static int
 row_to_token(const struct mca_token_row *r, struct mca_token *t)
 {
 	json_t *arr = json_loads(r->names, 0, NULL);
@@ -92,6 +92,14 @@ row_to_token(const struct mca_token_row *r, struct mca_token *t)
 	t->expires_at = r->expires_at;
 	t->created_at = r->created_at;
 	t->revoked_at = r->revoked_at;
+	for (i = 0; t->names != NULL && i < n; i++)
+		if (t->names[i] == NULL)
+			break;
+	if (t->profile == NULL || t->created_by == NULL || t->names == NULL || i < n) {
+		mca_token_clear(t);
+		return 0;
+	}
+	return 1;
 }
 
 void
@@ -179,7 +187,10 @@ mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
 	}
 	if ((rc = mca_store_token_insert(st, &row, err)) != MCA_OK)
 		goto out;
-	row_to_token(&row, out);
+	if (!row_to_token(&row, out)) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	*secret = tok;
 	tok = NULL;
 out:
@@ -219,7 +230,10 @@ mca_token_check(struct mca_store *st, const char *secret, struct mca_token *out,
 		state = MCA_TOKEN_USED;
 		goto out;
 	}
-	row_to_token(&row, out);
+	if (!row_to_token(&row, out)) {
+		mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out; /* UNKNOWN: refuse rather than crash */
+	}
 	state = MCA_TOKEN_OK;
 out:
 	mca_token_row_clear(&row);
@@ -279,7 +293,8 @@ list_one(void *arg, const struct mca_token_row *r)
 	struct mca_token t;
 	int stop;
 
-	row_to_token(r, &t);
+	if (!row_to_token(r, &t))
+		return 1;
 	stop = c->cb(c->arg, &t);
 	mca_token_clear(&t);
 	return stop;

@@ -38,6 +38,10 @@ static const char sql_order_by_serial[] =
 static const char sql_order_set[] =
     "UPDATE acme_orders SET status = ?2, error = coalesce(?3, error),"
     " serial = coalesce(?4, serial) WHERE id = ?1";
+static const char sql_order_claim[] =
+    "UPDATE acme_orders SET status = 'processing' WHERE id = ?1 AND status = 'ready'";
+static const char sql_authz_settle[] =
+    "UPDATE acme_authzs SET status = ?2 WHERE id = ?1 AND status = 'pending' AND expires_at > ?3";
 static const char sql_order_count[] =
     "SELECT count(*) FROM acme_orders WHERE account = ?1 AND created_at >= ?2";
 static const char sql_order_list[] =
@@ -620,5 +624,38 @@ mca_acme_chall_processing(struct mca_store *st, int (*cb)(void *arg, const char 
 	if (step != SQLITE_DONE)
 		rc = mca_store_dberr(st, err);
 	sqlite3_reset(s);
+	return rc;
+}
+
+mca_rc
+mca_acme_order_claim(struct mca_store *st, const char *id, int *ok, struct mca_error *err)
+{
+	sqlite3_stmt *s = mca_store_stmt(st, sql_order_claim, err);
+	mca_rc rc;
+
+	*ok = 0;
+	if (s == NULL)
+		return MCA_ERR_DB;
+	bind_text(s, 1, id);
+	rc = mca_store_done(st, s, err);
+	*ok = rc == MCA_OK && mca_store_changes(st) == 1;
+	return rc;
+}
+
+mca_rc
+mca_acme_authz_settle(struct mca_store *st, const char *id, const char *status, int64_t now,
+                      int *ok, struct mca_error *err)
+{
+	sqlite3_stmt *s = mca_store_stmt(st, sql_authz_settle, err);
+	mca_rc rc;
+
+	*ok = 0;
+	if (s == NULL)
+		return MCA_ERR_DB;
+	bind_text(s, 1, id);
+	bind_text(s, 2, status);
+	sqlite3_bind_int64(s, 3, now);
+	rc = mca_store_done(st, s, err);
+	*ok = rc == MCA_OK && mca_store_changes(st) == 1;
 	return rc;
 }

@@ -68,6 +68,8 @@ mca_rc mca_acme_order_get(struct mca_store *st, const char *id, struct mca_acme_
                           struct mca_error *err);
 mca_rc mca_acme_order_set(struct mca_store *st, const char *id, const char *status,
                           const char *error, const char *serial, struct mca_error *err);
+/* Move a ready order to processing; *ok 1 when this call did it. */
+mca_rc mca_acme_order_claim(struct mca_store *st, const char *id, int *ok, struct mca_error *err);
 /* Orders an account created since `since`. */
 mca_rc mca_acme_order_count(struct mca_store *st, const char *account, int64_t since, int64_t *n,
                             struct mca_error *err);
@@ -85,6 +87,12 @@ mca_rc mca_acme_authz_get(struct mca_store *st, const char *id, struct mca_acme_
                           struct mca_error *err);
 mca_rc mca_acme_authz_set(struct mca_store *st, const char *id, const char *status,
                           struct mca_error *err);
+/*
+ * Record a validation outcome: only a pending, unexpired authorization
+ * changes (a deactivation during the fetch stands); *ok 1 when it did.
+ */
+mca_rc mca_acme_authz_settle(struct mca_store *st, const char *id, const char *status, int64_t now,
+                             int *ok, struct mca_error *err);
 /* Call cb with each authorization of an order. */
 mca_rc mca_acme_authz_list(struct mca_store *st, const char *order_id,
                            int (*cb)(void *arg, const struct mca_acme_authz *a), void *arg,
@@ -105,7 +113,7 @@ mca_rc mca_acme_chall_list(struct mca_store *st, const char *authz,
 
 /* Call cb with the id of every challenge left "processing" (a restart lost its job). */
 mca_rc mca_acme_chall_processing(struct mca_store *st, int (*cb)(void *arg, const char *id),
-				 void *arg, struct mca_error *err);
+                                 void *arg, struct mca_error *err);
 
 /* Delete used-up nonces and orders that expired before `before` (not valid ones). */
 mca_rc mca_acme_purge(struct mca_store *st, int64_t now, int64_t before, struct mca_error *err);

@@ -447,11 +447,12 @@ acme_challenge(struct acme_ctx *c, const char *id)
 	memset(&o, 0, sizeof(o));
 	if (mca_acme_chall_get(c->st, id, &ch, &err) != MCA_OK)
 		return acme_problem(c, 404, ACME_ERR("malformed"), "no such challenge");
-	if (mca_acme_authz_get(c->st, ch.authz, &a, &err) != MCA_OK ||
-	    !own_order(c, a.order_id, &o, &res)) {
+	if (mca_acme_authz_get(c->st, ch.authz, &a, &err) != MCA_OK) {
 		res = acme_problem(c, 404, ACME_ERR("malformed"), "no such challenge");
 		goto out;
 	}
+	if (!own_order(c, a.order_id, &o, &res))
+		goto out; /* own_order replied */
 	/* A POST with a payload ({}) asks for validation; POST-as-GET only reads. */
 	if (c->payload != NULL && strcmp(ch.status, "pending") == 0 &&
 	    strcmp(a.status, "pending") == 0) {
@@ -543,6 +544,7 @@ acme_finalize(struct acme_ctx *c, const char *id)
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	char why[800], url[700], requester[64], *prob = NULL;
+	int claimed = 0;
 
 	memset(&iss, 0, sizeof(iss));
 	if (!own_order(c, id, &o, &res))
@@ -568,7 +570,12 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		res = acme_problem(c, 400, ACME_ERR("badCSR"), "%s", why);
 		goto out;
 	}
-	mca_acme_order_set(c->st, id, "processing", NULL, NULL, NULL);
+	/* Exactly one finalize of an order gets to issue. */
+	if (mca_acme_order_claim(c->st, id, &claimed, &err) != MCA_OK || !claimed) {
+		res = acme_problem(c, 403, ACME_ERR("orderNotReady"),
+		                   "the order is already being finalized");
+		goto out;
+	}
 	snprintf(requester, sizeof(requester), "acme:%s", c->acct.id);
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
@@ -578,12 +585,16 @@ acme_finalize(struct acme_ctx *c, const char *id)
 	req.actor = requester;
 	req.action = "issue";
 	if (mca_issue(c->srv->issuer, c->st, &req, &iss, &err) != MCA_OK) {
+		if (err.code != MCA_ERR_POLICY && err.code != MCA_ERR_BADCSR) {
+			/* Our failure, not the client's: the order stays ready for a retry. */
+			mca_acme_order_set(c->st, id, "ready", NULL, NULL, NULL);
+			res = acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
+			goto out;
+		}
 		snprintf(why, sizeof(why), "%s: %s", err.rule, err.msg);
 		prob = problem_text(ACME_ERR("badCSR"), why);
 		mca_acme_order_set(c->st, id, "invalid", prob, NULL, NULL);
-		res = err.code == MCA_ERR_POLICY || err.code == MCA_ERR_BADCSR
-		          ? acme_problem(c, 400, ACME_ERR("badCSR"), "%s", why)
-		          : acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
+		res = acme_problem(c, 400, ACME_ERR("badCSR"), "%s", why);
 		goto out;
 	}
 	mca_acme_order_set(c->st, id, "valid", NULL, iss.serial, NULL);

@@ -115,9 +115,10 @@ acme_revoke_cert(struct acme_ctx *c)
 	 * authorizations for all its names, or whoever holds its private key.
 	 */
 	if (c->have_acct)
-		allowed = (mca_acme_order_by_serial(c->st, serial, &o, &err) == MCA_OK &&
-		           strcmp(o.account, c->acct.id) == 0) ||
-		          account_covers(c, x);
+		allowed = strcmp(rec->profile, c->profile->name) == 0 &&
+		          ((mca_acme_order_by_serial(c->st, serial, &o, &err) == MCA_OK &&
+		            strcmp(o.account, c->acct.id) == 0) ||
+		           account_covers(c, x));
 	else
 		allowed = EVP_PKEY_eq(X509_get0_pubkey(x), c->key) == 1;
 	if (!allowed) {

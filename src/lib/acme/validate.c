@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "names.h"
+#include "log.h"
 #include "validate.h"
 
 #define HTTP01_PATH      "/.well-known/acme-challenge/"
@@ -181,6 +182,54 @@ curl_rule(CURLcode res)
 	}
 }
 
+/*
+ * Where a redirect may lead (RFC 8555 8.3 lets the CA choose): the same
+ * name, http or https, on the http-01 port, 80 or 443.  Anything else
+ * would let a requester make the CA fetch from other hosts of its network.
+ * On success `url` holds the next URL.
+ */
+static mca_rc
+next_hop(CURL *c, const char *orig, const char *name, unsigned port, char *next, size_t len,
+         struct mca_error *err)
+{
+	char *loc = NULL, *scheme = NULL, *host = NULL, *portstr = NULL;
+	CURLU *u = NULL;
+	long p;
+	mca_rc rc = MCA_ERR_IO;
+
+	if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL ||
+	    strlen(loc) >= len) {
+		return mca_error_rule(err, MCA_ERR_IO, "connection",
+		                      "GET %s: a redirect without a usable Location", orig);
+	}
+	u = curl_url();
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, loc, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &portstr, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		rc = mca_error_rule(err, MCA_ERR_IO, "connection",
+		                    "GET %s: a redirect to a bad URL", orig);
+		goto out;
+	}
+	p = strtol(portstr, NULL, 10);
+	if ((strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    strcasecmp(host, name) != 0 || (p != (long)port && p != 80 && p != 443)) {
+		rc = mca_error_rule(err, MCA_ERR_IO, "connection",
+		                    "GET %s: a redirect to %s://%s:%ld is not followed (only %s on "
+		                    "port %u, 80 or 443)",
+		                    orig, scheme, host, p, name, port);
+		goto out;
+	}
+	snprintf(next, len, "%s", loc);
+	rc = MCA_OK;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(portstr);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 /* The options that make one http-01 fetch safe: bounded, no proxy, http(s) only. */
 static CURLcode
 http01_setopts(CURL *c, const char *url, long timeout, struct curl_slist *resolve, struct body *b,
@@ -199,8 +248,8 @@ http01_setopts(CURL *c, const char *url, long timeout, struct curl_slist *resolv
 	SET(CURLOPT_PROXY, "");
 	SET(CURLOPT_USERAGENT, USER_AGENT);
 	SET(CURLOPT_HTTPGET, 1L);
-	SET(CURLOPT_FOLLOWLOCATION, 1L);
-	SET(CURLOPT_MAXREDIRS, MAX_REDIRS);
+	/* Redirects are followed by hand, after checking where they lead. */
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -228,14 +277,14 @@ mca_rc
 mca_validate_http01(const struct mca_validate_cfg *cfg, const char *name, const char *token,
                     const char *keyauth, struct mca_error *err)
 {
-	char url[512], entry[300 + MCA_VALIDATE_MAX_HOSTS * 66], errbuf[CURL_ERROR_SIZE];
+	char url[512], hop[512], entry[300 + MCA_VALIDATE_MAX_HOSTS * 66], errbuf[CURL_ERROR_SIZE];
 	char shown[SHOW_LEN + 4];
 	struct curl_slist *resolve = NULL;
 	struct body *b = NULL;
 	unsigned port = cfg->http01_port == 0 ? 80 : cfg->http01_port;
 	size_t tlen;
 	long status = 0;
-	int mapped = 0;
+	int mapped = 0, hops;
 	CURL *c = NULL;
 	CURLcode res;
 	mca_rc rc;
@@ -273,12 +322,31 @@ mca_validate_http01(const struct mca_validate_cfg *cfg, const char *name, const 
 		                    curl_easy_strerror(res));
 		goto out;
 	}
-	res = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && b->too_big)) {
-		rc = mca_error_rule(err, MCA_ERR_IO, curl_rule(res), "GET %s: %s", url,
-		                    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res));
-		goto out;
+	for (hops = 0;; hops++) {
+		res = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && b->too_big)) {
+			rc = mca_error_rule(err, MCA_ERR_IO, curl_rule(res), "GET %s%s%s%s: %s",
+			                    url, hops ? " (redirected to " : "", hops ? hop : "",
+			                    hops ? ")" : "",
+			                    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res));
+			goto out;
+		}
+		if (status < 300 || status > 399 || status == 304)
+			break;
+		if (hops == MAX_REDIRS) {
+			rc = mca_error_rule(err, MCA_ERR_IO, "connection",
+			                    "GET %s: more than %d redirects", url, (int)MAX_REDIRS);
+			goto out;
+		}
+		if ((rc = next_hop(c, url, name, port, hop, sizeof(hop), err)) != MCA_OK)
+			goto out;
+		b->len = 0;
+		b->too_big = 0;
+		if (curl_easy_setopt(c, CURLOPT_URL, hop) != CURLE_OK) {
+			rc = mca_error_rule(err, MCA_ERR_NOMEM, "serverInternal", "out of memory");
+			goto out;
+		}
 	}
 	if (status != 200) {
 		rc = mca_error_rule(err, MCA_ERR_POLICY, "unauthorized",
@@ -293,11 +361,15 @@ mca_validate_http01(const struct mca_validate_cfg *cfg, const char *name, const 
 	while (b->len > 0 && is_trailing_space(b->data[b->len - 1]))
 		b->len--;
 	if (b->len != strlen(keyauth) || memcmp(b->data, keyauth, b->len) != 0) {
+		/*
+		 * The body goes to the log only: the requester must not be able to
+		 * read what a redirect or a name fetched from the CA's network.
+		 */
 		show(b->data, b->len, shown, sizeof(shown));
-		rc =
-		    mca_error_rule(err, MCA_ERR_POLICY, "incorrectResponse",
-		                   "GET %s: the body '%s' (%zu bytes) is not the key authorization",
-		                   url, shown, b->len);
+		mca_log(MCA_LOG_NOTICE, "acme: http-01 GET %s: body '%s'", url, shown);
+		rc = mca_error_rule(err, MCA_ERR_POLICY, "incorrectResponse",
+		                    "GET %s: the body (%zu bytes) is not the key authorization",
+		                    url, b->len);
 		goto out;
 	}
 	rc = MCA_OK;

@@ -82,6 +82,7 @@ validate_one(struct mca_acme *a, struct mca_store *st, const char *id)
 	struct mca_error err = {0}, verr = {0};
 	char keyauth[256], name[260], *prob = NULL;
 	int64_t now;
+	int settled = 0;
 	mca_rc vrc;
 
 	memset(&az, 0, sizeof(az));
@@ -110,10 +111,11 @@ validate_one(struct mca_acme *a, struct mca_store *st, const char *id)
 		goto out;
 	if (mca_acme_chall_set(st, id, vrc == MCA_OK ? "valid" : "invalid", now, prob, &err) !=
 	        MCA_OK ||
-	    mca_acme_authz_set(st, az.id, vrc == MCA_OK ? "valid" : "invalid", &err) != MCA_OK ||
+	    mca_acme_authz_settle(st, az.id, vrc == MCA_OK ? "valid" : "invalid", now, &settled,
+	                          &err) != MCA_OK ||
 	    mca_store_validation_add(st, name, ch.type, now, vrc == MCA_OK,
 	                             vrc == MCA_OK ? NULL : verr.msg, acct.id, &err) != MCA_OK ||
-	    (vrc != MCA_OK &&
+	    (settled && vrc != MCA_OK &&
 	     mca_acme_order_set(st, o.id, "invalid", prob, NULL, &err) != MCA_OK) ||
 	    mca_store_commit(st, &err) != MCA_OK) {
 		mca_store_rollback(st);
@@ -161,7 +163,17 @@ worker_main(void *arg)
 static int
 requeue(void *arg, const char *id)
 {
-	return !mca_acme_enqueue(arg, id);
+	struct mca_acme *a = arg;
+	struct mca_error err = {0};
+	struct mca_store *st;
+
+	if (mca_acme_enqueue(a, id))
+		return 0;
+	/* Queue full: back to pending, so the client's next POST starts it again. */
+	st = mca_server_store(a->srv, &err);
+	if (st != NULL)
+		mca_acme_chall_set(st, id, "pending", 0, NULL, &err);
+	return 0;
 }
 
 /* Validations a previous run accepted but did not finish are queued again. */

@@ -11,6 +11,7 @@
 
 #include <gnutls/gnutls.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "http.h"
 #include "keys.h"
@@ -79,7 +80,9 @@ mca_http_identify(struct mca_req *r)
 		goto out;
 	X509_up_ref(r->srv->ca_cert);
 	ctx = X509_STORE_CTX_new();
+	/* A client identity needs a certificate fit for TLS clients (clientAuth). */
 	ok = ctx != NULL && X509_STORE_CTX_init(ctx, r->srv->trust, id->cert, chain) == 1 &&
+	     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1 &&
 	     X509_verify_cert(ctx) == 1;
 	if (!ok) {
 		mca_log(MCA_LOG_NOTICE, "client %s: certificate does not verify: %s", r->client,

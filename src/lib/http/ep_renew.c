@@ -32,6 +32,13 @@ old_names(const char *json_text)
 		const char *s = json_string_value(json_array_get(arr, i));
 
 		v[i] = strdup(s != NULL ? s : "");
+		if (v[i] == NULL) {
+			/* A short list would change the names: fail instead. */
+			while (i > 0)
+				free(v[--i]);
+			free(v);
+			v = NULL;
+		}
 	}
 	json_decref(arr);
 	return v;

@@ -431,6 +431,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 			/* Past the cap: drop what we have and count from here on. */
 			r->body_too_large = 1;
 			r->discarded = r->body_len;
+			if (r->body != NULL)
+				OPENSSL_cleanse(r->body, r->body_len);
 			free(r->body);
 			r->body = NULL;
 			r->body_len = 0;
