@@ -5,9 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/x509.h>
+
 #include "crl.h"
 #include "revoke.h"
 #include "util.h"
+
+/* Whether the newest stored CRL of pub->which lists `serial`. */
+static int
+newest_crl_lists(const struct mca_publish *pub, const char *serial)
+{
+	struct mca_crl_rec latest = {0};
+	const unsigned char *p;
+	X509_CRL *crl = NULL;
+	X509_REVOKED *entry = NULL;
+	ASN1_INTEGER *ai = NULL;
+	BIGNUM *bn = NULL;
+	int listed = 0;
+
+	if (mca_store_crl_latest(pub->store, pub->which, &latest, NULL) != MCA_OK)
+		return 0;
+	p = latest.der;
+	crl = d2i_X509_CRL(NULL, &p, (long)latest.der_len);
+	if (crl != NULL && BN_hex2bn(&bn, serial) > 0 && (ai = BN_to_ASN1_INTEGER(bn, NULL)))
+		listed = X509_CRL_get0_by_serial(crl, &entry, ai) == 1;
+	ASN1_INTEGER_free(ai);
+	BN_free(bn);
+	X509_CRL_free(crl);
+	free(latest.der);
+	return listed;
+}
 
 mca_rc
 mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason, const char *actor,
@@ -45,17 +73,12 @@ mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason
 	snprintf(res->reason, sizeof(res->reason), "%s", rec->reason ? rec->reason : reason);
 	/*
 	 * Publish when this call revoked it, and also when an earlier call
-	 * revoked it but failed to publish: the newest CRL predates the
-	 * revocation.  A retry then repairs what the failure left.
+	 * revoked it but its CRL never got published (that call failed): the
+	 * newest CRL does not list the unexpired certificate.  A retry then
+	 * repairs what the failure left; otherwise nothing changes.
 	 */
-	if (!res->changed) {
-		struct mca_crl_rec latest = {0};
-
-		if (mca_store_crl_latest(pub->store, pub->which, &latest, NULL) != MCA_OK ||
-		    latest.this_update < res->revoked_at)
-			res->changed = 2;
-		free(latest.der);
-	}
+	if (!res->changed && rec->not_after > (int64_t)mca_now() && !newest_crl_lists(pub, serial))
+		res->changed = 2;
 	if (res->changed)
 		rc = mca_publish_crl(pub, &res->crl_number, err);
 out:
