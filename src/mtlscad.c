@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "acme/acme.h"
+#include "committer.h"
 #include "conf.h"
 #include "http/http.h"
 #include "log.h"
@@ -147,8 +148,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "mtlscad: cannot detach: %s\n", strerror(errno));
 		goto out;
 	}
-	/* Threads do not survive fork(): start the ACME workers after detaching. */
-	if (mca_acme_new(srv, &srv->acme, &err) != MCA_OK) {
+	/* Threads do not survive fork(): start the workers after detaching. */
+	if (mca_committer_new(srv->conf->database, &srv->committer, &err) != MCA_OK ||
+	    mca_acme_new(srv, &srv->acme, &err) != MCA_OK) {
 		mca_log(MCA_LOG_ERR, "%s", err.msg);
 		goto out;
 	}

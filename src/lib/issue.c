@@ -273,8 +273,11 @@ mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_re
 	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
 		goto out;
 	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(cert), out->serial, err)) != MCA_OK ||
-	    (rc = mca_record_cert(st, cert, p->name, req->requester, req->actor,
-	                          req->action ? req->action : "issue", err)) != MCA_OK)
+	    (rc = req->committer != NULL
+	              ? mca_committer_record(req->committer, cert, p->name, req->requester,
+	                                     req->actor, req->action ? req->action : "issue", err)
+	              : mca_record_cert(st, cert, p->name, req->requester, req->actor,
+	                                req->action ? req->action : "issue", err)) != MCA_OK)
 		goto out;
 	out->cert = cert;
 	out->not_before = res.not_before;

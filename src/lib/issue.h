@@ -18,6 +18,7 @@
 
 #include <openssl/x509.h>
 
+#include "committer.h"
 #include "conf.h"
 #include "csr.h"
 #include "err.h"
@@ -62,6 +63,11 @@ struct mca_issue_req {
 	mca_rc (*reserve)(void *arg, struct mca_error *err);
 	void (*release)(void *arg);
 	void *hook_arg;
+	/*
+	 * Optional: record through this group committer (many issuances per
+	 * fsync) instead of a transaction of its own on `st`.
+	 */
+	struct mca_committer *committer;
 	const char *requester; /* recorded with the certificate */
 	const char *actor;     /* recorded in the audit row */
 	const char *action;    /* "issue", "renew" */

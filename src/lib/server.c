@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "acme/acme.h"
+#include "committer.h"
 #include "keys.h"
 #include "log.h"
 #include "token.h"
@@ -249,6 +250,7 @@ mca_server_free(struct mca_server *srv)
 	if (srv == NULL)
 		return;
 	mca_acme_free(srv->acme);
+	mca_committer_free(srv->committer);
 	mca_issuer_free(srv->issuer);
 	mca_profiles_free(srv->profiles);
 	if (srv->lock_ready)

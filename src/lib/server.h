@@ -59,6 +59,9 @@ struct mca_server {
 
 	/* The ACME server's validation workers (started after detaching). */
 	struct mca_acme *acme;
+
+	/* Group commit of issued certificates (started after detaching). */
+	struct mca_committer *committer;
 };
 
 /*

@@ -69,6 +69,9 @@
 	  "UPDATE certificates SET status = 'revoked', revoked_at = ?2, reason = ?3"               \
 	  " WHERE serial = ?1 AND status = 'valid'")                                               \
 	X(ST_CERT_EXISTS, "SELECT 1 FROM certificates WHERE serial = ?1")                          \
+	X(ST_SAVEPOINT, "SAVEPOINT row")                                                           \
+	X(ST_RELEASE, "RELEASE row")                                                               \
+	X(ST_ROLLBACK_TO, "ROLLBACK TO row")                                                       \
 	X(ST_PING, "SELECT count(*) FROM sqlite_schema")                                           \
 	X(ST_BEGIN, "BEGIN IMMEDIATE")                                                             \
 	X(ST_COMMIT, "COMMIT")                                                                     \
@@ -937,4 +940,32 @@ char *
 mca_store_col_text(sqlite3_stmt *s, int col)
 {
 	return col_text(s, col);
+}
+
+mca_rc
+mca_store_savepoint(struct mca_store *st, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_SAVEPOINT, err);
+
+	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+}
+
+mca_rc
+mca_store_savepoint_release(struct mca_store *st, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_RELEASE, err);
+
+	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+}
+
+void
+mca_store_savepoint_rollback(struct mca_store *st)
+{
+	sqlite3_stmt *s = stmt_get(st, ST_ROLLBACK_TO, NULL);
+
+	if (s != NULL && stmt_done(st, s, NULL) == MCA_OK) {
+		s = stmt_get(st, ST_RELEASE, NULL);
+		if (s != NULL)
+			stmt_done(st, s, NULL);
+	}
 }

@@ -45,6 +45,11 @@ mca_rc mca_store_begin(struct mca_store *st, struct mca_error *err);
 mca_rc mca_store_commit(struct mca_store *st, struct mca_error *err);
 void mca_store_rollback(struct mca_store *st);
 
+/* Savepoints inside a transaction: one row of a batch can fail alone. */
+mca_rc mca_store_savepoint(struct mca_store *st, struct mca_error *err);
+mca_rc mca_store_savepoint_release(struct mca_store *st, struct mca_error *err);
+void mca_store_savepoint_rollback(struct mca_store *st);
+
 /* One certificate row. */
 struct mca_cert_rec {
 	char *serial;

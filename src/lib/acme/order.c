@@ -581,6 +581,7 @@ acme_finalize(struct acme_ctx *c, const char *id)
 	req.csr = csr;
 	req.profile = c->profile->name;
 	req.auth = MCA_ISSUE_ACME;
+	req.committer = c->srv->committer;
 	req.requester = requester;
 	req.actor = requester;
 	req.action = "issue";

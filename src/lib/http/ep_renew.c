@@ -80,6 +80,7 @@ mca_ep_renew(struct mca_req *r)
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = r->id.rec->profile;
+	req.committer = r->srv->committer;
 	req.auth = MCA_ISSUE_RENEWAL;
 	req.allowed_names = (const char *const *)names;
 	req.requester = r->identity;

@@ -135,6 +135,7 @@ mca_ep_sign(struct mca_req *r)
 	req.csr = csr;
 	req.profile = tok.profile;
 	req.validity = validity;
+	req.committer = r->srv->committer;
 	req.auth = MCA_ISSUE_TOKEN;
 	req.allowed_names = (const char *const *)tok.names;
 	req.reserve = use_reserve;

@@ -1,0 +1,255 @@
+/*
+ * test_committer.c - group commit: certificates recorded by many threads
+ * at once all land, each with its audit row, and are visible to other
+ * connections when the callers return; a duplicate serial fails alone
+ * without taking its batch down.
+ */
+#include "config.h" /* defines _GNU_SOURCE: nftw */
+
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <openssl/x509.h>
+
+#include "certgen.h"
+#include "committer.h"
+#include "keys.h"
+#include "pkiinit.h"
+#include "serial.h"
+#include "signer.h"
+#include "store.h"
+
+#define THREADS    8
+#define PER_THREAD 25
+
+static char tmpdir[PATH_MAX];
+static char db[PATH_MAX + 32];
+static struct mca_signer *signer;
+static X509 *ca;
+static EVP_PKEY *leafkey;
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* A CA made by init in a temporary directory; its issuing key signs the test leaves. */
+static void
+setup(void)
+{
+	struct mca_init_opts o;
+	struct mca_init_result res;
+	struct mca_error err = {0};
+	char dir[PATH_MAX + 8], path[PATH_MAX + 32];
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/mca-committer-XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(dir, sizeof(dir), "%s/ca", tmpdir);
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.name = "Committer Test";
+	o.key_type = MCA_KEY_EC_P256;
+	o.dns[0] = "localhost";
+	o.listen = "127.0.0.1:0";
+	o.http_listen = "127.0.0.1:0";
+	ck_assert_msg(mca_init_run(&o, &res, &err) == MCA_OK, "init: %s", err.msg);
+	snprintf(db, sizeof(db), "%s/mtlsca.db", dir);
+	snprintf(path, sizeof(path), "%s/ca.key", dir);
+	ck_assert_msg(mca_signer_open(path, NULL, &signer, &err) == MCA_OK, "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/ca.crt", dir);
+	ck_assert_msg(mca_cert_load(path, &ca, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_int_eq(mca_key_generate(MCA_KEY_EC_P256, &leafkey, &err), MCA_OK);
+}
+
+static void
+teardown(void)
+{
+	EVP_PKEY_free(leafkey);
+	X509_free(ca);
+	mca_signer_free(signer);
+	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A leaf with a fresh serial, signed by the test CA. */
+static X509 *
+leaf(void)
+{
+	struct mca_certgen g;
+	struct mca_error err = {0};
+	unsigned char serial[MCA_SERIAL_LEN];
+	X509_NAME *subject = X509_NAME_new();
+	X509 *x = NULL;
+
+	ck_assert_int_eq(mca_serial_generate(serial, &err), MCA_OK);
+	X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, (const unsigned char *)"t", -1, -1,
+	                           0);
+	memset(&g, 0, sizeof(g));
+	g.serial = serial;
+	g.serial_len = sizeof(serial);
+	g.subject = subject;
+	g.pubkey = leafkey;
+	g.issuer = ca;
+	g.not_before = time(NULL) - 60;
+	g.not_after = time(NULL) + 3600;
+	g.key_usage = MCA_KU_DIGITAL_SIGNATURE;
+	g.ext_key_usage = MCA_EKU_CLIENT_AUTH;
+	ck_assert_int_eq(mca_certgen_build(&g, signer, &x, &err), MCA_OK);
+	X509_NAME_free(subject);
+	return x;
+}
+
+struct worker {
+	struct mca_committer *c;
+	int ok;
+};
+
+/* Record PER_THREAD leaves; count the successes. */
+static void *
+record_many(void *arg)
+{
+	struct worker *w = arg;
+	struct mca_error err = {0};
+	X509 *x;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		x = leaf();
+		if (mca_committer_record(w->c, x, "private", "test", "test:actor", "issue", &err) ==
+		    MCA_OK)
+			w->ok++;
+		X509_free(x);
+	}
+	return NULL;
+}
+
+/* Concurrent callers: every row lands with its audit row. */
+START_TEST(test_concurrent)
+{
+	struct mca_committer *c = NULL;
+	struct mca_store *st = NULL;
+	struct mca_error err = {0};
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	int64_t before, audits_before;
+	int i, total = 0;
+
+	ck_assert_int_eq(mca_store_open(db, 0, &st, &err), MCA_OK);
+	before = mca_store_count(st, "certificates");
+	audits_before = mca_store_count(st, "audit");
+	ck_assert_msg(mca_committer_new(db, &c, &err) == MCA_OK, "%s", err.msg);
+	for (i = 0; i < THREADS; i++) {
+		w[i].c = c;
+		w[i].ok = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, record_many, &w[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		total += w[i].ok;
+	}
+	ck_assert_int_eq(total, THREADS * PER_THREAD);
+	/* Visible to another connection as soon as the callers returned. */
+	ck_assert_int_eq(mca_store_count(st, "certificates"), before + THREADS * PER_THREAD);
+	ck_assert_int_eq(mca_store_count(st, "audit"), audits_before + THREADS * PER_THREAD);
+	mca_committer_free(c);
+	mca_store_close(st);
+}
+END_TEST
+
+struct dup {
+	struct mca_committer *c;
+	X509 *x;
+	mca_rc rc;
+};
+
+static void *
+record_one(void *arg)
+{
+	struct dup *d = arg;
+	struct mca_error err = {0};
+
+	d->rc = mca_committer_record(d->c, d->x, "private", "test", "test:actor", "issue", &err);
+	return NULL;
+}
+
+/* The same serial twice at once: one is recorded, the other is EXISTS; others unharmed. */
+START_TEST(test_duplicate_fails_alone)
+{
+	struct mca_committer *c = NULL;
+	struct mca_store *st = NULL;
+	struct mca_error err = {0};
+	struct dup d[3];
+	pthread_t t[3];
+	int64_t before;
+	X509 *same = leaf(), *other = leaf();
+	int i, ok = 0, exists = 0;
+
+	ck_assert_int_eq(mca_store_open(db, 0, &st, &err), MCA_OK);
+	before = mca_store_count(st, "certificates");
+	ck_assert_int_eq(mca_committer_new(db, &c, &err), MCA_OK);
+	for (i = 0; i < 3; i++) {
+		d[i].c = c;
+		d[i].x = i < 2 ? same : other;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, record_one, &d[i]), 0);
+	}
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 2; i++) {
+		ok += d[i].rc == MCA_OK;
+		exists += d[i].rc == MCA_ERR_EXISTS;
+	}
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(exists, 1);
+	ck_assert_int_eq(d[2].rc, MCA_OK);
+	ck_assert_int_eq(mca_store_count(st, "certificates"), before + 2);
+	mca_committer_free(c);
+	mca_store_close(st);
+	X509_free(same);
+	X509_free(other);
+}
+END_TEST
+
+/* Stopping with nothing queued is clean; a missing database is an error. */
+START_TEST(test_lifecycle)
+{
+	struct mca_committer *c = NULL;
+	struct mca_error err = {0};
+	char missing[PATH_MAX + 32];
+
+	ck_assert_int_eq(mca_committer_new(db, &c, &err), MCA_OK);
+	mca_committer_free(c);
+	snprintf(missing, sizeof(missing), "%s/none.db", tmpdir);
+	c = NULL;
+	ck_assert_int_eq(mca_committer_new(missing, &c, &err), MCA_ERR_NOTFOUND);
+	ck_assert_ptr_null(c);
+	mca_committer_free(NULL);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("committer");
+	TCase *tc = tcase_create("committer");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_concurrent);
+	tcase_add_test(tc, test_duplicate_fails_alone);
+	tcase_add_test(tc, test_lifecycle);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
