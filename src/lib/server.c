@@ -13,7 +13,7 @@
 #include "server.h"
 #include "util.h"
 
-static pthread_key_t store_key;
+static pthread_key_t store_key, light_key;
 static pthread_once_t store_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -26,6 +26,22 @@ static void
 store_key_init(void)
 {
 	pthread_key_create(&store_key, store_destroy);
+	pthread_key_create(&light_key, store_destroy);
+}
+
+struct mca_store *
+mca_server_store_light(struct mca_server *srv, struct mca_error *err)
+{
+	struct mca_store *st;
+
+	pthread_once(&store_once, store_key_init);
+	st = pthread_getspecific(light_key);
+	if (st != NULL)
+		return st;
+	if (mca_store_open_light(srv->conf->database, &st, err) != MCA_OK)
+		return NULL;
+	pthread_setspecific(light_key, st);
+	return st;
 }
 
 struct mca_store *

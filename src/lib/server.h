@@ -85,6 +85,9 @@ mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mc
  */
 struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
 
+/* The calling thread's light connection (mca_store_open_light): nonces only. */
+struct mca_store *mca_server_store_light(struct mca_server *srv, struct mca_error *err);
+
 /*
  * Reload the profile templates (SIGHUP).  On error the loaded set stays
  * and err says which file and field is wrong.

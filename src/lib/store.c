@@ -207,10 +207,13 @@ store_migrate(struct mca_store *st, struct mca_error *err)
 	return MCA_OK;
 }
 
-mca_rc
-mca_store_open(const char *path, int create, struct mca_store **out, struct mca_error *err)
+/* Open with the given synchronous mode ("FULL" or "NORMAL"). */
+static mca_rc
+store_open(const char *path, int create, const char *sync, struct mca_store **out,
+           struct mca_error *err)
 {
 	struct mca_store *st = NULL;
+	char pragma[64];
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	mca_rc rc;
 
@@ -236,8 +239,9 @@ mca_store_open(const char *path, int create, struct mca_store **out, struct mca_
 	 * fsyncs the WAL on every COMMIT so a committed certificate survives
 	 * power loss (durability.md).
 	 */
+	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s", sync);
 	if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL", err)) != MCA_OK ||
-	    (rc = exec_sql(st, "PRAGMA synchronous = FULL", err)) != MCA_OK ||
+	    (rc = exec_sql(st, pragma, err)) != MCA_OK ||
 	    (rc = exec_sql(st, "PRAGMA foreign_keys = ON", err)) != MCA_OK)
 		goto fail;
 	if ((rc = store_migrate(st, err)) != MCA_OK)
@@ -247,6 +251,18 @@ mca_store_open(const char *path, int create, struct mca_store **out, struct mca_
 fail:
 	mca_store_close(st);
 	return rc;
+}
+
+mca_rc
+mca_store_open(const char *path, int create, struct mca_store **out, struct mca_error *err)
+{
+	return store_open(path, create, "FULL", out, err);
+}
+
+mca_rc
+mca_store_open_light(const char *path, struct mca_store **out, struct mca_error *err)
+{
+	return store_open(path, 0, "NORMAL", out, err);
 }
 
 void

@@ -26,10 +26,10 @@ new_nonce(struct acme_ctx *c)
 	unsigned char raw[16];
 	char *n;
 
-	if (c->st == NULL || RAND_bytes(raw, sizeof(raw)) != 1)
+	if (c->nonces == NULL || RAND_bytes(raw, sizeof(raw)) != 1)
 		return NULL;
 	n = mca_b64url_encode(raw, sizeof(raw));
-	if (n != NULL && mca_acme_nonce_add(c->st, n, (int64_t)mca_now() + ACME_NONCE_LIFETIME,
+	if (n != NULL && mca_acme_nonce_add(c->nonces, n, (int64_t)mca_now() + ACME_NONCE_LIFETIME,
 	                                    NULL) != MCA_OK) {
 		free(n);
 		n = NULL;
@@ -194,7 +194,7 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		                        : ACME_ERR("malformed"),
 		                    "%s", err.msg);
 	if (c->jws->nonce == NULL ||
-	    mca_acme_nonce_take(c->st, c->jws->nonce, (int64_t)mca_now(), &nonce_ok, &err) !=
+	    mca_acme_nonce_take(c->nonces, c->jws->nonce, (int64_t)mca_now(), &nonce_ok, &err) !=
 	        MCA_OK ||
 	    !nonce_ok)
 		return acme_problem(c, 400, ACME_ERR("badNonce"), "the nonce is unknown or used");
@@ -338,6 +338,7 @@ mca_ep_acme(struct mca_req *r)
 	c.rest = slash ? slash + 1 : "";
 	snprintf(c.base, sizeof(c.base), "https://%s/acme/%s", host, profile);
 	c.st = mca_server_store(r->srv, &err);
+	c.nonces = c.st != NULL ? mca_server_store_light(r->srv, &err) : NULL;
 	pthread_rwlock_rdlock(&r->srv->profiles_lock);
 	c.profile = mca_profiles_find(r->srv->profiles, profile);
 	if (c.profile == NULL || !(c.profile->authorization & MCA_AUTH_ACME)) {
@@ -345,7 +346,7 @@ mca_ep_acme(struct mca_req *r)
 		                      profile);
 		goto out;
 	}
-	if (c.st == NULL) {
+	if (c.st == NULL || c.nonces == NULL) {
 		res = acme_problem(&c, 500, ACME_ERR("serverInternal"), "database: %s", err.msg);
 		goto out;
 	}
