@@ -24,6 +24,7 @@
 #include "serial.h"
 #include "signer.h"
 #include "store.h"
+#include "testutil.h"
 
 #define THREADS    8
 #define PER_THREAD 25
@@ -34,12 +35,6 @@ static struct mca_signer *signer;
 static X509 *ca;
 static EVP_PKEY *leafkey;
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 /* A CA made by init in a temporary directory; its issuing key signs the test leaves. */
 static void
 setup(void)
@@ -49,9 +44,7 @@ setup(void)
 	struct mca_error err = {0};
 	char dir[PATH_MAX + 8], path[PATH_MAX + 32];
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mca-committer-XXXXXX",
-	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "committer");
 	snprintf(dir, sizeof(dir), "%s/ca", tmpdir);
 	memset(&o, 0, sizeof(o));
 	o.dir = dir;
@@ -75,7 +68,7 @@ teardown(void)
 	EVP_PKEY_free(leafkey);
 	X509_free(ca);
 	mca_signer_free(signer);
-	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(tmpdir);
 }
 
 /* A leaf with a fresh serial, signed by the test CA. */

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "duration.h"
 #include "log.h"
+#include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -36,29 +37,14 @@ static char conf_path[PATH_MAX + 32];
 static void
 tmp_setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mca-test-conf-XXXXXX",
-	         base != NULL && base[0] != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "conf");
 	snprintf(conf_path, sizeof(conf_path), "%s/mtlsca.conf", tmpdir);
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
 }
 
 static void
 tmp_teardown(void)
 {
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	tmpdir[0] = '\0';
+	tu_rmtree(tmpdir);
 }
 
 /* Write `text` to `path`, failing the test on any error. */

@@ -38,6 +38,7 @@
 #include "serial.h"
 #include "signer.h"
 #include "store.h"
+#include "testutil.h"
 
 #define NELEM(a)  (sizeof(a) / sizeof((a)[0]))
 #define MAX_NAMES 4
@@ -52,17 +53,11 @@ static char conf_path[PATH_MAX + 32];
 static void
 ca_setup(void)
 {
-	const char *base = getenv("TMPDIR");
 	struct mca_init_opts o = {0};
 	struct mca_init_result res = {0};
 	struct mca_error err = {0};
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mca-test-issue-XXXXXX",
-	         base != NULL && base[0] != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "issue");
 	snprintf(cadir, sizeof(cadir), "%s/ca", tmpdir);
 	o.dir = cadir;
 	o.name = "Issue Test CA";
@@ -78,21 +73,10 @@ ca_setup(void)
 	snprintf(conf_path, sizeof(conf_path), "%s", res.config_path);
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 ca_teardown(void)
 {
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	tmpdir[0] = '\0';
+	tu_rmtree(tmpdir);
 }
 
 /* ---- per test: signer, CA certificate, profiles, store, issuer ------------- */

@@ -32,6 +32,7 @@
 #include "err.h"
 #include "policy.h"
 #include "profile.h"
+#include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -341,56 +342,6 @@ csr_from(const struct csr_in *in)
 
 /* ---- profiles --------------------------------------------------------- */
 
-static char *
-template_path(const char *name)
-{
-	const char *srcdir = getenv("TESTS_SRCDIR");
-	char *path = NULL;
-
-	if (srcdir == NULL || srcdir[0] == '\0')
-		srcdir = "../tests";
-	ck_assert_int_ge(asprintf(&path, "%s/../templates/%s.json", srcdir, name), 0);
-	return path;
-}
-
-/* The text of a shipped template, malloc'd. */
-static char *
-template_text(const char *name)
-{
-	char *path = template_path(name);
-	FILE *f = fopen(path, "rb");
-	char *text;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s (is TESTS_SRCDIR set?)", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_gt(n, 0);
-	rewind(f);
-	text = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(text);
-	ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
-	text[n] = '\0';
-	fclose(f);
-	free(path);
-	return text;
-}
-
-/* Replace the one occurrence of `from` in the malloc'd `text` by `to`. */
-static char *
-subst(char *text, const char *from, const char *to)
-{
-	char *at = strstr(text, from);
-	char *out = NULL;
-
-	ck_assert_msg(at != NULL, "'%s' not in the template", from);
-	ck_assert_msg(strstr(at + 1, from) == NULL, "'%s' twice in the template", from);
-	ck_assert_int_ge(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)),
-	                 0);
-	free(text);
-	return out;
-}
-
 /*
  * Profiles by test name: a shipped template, or a modified copy of one
  * (up to two textual substitutions).
@@ -470,11 +421,11 @@ profile(const char *id)
 	ck_assert_msg(i < NELEM(variants), "no profile variant '%s'", id);
 	if (profile_cache[i] != NULL)
 		return profile_cache[i];
-	text = template_text(variants[i].base);
+	text = tu_template(variants[i].base);
 	for (j = 0; j < 2; j++)
 		if (variants[i].from[j] != NULL)
-			text = subst(text, variants[i].from[j], variants[i].to[j]);
-	path = template_path(variants[i].base);
+			text = tu_subst(text, variants[i].from[j], variants[i].to[j]);
+	path = tu_template_path(variants[i].base);
 	rc = mca_profile_parse(path, text, strlen(text), &profile_cache[i], &err);
 	ck_assert_msg(rc == MCA_OK, "profile '%s': rc %d: %s", id, rc, err.msg);
 	ck_assert_ptr_nonnull(profile_cache[i]);
@@ -1186,8 +1137,8 @@ END_TEST
 START_TEST(test_rsa_floor)
 {
 	char *text =
-	    subst(template_text("public"), "\"rsa_min_bits\": 2048", "\"rsa_min_bits\": 1024");
-	char *path = template_path("public");
+	    tu_subst(tu_template("public"), "\"rsa_min_bits\": 2048", "\"rsa_min_bits\": 1024");
+	char *path = tu_template_path("public");
 	struct mca_profile *p = NULL;
 	struct mca_error err = {0};
 	mca_rc rc = mca_profile_parse(path, text, strlen(text), &p, &err);

@@ -24,6 +24,7 @@
 #include "certgen.h"
 #include "err.h"
 #include "profile.h"
+#include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -34,64 +35,6 @@
 #define FAKE_DIR "/nonexistent/mca-templates"
 
 /* ---- files -------------------------------------------------------------- */
-
-static char *
-template_path(const char *name)
-{
-	const char *srcdir = getenv("TESTS_SRCDIR");
-	char *path = NULL;
-
-	if (srcdir == NULL || srcdir[0] == '\0')
-		srcdir = "../tests";
-	ck_assert_int_ge(asprintf(&path, "%s/../templates/%s.json", srcdir, name), 0);
-	return path;
-}
-
-/* The whole file at `path`, malloc'd and NUL-terminated. */
-static char *
-read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *text;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s (is TESTS_SRCDIR set?)", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_gt(n, 0);
-	rewind(f);
-	text = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(text);
-	ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
-	text[n] = '\0';
-	fclose(f);
-	return text;
-}
-
-static char *
-template_text(const char *name)
-{
-	char *path = template_path(name);
-	char *text = read_text(path);
-
-	free(path);
-	return text;
-}
-
-/* Replace the one occurrence of `from` in the malloc'd `text` by `to`. */
-static char *
-subst(char *text, const char *from, const char *to)
-{
-	char *at = strstr(text, from);
-	char *out = NULL;
-
-	ck_assert_msg(at != NULL, "'%s' not in the template", from);
-	ck_assert_msg(strstr(at + 1, from) == NULL, "'%s' twice in the template", from);
-	ck_assert_int_ge(asprintf(&out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)),
-	                 0);
-	free(text);
-	return out;
-}
 
 static void
 write_file(const char *path, const char *text)
@@ -111,28 +54,13 @@ static char tmpdir[PATH_MAX];
 static void
 tmp_setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mca-test-profile-XXXXXX",
-	         base != NULL && base[0] != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "profile");
 }
 
 static void
 tmp_teardown(void)
 {
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	tmpdir[0] = '\0';
+	tu_rmtree(tmpdir);
 }
 
 /* A fresh empty subdirectory of tmpdir, malloc'd. */
@@ -174,8 +102,8 @@ parse_ok(const char *path, const char *text)
 static struct mca_profile *
 parse_shipped(const char *name)
 {
-	char *path = template_path(name);
-	char *text = read_text(path);
+	char *path = tu_template_path(name);
+	char *text = tu_read(path);
 	struct mca_profile *p = parse_ok(path, text);
 
 	ck_assert_pstr_eq(p->path, path);
@@ -298,7 +226,7 @@ END_TEST
 START_TEST(test_validation_reuse_default)
 {
 	char *text =
-	    subst(template_text("domain-validated"), ",\n  \"validation_reuse\": \"30d\"", "");
+	    tu_subst(tu_template("domain-validated"), ",\n  \"validation_reuse\": \"30d\"", "");
 	struct mca_profile *p = parse_ok(FAKE_DIR "/domain-validated.json", text);
 
 	ck_assert_int_eq(p->validation_reuse, 30 * DAY);
@@ -310,18 +238,19 @@ END_TEST
 /* Allow/deny lists of every kind parse into the profile, in order. */
 START_TEST(test_lists_parse)
 {
-	char *text = template_text("private");
+	char *text = tu_template("private");
 	struct mca_profile *p;
 	static const unsigned char ten[4] = {10, 0, 0, 0};
 	unsigned char fd[16] = {0xfd};
 
-	text = subst(text, "\"dns\": {\"allow\": []",
+	text =
+	    tu_subst(text, "\"dns\": {\"allow\": []",
 	             "\"dns\": {\"allow\": [\"*.svc.example.internal\", \"db.example.internal\"]");
-	text = subst(text, "\"deny\": []", "\"deny\": [\"*.bad.example.internal\"]");
-	text = subst(text, "\"ip\": {\"allow\": []",
-	             "\"ip\": {\"allow\": [\"10.0.0.0/8\", \"fd00::/8\"]");
-	text = subst(text, "\"uri\": {\"allow\": []",
-	             "\"uri\": {\"allow\": [\"spiffe://example.org/\"]");
+	text = tu_subst(text, "\"deny\": []", "\"deny\": [\"*.bad.example.internal\"]");
+	text = tu_subst(text, "\"ip\": {\"allow\": []",
+	                "\"ip\": {\"allow\": [\"10.0.0.0/8\", \"fd00::/8\"]");
+	text = tu_subst(text, "\"uri\": {\"allow\": []",
+	                "\"uri\": {\"allow\": [\"spiffe://example.org/\"]");
 	p = parse_ok(FAKE_DIR "/private.json", text);
 	ck_assert_uint_eq(strv_len(p->dns.allow), 2);
 	ck_assert_str_eq(p->dns.allow[0], "*.svc.example.internal");
@@ -345,21 +274,22 @@ END_TEST
 /* null name kinds, email, "none" CN, cn_as_san and rsa_min_bits parse into the profile. */
 START_TEST(test_other_fields_parse)
 {
-	char *text = template_text("public");
+	char *text = tu_template("public");
 	struct mca_profile *p;
 
-	text = subst(text,
-	             "\"dns\": {\"allow\": [], \"deny\": [], \"wildcards\": true, "
-	             "\"public_suffix_required\": true, \"internal\": false}",
-	             "\"dns\": null");
-	text = subst(text, "\"ip\": {\"allow\": [], \"reserved\": false}", "\"ip\": null");
-	text = subst(text, "\"uri\": null", "\"uri\": {\"allow\": [], \"spiffe\": false}");
-	text = subst(text, "\"email\": false", "\"email\": true");
-	text = subst(text, "{\"common_name\": \"first_san\"}",
-	             "{\"common_name\": \"none\", \"cn_as_san\": true}");
-	text = subst(text, "\"rsa_min_bits\": 2048", "\"rsa_min_bits\": 3072");
-	text = subst(text, "[\"digitalSignature\", \"keyEncipherment\"]", "[\"digitalSignature\"]");
-	text = subst(text, "[\"serverAuth\"]", "[\"clientAuth\"]");
+	text = tu_subst(text,
+	                "\"dns\": {\"allow\": [], \"deny\": [], \"wildcards\": true, "
+	                "\"public_suffix_required\": true, \"internal\": false}",
+	                "\"dns\": null");
+	text = tu_subst(text, "\"ip\": {\"allow\": [], \"reserved\": false}", "\"ip\": null");
+	text = tu_subst(text, "\"uri\": null", "\"uri\": {\"allow\": [], \"spiffe\": false}");
+	text = tu_subst(text, "\"email\": false", "\"email\": true");
+	text = tu_subst(text, "{\"common_name\": \"first_san\"}",
+	                "{\"common_name\": \"none\", \"cn_as_san\": true}");
+	text = tu_subst(text, "\"rsa_min_bits\": 2048", "\"rsa_min_bits\": 3072");
+	text =
+	    tu_subst(text, "[\"digitalSignature\", \"keyEncipherment\"]", "[\"digitalSignature\"]");
+	text = tu_subst(text, "[\"serverAuth\"]", "[\"clientAuth\"]");
 	p = parse_ok(FAKE_DIR "/public.json", text);
 	ck_assert_int_eq(p->dns.allowed, 0);
 	ck_assert_int_eq(p->ip.allowed, 0);
@@ -399,7 +329,7 @@ START_TEST(test_load_dir)
 	mca_rc rc;
 
 	for (i = 0; i < NELEM(names); i++) {
-		char *text = template_text(names[i]);
+		char *text = tu_template(names[i]);
 		char *file = NULL;
 
 		ck_assert_int_ge(asprintf(&file, "%s.json", names[i]), 0);
@@ -438,7 +368,7 @@ END_TEST
 START_TEST(test_load_dir_bad_file)
 {
 	char *dir = fresh_dir("bad");
-	char *text = template_text("public");
+	char *text = tu_template("public");
 	struct mca_profiles *set = NULL;
 	struct mca_error err = {0};
 	mca_rc rc;
@@ -489,7 +419,7 @@ static const struct {
 START_TEST(test_load_bad_name)
 {
 	char sub[32];
-	char *dir, *text = template_text("public");
+	char *dir, *text = tu_template("public");
 	char *want = NULL;
 	struct mca_profiles *set = NULL;
 	struct mca_error err = {0};
@@ -498,7 +428,7 @@ START_TEST(test_load_bad_name)
 	snprintf(sub, sizeof(sub), "name-%d", _i);
 	dir = fresh_dir(sub);
 	ck_assert_int_ge(asprintf(&want, "\"name\": \"%s\"", load_bad[_i].name), 0);
-	text = subst(text, "\"name\": \"public\"", want);
+	text = tu_subst(text, "\"name\": \"public\"", want);
 	put(dir, load_bad[_i].file, text);
 	rc = mca_profiles_load(dir, &set, &err);
 	ck_assert_msg(rc == MCA_ERR_CONFIG, "%s: rc %d", load_bad[_i].file, rc);
@@ -611,7 +541,7 @@ START_TEST(test_parse_bad)
 		text = strdup(bad_tab[_i].to);
 		ck_assert_ptr_nonnull(text);
 	} else {
-		text = subst(template_text(bad_tab[_i].base), bad_tab[_i].from, bad_tab[_i].to);
+		text = tu_subst(tu_template(bad_tab[_i].base), bad_tab[_i].from, bad_tab[_i].to);
 	}
 	rc = mca_profile_parse(path, text, strlen(text), &p, &err);
 	ck_assert_msg(rc == MCA_ERR_CONFIG, "case %d (%s): rc %d, want config", _i, bad_tab[_i].to,

@@ -28,6 +28,7 @@
 
 #include "store.h"
 #include "util.h"
+#include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -42,29 +43,14 @@ static char db_path[PATH_MAX + 32];
 static void
 tmp_setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mca-test-store-XXXXXX",
-	         base != NULL && base[0] != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "store");
 	snprintf(db_path, sizeof(db_path), "%s/ca.db", tmpdir);
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
 }
 
 static void
 tmp_teardown(void)
 {
-	if (tmpdir[0] != '\0')
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	tmpdir[0] = '\0';
+	tu_rmtree(tmpdir);
 }
 
 /* Per test: no database left over from an earlier test, and a pinned clock. */

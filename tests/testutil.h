@@ -1,0 +1,35 @@
+/*
+ * testutil.h - what several Check programs need: a temporary directory per
+ * test case, the shipped templates as text, and one-place substitutions
+ * in them.  Linked into every unit test (tests/libtestutil.a).
+ */
+#ifndef MCA_TESTUTIL_H
+#define MCA_TESTUTIL_H
+
+#include <stddef.h>
+
+/*
+ * A fresh directory $TMPDIR/mca-test-NAME-XXXXXX (/tmp without TMPDIR)
+ * into buf.  Aborts on failure: fixtures may run outside a test.
+ */
+void tu_mkdtemp(char *buf, size_t len, const char *name);
+
+/* Remove the tree at `dir` and empty the string (nothing when already empty). */
+void tu_rmtree(char *dir);
+
+/* The whole file at `path`, malloc'd and NUL-terminated; fails the test otherwise. */
+char *tu_read(const char *path);
+
+/* The path of the shipped templates/NAME.json ($TESTS_SRCDIR/.., else ../tests/..), malloc'd. */
+char *tu_template_path(const char *name);
+
+/* The text of that template, malloc'd. */
+char *tu_template(const char *name);
+
+/*
+ * Replace the one occurrence of `from` in the malloc'd `text` by `to`
+ * (fails the test when `from` is absent or occurs twice); frees `text`.
+ */
+char *tu_subst(char *text, const char *from, const char *to);
+
+#endif
