@@ -320,7 +320,6 @@ maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which
 void
 mca_server_tick(struct mca_server *srv)
 {
-	static int64_t last_purge;
 	struct mca_error err = {0};
 	struct mca_store *st = mca_server_store(srv, &err);
 	struct mca_crl_snap *root;
@@ -337,7 +336,7 @@ mca_server_tick(struct mca_server *srv)
 	if (srv->root_signer != NULL) {
 		maybe_republish(srv, st, MCA_CRL_ROOT, srv->conf->root_crl_validity / 2, now);
 	} else if ((root = mca_crlcache_get(srv->crls, MCA_CRL_ROOT)) != NULL) {
-		if (root->next_update - now < 30 * 86400 && now - last_purge >= 3600)
+		if (root->next_update - now < 30 * 86400 && now - srv->last_purge >= 3600)
 			mca_log(MCA_LOG_WARN,
 			        "the root CRL expires in %lld days and the root key is offline: "
 			        "run 'mtlsca crl --root' where the root key is",
@@ -347,8 +346,8 @@ mca_server_tick(struct mca_server *srv)
 	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
 	mca_acme_tick(srv->acme);
-	if (now - last_purge >= 3600) {
-		last_purge = now;
+	if (now - srv->last_purge >= 3600) {
+		srv->last_purge = now;
 		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
 			mca_log(MCA_LOG_ERR, "purging tokens: %s", err.msg);
 		else if (n > 0)

@@ -60,6 +60,8 @@ struct mca_server {
 	/* The ACME server's validation workers (started after detaching). */
 	struct mca_acme *acme;
 
+	int64_t last_purge; /* main thread only: mca_server_tick's hourly work */
+
 	/* Group commit of issued certificates (started after detaching). */
 	struct mca_committer *committer;
 };

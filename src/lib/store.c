@@ -281,42 +281,38 @@ mca_store_close(struct mca_store *st)
 	free(st);
 }
 
+/* Run a statement that takes no parameters (transaction control, ping). */
+static mca_rc
+run(struct mca_store *st, enum store_stmt id, struct mca_error *err)
+{
+	sqlite3_stmt *s = stmt_get(st, id, err);
+
+	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+}
+
 mca_rc
 mca_store_ping(struct mca_store *st, struct mca_error *err)
 {
-	sqlite3_stmt *s = stmt_get(st, ST_PING, err);
-
-	if (s == NULL)
-		return MCA_ERR_DB;
-	return stmt_done(st, s, err);
+	return run(st, ST_PING, err);
 }
 
 mca_rc
 mca_store_begin(struct mca_store *st, struct mca_error *err)
 {
-	sqlite3_stmt *s = stmt_get(st, ST_BEGIN, err);
-
-	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+	return run(st, ST_BEGIN, err);
 }
 
 mca_rc
 mca_store_commit(struct mca_store *st, struct mca_error *err)
 {
-	sqlite3_stmt *s = stmt_get(st, ST_COMMIT, err);
-
-	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+	return run(st, ST_COMMIT, err);
 }
 
 void
 mca_store_rollback(struct mca_store *st)
 {
-	sqlite3_stmt *s;
-
-	if (sqlite3_get_autocommit(st->db))
-		return;
-	s = stmt_get(st, ST_ROLLBACK, NULL);
-	if (s != NULL)
-		stmt_done(st, s, NULL);
+	if (!sqlite3_get_autocommit(st->db))
+		run(st, ST_ROLLBACK, NULL);
 }
 
 mca_rc
@@ -961,27 +957,18 @@ mca_store_col_text(sqlite3_stmt *s, int col)
 mca_rc
 mca_store_savepoint(struct mca_store *st, struct mca_error *err)
 {
-	sqlite3_stmt *s = stmt_get(st, ST_SAVEPOINT, err);
-
-	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+	return run(st, ST_SAVEPOINT, err);
 }
 
 mca_rc
 mca_store_savepoint_release(struct mca_store *st, struct mca_error *err)
 {
-	sqlite3_stmt *s = stmt_get(st, ST_RELEASE, err);
-
-	return s == NULL ? MCA_ERR_DB : stmt_done(st, s, err);
+	return run(st, ST_RELEASE, err);
 }
 
 void
 mca_store_savepoint_rollback(struct mca_store *st)
 {
-	sqlite3_stmt *s = stmt_get(st, ST_ROLLBACK_TO, NULL);
-
-	if (s != NULL && stmt_done(st, s, NULL) == MCA_OK) {
-		s = stmt_get(st, ST_RELEASE, NULL);
-		if (s != NULL)
-			stmt_done(st, s, NULL);
-	}
+	if (run(st, ST_ROLLBACK_TO, NULL) == MCA_OK)
+		run(st, ST_RELEASE, NULL);
 }
