@@ -78,6 +78,11 @@ s_priv=$("$OPENSSL" x509 -in "$T_DIR/private.crt" -noout -serial | cut -d= -f2)
 eq "a serverAuth-only certificate is no client identity" \
 	"$($C -o /dev/null -w '%{http_code}' --cert "$T_DIR/public.crt" --key "$T_DIR/public.key" \
 		"$https/v1/certificates/$s_pub")" 401
+# A certificate of another CA, even one calling itself admin, is no identity.
+init_ca "$T_DIR/other"
+eq "another CA's admin certificate is no identity" \
+	"$($C -o /dev/null -w '%{http_code}' --cert "$T_DIR/other/admin.crt" \
+		--key "$T_DIR/other/admin.key" "$https/v1/certificates")" 401
 eq "a clientAuth certificate is one" \
 	"$($C -o /dev/null -w '%{http_code}' --cert "$T_DIR/private.crt" --key "$T_DIR/private.key" \
 		"$https/v1/certificates/$s_priv")" 200

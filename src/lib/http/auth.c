@@ -19,36 +19,30 @@
 #include "serial.h"
 #include "util.h"
 
-/* The leaf and the chain the client sent, as OpenSSL objects. */
+/*
+ * The client's certificate, as an OpenSSL object.  Whatever chain the
+ * client sent is ignored: the only intermediate we accept is our own.
+ */
 static X509 *
-peer_chain(struct MHD_Connection *c, STACK_OF(X509) * *chain)
+peer_leaf(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci;
 	const gnutls_datum_t *certs;
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 	const unsigned char *p;
-	X509 *leaf = NULL, *x;
+	X509 *leaf;
 
-	*chain = NULL;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci == NULL || ci->tls_session == NULL)
 		return NULL;
 	certs = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
-	if (certs == NULL || n == 0 || n > 8)
+	if (certs == NULL || n == 0)
 		return NULL;
 	p = certs[0].data;
 	leaf = d2i_X509(NULL, &p, (long)certs[0].size);
 	if (leaf == NULL || p != certs[0].data + certs[0].size) {
 		X509_free(leaf);
-		ERR_clear_error();
-		return NULL;
-	}
-	*chain = sk_X509_new_null();
-	for (i = 1; *chain != NULL && i < n; i++) {
-		p = certs[i].data;
-		x = d2i_X509(NULL, &p, (long)certs[i].size);
-		if (x != NULL && !sk_X509_push(*chain, x))
-			X509_free(x);
+		leaf = NULL;
 	}
 	ERR_clear_error();
 	return leaf;
@@ -58,7 +52,6 @@ void
 mca_http_identify(struct mca_req *r)
 {
 	struct mca_identity *id = &r->id;
-	STACK_OF(X509) *chain = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	struct mca_error err = {0};
 	struct mca_store *st;
@@ -68,20 +61,13 @@ mca_http_identify(struct mca_req *r)
 
 	if (r->listener != MCA_LISTENER_HTTPS)
 		return;
-	id->cert = peer_chain(r->conn, &chain);
+	id->cert = peer_leaf(r->conn);
 	if (id->cert == NULL)
 		goto out;
 	id->presented = 1;
-	/* The issuing CA is ours: trust only our chain, whatever the client sent. */
-	if (chain != NULL)
-		sk_X509_pop_free(chain, X509_free);
-	chain = sk_X509_new_null();
-	if (chain == NULL || !sk_X509_push(chain, r->srv->ca_cert))
-		goto out;
-	X509_up_ref(r->srv->ca_cert);
 	ctx = X509_STORE_CTX_new();
 	/* A client identity needs a certificate fit for TLS clients (clientAuth). */
-	ok = ctx != NULL && X509_STORE_CTX_init(ctx, r->srv->trust, id->cert, chain) == 1 &&
+	ok = ctx != NULL && X509_STORE_CTX_init(ctx, r->srv->trust, id->cert, r->srv->chain) == 1 &&
 	     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1 &&
 	     X509_verify_cert(ctx) == 1;
 	if (!ok) {
@@ -111,7 +97,6 @@ mca_http_identify(struct mca_req *r)
 	snprintf(r->identity, sizeof(r->identity), "%s:%s", id->admin ? "admin" : "cert", serial);
 out:
 	X509_STORE_CTX_free(ctx);
-	sk_X509_pop_free(chain, X509_free);
 	ERR_clear_error();
 }
 
