@@ -10,16 +10,14 @@
 enum mca_http_result
 mca_ep_metrics(struct mca_req *r)
 {
-	struct mca_error err = {0};
-	struct mca_crl_rec crl = {0};
-	struct mca_store *st = mca_server_store(r->srv, &err);
+	/* The CRL gauges come from the snapshot being served, not from the database. */
+	struct mca_crl_snap *crl = mca_crlcache_get(r->srv->crls, MCA_CRL_CA);
 	enum mca_http_result res;
 	char *text;
 
-	if (st != NULL)
-		mca_store_crl_latest(st, "ca", &crl, &err);
-	text = mca_metrics_render(r->srv->metrics, crl.number, crl.this_update, (int64_t)mca_now());
-	free(crl.der);
+	text = mca_metrics_render(r->srv->metrics, crl ? crl->number : 0,
+	                          crl ? crl->this_update : 0, (int64_t)mca_now());
+	mca_crl_snap_release(crl);
 	if (text == NULL)
 		return mca_reply_error(r, 500, "internal", "rendering metrics failed");
 	res =
