@@ -88,11 +88,11 @@ eq "a clientAuth certificate is one" \
 		"$https/v1/certificates/$s_priv")" 200
 
 # The access log has one line per request, without secrets.
-grep -q "access client=127.0.0.1 id=- GET /v1/health status=200" "$D_LOG" || fail "access log"
+wait_for_line "$D_LOG" "access client=127.0.0.1 id=- GET /v1/health status=200" "$D_PID" 100 || fail "access log"
 ok "access log line per request"
 # A client cannot forge log lines: control characters from the request are replaced.
 $C -o /dev/null "$https/x%0aFORGED%20status=200%0d" || true
-grep -q "GET /x?FORGED status=200? status=404" "$D_LOG" || { cat "$D_LOG"; fail "log line kept whole"; }
+wait_for_line "$D_LOG" "GET /x?FORGED status=200? status=404" "$D_PID" 100 || fail "log line kept whole"
 if grep -q "^FORGED" "$D_LOG"; then fail "a forged log line"; fi
 ok "control characters in a request never split a log line"
 stop_daemon
