@@ -11,7 +11,7 @@
 
 #include <openssl/x509.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define CLI_OK    0
 #define CLI_FAIL  1

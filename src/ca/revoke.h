@@ -1,0 +1,32 @@
+/*
+ * revoke.h - revocation as the CLI and the API do it: mark the record,
+ * with its audit row, then publish a new CRL before returning
+ * (durability.md).  Idempotent: revoking a revoked certificate changes
+ * nothing and succeeds.
+ */
+#ifndef MCA_REVOKE_H
+#define MCA_REVOKE_H
+
+#include <stdint.h>
+
+#include "ca/publish.h"
+#include "common/err.h"
+#include "store/store.h"
+
+struct mca_revoke_result {
+	int changed; /* 0: revoked already; 1: now; 2: earlier, but its CRL was missing */
+	int64_t revoked_at;
+	char reason[32];
+	char profile[65];   /* of the revoked certificate */
+	int64_t crl_number; /* the CRL published (0 when nothing changed) */
+};
+
+/*
+ * Revoke `serial` (canonical hex) for `reason` (cli.md names).  The CA's
+ * own certificates (profiles root and ca) are refused: retire a CA
+ * instead.  `pub` describes the issuing CA's CRL; its store is used.
+ */
+mca_rc mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason,
+                  const char *actor, struct mca_revoke_result *res, struct mca_error *err);
+
+#endif
