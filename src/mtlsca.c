@@ -41,7 +41,7 @@ usage(FILE *f)
 }
 
 /*
- * cli.md: every verb but init takes -c/--config FILE, also after the verb
+ * doc/cli.md: every verb but init takes -c/--config FILE, also after the verb
  * ("mtlsca list -c ca/mtlsca.conf").  Take it out of argv so the verbs'
  * own option parsers never see it; returns the new argc.
  */

@@ -6,7 +6,7 @@
 enum mca_http_result
 mca_ep_ca(struct mca_req *r)
 {
-	/* chain: the issuing CA, then the root (api.md) */
+	/* chain: the issuing CA, then the root (doc/api.md) */
 	return mca_reply_json(r, 200,
 	                      json_pack("{s:s, s:[s, s], s:s}", "root", r->srv->root_pem, "chain",
 	                                r->srv->ca_pem, r->srv->root_pem, "root_fingerprint_sha256",

@@ -34,7 +34,7 @@ mca_reply_issued(struct mca_req *r, const struct mca_issued *iss, const char *pr
 		return mca_reply_error(r, 500, "internal", "encoding the certificate failed");
 	mca_time_rfc3339((time_t)iss->not_before, nb, sizeof(nb));
 	mca_time_rfc3339((time_t)iss->not_after, na, sizeof(na));
-	/* chain: the issuing CA, then the root (api.md) */
+	/* chain: the issuing CA, then the root (doc/api.md) */
 	res =
 	    mca_reply_json(r, 201,
 	                   json_pack("{s:s, s:s, s:[s, s], s:s, s:s, s:s}", "serial", iss->serial,

@@ -51,7 +51,7 @@ struct mca_conf {
 	char **admin_profiles; /* NULL-terminated; certificates of these profiles are admins */
 	int log_level;         /* enum mca_log_level */
 
-	/* ACME validation targets (acme.md), so tests can validate on loopback. */
+	/* ACME validation targets (doc/acme.md), so tests can validate on loopback. */
 	unsigned acme_http01_port; /* default 80 */
 	char *acme_dns_resolver;   /* "IP[:PORT]", NULL: the system's resolver */
 	char **acme_host_names;    /* NULL-terminated, parallel to acme_host_addrs */

@@ -30,7 +30,7 @@ mca_rc mca_record_cert(struct mca_store *st, X509 *cert, const char *profile, co
                        const char *actor, const char *action, struct mca_error *err);
 
 /*
- * The record as the CLI and the API show it (cli.md "list --json"):
+ * The record as the CLI and the API show it (doc/cli.md "list --json"):
  * serial, profile, subject, names, not_before, not_after (RFC 3339),
  * status (valid, revoked or expired at `now`), revoked_at, reason,
  * issuer, requester, fingerprint_sha256, created_at.  New reference.

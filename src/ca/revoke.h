@@ -1,7 +1,7 @@
 /*
  * revoke.h - revocation as the CLI and the API do it: mark the record,
  * with its audit row, then publish a new CRL before returning
- * (durability.md).  Idempotent: revoking a revoked certificate changes
+ * (doc/durability.md).  Idempotent: revoking a revoked certificate changes
  * nothing and succeeds.
  */
 #ifndef MCA_REVOKE_H
@@ -22,7 +22,7 @@ struct mca_revoke_result {
 };
 
 /*
- * Revoke `serial` (canonical hex) for `reason` (cli.md names).  The CA's
+ * Revoke `serial` (canonical hex) for `reason` (doc/cli.md names).  The CA's
  * own certificates (profiles root and ca) are refused: retire a CA
  * instead.  `pub` describes the issuing CA's CRL; its store is used.
  */

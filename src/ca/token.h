@@ -27,7 +27,7 @@
 #define MCA_TOKEN_MAX_USES  10000
 #define MCA_TOKEN_MAX_TTL   ((int64_t)30 * 86400)
 
-/* Why a token was refused (maps to api.md error codes). */
+/* Why a token was refused (maps to doc/api.md error codes). */
 enum mca_token_state {
 	MCA_TOKEN_OK,
 	MCA_TOKEN_UNKNOWN, /* 401 unauthorized: malformed, no such id, wrong secret, revoked */

@@ -107,7 +107,7 @@ enum mca_http_result mca_reply_bytes(struct mca_req *r, unsigned status, const c
 enum mca_http_result mca_reply_json(struct mca_req *r, unsigned status, json_t *j);
 
 /*
- * Queue the error model of api.md: {"error": code, "message": text}.
+ * Queue the error model of doc/api.md: {"error": code, "message": text}.
  * A 5xx message is logged, and the client gets only "internal error".
  */
 enum mca_http_result mca_reply_error(struct mca_req *r, unsigned status, const char *code,

@@ -11,7 +11,7 @@
 #include "common/err.h"
 
 /*
- * Whether `name` is a DNS name as certificates carry it (profiles.md):
+ * Whether `name` is a DNS name as certificates carry it (doc/profiles.md):
  * lower case LDH labels (underscore only with `allow_underscore`), no
  * trailing dot, at most 253 characters, labels of 1..63 characters not
  * starting or ending with '-', IDNs only as A-labels ("xn--"), a wildcard

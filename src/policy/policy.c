@@ -1,4 +1,4 @@
-/* policy.c - the profile rules of profiles.md, checked before signing. */
+/* policy.c - the profile rules of doc/profiles.md, checked before signing. */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,5 +1,5 @@
 /*
- * policy.h - the rules of profiles.md applied to one CSR under one
+ * policy.h - the rules of doc/profiles.md applied to one CSR under one
  * profile, before anything is signed.
  *
  * Every refusal is MCA_ERR_POLICY with a stable rule id in err->rule and

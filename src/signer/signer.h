@@ -8,7 +8,7 @@
  * public key.  mca_signer_sign_cert() and the CRL builder are written on
  * top of those calls only.
  *
- * Signature algorithms (profiles.md): ECDSA with the hash matched to the
+ * Signature algorithms (doc/profiles.md): ECDSA with the hash matched to the
  * curve (P-256: SHA-256, P-384: SHA-384), RSA PKCS#1 v1.5 with SHA-256,
  * Ed25519.  Never SHA-1.
  */

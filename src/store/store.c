@@ -237,7 +237,7 @@ store_open(const char *path, int create, const char *sync, struct mca_store **ou
 	/*
 	 * WAL lets the CLI and the daemon share the file; synchronous=FULL
 	 * fsyncs the WAL on every COMMIT so a committed certificate survives
-	 * power loss (durability.md).
+	 * power loss (doc/durability.md).
 	 */
 	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s", sync);
 	if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL", err)) != MCA_OK ||

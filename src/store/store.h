@@ -4,7 +4,7 @@
  * One struct mca_store per thread: it owns one sqlite3 connection and the
  * prepared statements of that connection.  The database runs in WAL mode
  * with synchronous=FULL: a COMMIT returns only after the WAL is fsynced,
- * which is what "recorded" means in durability.md (NORMAL could lose the
+ * which is what "recorded" means in doc/durability.md (NORMAL could lose the
  * last commits on power loss).  Throughput comes from group commit:
  * callers may wrap many inserts in one mca_store_begin()/commit().
  *
@@ -205,7 +205,7 @@ mca_rc mca_store_token_list(struct mca_store *st,
 mca_rc mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struct mca_error *err);
 
 /*
- * Mark a valid certificate revoked (reason name as in cli.md) with an
+ * Mark a valid certificate revoked (reason name as in doc/cli.md) with an
  * audit row ("revoke" by `actor`) in one transaction.  *changed is 0 when
  * it was revoked already; MCA_ERR_NOTFOUND when there is no such serial.
  */
