@@ -56,7 +56,8 @@ setup(void)
 	ck_assert_msg(mca_init_run(&o, &res, &err) == MCA_OK, "init: %s", err.msg);
 	snprintf(db, sizeof(db), "%s/mtlsca.db", dir);
 	snprintf(path, sizeof(path), "%s/ca.key", dir);
-	ck_assert_msg(mca_signer_open(path, NULL, &signer, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_msg(mca_signer_load(path, NULL, NULL, NULL, &signer, &err) == MCA_OK, "%s",
+	              err.msg);
 	snprintf(path, sizeof(path), "%s/ca.crt", dir);
 	ck_assert_msg(mca_cert_load(path, &ca, &err) == MCA_OK, "%s", err.msg);
 	ck_assert_int_eq(mca_key_generate(MCA_KEY_EC_P256, &leafkey, &err), MCA_OK);

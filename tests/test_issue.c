@@ -94,8 +94,8 @@ engine_setup(void)
 	struct mca_error err = {0};
 
 	ck_assert_msg(mca_conf_load(conf_path, &conf, &err) == MCA_OK, "conf: %s", err.msg);
-	ck_assert_msg(mca_signer_open(conf->ca_key, NULL, &signer, &err) == MCA_OK, "signer: %s",
-	              err.msg);
+	ck_assert_msg(mca_signer_load(conf->ca_key, NULL, NULL, NULL, &signer, &err) == MCA_OK,
+	              "signer: %s", err.msg);
 	ck_assert_msg(mca_cert_load(conf->ca_cert, &ca_cert, &err) == MCA_OK, "ca.crt: %s",
 	              err.msg);
 	ck_assert_msg(mca_profiles_load(conf->templates_dir, &profiles, &err) == MCA_OK,
@@ -885,7 +885,7 @@ corrupting_hook(X509 **cert, struct mca_signer *ca_signer)
 		ck_assert_msg(hook_row->fn(*cert), "%s: corrupting failed", hook_row->what);
 	if (hook_row->other_key) {
 		k = new_key(MCA_KEY_EC_P256);
-		ck_assert_int_eq(mca_signer_new(k, &other, &err), MCA_OK);
+		ck_assert_int_eq(mca_signer_local_new(k, &other, &err), MCA_OK);
 	}
 	if (hook_row->resign)
 		ck_assert_msg(mca_signer_sign_cert(other != NULL ? other : ca_signer, cert, &err) ==

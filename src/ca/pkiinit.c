@@ -172,8 +172,8 @@ make_root_and_ca(struct init *in, struct mca_error *err)
 
 	if ((rc = mca_key_generate(in->o->key_type, &in->root_key, err)) != MCA_OK ||
 	    (rc = mca_key_generate(in->o->key_type, &in->ca_key, err)) != MCA_OK ||
-	    (rc = mca_signer_new(in->root_key, &in->root_signer, err)) != MCA_OK ||
-	    (rc = mca_signer_new(in->ca_key, &in->ca_signer, err)) != MCA_OK)
+	    (rc = mca_signer_local_new(in->root_key, &in->root_signer, err)) != MCA_OK ||
+	    (rc = mca_signer_local_new(in->ca_key, &in->ca_signer, err)) != MCA_OK)
 		return rc;
 
 	memset(&g, 0, sizeof(g));

@@ -45,8 +45,12 @@ struct mca_error;
 int cli_open(const struct cli_global *g, struct mca_conf **conf, struct mca_store **st);
 
 struct mca_signer;
-/* Load the issuing CA's signer and certificate (passphrase from the config). */
-int cli_load_ca(const struct mca_conf *conf, struct mca_signer **signer, X509 **ca);
+/*
+ * The one way the CLI opens a CA key: the issuing CA's signer and
+ * certificate, or with `root` the root's (passphrase file from the
+ * config).  Prints the error and returns CLI_FAIL.
+ */
+int cli_load_signer(const struct mca_conf *conf, int root, struct mca_signer **signer, X509 **cert);
 
 /* The actor recorded in audit rows for CLI actions: "cli:USER". */
 const char *cli_actor(void);

@@ -27,25 +27,6 @@ cli_revoke_usage(void)
 	      stdout);
 }
 
-/* The issuing CA's signer and certificate, for publishing its CRL. */
-int
-cli_load_ca(const struct mca_conf *conf, struct mca_signer **signer, X509 **ca)
-{
-	struct mca_error err = {0};
-	char *pass = NULL;
-	int status = CLI_OK;
-
-	*signer = NULL;
-	*ca = NULL;
-	if ((conf->passphrase_file != NULL &&
-	     mca_passphrase_read(conf->passphrase_file, &pass, &err) != MCA_OK) ||
-	    mca_cert_load(conf->ca_cert, ca, &err) != MCA_OK ||
-	    mca_signer_open(conf->ca_key, pass, signer, &err) != MCA_OK)
-		status = cli_fail("%s", err.msg);
-	mca_free_secret(pass);
-	return status;
-}
-
 int
 cli_revoke(const struct cli_global *g, int argc, char **argv)
 {
@@ -84,7 +65,7 @@ cli_revoke(const struct cli_global *g, int argc, char **argv)
 		return cli_fail("revoke: %s", err.msg);
 	if ((status = cli_open(g, &conf, &st)) != CLI_OK)
 		return status;
-	if ((status = cli_load_ca(conf, &signer, &ca)) != CLI_OK)
+	if ((status = cli_load_signer(conf, 0, &signer, &ca)) != CLI_OK)
 		goto out;
 	memset(&pub, 0, sizeof(pub));
 	pub.store = st;

@@ -151,19 +151,13 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	    (rc = mca_certs_load(conf->chain, &srv->chain, err)) != MCA_OK ||
 	    (rc = mca_cert_load(conf->server_cert, &server_cert, err)) != MCA_OK)
 		goto fail;
-	if ((rc = load_pair(conf->ca_key, conf->ca_cert, srv->ca_cert, pass, &key, err)) !=
-	        MCA_OK ||
-	    (rc = mca_signer_new(key, &srv->ca_signer, err)) != MCA_OK)
+	if ((rc = mca_signer_load(conf->ca_key, conf->passphrase_file, srv->ca_cert, conf->ca_cert,
+	                          &srv->ca_signer, err)) != MCA_OK)
 		goto fail;
-	EVP_PKEY_free(key);
-	key = NULL;
 	if (conf->root_key != NULL &&
-	    ((rc = load_pair(conf->root_key, conf->root_cert, srv->root_cert, pass, &key, err)) !=
-	         MCA_OK ||
-	     (rc = mca_signer_new(key, &srv->root_signer, err)) != MCA_OK))
+	    (rc = mca_signer_load(conf->root_key, conf->passphrase_file, srv->root_cert,
+	                          conf->root_cert, &srv->root_signer, err)) != MCA_OK)
 		goto fail;
-	EVP_PKEY_free(key);
-	key = NULL;
 	if ((rc = load_pair(conf->server_key, conf->server_cert, server_cert, pass, &key, err)) !=
 	        MCA_OK ||
 	    (rc = mca_key_to_pem(key, &srv->server_key_pem, err)) != MCA_OK)

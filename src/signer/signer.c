@@ -1,4 +1,4 @@
-/* signer.c - the in-process signer: a CA key behind sign/algorithm/pubkey. */
+/* signer.c - what every signer backend shares: algorithm choice, wrapping. */
 #include "config.h"
 
 #include <stdint.h>
@@ -9,7 +9,6 @@
 #include <openssl/err.h>
 
 #include "common/der.h"
-#include "pki/keys.h"
 #include "signer/signer.h"
 
 /* AlgorithmIdentifier DER for each signature algorithm we produce. */
@@ -22,70 +21,67 @@ static const unsigned char alg_rsa_sha256[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x8
 static const unsigned char alg_ed25519[] = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
 
 struct mca_signer {
-	EVP_PKEY *key;
-	const char *md; /* digest name, NULL for Ed25519 */
+	const struct mca_signer_ops *ops;
+	void *impl;
 	const unsigned char *alg;
 	size_t alg_len;
 };
 
-mca_rc
-mca_signer_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *err)
+/* The AlgorithmIdentifier we sign with for `key`, NULL when unsupported. */
+static const unsigned char *
+algorithm_for(EVP_PKEY *key, size_t *len)
 {
-	struct mca_signer *s;
 	char group[64] = "";
 	size_t glen = 0;
+	const unsigned char *alg = NULL;
 
-	*out = NULL;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	*len = 0;
+	if (key == NULL)
+		return NULL;
 	if (EVP_PKEY_is_a(key, "EC")) {
 		EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
 		                               sizeof(group), &glen);
 		if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0) {
-			s->md = "SHA256";
-			s->alg = alg_ecdsa_sha256;
-			s->alg_len = sizeof(alg_ecdsa_sha256);
+			alg = alg_ecdsa_sha256;
+			*len = sizeof(alg_ecdsa_sha256);
 		} else if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0) {
-			s->md = "SHA384";
-			s->alg = alg_ecdsa_sha384;
-			s->alg_len = sizeof(alg_ecdsa_sha384);
+			alg = alg_ecdsa_sha384;
+			*len = sizeof(alg_ecdsa_sha384);
 		}
 	} else if (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) >= 2048) {
-		s->md = "SHA256";
-		s->alg = alg_rsa_sha256;
-		s->alg_len = sizeof(alg_rsa_sha256);
+		alg = alg_rsa_sha256;
+		*len = sizeof(alg_rsa_sha256);
 	} else if (EVP_PKEY_is_a(key, "ED25519")) {
-		s->md = NULL;
-		s->alg = alg_ed25519;
-		s->alg_len = sizeof(alg_ed25519);
+		alg = alg_ed25519;
+		*len = sizeof(alg_ed25519);
 	}
 	ERR_clear_error();
+	return alg;
+}
+
+mca_rc
+mca_signer_create(const struct mca_signer_ops *ops, void *impl, struct mca_signer **out,
+                  struct mca_error *err)
+{
+	struct mca_signer *s = NULL;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		ops->free(impl);
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	s->ops = ops;
+	s->impl = impl;
+	s->alg = algorithm_for(ops->pubkey(impl), &s->alg_len);
 	if (s->alg == NULL) {
-		free(s);
+		mca_signer_free(s);
 		return mca_error_set(err, MCA_ERR_CRYPTO,
 		                     "CA key type not supported (need P-256, P-384, RSA >= 2048 "
 		                     "or Ed25519)");
 	}
-	EVP_PKEY_up_ref(key);
-	s->key = key;
 	*out = s;
 	return MCA_OK;
-}
-
-mca_rc
-mca_signer_open(const char *path, const char *passphrase, struct mca_signer **out,
-                struct mca_error *err)
-{
-	EVP_PKEY *k = NULL;
-	mca_rc rc;
-
-	*out = NULL;
-	if ((rc = mca_key_load(path, passphrase, &k, err)) != MCA_OK)
-		return rc;
-	rc = mca_signer_new(k, out, err);
-	EVP_PKEY_free(k);
-	return rc;
 }
 
 void
@@ -93,14 +89,20 @@ mca_signer_free(struct mca_signer *s)
 {
 	if (s == NULL)
 		return;
-	EVP_PKEY_free(s->key);
+	s->ops->free(s->impl);
 	free(s);
+}
+
+const char *
+mca_signer_backend(const struct mca_signer *s)
+{
+	return s->ops->name;
 }
 
 EVP_PKEY *
 mca_signer_pubkey(const struct mca_signer *s)
 {
-	return s->key;
+	return s->ops->pubkey(s->impl);
 }
 
 const unsigned char *
@@ -114,35 +116,9 @@ mca_rc
 mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len, unsigned char **sig,
                 size_t *sig_len, struct mca_error *err)
 {
-	EVP_MD_CTX *ctx = NULL;
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	mca_rc rc = MCA_ERR_CRYPTO;
-
 	*sig = NULL;
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestSignInit_ex(ctx, NULL, s->md, NULL, NULL, s->key, NULL) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &len, tbs, tbs_len) != 1) {
-		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "signing");
-		goto out;
-	}
-	buf = malloc(len);
-	if (buf == NULL) {
-		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (EVP_DigestSign(ctx, buf, &len, tbs, tbs_len) != 1) {
-		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "signing");
-		goto out;
-	}
-	*sig = buf;
-	*sig_len = len;
-	buf = NULL;
-	rc = MCA_OK;
-out:
-	free(buf);
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	*sig_len = 0;
+	return s->ops->sign(s->impl, tbs, tbs_len, sig, sig_len, err);
 }
 
 mca_rc
