@@ -23,6 +23,7 @@
 #include "ca/conf.h"
 #include "common/log.h"
 #include "daemon/server.h"
+#include "daemon/tick.h"
 
 #define DRAIN_GRACE_S 10
 
@@ -172,7 +173,7 @@ main(int argc, char **argv)
 		/* Wake at least once a second for the periodic work (CRLs, tokens). */
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig < 0) {
-			mca_server_tick(srv);
+			mca_tick(srv);
 			mca_acme_tick(srv->acme);
 			continue;
 		}

@@ -11,51 +11,18 @@
 #include "common/util.h"
 #include "daemon/server.h"
 #include "pki/keys.h"
+#include "store/pool.h"
 
-static pthread_key_t store_key, light_key;
-static pthread_once_t store_once = PTHREAD_ONCE_INIT;
-
-static void
-store_destroy(void *p)
+struct mca_store *
+mca_server_store(struct mca_server *srv, struct mca_error *err)
 {
-	mca_store_close(p);
-}
-
-static void
-store_key_init(void)
-{
-	pthread_key_create(&store_key, store_destroy);
-	pthread_key_create(&light_key, store_destroy);
+	return mca_store_pool_get(srv->pool, err);
 }
 
 struct mca_store *
 mca_server_store_light(struct mca_server *srv, struct mca_error *err)
 {
-	struct mca_store *st;
-
-	pthread_once(&store_once, store_key_init);
-	st = pthread_getspecific(light_key);
-	if (st != NULL)
-		return st;
-	if (mca_store_open_light(srv->conf->database, &st, err) != MCA_OK)
-		return NULL;
-	pthread_setspecific(light_key, st);
-	return st;
-}
-
-struct mca_store *
-mca_server_store(struct mca_server *srv, struct mca_error *err)
-{
-	struct mca_store *st;
-
-	pthread_once(&store_once, store_key_init);
-	st = pthread_getspecific(store_key);
-	if (st != NULL)
-		return st;
-	if (mca_store_open(srv->conf->database, 0, &st, err) != MCA_OK)
-		return NULL;
-	pthread_setspecific(store_key, st);
-	return st;
+	return mca_store_pool_light(srv->pool, err);
 }
 
 /* Load a key and check it against its certificate. */
@@ -143,6 +110,8 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	srv->conf = conf;
 	srv->started_at = mca_now();
+	if ((rc = mca_store_pool_new(conf->database, &srv->pool, err)) != MCA_OK)
+		goto fail;
 	if (conf->passphrase_file != NULL &&
 	    (rc = mca_passphrase_read(conf->passphrase_file, &pass, err)) != MCA_OK)
 		goto fail;
@@ -278,70 +247,7 @@ mca_server_free(struct mca_server *srv)
 	free(srv->ca_der);
 	free(srv->server_cert_pem);
 	mca_free_secret(srv->server_key_pem);
+	mca_store_pool_free(srv->pool);
 	mca_conf_free(srv->conf);
 	free(srv);
-}
-
-/* Republish `which` when its CRL is older than `every` seconds (or missing). */
-static void
-maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which which,
-                int64_t every, int64_t now)
-{
-	struct mca_crl_snap *snap = mca_crlcache_get(srv->crls, which);
-	struct mca_publish pub;
-	struct mca_error err = {0};
-	int64_t number = 0, this_update = snap ? snap->this_update : 0;
-
-	mca_crl_snap_release(snap);
-	if (this_update + every > now)
-		return;
-	mca_server_publish_params(srv, st, &pub, "mtlscad:schedule");
-	if (which == MCA_CRL_ROOT) {
-		pub.signer = srv->root_signer;
-		pub.issuer = srv->root_cert;
-		pub.which = "root";
-		pub.validity = srv->conf->root_crl_validity;
-	}
-	if (mca_publish_crl(&pub, &number, &err) != MCA_OK) {
-		mca_log(MCA_LOG_ERR, "republishing the %s CRL failed: %s", pub.which, err.msg);
-		return;
-	}
-	mca_log(MCA_LOG_INFO, "published %s CRL number %lld", pub.which, (long long)number);
-}
-
-void
-mca_server_tick(struct mca_server *srv)
-{
-	struct mca_error err = {0};
-	struct mca_store *st = mca_server_store(srv, &err);
-	struct mca_crl_snap *root;
-	int64_t now = (int64_t)mca_now();
-	int n = 0;
-
-	if (st == NULL) {
-		mca_log(MCA_LOG_ERR, "database: %s", err.msg);
-		return;
-	}
-	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
-		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
-	maybe_republish(srv, st, MCA_CRL_CA, srv->conf->crl_refresh, now);
-	if (srv->root_signer != NULL) {
-		maybe_republish(srv, st, MCA_CRL_ROOT, srv->conf->root_crl_validity / 2, now);
-	} else if ((root = mca_crlcache_get(srv->crls, MCA_CRL_ROOT)) != NULL) {
-		if (root->next_update - now < 30 * 86400 && now - srv->last_purge >= 3600)
-			mca_log(MCA_LOG_WARN,
-			        "the root CRL expires in %lld days and the root key is offline: "
-			        "run 'mtlsca crl --root' where the root key is",
-			        (long long)((root->next_update - now) / 86400));
-		mca_crl_snap_release(root);
-	}
-	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
-		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
-	if (now - srv->last_purge >= 3600) {
-		srv->last_purge = now;
-		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
-			mca_log(MCA_LOG_ERR, "purging tokens: %s", err.msg);
-		else if (n > 0)
-			mca_log(MCA_LOG_INFO, "purged %d expired tokens", n);
-	}
 }

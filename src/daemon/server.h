@@ -28,6 +28,7 @@
 #include "store/store.h"
 
 struct mca_acme;
+struct mca_store_pool;
 
 struct mca_server {
 	struct mca_conf *conf;
@@ -42,7 +43,8 @@ struct mca_server {
 	char *server_cert_pem;
 	char *server_key_pem; /* unencrypted, for libmicrohttpd; wiped at free */
 	int64_t started_at;
-	X509_STORE *trust; /* root as anchor: verifies client certificates */
+	struct mca_store_pool *pool; /* one connection per thread */
+	X509_STORE *trust;           /* root as anchor: verifies client certificates */
 
 	/* Profiles and the issuer over them; swapped by SIGHUP under the write lock. */
 	pthread_rwlock_t profiles_lock;
@@ -61,19 +63,11 @@ struct mca_server {
 	 * freed by mtlscad (the daemon layer does not call into acme/). */
 	struct mca_acme *acme;
 
-	int64_t last_purge; /* main thread only: mca_server_tick's hourly work */
+	int64_t last_purge; /* main thread only: mca_tick's hourly work */
 
 	/* Group commit of issued certificates (started after detaching). */
 	struct mca_committer *committer;
 };
-
-/*
- * Periodic work of the daemon's main thread, called about once a second:
- * pick up CRLs published elsewhere, republish the issuing CA's CRL every
- * crl.refresh (and the root's at half its validity, when the root key is
- * online), purge tokens that expired a day ago.
- */
-void mca_server_tick(struct mca_server *srv);
 
 /*
  * Load the configuration's files: certificates, chain, CA key (with the
@@ -83,8 +77,9 @@ void mca_server_tick(struct mca_server *srv);
 mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err);
 
 /*
- * The calling thread's database connection, opened on first use and
- * closed at thread exit.  NULL (and err set) when it cannot be opened.
+ * The calling thread's database connection from the pool (store/pool.h),
+ * opened on first use and closed at thread exit.  NULL (and err set) when
+ * it cannot be opened.
  */
 struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
 
