@@ -18,13 +18,13 @@
 #include <check.h>
 #include <openssl/x509.h>
 
-#include "certgen.h"
-#include "committer.h"
-#include "keys.h"
-#include "pkiinit.h"
-#include "serial.h"
-#include "signer.h"
-#include "store.h"
+#include "ca/committer.h"
+#include "ca/pkiinit.h"
+#include "pki/certgen.h"
+#include "pki/keys.h"
+#include "pki/serial.h"
+#include "signer/signer.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #define THREADS    8
@@ -95,7 +95,8 @@ leaf(void)
 	g.not_after = time(NULL) + 3600;
 	g.key_usage = MCA_KU_DIGITAL_SIGNATURE;
 	g.ext_key_usage = MCA_EKU_CLIENT_AUTH;
-	ck_assert_int_eq(mca_certgen_build(&g, signer, &x, &err), MCA_OK);
+	ck_assert_int_eq(mca_certgen_build(&g, &x, &err), MCA_OK);
+	ck_assert_int_eq(mca_signer_sign_cert(signer, &x, &err), MCA_OK);
 	X509_NAME_free(subject);
 	return x;
 }

@@ -28,16 +28,16 @@
 #include <openssl/x509v3.h>
 #include <sqlite3.h>
 
-#include "certgen.h"
-#include "conf.h"
-#include "csr.h"
-#include "issue.h"
-#include "keys.h"
-#include "pkiinit.h"
-#include "profile.h"
-#include "serial.h"
-#include "signer.h"
-#include "store.h"
+#include "ca/conf.h"
+#include "ca/issue.h"
+#include "ca/pkiinit.h"
+#include "pki/certgen.h"
+#include "pki/csr.h"
+#include "pki/keys.h"
+#include "pki/serial.h"
+#include "policy/profile.h"
+#include "signer/signer.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #define NELEM(a)  (sizeof(a) / sizeof((a)[0]))

@@ -3,7 +3,7 @@
  * own file, parses its own options and calls the library; main() only
  * dispatches.
  *
- * Exit codes (cli.md): 0 success, 1 refused or failed (one line on stderr
+ * Exit codes (doc/cli.md): 0 success, 1 refused or failed (one line on stderr
  * starting "mtlsca: "), 2 usage error.
  */
 #ifndef MCA_CLI_H
@@ -11,7 +11,7 @@
 
 #include <openssl/x509.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define CLI_OK    0
 #define CLI_FAIL  1

@@ -2,13 +2,14 @@
 #include "config.h"
 
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "err.h"
-#include "store.h"
+#include "ca/conf.h"
+#include "cli/cli.h"
+#include "common/err.h"
+#include "store/store.h"
 
 int
 cli_open(const struct cli_global *g, struct mca_conf **conf, struct mca_store **st)
@@ -50,4 +51,30 @@ cli_fail_err(const char *verb, const struct mca_error *err)
 		return cli_fail("%s: %s: %s: %s", verb, mca_rc_name(err->code), err->rule,
 		                err->msg);
 	return cli_fail("%s: %s", verb, err->msg);
+}
+
+int
+cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mtlsca: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_FAIL;
+}
+
+int
+cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mtlsca: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'mtlsca %s --help')\n", verb ? verb : "");
+	return CLI_USAGE;
 }

@@ -8,13 +8,13 @@
 
 #include <openssl/pem.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "keys.h"
-#include "publish.h"
-#include "signer.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/publish.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "pki/keys.h"
+#include "signer/signer.h"
+#include "store/store.h"
 
 void
 cli_crl_usage(void)

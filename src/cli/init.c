@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "pkiinit.h"
+#include "ca/pkiinit.h"
+#include "cli/cli.h"
 
 void
 cli_init_usage(void)

@@ -6,16 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "csr.h"
-#include "duration.h"
-#include "issue.h"
-#include "keys.h"
-#include "profile.h"
-#include "signer.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/issue.h"
+#include "cli/cli.h"
+#include "common/duration.h"
+#include "common/util.h"
+#include "pki/csr.h"
+#include "pki/keys.h"
+#include "policy/profile.h"
+#include "signer/signer.h"
+#include "store/store.h"
 
 void
 cli_issue_usage(void)

@@ -5,15 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "keys.h"
-#include "publish.h"
-#include "revoke.h"
-#include "serial.h"
-#include "signer.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/publish.h"
+#include "ca/revoke.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "pki/keys.h"
+#include "pki/serial.h"
+#include "signer/signer.h"
+#include "store/store.h"
 
 void
 cli_revoke_usage(void)
