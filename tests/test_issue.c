@@ -358,6 +358,60 @@ START_TEST(test_private_recorded)
 }
 END_TEST
 
+/* A record hook writing an audit row of its own, then answering *arg. */
+static mca_rc
+refusing_hook(void *arg, struct mca_store *st, const char *serial, struct mca_error *err)
+{
+	mca_rc rc, *answer = arg;
+
+	if ((rc = mca_store_audit(st, "test:hook", "hooked", serial, NULL, err)) != MCA_OK)
+		return rc;
+	if (*answer != MCA_OK)
+		return mca_error_set(err, *answer, "the hook refuses %s", serial);
+	return MCA_OK;
+}
+
+/*
+ * Without a committer, req.on_record runs in the certificate's own
+ * transaction: its row lands with the certificate, and its failure
+ * leaves neither.
+ */
+START_TEST(test_on_record_direct)
+{
+	static const char *const names[] = {"DNS:hook.example.internal", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr("hook.example.internal", names);
+	struct mca_issue_req req = {0};
+	mca_rc answer = MCA_OK, rc;
+	struct mca_record_hook hook = {refusing_hook, &answer};
+	struct counts before = counts_now(), now;
+	char actor[64] = "", action[64] = "";
+
+	req.csr = csr;
+	req.profile = "private";
+	req.auth = MCA_ISSUE_ADMIN;
+	req.requester = REQUESTER;
+	req.actor = ACTOR;
+	req.on_record = &hook;
+	rc = mca_issue(issuer, store, &req, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "rc %s (%s)", mca_rc_name(rc), err.msg);
+	now = counts_now();
+	ck_assert_int_eq(now.certs, before.certs + 1);
+	ck_assert_int_eq(now.audit, before.audit + 2); /* issue + hooked */
+	ck_assert_int_eq(audit_rows(out.serial, actor, sizeof(actor), action, sizeof(action)), 2);
+	mca_issued_clear(&out);
+
+	answer = MCA_ERR_INTERNAL;
+	before = counts_now();
+	rc = mca_issue(issuer, store, &req, &out, &err);
+	ck_refused(rc, &err, &out, MCA_ERR_INTERNAL, NULL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the hook refuses"));
+	ck_added(before, 0);
+	mca_csr_free(csr);
+}
+END_TEST
+
 /* Key types the private profile takes: the leaf is signed by the CA for each of them. */
 static const enum mca_key_type verify_keys[] = {MCA_KEY_EC_P256, MCA_KEY_EC_P384, MCA_KEY_RSA_2048,
                                                 MCA_KEY_ED25519};
@@ -974,6 +1028,7 @@ issue_suite(void)
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_private_recorded);
+	tcase_add_test(tc, test_on_record_direct);
 	tcase_add_loop_test(tc, test_signed_by_ca, 0, NELEM(verify_keys));
 	suite_add_tcase(s, tc);
 

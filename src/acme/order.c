@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,6 +481,22 @@ out:
 
 /* ---- finalize and certificate ------------------------------------------- */
 
+/*
+ * Test aid (mtlscad(8), ENVIRONMENT): when MTLSCAD_TEST_CRASH_AT names
+ * `where`, the process dies here by SIGKILL, as a power cut would stop
+ * it, so that tests/acme_crash.sh can check what a restart finds.
+ */
+static void
+crash_point(const char *where)
+{
+	const char *at = getenv("MTLSCAD_TEST_CRASH_AT");
+
+	if (at != NULL && strcmp(at, where) == 0) {
+		mca_log(MCA_LOG_WARN, "MTLSCAD_TEST_CRASH_AT=%s: killing the process", where);
+		raise(SIGKILL);
+	}
+}
+
 /* Whether the CSR asks for exactly the order's identifiers (DNS only). */
 static int
 csr_matches(const struct mca_csr *csr, json_t *idents, char *why, size_t len)
@@ -530,9 +547,39 @@ problem_text(const char *type, const char *detail)
 	return s;
 }
 
+/*
+ * In the certificate's own transaction (committer.h): the order becomes
+ * valid with the certificate, so a crash leaves either both or neither.
+ */
+static mca_rc
+order_issued(void *arg, struct mca_store *st, const char *serial, struct mca_error *err)
+{
+	mca_rc rc = mca_acme_order_issued(st, arg, serial, err);
+
+	crash_point("finalize_before_commit");
+	return rc;
+}
+
+void
+acme_finalize_repair(struct mca_server *srv)
+{
+	struct mca_error err = {0};
+	struct mca_store *st = mca_server_store(srv, &err);
+	int64_t n = 0;
+
+	if (st == NULL || mca_acme_order_repair(st, &n, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "acme: cannot repair interrupted finalizations: %s", err.msg);
+	else if (n > 0)
+		mca_log(MCA_LOG_WARN,
+		        "acme: %lld order(s) were being finalized when the last run stopped; "
+		        "they are ready to be finalized again",
+		        (long long)n);
+}
+
 enum mca_http_result
 acme_finalize(struct acme_ctx *c, const char *id)
 {
+	const struct mca_record_hook hook = {order_issued, (void *)(uintptr_t)id};
 	struct mca_acme_order o;
 	struct mca_error err = {0};
 	struct mca_csr *csr = NULL;
@@ -576,19 +623,24 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		                   "the order is already being finalized");
 		goto out;
 	}
+	crash_point("finalize_after_claim");
 	snprintf(requester, sizeof(requester), "acme:%s", c->acct.id);
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = c->profile->name;
 	req.auth = MCA_ISSUE_ACME;
 	req.committer = c->srv->committer;
+	req.on_record = &hook;
 	req.requester = requester;
 	req.actor = requester;
 	req.action = "issue";
 	if (mca_issue(c->srv->issuer, c->st, &req, &iss, &err) != MCA_OK) {
 		if (err.code != MCA_ERR_POLICY && err.code != MCA_ERR_BADCSR) {
-			/* Our failure, not the client's: the order stays ready for a retry. */
-			mca_acme_order_set(c->st, id, "ready", NULL, NULL, NULL);
+			/*
+			 * Our failure, not the client's: the order is ready for a
+			 * retry (unless it changed meanwhile, e.g. deactivated).
+			 */
+			mca_acme_order_unclaim(c->st, id, NULL);
 			res = acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
 			goto out;
 		}
@@ -598,7 +650,8 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		res = acme_problem(c, 400, ACME_ERR("badCSR"), "%s", why);
 		goto out;
 	}
-	mca_acme_order_set(c->st, id, "valid", NULL, iss.serial, NULL);
+	/* Recorded, and the order valid with it (order_issued). */
+	crash_point("finalize_after_record");
 	mca_metrics_count(c->srv->metrics, MCA_M_ISSUED, c->profile->name);
 	mca_acme_order_clear(&o);
 	if (mca_acme_order_get(c->st, id, &o, &err) != MCA_OK) {

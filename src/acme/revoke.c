@@ -13,28 +13,45 @@
 #include "pki/crl.h"
 #include "pki/serial.h"
 
-/* RFC 5280 reason code -> the names mtlsca records; NULL when not accepted. */
+/*
+ * RFC 5280 reason code -> the names mtlsca records; NULL when not
+ * accepted.  Every revokeCert comes from a holder (the ordering account,
+ * an account authorized for all names, or the certificate's key), so
+ * only the reasons a holder may give are accepted (RFC 8555 7.6: the
+ * server may refuse others with badRevocationReason); caCompromise and
+ * privilegeWithdrawn are for an administrator (mtlsca revoke).
+ */
 static const char *
 reason_name(long long code)
 {
+	const char *name;
+
 	switch (code) {
 	case 0:
-		return "unspecified";
+		name = "unspecified";
+		break;
 	case 1:
-		return "keyCompromise";
+		name = "keyCompromise";
+		break;
 	case 2:
-		return "caCompromise";
+		name = "caCompromise";
+		break;
 	case 3:
-		return "affiliationChanged";
+		name = "affiliationChanged";
+		break;
 	case 4:
-		return "superseded";
+		name = "superseded";
+		break;
 	case 5:
-		return "cessationOfOperation";
+		name = "cessationOfOperation";
+		break;
 	case 9:
-		return "privilegeWithdrawn";
+		name = "privilegeWithdrawn";
+		break;
 	default:
 		return NULL;
 	}
+	return mca_revoke_holder_reason(name) ? name : NULL;
 }
 
 /* Whether the requesting account holds current validations of every DNS name of `x`. */
@@ -97,7 +114,9 @@ acme_revoke_cert(struct acme_ctx *c)
 	if (jr != NULL &&
 	    (!json_is_integer(jr) || (reason = reason_name(json_integer_value(jr))) == NULL)) {
 		res = acme_problem(c, 400, ACME_ERR("badRevocationReason"),
-		                   "reason must be 0-5 or 9");
+		                   "reason must be 0 (unspecified), 1 (keyCompromise), 3 "
+		                   "(affiliationChanged), 4 (superseded) or 5 "
+		                   "(cessationOfOperation); other reasons are the CA's to give");
 		goto out;
 	}
 	p = der;
@@ -133,7 +152,7 @@ acme_revoke_cert(struct acme_ctx *c)
 	}
 	snprintf(actor, sizeof(actor), "acme:%s", c->have_acct ? c->acct.id : "certificate-key");
 	mca_server_publish_params(c->srv, c->st, &pub, actor);
-	if (mca_revoke(&pub, serial, reason, actor, &rr, &err) != MCA_OK) {
+	if (mca_revoke(&pub, serial, reason, MCA_REVOKER_HOLDER, actor, &rr, &err) != MCA_OK) {
 		res = acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
 		goto out;
 	}

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "acme/acme.h"
+#include "acme/acme_int.h"
 #include "acme/validate.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -216,6 +217,7 @@ mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *er
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	resume(a);
+	acme_finalize_repair(srv);
 	for (i = 0; i < WORKERS; i++) {
 		if (pthread_create(&a->threads[i], NULL, worker_main, a) != 0) {
 			mca_acme_free(a);

@@ -1,4 +1,7 @@
-/* ep_revoke.c - POST /v1/revoke: admins revoke any serial, holders their own. */
+/*
+ * ep_revoke.c - POST /v1/revoke: admins revoke any serial for any reason,
+ * holders their own for the reasons a holder may give (revoke.h).
+ */
 #include "config.h"
 
 #include <string.h>
@@ -44,7 +47,9 @@ mca_ep_revoke(struct mca_req *r)
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
 	mca_server_publish_params(r->srv, st, &pub, r->identity);
-	switch (mca_revoke(&pub, serial, b.reason, r->identity, &rr, &err)) {
+	switch (mca_revoke(&pub, serial, b.reason,
+	                   r->id.admin ? MCA_REVOKER_ADMIN : MCA_REVOKER_HOLDER, r->identity, &rr,
+	                   &err)) {
 	case MCA_OK:
 		break;
 	case MCA_ERR_INVAL:

@@ -14,6 +14,7 @@
 struct job {
 	struct mca_cert_rec rec;
 	const char *actor, *action;
+	const struct mca_record_hook *hook; /* NULL: none */
 	struct mca_error err;
 	mca_rc rc;
 	int done;
@@ -49,6 +50,8 @@ commit_batch(struct mca_committer *c, struct job *batch)
 		if ((j->rc = mca_store_savepoint(c->st, &j->err)) != MCA_OK)
 			continue;
 		j->rc = mca_store_cert_insert(c->st, &j->rec, j->actor, j->action, &j->err);
+		if (j->rc == MCA_OK && j->hook != NULL)
+			j->rc = j->hook->fn(j->hook->arg, c->st, j->rec.serial, &j->err);
 		if (j->rc != MCA_OK)
 			mca_store_savepoint_rollback(c->st);
 		else
@@ -147,6 +150,14 @@ mca_committer_record(struct mca_committer *c, X509 *cert, const char *profile,
                      const char *requester, const char *actor, const char *action,
                      struct mca_error *err)
 {
+	return mca_committer_record_with(c, cert, profile, requester, actor, action, NULL, err);
+}
+
+mca_rc
+mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profile,
+                          const char *requester, const char *actor, const char *action,
+                          const struct mca_record_hook *hook, struct mca_error *err)
+{
 	struct job j;
 	mca_rc rc;
 
@@ -155,6 +166,7 @@ mca_committer_record(struct mca_committer *c, X509 *cert, const char *profile,
 		return rc;
 	j.actor = actor;
 	j.action = action;
+	j.hook = hook;
 	pthread_mutex_lock(&c->lock);
 	if (c->tail != NULL)
 		c->tail->next = &j;

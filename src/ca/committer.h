@@ -15,10 +15,25 @@
 #include <openssl/x509.h>
 
 #include "common/err.h"
+#include "store/store.h"
 
 #define MCA_COMMIT_BATCH 256
 
 struct mca_committer;
+
+/*
+ * Work that must commit together with a certificate's row (an ACME order
+ * turning valid with its serial): called right after the certificate row
+ * and its audit row are written, in the same transaction (on the
+ * committer, inside the certificate's savepoint, on the committer's
+ * connection `st`; never with the caller's lock held).  `serial` is the
+ * certificate's.  An error undoes the certificate with it: nothing is
+ * recorded and the error is the caller's.
+ */
+struct mca_record_hook {
+	mca_rc (*fn)(void *arg, struct mca_store *st, const char *serial, struct mca_error *err);
+	void *arg;
+};
 
 /* Open its own connection to `db_path` and start the committer thread. */
 mca_rc mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_error *err);
@@ -34,5 +49,10 @@ void mca_committer_free(struct mca_committer *c);
 mca_rc mca_committer_record(struct mca_committer *c, X509 *cert, const char *profile,
                             const char *requester, const char *actor, const char *action,
                             struct mca_error *err);
+
+/* Like mca_committer_record, also running `hook` (may be NULL) in the certificate's savepoint. */
+mca_rc mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profile,
+                                 const char *requester, const char *actor, const char *action,
+                                 const struct mca_record_hook *hook, struct mca_error *err);
 
 #endif

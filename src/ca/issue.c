@@ -225,6 +225,26 @@ out:
 	return rc;
 }
 
+/* Record `cert` on `st` itself, with req->on_record in the same transaction. */
+static mca_rc
+record_direct(struct mca_store *st, const struct mca_issue_req *req, X509 *cert,
+              const char *profile, const char *serial, struct mca_error *err)
+{
+	const char *action = req->action ? req->action : "issue";
+	mca_rc rc;
+
+	if (req->on_record == NULL)
+		return mca_record_cert(st, cert, profile, req->requester, req->actor, action, err);
+	if ((rc = mca_store_begin(st, err)) != MCA_OK)
+		return rc;
+	if ((rc = mca_record_cert(st, cert, profile, req->requester, req->actor, action, err)) !=
+	        MCA_OK ||
+	    (rc = req->on_record->fn(req->on_record->arg, st, serial, err)) != MCA_OK ||
+	    (rc = mca_store_commit(st, err)) != MCA_OK)
+		mca_store_rollback(st);
+	return rc;
+}
+
 mca_rc
 mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_req *req,
           struct mca_issued *out, struct mca_error *err)
@@ -278,10 +298,10 @@ mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_re
 		goto out;
 	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(cert), out->serial, err)) != MCA_OK ||
 	    (rc = req->committer != NULL
-	              ? mca_committer_record(req->committer, cert, p->name, req->requester,
-	                                     req->actor, req->action ? req->action : "issue", err)
-	              : mca_record_cert(st, cert, p->name, req->requester, req->actor,
-	                                req->action ? req->action : "issue", err)) != MCA_OK)
+	              ? mca_committer_record_with(req->committer, cert, p->name, req->requester,
+	                                          req->actor, req->action ? req->action : "issue",
+	                                          req->on_record, err)
+	              : record_direct(st, req, cert, p->name, out->serial, err)) != MCA_OK)
 		goto out;
 	out->cert = cert;
 	out->not_before = res.not_before;

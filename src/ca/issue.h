@@ -68,6 +68,12 @@ struct mca_issue_req {
 	 * fsync) instead of a transaction of its own on `st`.
 	 */
 	struct mca_committer *committer;
+	/*
+	 * Optional: written in the certificate's own transaction, so that
+	 * both or neither are recorded (committer.h).  Without a committer,
+	 * `st` must not be inside a transaction.
+	 */
+	const struct mca_record_hook *on_record;
 	const char *requester; /* recorded with the certificate */
 	const char *actor;     /* recorded in the audit row */
 	const char *action;    /* "issue", "renew" */

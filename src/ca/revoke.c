@@ -37,9 +37,25 @@ newest_crl_lists(const struct mca_publish *pub, const char *serial)
 	return listed;
 }
 
+int
+mca_revoke_holder_reason(const char *reason)
+{
+	switch (mca_crl_reason_parse(reason)) {
+	case MCA_REASON_UNSPECIFIED:
+	case MCA_REASON_KEY_COMPROMISE:
+	case MCA_REASON_AFFILIATION_CHANGED:
+	case MCA_REASON_SUPERSEDED:
+	case MCA_REASON_CESSATION_OF_OPERATION:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 mca_rc
-mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason, const char *actor,
-           struct mca_revoke_result *res, struct mca_error *err)
+mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason,
+           enum mca_revoker by, const char *actor, struct mca_revoke_result *res,
+           struct mca_error *err)
 {
 	struct mca_cert_rec *rec = NULL;
 	mca_rc rc;
@@ -53,12 +69,18 @@ mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason
 		                     "caCompromise, affiliationChanged, superseded, "
 		                     "cessationOfOperation, privilegeWithdrawn)",
 		                     reason);
+	if (by != MCA_REVOKER_ADMIN && !mca_revoke_holder_reason(reason))
+		return mca_error_rule(err, MCA_ERR_POLICY, "revoke.reason_not_allowed",
+		                      "reason '%s' is for an administrator to give; a certificate "
+		                      "revoking itself may give unspecified, keyCompromise, "
+		                      "affiliationChanged, superseded or cessationOfOperation",
+		                      reason);
 	if ((rc = mca_store_cert_get(pub->store, serial, &rec, err)) != MCA_OK)
 		return rc;
 	if (strcmp(rec->profile, "root") == 0 || strcmp(rec->profile, "ca") == 0) {
-		rc = mca_error_set(err, MCA_ERR_POLICY,
-		                   "%s is a CA certificate; retire the CA instead of revoking it",
-		                   serial);
+		rc = mca_error_rule(err, MCA_ERR_POLICY, "revoke.ca_certificate",
+		                    "%s is a CA certificate; retire the CA instead of revoking it",
+		                    serial);
 		goto out;
 	}
 	snprintf(res->profile, sizeof(res->profile), "%s", rec->profile);

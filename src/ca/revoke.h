@@ -21,12 +21,30 @@ struct mca_revoke_result {
 	int64_t crl_number; /* the CRL published (0 when nothing changed) */
 };
 
+/* Who asks: an administrator (CLI, admin API) or the certificate's holder. */
+enum mca_revoker {
+	MCA_REVOKER_ADMIN,  /* every reason */
+	MCA_REVOKER_HOLDER, /* self-revocation, ACME revokeCert: mca_revoke_holder_reason() */
+};
+
 /*
- * Revoke `serial` (canonical hex) for `reason` (doc/cli.md names).  The CA's
- * own certificates (profiles root and ca) are refused: retire a CA
+ * Whether a holder may give `reason` (doc/cli.md names): unspecified,
+ * keyCompromise, affiliationChanged, superseded, cessationOfOperation.
+ * caCompromise and privilegeWithdrawn are the CA's statements, so only
+ * an administrator makes them.
+ */
+int mca_revoke_holder_reason(const char *reason);
+
+/*
+ * Revoke `serial` (canonical hex) for `reason` (doc/cli.md names; NULL is
+ * unspecified).  An unknown reason is MCA_ERR_INVAL; a reason `by` may
+ * not give is MCA_ERR_POLICY with rule "revoke.reason_not_allowed", and
+ * nothing changes.  The CA's own certificates (profiles root and ca) are
+ * refused (MCA_ERR_POLICY, rule "revoke.ca_certificate"): retire a CA
  * instead.  `pub` describes the issuing CA's CRL; its store is used.
  */
 mca_rc mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason,
-                  const char *actor, struct mca_revoke_result *res, struct mca_error *err);
+                  enum mca_revoker by, const char *actor, struct mca_revoke_result *res,
+                  struct mca_error *err);
 
 #endif

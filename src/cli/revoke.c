@@ -75,7 +75,7 @@ cli_revoke(const struct cli_global *g, int argc, char **argv)
 	pub.crl_dir = conf->crl_dir;
 	pub.validity = conf->crl_validity;
 	pub.actor = cli_actor();
-	if (mca_revoke(&pub, serial, reason, cli_actor(), &rr, &err) != MCA_OK) {
+	if (mca_revoke(&pub, serial, reason, MCA_REVOKER_ADMIN, cli_actor(), &rr, &err) != MCA_OK) {
 		status = cli_fail_err("revoke", &err);
 		goto out;
 	}

@@ -659,3 +659,59 @@ mca_acme_authz_settle(struct mca_store *st, const char *id, const char *status, 
 	*ok = rc == MCA_OK && mca_store_changes(st) == 1;
 	return rc;
 }
+
+/* ---- finalize: the order's outcome with its certificate, restart repair ---- */
+
+static const char sql_order_issued[] =
+    "UPDATE acme_orders SET status = 'valid', serial = ?2, error = NULL"
+    " WHERE id = ?1 AND status = 'processing'";
+static const char sql_order_unclaim[] =
+    "UPDATE acme_orders SET status = 'ready' WHERE id = ?1 AND status = 'processing'";
+static const char sql_order_repair[] =
+    "UPDATE acme_orders SET status = 'ready' WHERE status = 'processing' AND serial IS NULL";
+
+mca_rc
+mca_acme_order_issued(struct mca_store *st, const char *id, const char *serial,
+                      struct mca_error *err)
+{
+	sqlite3_stmt *s = mca_store_stmt(st, sql_order_issued, err);
+	mca_rc rc;
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	bind_text(s, 1, id);
+	bind_text(s, 2, serial);
+	if ((rc = mca_store_done(st, s, err)) != MCA_OK)
+		return rc;
+	if (mca_store_changes(st) != 1)
+		return mca_error_set(err, MCA_ERR_INTERNAL,
+		                     "order %s is no longer being finalized; certificate %s is "
+		                     "not recorded",
+		                     id, serial);
+	return MCA_OK;
+}
+
+mca_rc
+mca_acme_order_unclaim(struct mca_store *st, const char *id, struct mca_error *err)
+{
+	sqlite3_stmt *s = mca_store_stmt(st, sql_order_unclaim, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	bind_text(s, 1, id);
+	return mca_store_done(st, s, err);
+}
+
+mca_rc
+mca_acme_order_repair(struct mca_store *st, int64_t *n, struct mca_error *err)
+{
+	sqlite3_stmt *s = mca_store_stmt(st, sql_order_repair, err);
+	mca_rc rc;
+
+	*n = 0;
+	if (s == NULL)
+		return MCA_ERR_DB;
+	if ((rc = mca_store_done(st, s, err)) == MCA_OK)
+		*n = mca_store_changes(st);
+	return rc;
+}

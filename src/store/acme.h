@@ -115,6 +115,24 @@ mca_rc mca_acme_chall_list(struct mca_store *st, const char *authz,
 mca_rc mca_acme_chall_processing(struct mca_store *st, int (*cb)(void *arg, const char *id),
                                  void *arg, struct mca_error *err);
 
+/*
+ * Finalize's outcome, in the certificate's own transaction (committer.h
+ * hook): the processing order `id` becomes valid with `serial`.  An order
+ * that is not processing is MCA_ERR_INTERNAL (and the certificate must
+ * then not be recorded).
+ */
+mca_rc mca_acme_order_issued(struct mca_store *st, const char *id, const char *serial,
+                             struct mca_error *err);
+/* Undo mca_acme_order_claim after a failure of ours: processing -> ready (else nothing). */
+mca_rc mca_acme_order_unclaim(struct mca_store *st, const char *id, struct mca_error *err);
+/*
+ * At startup: orders a previous run left "processing" got no certificate
+ * (it would have made them valid in the same transaction), so their
+ * finalize never completed: back to "ready" for the client to finalize
+ * again.  *n: how many.
+ */
+mca_rc mca_acme_order_repair(struct mca_store *st, int64_t *n, struct mca_error *err);
+
 /* Delete used-up nonces and orders that expired before `before` (not valid ones). */
 mca_rc mca_acme_purge(struct mca_store *st, int64_t now, int64_t before, struct mca_error *err);
 
