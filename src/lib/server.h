@@ -21,6 +21,7 @@
 #include "err.h"
 #include "issue.h"
 #include "metrics.h"
+#include "probe.h"
 #include "profile.h"
 #include "publish.h"
 #include "ratelimit.h"
@@ -52,6 +53,8 @@ struct mca_server {
 
 	struct mca_ratelimit *ratelimit;
 	struct mca_metrics *metrics;
+	/* /v1/health's check of ca_signer, run at most every MCA_SIGNER_CHECK_INTERVAL. */
+	struct mca_probe *signer_probe;
 	struct mca_crlcache *crls;
 
 	/* The root key, only when configured (for republishing the root's CRL). */
