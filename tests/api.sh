@@ -714,11 +714,11 @@ done
 ok "rate limit: 10 failed attempts get 401"
 sign $RL "mtls_0000000000000099.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "$T_DIR/s6.json"
 is_error "rate limit: the 11th attempt" 429 rate_limited
+# The block refuses unknown ids only: a live token still works from there
+# (tests/token_failures.sh has the per-token limit).
 sign $RL "$tok6" "$T_DIR/s6.json"
-is_error "rate limit: a valid token from the blocked address" 429 rate_limited
-sign $MAIN "$tok6" "$T_DIR/s6.json"
 got_cert s6
-ok "rate limit: per address; the token was not used up by the blocked attempt"
+ok "rate limit: a valid token from the blocked address still works"
 req $RL "$https/v1/health"
 eq "rate limit: other endpoints still answer the blocked address" "$(cat "$B")" '{"status":"ok"}'
 

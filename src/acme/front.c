@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "acme/acme_int.h"
+#include "common/jsonx.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -98,14 +99,18 @@ acme_reply(struct acme_ctx *c, unsigned status, json_t *j, const char *location,
 enum mca_http_result
 acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *fmt, ...)
 {
-	char detail[512], *text;
+	static const char fallback[] = "{\"type\":\"urn:ietf:params:acme:error:serverInternal\","
+	                               "\"detail\":\"the problem document could not be built\"}";
+	char raw[512], detail[768], *text;
 	struct MHD_Response *resp;
 	json_t *j;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Details quote client bytes (URLs, kids, CSR names): make them valid UTF-8. */
+	mca_json_safe_text(detail, sizeof(detail), raw);
 	if (status >= 500 && status != 501) {
 		mca_log(MCA_LOG_ERR, "acme %s: %s", c->r->path, detail);
 		snprintf(detail, sizeof(detail), "internal error");
@@ -119,13 +124,17 @@ acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *
 		                    json_pack("[s, s, s, s]", "ES256", "ES384", "RS256", "EdDSA"));
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (text == NULL)
-		return MCA_HTTP_FAIL;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(text);
-		return MCA_HTTP_FAIL;
+	if (text == NULL) {
+		mca_log(MCA_LOG_ERR, "acme %s: could not build a problem document", c->r->path);
+		resp = MHD_create_response_from_buffer(
+		    strlen(fallback), (void *)(uintptr_t)fallback, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL)
+			free(text);
 	}
+	if (resp == NULL)
+		return MCA_HTTP_FAIL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
 	common_headers(c, resp);
 	return mca_reply_response(c->r, status, resp);

@@ -2,34 +2,24 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "api/http.h"
-#include "signer/signer.h"
-
-/* A signature over a fixed message proves the CA key is loaded and usable. */
-static int
-key_usable(struct mca_server *srv)
-{
-	static const unsigned char probe[] = "mtlsca health probe";
-	unsigned char *sig = NULL;
-	size_t len = 0;
-	int ok;
-
-	ok = mca_signer_sign(srv->ca_signer, probe, sizeof(probe), &sig, &len, NULL) == MCA_OK;
-	free(sig);
-	return ok;
-}
+#include "common/probe.h"
 
 enum mca_http_result
 mca_ep_health(struct mca_req *r)
 {
 	struct mca_error err = {0};
 	struct mca_store *st = mca_server_store(r->srv, &err);
+	struct timespec ts;
 
 	if (st == NULL || mca_store_ping(st, &err) != MCA_OK)
 		return mca_reply_json(
 		    r, 503, json_pack("{s:s, s:s}", "status", "unavailable", "reason", "database"));
-	if (!key_usable(r->srv))
+	/* Unauthenticated on both listeners: sign at most once per interval (server.c). */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!mca_probe_ok(r->srv->signer_probe, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec))
 		return mca_reply_json(
 		    r, 503,
 		    json_pack("{s:s, s:s}", "status", "unavailable", "reason", "signing key"));

@@ -201,6 +201,12 @@ out:
 	return rc;
 }
 
+int
+mca_token_id_of(const char *secret, char id[MCA_TOKEN_ID_LEN + 1])
+{
+	return secret != NULL && token_parse(secret, id);
+}
+
 enum mca_token_state
 mca_token_check(struct mca_store *st, const char *secret, struct mca_token *out,
                 struct mca_error *err)
@@ -208,18 +214,31 @@ mca_token_check(struct mca_store *st, const char *secret, struct mca_token *out,
 	struct mca_token_row row;
 	unsigned char hash[32];
 	char id[MCA_TOKEN_ID_LEN + 1];
-	enum mca_token_state state = MCA_TOKEN_UNKNOWN;
+	enum mca_token_state state = MCA_TOKEN_ERROR;
+	mca_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if (secret == NULL || !token_parse(secret, id) || !token_hash(secret, hash)) {
+	if (!mca_token_id_of(secret, id)) {
 		mca_error_set(err, MCA_ERR_NOTFOUND, "malformed token");
-		return MCA_TOKEN_UNKNOWN;
+		return MCA_TOKEN_MALFORMED;
 	}
-	if (mca_store_token_get(st, id, &row, err) != MCA_OK)
+	if (!token_hash(secret, hash)) {
+		mca_error_set(err, MCA_ERR_CRYPTO, "hashing the token failed");
+		return MCA_TOKEN_ERROR;
+	}
+	rc = mca_store_token_get(st, id, &row, err);
+	if (rc == MCA_ERR_NOTFOUND)
 		return MCA_TOKEN_UNKNOWN;
-	/* Constant time: the id is public, the secret is not. */
-	if (CRYPTO_memcmp(hash, row.hash, sizeof(hash)) != 0 || row.revoked_at != 0) {
-		mca_error_set(err, MCA_ERR_NOTFOUND, "unknown or revoked token");
+	if (rc != MCA_OK)
+		return MCA_TOKEN_ERROR;
+	/* Constant time: the id is public, the secret is not.  Nothing else is said first. */
+	if (CRYPTO_memcmp(hash, row.hash, sizeof(hash)) != 0) {
+		mca_error_set(err, MCA_ERR_NOTFOUND, "wrong token secret");
+		state = MCA_TOKEN_BAD_SECRET;
+		goto out;
+	}
+	if (row.revoked_at != 0) {
+		state = MCA_TOKEN_REVOKED;
 		goto out;
 	}
 	if (row.expires_at <= (int64_t)mca_now()) {
@@ -232,7 +251,7 @@ mca_token_check(struct mca_store *st, const char *secret, struct mca_token *out,
 	}
 	if (!row_to_token(&row, out)) {
 		mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-		goto out; /* UNKNOWN: refuse rather than crash */
+		goto out; /* ERROR: refuse rather than crash */
 	}
 	state = MCA_TOKEN_OK;
 out:
@@ -248,13 +267,13 @@ mca_token_consume(struct mca_store *st, const char *id, struct mca_error *err)
 	enum mca_token_state state;
 
 	if (mca_store_token_consume(st, id, (int64_t)mca_now(), &taken, err) != MCA_OK)
-		return MCA_TOKEN_UNKNOWN;
+		return MCA_TOKEN_ERROR;
 	if (taken)
 		return MCA_TOKEN_OK;
-	/* Lost the race, or expired meanwhile: say which. */
+	/* Lost the race, or expired or revoked meanwhile: say which. */
 	if (mca_store_token_get(st, id, &row, err) != MCA_OK)
-		return MCA_TOKEN_UNKNOWN;
-	state = row.revoked_at != 0                    ? MCA_TOKEN_UNKNOWN
+		return MCA_TOKEN_ERROR; /* even NOTFOUND: it was there a moment ago */
+	state = row.revoked_at != 0                    ? MCA_TOKEN_REVOKED
 	        : row.expires_at <= (int64_t)mca_now() ? MCA_TOKEN_EXPIRED
 	                                               : MCA_TOKEN_USED;
 	mca_token_row_clear(&row);

@@ -27,12 +27,20 @@
 #define MCA_TOKEN_MAX_USES  10000
 #define MCA_TOKEN_MAX_TTL   ((int64_t)30 * 86400)
 
-/* Why a token was refused (maps to doc/api.md error codes). */
+/*
+ * Why a token was refused (maps to doc/api.md error codes), and whether the
+ * refusal counts as a guess for the failed-attempt limit (ratelimit.h).
+ * Expired, used up and revoked are only ever reported for the right secret.
+ */
 enum mca_token_state {
 	MCA_TOKEN_OK,
-	MCA_TOKEN_UNKNOWN, /* 401 unauthorized: malformed, no such id, wrong secret, revoked */
-	MCA_TOKEN_EXPIRED, /* 401 token_expired */
-	MCA_TOKEN_USED,    /* 401 token_used */
+	MCA_TOKEN_MALFORMED,  /* 401 unauthorized: not a token at all; not counted */
+	MCA_TOKEN_UNKNOWN,    /* 401 unauthorized: no such id; counted per address */
+	MCA_TOKEN_BAD_SECRET, /* 401 unauthorized: wrong secret; counted per address and id */
+	MCA_TOKEN_REVOKED,    /* 401 unauthorized: revoked; not counted */
+	MCA_TOKEN_EXPIRED,    /* 401 token_expired; not counted */
+	MCA_TOKEN_USED,       /* 401 token_used; not counted */
+	MCA_TOKEN_ERROR,      /* 500 internal: database (or memory) failure; not counted */
 };
 
 struct mca_token {
@@ -63,11 +71,23 @@ mca_rc mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
                         int (*profile_ok)(void *arg, const char *profile), void *arg,
                         struct mca_token *out, char **secret, struct mca_error *err);
 
-/* Authenticate `secret` without consuming it; fills `out` when MCA_TOKEN_OK. */
+/*
+ * The id part of a well-formed token string into `id`; 0 when `secret` is
+ * not shaped like a token (nothing to look up).
+ */
+int mca_token_id_of(const char *secret, char id[MCA_TOKEN_ID_LEN + 1]);
+
+/*
+ * Authenticate `secret` without consuming it; fills `out` when MCA_TOKEN_OK.
+ * On MCA_TOKEN_ERROR, err says what failed (for the log, not the client).
+ */
 enum mca_token_state mca_token_check(struct mca_store *st, const char *secret,
                                      struct mca_token *out, struct mca_error *err);
 
-/* Take one use; MCA_TOKEN_USED (or EXPIRED) when another request took the last one. */
+/*
+ * Take one use; MCA_TOKEN_USED (or EXPIRED, REVOKED) when another request
+ * took the last one meanwhile, MCA_TOKEN_ERROR when the database failed.
+ */
 enum mca_token_state mca_token_consume(struct mca_store *st, const char *id, struct mca_error *err);
 
 /* Give one use back after an issuance that failed on our side. */

@@ -99,6 +99,76 @@ mca_json_unpack(json_t *obj, const struct mca_jfield *fields, size_t nfields, vo
 	return MCA_OK;
 }
 
+/*
+ * Length of the well-formed UTF-8 character at `s` (1..4), 0 when `s`
+ * starts an ill-formed sequence; *prefix gets how many bytes of it are a
+ * valid beginning (so the caller can skip the maximal ill-formed part).
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t *prefix)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	*prefix = 1;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0; /* continuation byte, 0xc0, 0xc1, 0xf5..0xff */
+	/* RFC 3629 table 3-7: the second byte's range excludes overlongs and surrogates. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n; i++) {
+		if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+		*prefix = i + 1;
+	}
+	return n;
+}
+
+size_t
+mca_json_safe_text(char *dst, size_t len, const char *src)
+{
+	static const char fffd[] = "\xef\xbf\xbd";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t out = 0, n, prefix;
+
+	if (len == 0)
+		return 0;
+	while (*s != '\0') {
+		n = utf8_char(s, &prefix);
+		if (n == 0 && s[prefix] == '\0' && s[0] >= 0xc2 && s[0] <= 0xf4)
+			break; /* a character cut at the end: drop it */
+		if (n == 0) {
+			if (out + 3 >= len)
+				break;
+			memcpy(dst + out, fffd, 3);
+			out += 3;
+			s += prefix;
+			continue;
+		}
+		if (out + n >= len)
+			break;
+		memcpy(dst + out, s, n);
+		out += n;
+		s += n;
+	}
+	dst[out] = '\0';
+	return out;
+}
+
 mca_rc
 mca_json_parse_object(const char *text, size_t len, json_t **out, const char *what,
                       struct mca_error *err)

@@ -47,6 +47,18 @@ mca_rc mca_json_unpack(json_t *obj, const struct mca_jfield *fields, size_t nfie
                        const char *what, struct mca_error *err);
 
 /*
+ * Copy the C string `src` into `dst` (`len` bytes, len >= 1; always
+ * terminated) as text a JSON encoder accepts: each maximal ill-formed
+ * UTF-8 subsequence (stray or missing continuation bytes, overlong forms,
+ * surrogates, beyond U+10FFFF, 0xC0/0xC1/0xF5..0xFF) becomes U+FFFD, except
+ * an incomplete character at the very end of `src` (what a cut by "%.Ns"
+ * or a full buffer leaves), which is dropped.  When `dst` fills up the copy
+ * stops at a character boundary.  Returns the length written.  For error
+ * messages that quote client bytes (paths, serials, names from CSRs).
+ */
+size_t mca_json_safe_text(char *dst, size_t len, const char *src);
+
+/*
  * Parse `text` (length `len`) as a single JSON object, refusing duplicate
  * keys.  *out is a new reference.
  */

@@ -38,6 +38,7 @@ struct mca_metrics {
 	uint64_t count;
 	double sum;
 	uint64_t status[6]; /* by class: 1xx..5xx, index 0 unused */
+	uint64_t signer_checks, signer_failures;
 };
 
 struct mca_metrics *
@@ -82,6 +83,18 @@ mca_metrics_count(struct mca_metrics *m, enum mca_metric_event ev, const char *p
 		snprintf(p->name, sizeof(p->name), "%s", profile);
 	}
 	p->n[ev]++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+mca_metrics_signer_check(struct mca_metrics *m, int ok)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->signer_checks++;
+	if (!ok)
+		m->signer_failures++;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -174,6 +187,15 @@ mca_metrics_render(struct mca_metrics *m, int64_t crl_number, int64_t crl_this_u
 	for (i = 1; i < 6; i++)
 		bprintf(&b, "mtlsca_http_responses_total{code=\"%zuxx\"} %llu\n", i,
 		        (unsigned long long)m->status[i]);
+	bprintf(&b,
+	        "# HELP mtlsca_signer_checks_total Signatures made to check the CA key "
+	        "(/v1/health, at most one per %d s).\n"
+	        "# TYPE mtlsca_signer_checks_total counter\nmtlsca_signer_checks_total %llu\n"
+	        "# HELP mtlsca_signer_check_failures_total Checks of the CA key that failed.\n"
+	        "# TYPE mtlsca_signer_check_failures_total counter\n"
+	        "mtlsca_signer_check_failures_total %llu\n",
+	        MCA_SIGNER_CHECK_INTERVAL, (unsigned long long)m->signer_checks,
+	        (unsigned long long)m->signer_failures);
 	pthread_mutex_unlock(&m->lock);
 	bprintf(&b,
 	        "# HELP mtlsca_crl_number CRL number of the current CRL.\n"

@@ -12,6 +12,9 @@ enum mca_metric_event { MCA_M_ISSUED, MCA_M_RENEWED, MCA_M_REVOKED, MCA_M_REJECT
 
 #define MCA_METRICS_MAX_PROFILES 32
 
+/* Seconds between two checks of the CA signer by /v1/health. */
+#define MCA_SIGNER_CHECK_INTERVAL 5
+
 struct mca_metrics;
 
 struct mca_metrics *mca_metrics_new(void);
@@ -19,6 +22,9 @@ void mca_metrics_free(struct mca_metrics *m);
 
 /* Count one event for `profile` (NULL or unknown beyond the table: "other"). */
 void mca_metrics_count(struct mca_metrics *m, enum mca_metric_event ev, const char *profile);
+
+/* Count one run of the CA signer check behind /v1/health (ok: it signed). */
+void mca_metrics_signer_check(struct mca_metrics *m, int ok);
 
 /* Record one finished request. */
 void mca_metrics_request(struct mca_metrics *m, double seconds, unsigned status);

@@ -1,10 +1,12 @@
 /*
- * ratelimit.h - failed-credential throttling per client address.
+ * ratelimit.h - failed-credential throttling per key.
  *
- * After MCA_RL_MAX_FAILURES failed token attempts from one address within
- * MCA_RL_WINDOW seconds, that address is refused (429) until the window
- * ends.  Memory is bounded: a fixed table; when it is full, the oldest
- * window is replaced.  Thread-safe.
+ * After MCA_RL_MAX_FAILURES failures counted for one key within
+ * MCA_RL_WINDOW seconds, the key is blocked until the window ends.  Keys
+ * are client addresses and "token:ID" (guesses at one token's secret);
+ * what counts and what a block refuses is up to the caller (ep_sign.c).
+ * Memory is bounded: a fixed table; when it is full, the oldest window is
+ * replaced.  Thread-safe.
  */
 #ifndef MCA_RATELIMIT_H
 #define MCA_RATELIMIT_H

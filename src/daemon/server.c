@@ -94,6 +94,22 @@ chain_pem(STACK_OF(X509) * sk, char **out, struct mca_error *err)
 	return MCA_OK;
 }
 
+/* A signature over a fixed message proves the CA key is loaded and usable. */
+static int
+signer_usable(void *arg)
+{
+	static const unsigned char probe[] = "mtlsca health probe";
+	struct mca_server *srv = arg;
+	unsigned char *sig = NULL;
+	size_t len = 0;
+	int ok;
+
+	ok = mca_signer_sign(srv->ca_signer, probe, sizeof(probe), &sig, &len, NULL) == MCA_OK;
+	free(sig);
+	mca_metrics_signer_check(srv->metrics, ok);
+	return ok;
+}
+
 mca_rc
 mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err)
 {
@@ -154,7 +170,10 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	srv->ratelimit = mca_ratelimit_new();
 	srv->metrics = mca_metrics_new();
 	srv->crls = mca_crlcache_new();
-	if (srv->ratelimit == NULL || srv->metrics == NULL || srv->crls == NULL) {
+	srv->signer_probe =
+	    mca_probe_new((int64_t)MCA_SIGNER_CHECK_INTERVAL * 1000000000, signer_usable, srv);
+	if (srv->ratelimit == NULL || srv->metrics == NULL || srv->crls == NULL ||
+	    srv->signer_probe == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -235,6 +254,7 @@ mca_server_free(struct mca_server *srv)
 	X509_STORE_free(srv->trust);
 	mca_crlcache_free(srv->crls);
 	mca_signer_free(srv->root_signer);
+	mca_probe_free(srv->signer_probe);
 	mca_ratelimit_free(srv->ratelimit);
 	mca_metrics_free(srv->metrics);
 	mca_signer_free(srv->ca_signer);

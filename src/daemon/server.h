@@ -20,6 +20,7 @@
 #include "ca/issue.h"
 #include "ca/publish.h"
 #include "common/err.h"
+#include "common/probe.h"
 #include "daemon/crlcache.h"
 #include "daemon/metrics.h"
 #include "daemon/ratelimit.h"
@@ -54,6 +55,8 @@ struct mca_server {
 
 	struct mca_ratelimit *ratelimit;
 	struct mca_metrics *metrics;
+	/* /v1/health's check of ca_signer, run at most every MCA_SIGNER_CHECK_INTERVAL. */
+	struct mca_probe *signer_probe;
 	struct mca_crlcache *crls;
 
 	/* The root key, only when configured (for republishing the root's CRL). */

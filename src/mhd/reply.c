@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonx.h"
 #include "common/log.h"
 #include "mhd/mhd.h"
 
@@ -73,17 +74,27 @@ mca_reply_json(struct mca_req *r, unsigned status, json_t *j)
 	return res;
 }
 
-/* Build the {"error","message"} body; `allow` adds an Allow header (405). */
+/* Last resort when the JSON of an error cannot be built: fixed bytes. */
+static const char fallback_error[] = "{\"error\":\"internal\",\"message\":\"the error reply could "
+                                     "not be built\"}";
+
+/*
+ * Build the {"error","message"} body; `allow` adds an Allow header (405).
+ * Messages quote client bytes (paths, serials, CSR names): they are made
+ * valid UTF-8 here, in the one place every error reply passes, so the
+ * reply is always sent.
+ */
 static enum mca_http_result
 reply_error_v(struct mca_req *r, unsigned status, const char *code, const char *allow,
               const char *fmt, va_list ap)
 {
-	char msg[512];
+	char raw[512], msg[768];
 	json_t *j;
 	char *text;
 	struct MHD_Response *resp;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	mca_json_safe_text(msg, sizeof(msg), raw);
 	if (status >= 500) {
 		/* Our failure: details to the log, never to the client. */
 		mca_log(MCA_LOG_ERR, "%s %s: %s", r->method, r->path ? r->path : "?", msg);
@@ -92,10 +103,14 @@ reply_error_v(struct mca_req *r, unsigned status, const char *code, const char *
 	j = json_pack("{s:s, s:s}", "error", code, "message", msg);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (text == NULL)
-		return MCA_HTTP_FAIL;
-	resp = response_new("application/json", text, strlen(text));
-	free(text);
+	if (text == NULL) {
+		mca_log(MCA_LOG_ERR, "%s %s: could not build the JSON of a %u error", r->method,
+		        r->path ? r->path : "?", status);
+		resp = response_new("application/json", fallback_error, strlen(fallback_error));
+	} else {
+		resp = response_new("application/json", text, strlen(text));
+		free(text);
+	}
 	if (resp != NULL && allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	return mca_reply_response(r, status, resp);
