@@ -35,8 +35,9 @@ struct acme_ctx {
 	EVP_PKEY *key;                /* the key that signed the request */
 	struct mca_acme_account acct; /* when signed with kid (or found by jwk) */
 	int have_acct;
-	json_t *payload; /* NULL for POST-as-GET */
-	char thumb[44];  /* of the signing JWK (jwk) or the account's */
+	json_t *payload;      /* NULL for POST-as-GET */
+	char thumb[44];       /* of the signing JWK (jwk) or the account's */
+	unsigned retry_after; /* seconds; when set, acme_problem adds Retry-After */
 };
 
 /* Reply with a problem document (RFC 7807) of ACME error `type` (full URN). */

@@ -136,6 +136,12 @@ acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *
 	if (resp == NULL)
 		return MCA_HTTP_FAIL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+	if (c->retry_after > 0) {
+		char secs[16];
+
+		snprintf(secs, sizeof(secs), "%u", c->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	common_headers(c, resp);
 	return mca_reply_response(c->r, status, resp);
 }
