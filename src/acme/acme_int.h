@@ -27,7 +27,8 @@ struct acme_ctx {
 	struct mca_req *r;
 	struct mca_server *srv;
 	struct mca_store *st;
-	struct mca_store *nonces; /* the light connection: nonces need no fsync */
+	struct mca_store *nonces;      /* the light connection: nonces need no fsync */
+	struct mca_profile_snap *snap; /* held for the request: profile and issuer */
 	const struct mca_profile *profile;
 	char base[600];   /* https://HOST/acme/PROFILE */
 	const char *rest; /* the path after base + "/" */

@@ -644,7 +644,7 @@ acme_finalize(struct acme_ctx *c, const char *id)
 	req.requester = requester;
 	req.actor = requester;
 	req.action = "issue";
-	if (mca_issue(c->srv->issuer, c->st, &req, &iss, &err) != MCA_OK) {
+	if (mca_issue(c->snap->issuer, c->st, &req, &iss, &err) != MCA_OK) {
 		if (err.code != MCA_ERR_POLICY && err.code != MCA_ERR_BADCSR) {
 			/*
 			 * Our failure, not the client's: the order is ready for a
