@@ -293,6 +293,10 @@ static const struct {
     {WITH("\"acme\": {\"hosts\": {\"Bad_Name\": \"127.0.0.1\"}}"), {"'acme.hosts'"}},
     {WITH("\"acme\": {\"hosts\": {\"a.example.net\": 1}}"), {"'acme.hosts'"}},
     {WITH("\"acme\": {\"orders_per_hour\": 0}"), {"'acme.orders_per_hour'"}},
+    {WITH("\"acme\": {\"new_accounts_per_hour\": 0}"),
+     {"'acme.new_accounts_per_hour'", "1..100000"}},
+    {WITH("\"acme\": {\"new_accounts_per_hour\": 100001}"), {"'acme.new_accounts_per_hour'"}},
+    {WITH("\"acme\": {\"new_accounts_per_hour\": \"5\"}"), {"'new_accounts_per_hour'", "integer"}},
     {WITH("\"acme\": []"), {"'acme'", "object"}},
 };
 
@@ -431,6 +435,7 @@ START_TEST(test_load_defaults)
 	ck_assert_uint_eq(c->acme_http01_port, 80);
 	ck_assert_ptr_null(c->acme_dns_resolver);
 	ck_assert_uint_eq(c->acme_orders_per_hour, 300);
+	ck_assert_uint_eq(c->acme_new_accounts_per_hour, 20);
 	mca_conf_free(c);
 }
 END_TEST
@@ -440,13 +445,14 @@ START_TEST(test_load_acme)
 {
 	struct mca_conf *c = load_ok("{" REQ ", \"acme\": {\"http01_port\": 5002,"
 	                             " \"dns_resolver\": \"127.0.0.1:5353\","
-	                             " \"orders_per_hour\": 7,"
+	                             " \"orders_per_hour\": 7, \"new_accounts_per_hour\": 3,"
 	                             " \"hosts\": {\"a.example.net\": \"127.0.0.1\","
 	                             " \"b.example.net\": \"::1\"}}}");
 
 	ck_assert_uint_eq(c->acme_http01_port, 5002);
 	ck_assert_str_eq(c->acme_dns_resolver, "127.0.0.1:5353");
 	ck_assert_uint_eq(c->acme_orders_per_hour, 7);
+	ck_assert_uint_eq(c->acme_new_accounts_per_hour, 3);
 	ck_assert_str_eq(c->acme_host_names[0], "a.example.net");
 	ck_assert_str_eq(c->acme_host_addrs[0], "127.0.0.1");
 	ck_assert_str_eq(c->acme_host_names[1], "b.example.net");

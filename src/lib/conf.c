@@ -62,7 +62,7 @@ static const struct mca_jfield limits_fields[] = {
 };
 
 struct raw_acme {
-	long long http01_port, orders_per_hour;
+	long long http01_port, orders_per_hour, new_accounts_per_hour;
 	const char *dns_resolver;
 	json_t *hosts;
 };
@@ -71,6 +71,7 @@ static const struct mca_jfield acme_fields[] = {
     MCA_JFIELD(struct raw_acme, dns_resolver, MCA_J_STRING, 0),
     MCA_JFIELD(struct raw_acme, hosts, MCA_J_OBJECT, 0),
     MCA_JFIELD(struct raw_acme, orders_per_hour, MCA_J_INT, 0),
+    MCA_JFIELD(struct raw_acme, new_accounts_per_hour, MCA_J_INT, 0),
 };
 
 mca_rc
@@ -201,7 +202,7 @@ conf_uint(const struct mca_conf *c, const char *field, long long v, long long lo
 static mca_rc
 conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 {
-	struct raw_acme raw = {-1, -1, NULL, NULL};
+	struct raw_acme raw = {-1, -1, -1, NULL, NULL};
 	struct mca_error e = {0};
 	unsigned char ip[16];
 	size_t iplen, n = 0, i = 0;
@@ -228,6 +229,14 @@ conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 			    "%s: field 'acme.orders_per_hour': %lld is outside 1..100000", c->path,
 			    raw.orders_per_hour);
 		c->acme_orders_per_hour = (unsigned)raw.orders_per_hour;
+	}
+	if (raw.new_accounts_per_hour != -1) {
+		if (raw.new_accounts_per_hour < 1 || raw.new_accounts_per_hour > 100000)
+			return mca_error_set(
+			    err, MCA_ERR_CONFIG,
+			    "%s: field 'acme.new_accounts_per_hour': %lld is outside 1..100000",
+			    c->path, raw.new_accounts_per_hour);
+		c->acme_new_accounts_per_hour = (unsigned)raw.new_accounts_per_hour;
 	}
 	if (raw.dns_resolver != NULL) {
 		/* IPv4[:PORT]: what the dns-01 validator can ask. */
@@ -429,6 +438,7 @@ mca_conf_load(const char *path, struct mca_conf **out, struct mca_error *err)
 	c->connection_timeout = 30;
 	c->acme_http01_port = 80;
 	c->acme_orders_per_hour = 300;
+	c->acme_new_accounts_per_hour = 20;
 	c->threads = 0;
 
 	rc = mca_file_read(path, &text, &len, &e);

@@ -57,6 +57,8 @@ struct mca_conf {
 	char **acme_host_names;    /* NULL-terminated, parallel to acme_host_addrs */
 	char **acme_host_addrs;
 	unsigned acme_orders_per_hour; /* new orders one account may create an hour */
+	unsigned
+	    acme_new_accounts_per_hour; /* new accounts one client address may create an hour */
 
 	/* Connection limits of mtlscad. */
 	unsigned max_connections;
