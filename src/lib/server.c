@@ -190,9 +190,11 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		goto fail;
 	}
 	srv->ratelimit = mca_ratelimit_new();
+	srv->acme_accounts = mca_ratelimit_new_ex(conf->acme_new_accounts_per_hour, 3600);
 	srv->metrics = mca_metrics_new();
 	srv->crls = mca_crlcache_new();
-	if (srv->ratelimit == NULL || srv->metrics == NULL || srv->crls == NULL) {
+	if (srv->ratelimit == NULL || srv->acme_accounts == NULL || srv->metrics == NULL ||
+	    srv->crls == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -275,6 +277,7 @@ mca_server_free(struct mca_server *srv)
 	mca_crlcache_free(srv->crls);
 	mca_signer_free(srv->root_signer);
 	mca_ratelimit_free(srv->ratelimit);
+	mca_ratelimit_free(srv->acme_accounts);
 	mca_metrics_free(srv->metrics);
 	mca_signer_free(srv->ca_signer);
 	X509_free(srv->ca_cert);

@@ -51,6 +51,7 @@ struct mca_server {
 	struct mca_issuer *issuer;
 
 	struct mca_ratelimit *ratelimit;
+	struct mca_ratelimit *acme_accounts; /* ACME new accounts per address an hour */
 	struct mca_metrics *metrics;
 	struct mca_crlcache *crls;
 

@@ -34,8 +34,9 @@ struct acme_ctx {
 	EVP_PKEY *key;                /* the key that signed the request */
 	struct mca_acme_account acct; /* when signed with kid (or found by jwk) */
 	int have_acct;
-	json_t *payload; /* NULL for POST-as-GET */
-	char thumb[44];  /* of the signing JWK (jwk) or the account's */
+	json_t *payload;     /* NULL for POST-as-GET */
+	char thumb[44];      /* of the signing JWK (jwk) or the account's */
+	int64_t retry_after; /* > 0: replies carry Retry-After (seconds) */
 };
 
 /* Reply with a problem document (RFC 7807) of ACME error `type` (full URN). */

@@ -41,11 +41,15 @@ new_nonce(struct acme_ctx *c)
 static void
 common_headers(struct acme_ctx *c, struct MHD_Response *resp)
 {
-	char link[700], *nonce = new_nonce(c);
+	char link[700], *nonce = new_nonce(c), retry[24];
 
 	if (nonce != NULL) {
 		MHD_add_response_header(resp, "Replay-Nonce", nonce);
 		free(nonce);
+	}
+	if (c->retry_after > 0) {
+		snprintf(retry, sizeof(retry), "%lld", (long long)c->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
 	snprintf(link, sizeof(link), "<%s/directory>;rel=\"index\"", c->base);
 	MHD_add_response_header(resp, "Link", link);
@@ -228,6 +232,12 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		jwk = json_loads(c->acct.jwk, 0, NULL);
 		if (jwk == NULL || mca_jwk_to_pkey(jwk, &c->key, &err) != MCA_OK) {
 			json_decref(jwk);
+			/* Made before a policy change (e.g. RSA over 4096 bits). */
+			if (err.code == MCA_ERR_POLICY)
+				return acme_problem(c, 400, ACME_ERR("badPublicKey"),
+				                    "the account key is no longer accepted (%s); "
+				                    "create a new account",
+				                    err.msg);
 			return acme_problem(c, 500, ACME_ERR("serverInternal"),
 			                    "stored account key unusable");
 		}
