@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "acme/acme.h"
+#include "acme/nonce.h"
 #include "committer.h"
 #include "keys.h"
 #include "log.h"
@@ -13,7 +14,7 @@
 #include "server.h"
 #include "util.h"
 
-static pthread_key_t store_key, light_key;
+static pthread_key_t store_key;
 static pthread_once_t store_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -26,22 +27,6 @@ static void
 store_key_init(void)
 {
 	pthread_key_create(&store_key, store_destroy);
-	pthread_key_create(&light_key, store_destroy);
-}
-
-struct mca_store *
-mca_server_store_light(struct mca_server *srv, struct mca_error *err)
-{
-	struct mca_store *st;
-
-	pthread_once(&store_once, store_key_init);
-	st = pthread_getspecific(light_key);
-	if (st != NULL)
-		return st;
-	if (mca_store_open_light(srv->conf->database, &st, err) != MCA_OK)
-		return NULL;
-	pthread_setspecific(light_key, st);
-	return st;
 }
 
 struct mca_store *
@@ -198,6 +183,9 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	if ((rc = mca_nonces_new(MCA_NONCE_WINDOW, MCA_NONCE_LIFETIME, &srv->nonces, err)) !=
+	    MCA_OK)
+		goto fail;
 	pthread_rwlock_init(&srv->profiles_lock, NULL);
 	srv->lock_ready = 1;
 	if ((rc = mca_profiles_load(conf->templates_dir, &srv->profiles, err)) != MCA_OK ||
@@ -278,6 +266,7 @@ mca_server_free(struct mca_server *srv)
 	mca_signer_free(srv->root_signer);
 	mca_ratelimit_free(srv->ratelimit);
 	mca_ratelimit_free(srv->acme_accounts);
+	mca_nonces_free(srv->nonces);
 	mca_metrics_free(srv->metrics);
 	mca_signer_free(srv->ca_signer);
 	X509_free(srv->ca_cert);

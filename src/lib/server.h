@@ -28,6 +28,7 @@
 #include "store.h"
 
 struct mca_acme;
+struct mca_nonces;
 
 struct mca_server {
 	struct mca_conf *conf;
@@ -52,6 +53,7 @@ struct mca_server {
 
 	struct mca_ratelimit *ratelimit;
 	struct mca_ratelimit *acme_accounts; /* ACME new accounts per address an hour */
+	struct mca_nonces *nonces;           /* ACME replay nonces (acme/nonce.h), thread-safe */
 	struct mca_metrics *metrics;
 	struct mca_crlcache *crls;
 
@@ -87,9 +89,6 @@ mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mc
  * closed at thread exit.  NULL (and err set) when it cannot be opened.
  */
 struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
-
-/* The calling thread's light connection (mca_store_open_light): nonces only. */
-struct mca_store *mca_server_store_light(struct mca_server *srv, struct mca_error *err);
 
 /*
  * Reload the profile templates (SIGHUP).  On error the loaded set stays
