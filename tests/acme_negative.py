@@ -11,6 +11,9 @@ Then validations per account (RFC 8555 7.1.4, 7.6) with two more accounts, on
 a third name that CONF's acme.hosts maps (one acme.sh gave to certbot or lego:
 its validations rows are checked before this runs, and other accounts'
 validations of it must not count here).
+RSA account keys: 8192 bits are refused (badPublicKey), 4096 accepted; then
+new accounts from one address beyond CONF's acme.new_accounts_per_hour are
+rateLimited (counted from the accounts in CONF's database).
 Needs MTLSCA in the environment to look at the recorded certificates.
 
 Prints "ok DESCRIPTION" per check and "# ..." diagnostics; on the first
@@ -21,7 +24,10 @@ import base64
 import hashlib
 import http.server
 import json
+import math
 import os
+import secrets
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -58,6 +64,93 @@ def es256(key, text):
     return b64u(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 
+SMALL_PRIMES = [p for p in range(3, 1000, 2) if all(p % q for q in range(3, int(p ** 0.5) + 1, 2))]
+# RFC 8017 9.2: the DER DigestInfo prefix of a SHA-256 hash.
+SHA256_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+def probable_prime(n, rounds=24):
+    """Miller-Rabin; n odd and large."""
+    if any(n % p == 0 for p in SMALL_PRIMES):
+        return False
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for _ in range(rounds):
+        x = pow(secrets.randbelow(n - 3) + 2, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+class MultiPrimeRSA:
+    """An RSA key of exactly `bits` bits (a multiple of 256) from 256-bit primes, e = 65537.
+
+    A real key (RS256 signatures made with it verify), made in well under a
+    second where a two-prime RSA-8192 key takes seconds to generate.  Each
+    prime has its top 8 bits set, so the product of bits/256 of them has
+    exactly `bits` bits.
+    """
+
+    def __init__(self, bits):
+        self.e = 65537
+        self.primes = []
+        while len(self.primes) < bits // 256:
+            p = secrets.randbits(256) | (0xff << 248) | 1
+            if (p - 1) % self.e != 0 and probable_prime(p):
+                self.primes.append(p)
+        self.n = math.prod(self.primes)
+        assert self.n.bit_length() == bits
+        self.k = bits // 8
+
+    def jwk(self):
+        return {"e": b64u(self.e.to_bytes(3, "big")), "kty": "RSA",
+                "n": b64u(self.n.to_bytes(self.k, "big"))}
+
+    def rs256(self, text):
+        """The base64url RSASSA-PKCS1-v1_5 SHA-256 signature of `text` (CRT, Garner)."""
+        t = SHA256_INFO + hashlib.sha256(text.encode()).digest()
+        m = int.from_bytes(b"\x00\x01" + b"\xff" * (self.k - 3 - len(t)) + b"\x00" + t, "big")
+        x, mod = 0, 1
+        for p in self.primes:
+            r = pow(m, pow(self.e, -1, p - 1), p)
+            x += mod * ((r - x) * pow(mod, -1, p) % p)
+            mod *= p
+        assert pow(x, self.e, self.n) == m
+        return b64u(x.to_bytes(self.k, "big"))
+
+
+def rsa_new_account(cl, key, what):
+    """newAccount signed RS256 with the MultiPrimeRSA `key` (its jwk in the header)."""
+    if cl.nonce is None:
+        cl.new_nonce()
+    url = cl.dir["newAccount"]
+    p64 = b64u(json.dumps({"alg": "RS256", "nonce": cl.nonce, "url": url, "jwk": key.jwk()}))
+    pl64 = b64u(json.dumps({"termsOfServiceAgreed": True}))
+    body = {"protected": p64, "payload": pl64, "signature": key.rs256(p64 + "." + pl64)}
+    return cl.post_raw(url, body, what)
+
+
+def database_of(conf):
+    with open(conf) as f:
+        db = json.load(f).get("database", "mtlsca.db")
+    return db if os.path.isabs(db) else os.path.join(os.path.dirname(os.path.abspath(conf)), db)
+
+
+def account_count(conf):
+    con = sqlite3.connect("file:%s?mode=ro" % database_of(conf), uri=True, timeout=10)
+    try:
+        return con.execute("SELECT count(*) FROM acme_accounts").fetchone()[0]
+    finally:
+        con.close()
+
+
 def ok(desc):
     print("ok " + desc, flush=True)
 
@@ -77,7 +170,11 @@ def check(cond, desc, resp=None):
 
 
 class Client:
-    """An ACME client that checks the headers every reply must carry."""
+    """An ACME client that checks the headers every reply must carry.
+
+    Replies to POST and to newNonce carry a fresh Replay-Nonce; the
+    directory (a GET) needs none and gets none.
+    """
 
     def __init__(self, directory_url, chain):
         self.s = requests.Session()
@@ -90,22 +187,27 @@ class Client:
         self.thumb = b64u(hashlib.sha256(canon.encode()).digest())
         self.kid = None
         self.nonce = None
+        self.last_sent_nonce = None
         self.replies = 0
         r = self.s.get(directory_url, timeout=10)
-        self.common(r, "GET directory")
+        self.common(r, "GET directory", nonce=False)
         if r.status_code != 200:
             fail("GET directory: 200", r)
         self.dir = r.json()
 
-    def common(self, r, what):
-        """Every reply: a fresh Replay-Nonce; errors are problem documents."""
+    def common(self, r, what, nonce=True):
+        """Every reply: a fresh Replay-Nonce (none if not `nonce`); errors are problem documents."""
         self.replies += 1
         n = r.headers.get("Replay-Nonce")
-        if not n:
+        if not nonce:
+            if n is not None:
+                fail("%s: the reply carries no Replay-Nonce (got %r)" % (what, n), r)
+        elif not n:
             fail("%s: the reply carries Replay-Nonce" % what, r)
-        if n == self.nonce:
+        elif n == self.nonce:
             fail("%s: the Replay-Nonce is fresh" % what, r)
-        self.nonce = n
+        else:
+            self.nonce = n
         if r.status_code >= 400:
             ct = r.headers.get("Content-Type", "")
             if ct.split(";")[0].strip().lower() != "application/problem+json":
@@ -130,6 +232,7 @@ class Client:
         """Flattened JWS; `key`: sign with this P-256 key (and its jwk) instead."""
         prot = {"alg": alg, "nonce": nonce if nonce is not None else self.nonce,
                 "url": header_url or url}
+        self.last_sent_nonce = prot["nonce"]
         if key is not None:
             prot["jwk"] = jwk_of(key)
         elif use_jwk or self.kid is None:
@@ -328,7 +431,7 @@ def main():
     cl = Client(directory, chain)
     check(all(k in cl.dir for k in ("newNonce", "newAccount", "newOrder", "revokeCert",
                                      "keyChange")), "directory lists the five resources")
-    first = cl.nonce
+    first = cl.new_nonce()
     r = cl.s.head(cl.dir["newNonce"], timeout=10)
     cl.common(r, "HEAD newNonce")
     check(r.status_code == 200 and "no-store" in r.headers.get("Cache-Control", ""),
@@ -343,6 +446,18 @@ def main():
           r.json().get("status") == "valid", "newAccount: 201, valid, with Location", r)
     cl.kid = r.headers["Location"]
     acct = cl.kid
+
+    # -- RSA account keys: at most 4096 bits, refused from the JWK alone -------------
+    before = account_count(conf)
+    r = rsa_new_account(cl, MultiPrimeRSA(8192), "newAccount with an RSA-8192 key")
+    expect_problem(r, 400, "badPublicKey", "newAccount signed with a valid RSA-8192 key")
+    detail = r.json().get("detail", "")
+    check("8192" in detail and "4096" in detail,
+          "the RSA-8192 refusal names the size and the limit (got %r)" % detail, r)
+    check(account_count(conf) == before, "no account was created for the RSA-8192 key")
+    r = rsa_new_account(cl, MultiPrimeRSA(4096), "newAccount with an RSA-4096 key")
+    check(r.status_code == 201 and r.json().get("status") == "valid",
+          "newAccount with an RSA-4096 key (RS256): 201, valid", r)
 
     # -- JWS and nonce checks -----------------------------------------------------
     body = cl.sign(acct, None)
@@ -595,9 +710,36 @@ def main():
                  "D: newOrder 21")
     expect_problem(r, 429, "rateLimited", "D: the 21st new order in an hour")
 
+    # Per-address new-account limit: every account in the database came from 127.0.0.1.
+    with open(conf) as f:
+        limit = json.load(f).get("acme", {}).get("new_accounts_per_hour")
+    if not isinstance(limit, int):
+        fail("CONF sets acme.new_accounts_per_hour")
+    have = account_count(conf)
+    print("# %d accounts so far, limit %d an hour" % (have, limit))
+    check(have < limit, "fewer accounts so far (%d) than the limit (%d)" % (have, limit))
+    cle = None
+    for i in range(limit - have):
+        cle = Client(directory, chain)
+        new_account(cle, "E%d: newAccount within the limit" % (i + 1))
+    check(account_count(conf) == limit, "%d accounts from 127.0.0.1" % limit)
+    clf = Client(directory, chain)
+    r = clf.post(clf.dir["newAccount"], {"termsOfServiceAgreed": True},
+                 "F: newAccount over the limit", use_jwk=True)
+    expect_problem(r, 429, "rateLimited", "newAccount number %d from one address in an hour"
+                   % (limit + 1))
+    ra = r.headers.get("Retry-After", "")
+    check(ra.isdigit() and 1 <= int(ra) <= 3600,
+          "the rateLimited reply has Retry-After of 1..3600 seconds (got %r)" % ra, r)
+    check(account_count(conf) == limit, "no account was created over the limit")
+    r = cl.post(cl.dir["newAccount"], {"onlyReturnExisting": True}, "A: newAccount, existing",
+                use_jwk=True)
+    check(r.status_code == 200 and r.headers.get("Location") == acct,
+          "newAccount for an existing key is not limited: 200 with its Location", r)
+
     n = cl.replies + clb.replies + clc.replies + cld.replies
-    ok("every one of %d replies carried a fresh Replay-Nonce, every error a problem "
-       "document" % n)
+    ok("every one of %d replies carried a fresh Replay-Nonce (the directory none), every "
+       "error a problem document" % n)
     return 0
 
 

@@ -309,6 +309,10 @@ static const struct {
     {WITH("\"acme\": {\"http01_deny\": [\"fe80::/129\"]}"), {"'acme.http01_deny'"}},
     {WITH("\"acme\": {\"http01_deny\": \"127.0.0.0/8\"}"), {"'http01_deny'"}},
     {WITH("\"acme\": {\"http01_deny\": [1]}"), {"'http01_deny'"}},
+    {WITH("\"acme\": {\"new_accounts_per_hour\": 0}"),
+     {"'acme.new_accounts_per_hour'", "1..100000"}},
+    {WITH("\"acme\": {\"new_accounts_per_hour\": 100001}"), {"'acme.new_accounts_per_hour'"}},
+    {WITH("\"acme\": {\"new_accounts_per_hour\": \"5\"}"), {"'new_accounts_per_hour'", "integer"}},
     {WITH("\"acme\": []"), {"'acme'", "object"}},
 };
 
@@ -496,6 +500,7 @@ START_TEST(test_load_defaults)
 	ck_assert_uint_eq(c->acme_pending_per_account, 20);
 	ck_assert_uint_eq(c->acme_pending_max, 1024);
 	check_default_deny(c);
+	ck_assert_uint_eq(c->acme_new_accounts_per_hour, 20);
 	mca_conf_free(c);
 }
 END_TEST
@@ -511,6 +516,7 @@ START_TEST(test_load_acme)
 	                             " \"pending_validations_per_account\": 4,"
 	                             " \"pending_validations\": 5,"
 	                             " \"http01_deny\": [\"10.0.0.0/8\", \"fd00::/8\"],"
+	                             " \"new_accounts_per_hour\": 3,"
 	                             " \"hosts\": {\"a.example.net\": \"127.0.0.1\","
 	                             " \"b.example.net\": \"::1\"}}}");
 
@@ -525,6 +531,7 @@ START_TEST(test_load_acme)
 	ck_assert(mca_cidr_contains(&c->acme_http01_deny[0], ten, 4));
 	ck_assert(mca_cidr_contains(&c->acme_http01_deny[1], v6, 16));
 	ck_assert(!mca_cidr_contains(&c->acme_http01_deny[0], v6, 16));
+	ck_assert_uint_eq(c->acme_new_accounts_per_hour, 3);
 	ck_assert_str_eq(c->acme_host_names[0], "a.example.net");
 	ck_assert_str_eq(c->acme_host_addrs[0], "127.0.0.1");
 	ck_assert_str_eq(c->acme_host_names[1], "b.example.net");

@@ -692,7 +692,7 @@ static const struct {
     {"{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AQAB\",\"p\":\"AQAB\"}", BADKEY, 0},
     {"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" ED_X "\",\"d\":\"" A3_D "\"}", BADKEY, 0},
     {"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y_OFF "\"}", BADKEY, 1},
-    {"{\"kty\":\"RSA\",\"n\":\"" RSA_N_EVEN "\",\"e\":\"AQAB\"}", BADKEY, 1},
+    {"{\"kty\":\"RSA\",\"n\":\"" RSA_N_EVEN "\",\"e\":\"AQAB\"}", BADKEY, 0},
     {"{\"kty\":\"EC\",\"crv\":\"P-521\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}", BADKEY, 0},
     {"{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}", BADKEY, 0},
     {"{\"kty\":\"EC\",\"crv\":\"Ed25519\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}", BADKEY, 0},
@@ -705,6 +705,8 @@ static const struct {
     {"{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AQ\"}", BADKEY, 0},           /* e = 1 */
     {"{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"Ag\"}", BADKEY, 0},           /* e = 2 */
     {"{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AQAA\"}", BADKEY, 0},         /* e even */
+    {"{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"Aw\"}", BADKEY, 0},           /* e = 3 */
+    {"{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"__8\"}", BADKEY, 0},          /* 65535 */
     {"{\"kty\":\"RSA\",\"n\":\"" RSA_N "\",\"e\":\"AQAAAAAAAAAB\"}", BADKEY, 0}, /* 72 bits */
     {"{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", BADKEY, 0},              /* 17-bit n */
     {"{\"kty\":\"RSA\",\"n\":\"" RSA_N_ZERO "\",\"e\":\"AQAB\"}", BADSHAPE, 0},
@@ -758,17 +760,61 @@ START_TEST(test_jwk_refused)
 }
 END_TEST
 
-/* RSA moduli outside 2048..8192 bits, built from keys and bytes made here. */
+/* An RSA JWK of modulus octets n[0..len) and exponent AQAB. */
+static json_t *
+rsa_jwk_of(const unsigned char *n, size_t len)
+{
+	char *s = b64(n, len);
+	json_t *jwk = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", s, "e", "AQAB");
+
+	ck_assert_ptr_nonnull(jwk);
+	free(s);
+	return jwk;
+}
+
+/* The JWK of `key` must import, and a RS256 JWS it signs must verify. */
+static void
+assert_rsa_usable(EVP_PKEY *key, const char *what)
+{
+	struct mca_error err = {0};
+	struct mca_jws *jws = NULL;
+	json_t *jwk = pkey_to_jwk(key);
+	EVP_PKEY *pk = NULL;
+	char *body;
+	mca_rc rc;
+
+	rc = mca_jwk_to_pkey(jwk, &pk, &err);
+	ck_assert_msg(rc == MCA_OK, "%s: %s", what, err.msg);
+	ck_assert_int_eq(EVP_PKEY_get_bits(pk), EVP_PKEY_get_bits(key));
+	body = make_jws(key, "RS256",
+	                "{\"alg\":\"RS256\",\"nonce\":\"" NONCE "\",\"url\":\"" URL
+	                "\",\"kid\":\"" KID "\"}",
+	                PAYLOAD);
+	ck_assert_int_eq(mca_jws_parse(body, strlen(body), &jws, &err), MCA_OK);
+	rc = mca_jws_verify(jws, pk, &err);
+	ck_assert_msg(rc == MCA_OK, "%s: verify: %s", what, err.msg);
+	mca_jws_free(jws);
+	free(body);
+	EVP_PKEY_free(pk);
+	json_decref(jwk);
+}
+
+/*
+ * RSA moduli outside 2048..4096 bits are refused from their length alone
+ * (no key is built); 2048 and 4096 bits work.
+ */
 START_TEST(test_jwk_rsa_sizes)
 {
 	struct mca_error err = {0};
 	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024), *pk = NULL;
+	EVP_PKEY *big = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
 	unsigned char n[1025];
 	json_t *jwk;
-	char *s;
+	char tp[44];
 	mca_rc rc;
 
 	ck_assert_ptr_nonnull(small);
+	ck_assert_ptr_nonnull(big);
 	jwk = pkey_to_jwk(small);
 	rc = mca_jwk_to_pkey(jwk, &pk, &err);
 	assert_err(&err, rc, MCA_ERR_POLICY, "badPublicKey", "RSA-1024");
@@ -780,23 +826,97 @@ START_TEST(test_jwk_rsa_sizes)
 	/* 2047 bits: the top octet is 0x7f. */
 	memset(n, 0xff, sizeof(n));
 	n[0] = 0x7f;
-	s = b64(n, 256);
-	jwk = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", s, "e", "AQAB");
+	jwk = rsa_jwk_of(n, 256);
 	rc = mca_jwk_to_pkey(jwk, &pk, &err);
 	assert_err(&err, rc, MCA_ERR_POLICY, "badPublicKey", "2047 bits");
 	ck_assert_ptr_nonnull(strstr(err.msg, "2047"));
 	json_decref(jwk);
-	free(s);
 
-	/* 8200 bits. */
+	/* 4097 bits: 513 octets, the top one 0x01; also for the thumbprint. */
+	n[0] = 0x01;
+	jwk = rsa_jwk_of(n, 513);
+	rc = mca_jwk_to_pkey(jwk, &pk, &err);
+	assert_err(&err, rc, MCA_ERR_POLICY, "badPublicKey", "4097 bits");
+	ck_assert_ptr_null(pk);
+	ck_assert_msg(strstr(err.msg, "4097") != NULL && strstr(err.msg, "4096") != NULL,
+	              "4097 bits: the message names both sizes: %s", err.msg);
+	rc = mca_jwk_thumbprint(jwk, tp, &err);
+	assert_err(&err, rc, MCA_ERR_POLICY, "badPublicKey", "4097 bits (thumbprint)");
+	json_decref(jwk);
+
+	/* 8192 and 8200 bits. */
 	n[0] = 0xff;
-	s = b64(n, sizeof(n));
-	jwk = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", s, "e", "AQAB");
+	jwk = rsa_jwk_of(n, 1024);
+	rc = mca_jwk_to_pkey(jwk, &pk, &err);
+	assert_err(&err, rc, MCA_ERR_POLICY, "badPublicKey", "8192 bits");
+	ck_assert_ptr_null(pk);
+	ck_assert_ptr_nonnull(strstr(err.msg, "8192"));
+	json_decref(jwk);
+	jwk = rsa_jwk_of(n, sizeof(n));
 	rc = mca_jwk_to_pkey(jwk, &pk, &err);
 	assert_err(&err, rc, MCA_ERR_POLICY, "badPublicKey", "8200 bits");
 	ck_assert_ptr_null(pk);
 	json_decref(jwk);
-	free(s);
+
+	assert_rsa_usable(keys[K_RSA], "RSA-2048");
+	assert_rsa_usable(big, "RSA-4096");
+	EVP_PKEY_free(big);
+}
+END_TEST
+
+/*
+ * Nothing expensive runs before the signature is verified: a modulus that
+ * is a prime (which a full public-key check finds only by a Miller-Rabin
+ * test, a modular exponentiation as long as the modulus) is structurally
+ * fine, imports, and the JWS gets the signature error, "unauthorized",
+ * not "badPublicKey".
+ */
+START_TEST(test_jwk_rsa_no_expensive_check)
+{
+	struct mca_error err = {0};
+	struct mca_jws *jws = NULL;
+	BIGNUM *p = BN_new();
+	BN_CTX *bctx = BN_CTX_new();
+	unsigned char n[256], sig[256];
+	char *prot = NULL, *p64, *q64, *s64, *body;
+	json_t *jwk, *h;
+	EVP_PKEY *pk = NULL;
+	mca_rc rc;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(bctx);
+	ck_assert_int_eq(BN_generate_prime_ex2(p, 2048, 0, NULL, NULL, NULL, bctx), 1);
+	ck_assert_int_eq(BN_num_bits(p), 2048);
+	ck_assert_int_eq(BN_bn2binpad(p, n, sizeof(n)), (int)sizeof(n));
+	jwk = rsa_jwk_of(n, sizeof(n));
+	rc = mca_jwk_to_pkey(jwk, &pk, &err);
+	ck_assert_msg(rc == MCA_OK, "a prime 2048-bit modulus imports: %s", err.msg);
+
+	h = json_pack("{s:s,s:s,s:s,s:O}", "alg", "RS256", "nonce", NONCE, "url", URL, "jwk", jwk);
+	ck_assert_ptr_nonnull(h);
+	prot = json_dumps(h, JSON_COMPACT);
+	ck_assert_ptr_nonnull(prot);
+	ck_assert_int_eq(RAND_bytes(sig, sizeof(sig)), 1);
+	sig[0] &= 0x7f; /* below the modulus */
+	p64 = b64s(prot);
+	q64 = b64s(PAYLOAD);
+	s64 = b64(sig, sizeof(sig));
+	body = make_body(p64, q64, s64);
+	ck_assert_int_eq(mca_jws_parse(body, strlen(body), &jws, &err), MCA_OK);
+	rc = mca_jws_verify(jws, pk, &err);
+	assert_err(&err, rc, MCA_ERR_POLICY, "unauthorized", "prime modulus, made-up signature");
+
+	mca_jws_free(jws);
+	free(body);
+	free(s64);
+	free(q64);
+	free(p64);
+	free(prot);
+	json_decref(h);
+	json_decref(jwk);
+	EVP_PKEY_free(pk);
+	BN_free(p);
+	BN_CTX_free(bctx);
 }
 END_TEST
 
@@ -1178,6 +1298,7 @@ jws_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_jwk_refused, 0, NELEM(bad_jwks));
 	tcase_add_test(tc, test_jwk_rsa_sizes);
+	tcase_add_test(tc, test_jwk_rsa_no_expensive_check);
 	tcase_add_loop_test(tc, test_jwk_accepted, 0, NELEM(good_jwks));
 	tcase_add_loop_test(tc, test_thumbprint, 0, NELEM(thumbs));
 	tcase_add_loop_test(tc, test_thumbprint_generated, 0, K_COUNT);

@@ -48,6 +48,7 @@ acme_new_account(struct acme_ctx *c)
 	json_t *only = c->payload ? json_object_get(c->payload, "onlyReturnExisting") : NULL;
 	char id[MCA_ACME_ID_LEN + 1], url[700], *jwk = NULL, *ctext = NULL;
 	enum mca_http_result res;
+	int64_t retry = 0;
 
 	memset(&a, 0, sizeof(a));
 	if (c->payload == NULL)
@@ -68,6 +69,15 @@ acme_new_account(struct acme_ctx *c)
 	if (json_object_get(c->payload, "externalAccountBinding") != NULL)
 		return acme_problem(c, 400, ACME_ERR("malformed"),
 		                    "external account binding is not supported");
+	/* Only creations count: finding an existing account is never limited. */
+	if (!mca_ratelimit_take(c->srv->acme_accounts, c->r->client, (int64_t)mca_now(), &retry)) {
+		c->retry_after = retry > 0 ? retry : 1;
+		return acme_problem(c, 429, ACME_ERR("rateLimited"),
+		                    "at most %u new accounts an hour from one address; retry in "
+		                    "%lld s",
+		                    c->srv->conf->acme_new_accounts_per_hour,
+		                    (long long)c->retry_after);
+	}
 	jwk = json_dumps(c->jws->jwk, JSON_COMPACT | JSON_SORT_KEYS);
 	ctext = contact != NULL ? json_dumps(contact, JSON_COMPACT) : strdup("[]");
 	if (jwk == NULL || ctext == NULL || mca_acme_new_id(id, &err) != MCA_OK) {

@@ -5,8 +5,9 @@
  * new-order, revoke-cert, key-change, acct/ID[/orders], order/ID,
  * authz/ID, chall/ID, finalize/ID, cert/ID).
  *
- * State is in SQLite (sql/0003-acme.sql); challenge validation runs on
- * worker threads owned by struct mca_acme, never on a request thread.
+ * State is in SQLite (sql/0003-acme.sql) except replay nonces, which are
+ * authenticated and tracked in memory (acme/nonce.h); challenge validation
+ * runs on worker threads owned by struct mca_acme, never on a request thread.
  */
 #ifndef MCA_ACME_H
 #define MCA_ACME_H
@@ -31,7 +32,7 @@ mca_rc mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_er
 /* Stop the workers (pending validations are left pending) and free. */
 void mca_acme_free(struct mca_acme *a);
 
-/* Periodic cleanup: used nonces, long-expired orders. */
+/* Periodic cleanup: long-expired orders. */
 void mca_acme_tick(struct mca_acme *a);
 
 /* The /acme/ prefix route's handler (GET and POST), for the route table. */

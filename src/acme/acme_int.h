@@ -1,7 +1,8 @@
 /*
  * acme_int.h - what the ACME handlers share: the per-request context,
- * problem documents, replies with Replay-Nonce and Link headers, and the
- * URLs of resources.
+ * problem documents, replies with Replay-Nonce (when c->want_nonce),
+ * Retry-After (when c->retry_after) and Link headers, and the URLs of
+ * resources.
  */
 #ifndef MCA_ACME_INT_H
 #define MCA_ACME_INT_H
@@ -20,14 +21,12 @@
 
 /* Orders live a week; authorizations as long as their order. */
 #define ACME_ORDER_LIFETIME  (7 * 86400)
-#define ACME_NONCE_LIFETIME  3600
 #define ACME_MAX_IDENTIFIERS 100
 
 struct acme_ctx {
 	struct mca_req *r;
 	struct mca_server *srv;
 	struct mca_store *st;
-	struct mca_store *nonces;      /* the light connection: nonces need no fsync */
 	struct mca_profile_snap *snap; /* held for the request: profile and issuer */
 	const struct mca_profile *profile;
 	char base[600];   /* https://HOST/acme/PROFILE */
@@ -36,9 +35,10 @@ struct acme_ctx {
 	EVP_PKEY *key;                /* the key that signed the request */
 	struct mca_acme_account acct; /* when signed with kid (or found by jwk) */
 	int have_acct;
-	json_t *payload;      /* NULL for POST-as-GET */
-	char thumb[44];       /* of the signing JWK (jwk) or the account's */
-	unsigned retry_after; /* seconds; when set, acme_problem adds Retry-After */
+	json_t *payload;     /* NULL for POST-as-GET */
+	char thumb[44];      /* of the signing JWK (jwk) or the account's */
+	int64_t retry_after; /* > 0: replies carry Retry-After (seconds) */
+	int want_nonce;      /* replies carry a Replay-Nonce (POST, newNonce) */
 };
 
 /* Reply with a problem document (RFC 7807) of ACME error `type` (full URN). */

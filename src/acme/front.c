@@ -1,8 +1,10 @@
 /*
  * front.c - the ACME front door: parse /acme/PROFILE/..., hand out and
  * check nonces, verify the JWS (url, nonce, jwk/kid, signature), and
- * dispatch to the resource handlers.  Every reply carries a fresh
- * Replay-Nonce; errors are application/problem+json.
+ * dispatch to the resource handlers.  Every reply to a POST and to
+ * newNonce carries a fresh Replay-Nonce (RFC 8555 6.5, 7.2); the directory
+ * and refusals of other methods need none.  Errors are
+ * application/problem+json.
  */
 #include "config.h"
 
@@ -19,34 +21,24 @@
 #include "common/jsonx.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/nonce.h"
 
-/* A new nonce, stored so it can be checked once; NULL when that failed. */
-static char *
-new_nonce(struct acme_ctx *c)
-{
-	unsigned char raw[16];
-	char *n;
-
-	if (c->nonces == NULL || RAND_bytes(raw, sizeof(raw)) != 1)
-		return NULL;
-	n = mca_b64url_encode(raw, sizeof(raw));
-	if (n != NULL && mca_acme_nonce_add(c->nonces, n, (int64_t)mca_now() + ACME_NONCE_LIFETIME,
-	                                    NULL) != MCA_OK) {
-		free(n);
-		n = NULL;
-	}
-	return n;
-}
-
-/* Headers every ACME reply carries. */
+/* Headers every ACME reply carries, and a nonce when the request needs one. */
 static void
 common_headers(struct acme_ctx *c, struct MHD_Response *resp)
 {
-	char link[700], *nonce = new_nonce(c);
+	struct mca_error err = {0};
+	char link[700], nonce[MCA_NONCE_LEN + 1], retry[24];
 
-	if (nonce != NULL) {
-		MHD_add_response_header(resp, "Replay-Nonce", nonce);
-		free(nonce);
+	if (c->want_nonce) {
+		if (mca_nonce_issue(c->srv->nonces, (int64_t)mca_now(), nonce, &err) == MCA_OK)
+			MHD_add_response_header(resp, "Replay-Nonce", nonce);
+		else
+			mca_log(MCA_LOG_ERR, "acme: no nonce: %s", err.msg);
+	}
+	if (c->retry_after > 0) {
+		snprintf(retry, sizeof(retry), "%lld", (long long)c->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
 	snprintf(link, sizeof(link), "<%s/directory>;rel=\"index\"", c->base);
 	MHD_add_response_header(resp, "Link", link);
@@ -136,13 +128,7 @@ acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *
 	if (resp == NULL)
 		return MCA_HTTP_FAIL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
-	if (c->retry_after > 0) {
-		char secs[16];
-
-		snprintf(secs, sizeof(secs), "%u", c->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-	}
-	common_headers(c, resp);
+	common_headers(c, resp); /* Retry-After too, when c->retry_after is set */
 	return mca_reply_response(c->r, status, resp);
 }
 
@@ -195,7 +181,7 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 	const char *ct;
 	json_error_t jerr;
 	json_t *jwk = NULL;
-	int nonce_ok = 0;
+	enum mca_nonce_verdict nv;
 
 	*ok = 0;
 	ct = MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, "Content-Type");
@@ -208,11 +194,14 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		                        ? ACME_ERR("badSignatureAlgorithm")
 		                        : ACME_ERR("malformed"),
 		                    "%s", err.msg);
-	if (c->jws->nonce == NULL ||
-	    mca_acme_nonce_take(c->nonces, c->jws->nonce, (int64_t)mca_now(), &nonce_ok, &err) !=
-	        MCA_OK ||
-	    !nonce_ok)
-		return acme_problem(c, 400, ACME_ERR("badNonce"), "the nonce is unknown or used");
+	if (c->jws->nonce == NULL)
+		return acme_problem(c, 400, ACME_ERR("badNonce"),
+		                    "the protected header has no nonce");
+	nv = mca_nonce_redeem(c->srv->nonces, c->jws->nonce, (int64_t)mca_now());
+	if (nv != MCA_NONCE_OK)
+		return acme_problem(c, 400, ACME_ERR("badNonce"),
+		                    "the nonce is %s; retry with the one in this reply",
+		                    mca_nonce_verdict_str(nv));
 	snprintf(url, sizeof(url), "https://%s%s", host_header(c->r), c->r->path);
 	if (c->jws->url == NULL || strcmp(c->jws->url, url) != 0)
 		return acme_problem(c, 401, ACME_ERR("unauthorized"),
@@ -243,6 +232,12 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		jwk = json_loads(c->acct.jwk, 0, NULL);
 		if (jwk == NULL || mca_jwk_to_pkey(jwk, &c->key, &err) != MCA_OK) {
 			json_decref(jwk);
+			/* Made before a policy change (e.g. RSA over 4096 bits). */
+			if (err.code == MCA_ERR_POLICY)
+				return acme_problem(c, 400, ACME_ERR("badPublicKey"),
+				                    "the account key is no longer accepted (%s); "
+				                    "create a new account",
+				                    err.msg);
 			return acme_problem(c, 500, ACME_ERR("serverInternal"),
 			                    "stored account key unusable");
 		}
@@ -353,7 +348,8 @@ mca_ep_acme(struct mca_req *r)
 	c.rest = slash ? slash + 1 : "";
 	snprintf(c.base, sizeof(c.base), "https://%s/acme/%s", host, profile);
 	c.st = mca_server_store(r->srv, &err);
-	c.nonces = c.st != NULL ? mca_server_store_light(r->srv, &err) : NULL;
+	/* RFC 8555 6.5, 7.2: POST replies and newNonce; not the directory, not a 405. */
+	c.want_nonce = strcmp(r->method, "POST") == 0 || strcmp(c.rest, "new-nonce") == 0;
 	c.snap = mca_server_profiles(r->srv);
 	c.profile = mca_profiles_find(c.snap->profiles, profile);
 	if (c.profile == NULL || !(c.profile->authorization & MCA_AUTH_ACME)) {
@@ -361,7 +357,7 @@ mca_ep_acme(struct mca_req *r)
 		                      profile);
 		goto out;
 	}
-	if (c.st == NULL || c.nonces == NULL) {
+	if (c.st == NULL) {
 		res = acme_problem(&c, 500, ACME_ERR("serverInternal"), "database: %s", err.msg);
 		goto out;
 	}

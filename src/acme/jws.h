@@ -46,8 +46,13 @@ void mca_jws_free(struct mca_jws *jws);
 
 /*
  * The public key of a JWK: EC P-256/P-384 ("kty":"EC", "crv", "x", "y"),
- * RSA >= 2048 bits ("kty":"RSA", "n", "e"), Ed25519 ("kty":"OKP",
- * "crv":"Ed25519", "x").  Private members ("d", ...) are refused.
+ * RSA of 2048..4096 bits with an odd exponent above 2^16 ("kty":"RSA",
+ * "n", "e"), Ed25519 ("kty":"OKP", "crv":"Ed25519", "x").  Private
+ * members ("d", ...) are refused.  Refusals are MCA_ERR_POLICY rule
+ * "badPublicKey" or MCA_ERR_INVAL "malformed".
+ *
+ * Only cheap checks run (lengths, bits, the point on the curve): this is
+ * called before the JWS signature is verified, on unauthenticated input.
  */
 mca_rc mca_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out, struct mca_error *err);
 

@@ -405,6 +405,6 @@ mca_acme_tick(struct mca_acme *a)
 		return;
 	a->last_purge = now;
 	st = mca_server_store(a->srv, &err);
-	if (st == NULL || mca_acme_purge(st, now, now - 7 * 86400, &err) != MCA_OK)
+	if (st == NULL || mca_acme_purge(st, now - 7 * 86400, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "acme: purge failed: %s", err.msg);
 }

@@ -69,7 +69,7 @@ static const struct mca_jfield limits_fields[] = {
 };
 
 struct raw_acme {
-	long long http01_port, orders_per_hour;
+	long long http01_port, orders_per_hour, new_accounts_per_hour;
 	const char *dns_resolver;
 	json_t *hosts;
 	long long validation_workers, pending_validations_per_account, pending_validations;
@@ -86,6 +86,7 @@ static const struct mca_jfield acme_fields[] = {
     MCA_JFIELD(struct raw_acme, pending_validations_per_account, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_acme, pending_validations, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_acme, http01_deny, MCA_J_STRARR, 0),
+    MCA_JFIELD(struct raw_acme, new_accounts_per_hour, MCA_J_INT, 0),
 };
 
 mca_rc
@@ -265,7 +266,7 @@ conf_http01_deny(struct mca_conf *c, json_t *arr, struct mca_error *err)
 static mca_rc
 conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 {
-	struct raw_acme raw = {-1, -1, NULL, NULL, -1, -1, -1, NULL, NULL};
+	struct raw_acme raw = {-1, -1, -1, NULL, NULL, -1, -1, -1, NULL, NULL};
 	int64_t timeout = 0;
 	mca_rc rc;
 	struct mca_error e = {0};
@@ -315,6 +316,14 @@ conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 	}
 	if (raw.http01_deny != NULL && (rc = conf_http01_deny(c, raw.http01_deny, err)) != MCA_OK)
 		return rc;
+	if (raw.new_accounts_per_hour != -1) {
+		if (raw.new_accounts_per_hour < 1 || raw.new_accounts_per_hour > 100000)
+			return mca_error_set(
+			    err, MCA_ERR_CONFIG,
+			    "%s: field 'acme.new_accounts_per_hour': %lld is outside 1..100000",
+			    c->path, raw.new_accounts_per_hour);
+		c->acme_new_accounts_per_hour = (unsigned)raw.new_accounts_per_hour;
+	}
 	if (raw.dns_resolver != NULL) {
 		/* IPv4[:PORT]: what the dns-01 validator can ask. */
 		colon = strchr(raw.dns_resolver, ':');
@@ -519,6 +528,7 @@ mca_conf_load(const char *path, struct mca_conf **out, struct mca_error *err)
 	c->acme_validation_workers = 16;
 	c->acme_pending_per_account = 20;
 	c->acme_pending_max = 1024;
+	c->acme_new_accounts_per_hour = 20;
 	c->threads = 0;
 	if ((rc = conf_http01_deny(c, NULL, err)) != MCA_OK)
 		goto out;

@@ -66,6 +66,8 @@ struct mca_conf {
 	unsigned acme_pending_max;         /* ... all accounts together */
 	struct mca_cidr *acme_http01_deny; /* networks, acme_n_http01_deny of them */
 	size_t acme_n_http01_deny;
+	unsigned
+	    acme_new_accounts_per_hour; /* new accounts one client address may create an hour */
 
 	/* Connection limits of mtlscad. */
 	unsigned max_connections;

@@ -11,22 +11,36 @@
 struct slot {
 	char addr[64];
 	int64_t start;
-	unsigned failures;
+	unsigned count; /* events in the window from start */
 };
 
 struct mca_ratelimit {
 	pthread_mutex_t lock;
+	unsigned max;
+	int64_t window;
 	struct slot slots[MCA_RL_SLOTS];
 };
 
 struct mca_ratelimit *
+mca_ratelimit_new_ex(unsigned max, int64_t window)
+{
+	struct mca_ratelimit *rl;
+
+	if (max < 1 || window < 1)
+		return NULL;
+	rl = calloc(1, sizeof(*rl));
+	if (rl != NULL) {
+		pthread_mutex_init(&rl->lock, NULL);
+		rl->max = max;
+		rl->window = window;
+	}
+	return rl;
+}
+
+struct mca_ratelimit *
 mca_ratelimit_new(void)
 {
-	struct mca_ratelimit *rl = calloc(1, sizeof(*rl));
-
-	if (rl != NULL)
-		pthread_mutex_init(&rl->lock, NULL);
-	return rl;
+	return mca_ratelimit_new_ex(MCA_RL_MAX_FAILURES, MCA_RL_WINDOW);
 }
 
 void
@@ -50,9 +64,9 @@ hash(const char *s)
 }
 
 static int
-reusable(const struct slot *s, int64_t now)
+reusable(const struct mca_ratelimit *rl, const struct slot *s, int64_t now)
 {
-	return s->addr[0] == '\0' || s->start + MCA_RL_WINDOW <= now;
+	return s->addr[0] == '\0' || s->start + rl->window <= now;
 }
 
 /* The slot of `addr` (or a free / expired / oldest one to reuse when `create`). */
@@ -68,8 +82,8 @@ find(struct mca_ratelimit *rl, const char *addr, int64_t now, int create)
 		if (strcmp(s->addr, addr) == 0)
 			return s;
 		/* Prefer an empty or finished slot, else the oldest window. */
-		if (victim == NULL ||
-		    (!reusable(victim, now) && (reusable(s, now) || s->start < victim->start)))
+		if (victim == NULL || (!reusable(rl, victim, now) &&
+		                       (reusable(rl, s, now) || s->start < victim->start)))
 			victim = s;
 	}
 	if (!create)
@@ -88,10 +102,10 @@ mca_ratelimit_blocked(struct mca_ratelimit *rl, const char *addr, int64_t now, i
 
 	pthread_mutex_lock(&rl->lock);
 	s = find(rl, addr, now, 0);
-	if (s != NULL && s->start + MCA_RL_WINDOW > now && s->failures >= MCA_RL_MAX_FAILURES) {
+	if (s != NULL && s->start + rl->window > now && s->count >= rl->max) {
 		blocked = 1;
 		if (retry_after != NULL)
-			*retry_after = s->start + MCA_RL_WINDOW - now;
+			*retry_after = s->start + rl->window - now;
 	}
 	pthread_mutex_unlock(&rl->lock);
 	return blocked;
@@ -104,10 +118,33 @@ mca_ratelimit_fail(struct mca_ratelimit *rl, const char *addr, int64_t now)
 
 	pthread_mutex_lock(&rl->lock);
 	s = find(rl, addr, now, 1);
-	if (s->start + MCA_RL_WINDOW <= now) {
+	if (s->start + rl->window <= now) {
 		s->start = now;
-		s->failures = 0;
+		s->count = 0;
 	}
-	s->failures++;
+	s->count++;
 	pthread_mutex_unlock(&rl->lock);
+}
+
+int
+mca_ratelimit_take(struct mca_ratelimit *rl, const char *addr, int64_t now, int64_t *retry_after)
+{
+	struct slot *s;
+	int ok = 1;
+
+	pthread_mutex_lock(&rl->lock);
+	s = find(rl, addr, now, 1);
+	if (s->start + rl->window <= now) {
+		s->start = now;
+		s->count = 0;
+	}
+	if (s->count >= rl->max) {
+		ok = 0;
+		if (retry_after != NULL)
+			*retry_after = s->start + rl->window - now;
+	} else {
+		s->count++;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return ok;
 }

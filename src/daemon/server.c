@@ -10,6 +10,7 @@
 #include "ca/token.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/nonce.h"
 #include "daemon/server.h"
 #include "pki/keys.h"
 #include "store/pool.h"
@@ -18,12 +19,6 @@ struct mca_store *
 mca_server_store(struct mca_server *srv, struct mca_error *err)
 {
 	return mca_store_pool_get(srv->pool, err);
-}
-
-struct mca_store *
-mca_server_store_light(struct mca_server *srv, struct mca_error *err)
-{
-	return mca_store_pool_light(srv->pool, err);
 }
 
 /* The profile templates and an issuer over them, as a new snapshot (one reference). */
@@ -191,15 +186,19 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		goto fail;
 	}
 	srv->ratelimit = mca_ratelimit_new();
+	srv->acme_accounts = mca_ratelimit_new_ex(conf->acme_new_accounts_per_hour, 3600);
 	srv->metrics = mca_metrics_new();
 	srv->crls = mca_crlcache_new();
 	srv->signer_probe =
 	    mca_probe_new((int64_t)MCA_SIGNER_CHECK_INTERVAL * 1000000000, signer_usable, srv);
-	if (srv->ratelimit == NULL || srv->metrics == NULL || srv->crls == NULL ||
-	    srv->signer_probe == NULL) {
+	if (srv->ratelimit == NULL || srv->acme_accounts == NULL || srv->metrics == NULL ||
+	    srv->crls == NULL || srv->signer_probe == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	if ((rc = mca_nonces_new(MCA_NONCE_WINDOW, MCA_NONCE_LIFETIME, &srv->nonces, err)) !=
+	    MCA_OK)
+		goto fail;
 	pthread_mutex_init(&srv->snap_lock, NULL);
 	srv->lock_ready = 1;
 	if ((rc = snap_load(srv, &srv->snap, err)) != MCA_OK)
@@ -291,6 +290,8 @@ mca_server_free(struct mca_server *srv)
 	mca_signer_free(srv->root_signer);
 	mca_probe_free(srv->signer_probe);
 	mca_ratelimit_free(srv->ratelimit);
+	mca_ratelimit_free(srv->acme_accounts);
+	mca_nonces_free(srv->nonces);
 	mca_metrics_free(srv->metrics);
 	mca_signer_free(srv->ca_signer);
 	X509_free(srv->ca_cert);

@@ -31,6 +31,7 @@
 
 struct mca_acme;
 struct mca_store_pool;
+struct mca_nonces;
 
 struct mca_server {
 	struct mca_conf *conf;
@@ -58,6 +59,8 @@ struct mca_server {
 	struct mca_profile_snap *snap;
 
 	struct mca_ratelimit *ratelimit;
+	struct mca_ratelimit *acme_accounts; /* ACME new accounts per address an hour */
+	struct mca_nonces *nonces;           /* ACME replay nonces (acme/nonce.h), thread-safe */
 	struct mca_metrics *metrics;
 	/* /v1/health's check of ca_signer, run at most every MCA_SIGNER_CHECK_INTERVAL. */
 	struct mca_probe *signer_probe;
@@ -89,9 +92,6 @@ mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mc
  * it cannot be opened.
  */
 struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
-
-/* The calling thread's light connection (mca_store_open_light): nonces only. */
-struct mca_store *mca_server_store_light(struct mca_server *srv, struct mca_error *err);
 
 /*
  * Profile templates and the issuer built over them, immutable once

@@ -12,8 +12,6 @@
 
 #define T(s, i) mca_store_col_text(s, i)
 
-static const char sql_nonce_add[] = "INSERT INTO acme_nonces (nonce, expires_at) VALUES (?1, ?2)";
-static const char sql_nonce_take[] = "DELETE FROM acme_nonces WHERE nonce = ?1 AND expires_at > ?2";
 static const char sql_acct_add[] =
     "INSERT INTO acme_accounts (id, profile, thumbprint, jwk, status, contact, created_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -70,7 +68,6 @@ static const char sql_chall_list[] =
     " FROM acme_challenges WHERE authz = ?1 ORDER BY rowid";
 static const char sql_chall_processing[] =
     "SELECT id FROM acme_challenges WHERE status = 'processing' LIMIT 1000";
-static const char sql_purge_nonces[] = "DELETE FROM acme_nonces WHERE expires_at <= ?1";
 static const char sql_purge_orders[] =
     "DELETE FROM acme_orders WHERE expires_at < ?1 AND status <> 'valid'";
 
@@ -157,36 +154,6 @@ get_one(struct mca_store *st, sqlite3_stmt *s, int (*row)(sqlite3_stmt *, void *
 	else
 		rc = mca_store_dberr(st, err);
 	sqlite3_reset(s);
-	return rc;
-}
-
-mca_rc
-mca_acme_nonce_add(struct mca_store *st, const char *nonce, int64_t expires_at,
-                   struct mca_error *err)
-{
-	sqlite3_stmt *s = mca_store_stmt(st, sql_nonce_add, err);
-
-	if (s == NULL)
-		return MCA_ERR_DB;
-	bind_text(s, 1, nonce);
-	sqlite3_bind_int64(s, 2, expires_at);
-	return mca_store_done(st, s, err);
-}
-
-mca_rc
-mca_acme_nonce_take(struct mca_store *st, const char *nonce, int64_t now, int *ok,
-                    struct mca_error *err)
-{
-	sqlite3_stmt *s = mca_store_stmt(st, sql_nonce_take, err);
-	mca_rc rc;
-
-	*ok = 0;
-	if (s == NULL)
-		return MCA_ERR_DB;
-	bind_text(s, 1, nonce);
-	sqlite3_bind_int64(s, 2, now);
-	rc = mca_store_done(st, s, err);
-	*ok = rc == MCA_OK && mca_store_changes(st) == 1;
 	return rc;
 }
 
@@ -589,17 +556,9 @@ mca_acme_chall_list(struct mca_store *st, const char *authz,
 }
 
 mca_rc
-mca_acme_purge(struct mca_store *st, int64_t now, int64_t before, struct mca_error *err)
+mca_acme_purge(struct mca_store *st, int64_t before, struct mca_error *err)
 {
-	sqlite3_stmt *s = mca_store_stmt(st, sql_purge_nonces, err);
-	mca_rc rc;
-
-	if (s == NULL)
-		return MCA_ERR_DB;
-	sqlite3_bind_int64(s, 1, now);
-	if ((rc = mca_store_done(st, s, err)) != MCA_OK)
-		return rc;
-	s = mca_store_stmt(st, sql_purge_orders, err);
+	sqlite3_stmt *s = mca_store_stmt(st, sql_purge_orders, err);
 	if (s == NULL)
 		return MCA_ERR_DB;
 	sqlite3_bind_int64(s, 1, before);

@@ -1,7 +1,7 @@
 /*
- * db.h - the ACME data layer: nonces, accounts, orders, authorizations,
- * challenges (sql/0003-acme.sql).  One function per operation; callers
- * own the transaction when several must change together.
+ * db.h - the ACME data layer: accounts, orders, authorizations,
+ * challenges (sql/0003-acme.sql; nonces are not stored, see nonce.h).  One function per operation;
+ * callers own the transaction when several must change together.
  *
  * Strings in the structs are malloc'd and owned by them (*_clear).
  */
@@ -44,12 +44,6 @@ void mca_acme_chall_clear(struct mca_acme_chall *c);
 
 /* A fresh random id (MCA_ACME_ID_LEN hex digits + NUL). */
 mca_rc mca_acme_new_id(char out[MCA_ACME_ID_LEN + 1], struct mca_error *err);
-
-/* Nonces: add one valid until `expires_at`; take one (1 in *ok when it was live). */
-mca_rc mca_acme_nonce_add(struct mca_store *st, const char *nonce, int64_t expires_at,
-                          struct mca_error *err);
-mca_rc mca_acme_nonce_take(struct mca_store *st, const char *nonce, int64_t now, int *ok,
-                           struct mca_error *err);
 
 /* Accounts (get_* give MCA_ERR_NOTFOUND when absent). */
 mca_rc mca_acme_account_add(struct mca_store *st, const struct mca_acme_account *a,
@@ -133,7 +127,7 @@ mca_rc mca_acme_order_unclaim(struct mca_store *st, const char *id, struct mca_e
  */
 mca_rc mca_acme_order_repair(struct mca_store *st, int64_t *n, struct mca_error *err);
 
-/* Delete used-up nonces and orders that expired before `before` (not valid ones). */
-mca_rc mca_acme_purge(struct mca_store *st, int64_t now, int64_t before, struct mca_error *err);
+/* Delete orders that expired before `before` (not valid ones). */
+mca_rc mca_acme_purge(struct mca_store *st, int64_t before, struct mca_error *err);
 
 #endif

@@ -9,7 +9,7 @@
 
 struct mca_store_pool {
 	char *path;
-	pthread_key_t full, light;
+	pthread_key_t key;
 };
 
 static void
@@ -29,13 +29,7 @@ mca_store_pool_new(const char *path, struct mca_store_pool **out, struct mca_err
 		free(p);
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	}
-	if (pthread_key_create(&p->full, close_connection) != 0) {
-		free(p->path);
-		free(p);
-		return mca_error_set(err, MCA_ERR_NOMEM, "no thread-specific key for the database");
-	}
-	if (pthread_key_create(&p->light, close_connection) != 0) {
-		pthread_key_delete(p->full);
+	if (pthread_key_create(&p->key, close_connection) != 0) {
 		free(p->path);
 		free(p);
 		return mca_error_set(err, MCA_ERR_NOMEM, "no thread-specific key for the database");
@@ -44,30 +38,17 @@ mca_store_pool_new(const char *path, struct mca_store_pool **out, struct mca_err
 	return MCA_OK;
 }
 
-static struct mca_store *
-get(struct mca_store_pool *p, pthread_key_t key, int light, struct mca_error *err)
-{
-	struct mca_store *st = pthread_getspecific(key);
-
-	if (st != NULL)
-		return st;
-	if ((light ? mca_store_open_light(p->path, &st, err)
-	           : mca_store_open(p->path, 0, &st, err)) != MCA_OK)
-		return NULL;
-	pthread_setspecific(key, st);
-	return st;
-}
-
 struct mca_store *
 mca_store_pool_get(struct mca_store_pool *p, struct mca_error *err)
 {
-	return get(p, p->full, 0, err);
-}
+	struct mca_store *st = pthread_getspecific(p->key);
 
-struct mca_store *
-mca_store_pool_light(struct mca_store_pool *p, struct mca_error *err)
-{
-	return get(p, p->light, 1, err);
+	if (st != NULL)
+		return st;
+	if (mca_store_open(p->path, 0, &st, err) != MCA_OK)
+		return NULL;
+	pthread_setspecific(p->key, st);
+	return st;
 }
 
 void
@@ -77,13 +58,10 @@ mca_store_pool_free(struct mca_store_pool *p)
 
 	if (p == NULL)
 		return;
-	/* The calling thread's own connections; other threads closed theirs at exit. */
-	if ((st = pthread_getspecific(p->full)) != NULL)
+	/* The calling thread's own connection; other threads closed theirs at exit. */
+	if ((st = pthread_getspecific(p->key)) != NULL)
 		mca_store_close(st);
-	if ((st = pthread_getspecific(p->light)) != NULL)
-		mca_store_close(st);
-	pthread_key_delete(p->full);
-	pthread_key_delete(p->light);
+	pthread_key_delete(p->key);
 	free(p->path);
 	free(p);
 }

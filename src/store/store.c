@@ -259,12 +259,6 @@ mca_store_open(const char *path, int create, struct mca_store **out, struct mca_
 	return store_open(path, create, "FULL", out, err);
 }
 
-mca_rc
-mca_store_open_light(const char *path, struct mca_store **out, struct mca_error *err)
-{
-	return store_open(path, 0, "NORMAL", out, err);
-}
-
 void
 mca_store_close(struct mca_store *st)
 {

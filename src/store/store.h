@@ -31,14 +31,6 @@ int mca_store_schema_latest(void);
  */
 mca_rc mca_store_open(const char *path, int create, struct mca_store **out, struct mca_error *err);
 
-/*
- * A connection whose commits do not fsync (synchronous=NORMAL): only for
- * rows whose loss on power failure is harmless, such as ACME nonces, so
- * that unauthenticated traffic cannot make every request cost an fsync.
- * Never record certificates, tokens or CRLs through it.
- */
-mca_rc mca_store_open_light(const char *path, struct mca_store **out, struct mca_error *err);
-
 /* Close and free (NULL is fine). */
 void mca_store_close(struct mca_store *st);
 
