@@ -177,5 +177,19 @@ printf 'wrong\n' >"$T_DIR/wrongpass"
 jq --arg p "$T_DIR/wrongpass" '. + {"passphrase_file": $p}' "$T_DIR/enc/mtlsca.conf" \
 	>"$T_DIR/enc/wrong.conf"
 broken "wrong passphrase" "$T_DIR/enc/wrong.conf" "$T_DIR/enc/ca.key: wrong passphrase"
+# Keys encrypted the way older versions did (PBKDF2, 2048 rounds) still load.
+cp "$T_DIR/pass" "$T_DIR/pass.out" # openssl reads two lines from one file for in and out
+for k in root ca server; do
+	"$OPENSSL" pkcs8 -topk8 -v2 aes-256-cbc -iter 2048 -in "$T_DIR/enc/$k.key" \
+		-passin "file:$T_DIR/pass" -passout "file:$T_DIR/pass.out" -out "$T_DIR/enc/$k.old" ||
+		fail "re-encrypt $k.key with PBKDF2"
+	"$OPENSSL" asn1parse -in "$T_DIR/enc/$k.old" | grep -q ":PBKDF2$" || fail "$k.old is PBKDF2"
+	mv "$T_DIR/enc/$k.old" "$T_DIR/enc/$k.key"
+done
+start_daemon "$T_DIR/enc/mtlsca.conf"
+eq "keys encrypted with PBKDF2 (older mtlsca): daemon serves" \
+	"$($CURL -sS --cacert "$T_DIR/enc/chain.pem" "https://127.0.0.1:$HTTPS_PORT/v1/health")" \
+	'{"status":"ok"}'
+stop_daemon
 
 echo "1..$T_NUM"

@@ -176,6 +176,27 @@ for k in root ca server admin; do
 done
 "$OPENSSL" asn1parse -in "$T_DIR/enc/ca.key" | grep -q "aes-256-cbc" || fail "AES-256 encryption"
 ok "--passphrase-file encrypts every key with AES-256 (PKCS#8)"
+# The key derivation must be expensive to brute-force: scrypt with N >= 2^14,
+# r >= 8 and N*r*p >= 2^14*8*5 (OWASP's floor), not PBKDF2 with 2048 rounds.
+for k in root ca server admin; do
+	"$OPENSSL" asn1parse -in "$T_DIR/enc/$k.key" >"$T_DIR/asn1" || fail "$k.key parses"
+	grep -q ":scrypt$" "$T_DIR/asn1" || {
+		cat "$T_DIR/asn1"
+		fail "$k.key: the passphrase goes through scrypt"
+	}
+	# SEQUENCE { salt OCTET STRING, N, r, p } follows the scrypt OID.
+	set -- $(sed -n '/:scrypt$/,$s/.*prim: *INTEGER *:\([0-9A-F]*\)$/\1/p' "$T_DIR/asn1")
+	[ $# -ge 3 ] || { cat "$T_DIR/asn1"; fail "$k.key: scrypt N, r, p"; }
+	n=$((0x$1)) r=$((0x$2)) p=$((0x$3))
+	[ "$n" -ge 16384 ] && [ "$r" -ge 8 ] && [ $((n * r * p)) -ge $((16384 * 8 * 5)) ] ||
+		fail "$k.key: scrypt N=$n r=$r p=$p is too cheap"
+done
+ok "--passphrase-file: scrypt N=$n r=$r p=$p derives the key encryption key"
+# The first line of the file is the passphrase, the rest is ignored.
+printf 'first line is it\nsecond line is not\n' >"$T_DIR/pass2"
+init_ca "$T_DIR/enc2" --passphrase-file "$T_DIR/pass2"
+check "a multi-line passphrase file: the key opens with the first line" \
+	"$OPENSSL" pkey -in "$T_DIR/enc2/ca.key" -passin "pass:first line is it" -noout
 jq -e --arg p "$T_DIR/pass" '.passphrase_file == $p' "$T_DIR/enc/mtlsca.conf" >/dev/null ||
 	fail "mtlsca.conf names the passphrase file"
 ok "mtlsca.conf names the passphrase file"

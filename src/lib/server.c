@@ -290,6 +290,13 @@ mca_server_free(struct mca_server *srv)
 	free(srv);
 }
 
+void
+mca_server_wipe_tls_key(struct mca_server *srv)
+{
+	mca_free_secret(srv->server_key_pem);
+	srv->server_key_pem = NULL;
+}
+
 /* Republish `which` when its CRL is older than `every` seconds (or missing). */
 static void
 maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which which,
