@@ -2,13 +2,12 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "log.h"
+#include "common/log.h"
 
 const struct cli_verb cli_verbs[] = {
     {"init", "bootstrap a new internal PKI", cli_init, cli_init_usage},
@@ -23,32 +22,6 @@ const struct cli_verb cli_verbs[] = {
     {"renew", "renew a certificate over mTLS (client)", cli_renew, cli_renew_usage},
     {NULL, NULL, NULL, NULL},
 };
-
-int
-cli_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("mtlsca: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CLI_FAIL;
-}
-
-int
-cli_usage_error(const char *verb, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("mtlsca: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see 'mtlsca %s --help')\n", verb ? verb : "");
-	return CLI_USAGE;
-}
 
 static void
 usage(FILE *f)
@@ -68,7 +41,7 @@ usage(FILE *f)
 }
 
 /*
- * cli.md: every verb but init takes -c/--config FILE, also after the verb
+ * doc/cli.md: every verb but init takes -c/--config FILE, also after the verb
  * ("mtlsca list -c ca/mtlsca.conf").  Take it out of argv so the verbs'
  * own option parsers never see it; returns the new argc.
  */

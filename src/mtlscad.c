@@ -18,11 +18,12 @@
 #include <unistd.h>
 
 #include "acme/acme.h"
-#include "committer.h"
-#include "conf.h"
-#include "http/http.h"
-#include "log.h"
-#include "server.h"
+#include "api/http.h"
+#include "ca/committer.h"
+#include "ca/conf.h"
+#include "common/log.h"
+#include "daemon/server.h"
+#include "daemon/tick.h"
 
 #define DRAIN_GRACE_S 10
 
@@ -172,7 +173,8 @@ main(int argc, char **argv)
 		/* Wake at least once a second for the periodic work (CRLs, tokens). */
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig < 0) {
-			mca_server_tick(srv);
+			mca_tick(srv);
+			mca_acme_tick(srv->acme);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -193,6 +195,9 @@ out:
 	if (ready_fd >= 0)
 		close(ready_fd);
 	mca_httpd_free(httpd);
+	/* The ACME workers use the server: stop them first. */
+	if (srv != NULL)
+		mca_acme_free(srv->acme);
 	mca_server_free(srv);
 	return status;
 }

@@ -487,6 +487,19 @@ def main():
     # revokeCert signed by the certificate's own key (jwk), then once more.
     serial = "%x" % cert.serial_number
     der = b64u(cert.public_bytes(serialization.Encoding.DER))
+    # caCompromise (2) and privilegeWithdrawn (9) are the CA's to say, not a holder's.
+    for code in (2, 9):
+        r = cl.post(cl.dir["revokeCert"], {"certificate": der, "reason": code},
+                    "revokeCert by the certificate key, reason %d" % code, key=cert_key)
+        expect_problem(r, 400, "badRevocationReason",
+                       "revokeCert signed with the certificate's key, reason %d" % code)
+        r = cl.post(cl.dir["revokeCert"], {"certificate": der, "reason": code},
+                    "revokeCert by the ordering account, reason %d" % code)
+        expect_problem(r, 400, "badRevocationReason",
+                       "revokeCert by the ordering account, reason %d" % code)
+        check(status_of(conf, serial) == "valid",
+              "reason %d: the certificate is still recorded valid (got %s)"
+              % (code, status_of(conf, serial)))
     r = cl.post(cl.dir["revokeCert"], {"certificate": der, "reason": 1},
                 "revokeCert by the certificate key", key=cert_key)
     check(r.status_code == 200, "revokeCert signed with the certificate's key: 200", r)

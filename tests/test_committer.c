@@ -2,7 +2,8 @@
  * test_committer.c - group commit: certificates recorded by many threads
  * at once all land, each with its audit row, and are visible to other
  * connections when the callers return; a duplicate serial fails alone
- * without taking its batch down.
+ * without taking its batch down; a record hook's writes commit with its
+ * certificate, and its failure records neither.
  */
 #include "config.h" /* defines _GNU_SOURCE: nftw */
 
@@ -17,13 +18,13 @@
 #include <check.h>
 #include <openssl/x509.h>
 
-#include "certgen.h"
-#include "committer.h"
-#include "keys.h"
-#include "pkiinit.h"
-#include "serial.h"
-#include "signer.h"
-#include "store.h"
+#include "ca/committer.h"
+#include "ca/pkiinit.h"
+#include "pki/certgen.h"
+#include "pki/keys.h"
+#include "pki/serial.h"
+#include "signer/signer.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #define THREADS    8
@@ -57,7 +58,8 @@ setup(void)
 	ck_assert_msg(mca_init_run(&o, &res, &err) == MCA_OK, "init: %s", err.msg);
 	snprintf(db, sizeof(db), "%s/mtlsca.db", dir);
 	snprintf(path, sizeof(path), "%s/ca.key", dir);
-	ck_assert_msg(mca_signer_open(path, NULL, &signer, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_msg(mca_signer_load(path, NULL, NULL, NULL, &signer, &err) == MCA_OK, "%s",
+	              err.msg);
 	snprintf(path, sizeof(path), "%s/ca.crt", dir);
 	ck_assert_msg(mca_cert_load(path, &ca, &err) == MCA_OK, "%s", err.msg);
 	ck_assert_int_eq(mca_key_generate(MCA_KEY_EC_P256, &leafkey, &err), MCA_OK);
@@ -95,7 +97,8 @@ leaf(void)
 	g.not_after = time(NULL) + 3600;
 	g.key_usage = MCA_KU_DIGITAL_SIGNATURE;
 	g.ext_key_usage = MCA_EKU_CLIENT_AUTH;
-	ck_assert_int_eq(mca_certgen_build(&g, signer, &x, &err), MCA_OK);
+	ck_assert_int_eq(mca_certgen_build(&g, &x, &err), MCA_OK);
+	ck_assert_int_eq(mca_signer_sign_cert(signer, &x, &err), MCA_OK);
 	X509_NAME_free(subject);
 	return x;
 }
@@ -210,6 +213,77 @@ START_TEST(test_duplicate_fails_alone)
 }
 END_TEST
 
+struct hook_seen {
+	char serial[MCA_SERIAL_HEX_MAX];
+	mca_rc result; /* what the hook answers after writing its audit row */
+};
+
+/* A hook that writes a row of its own, then answers h->result. */
+static mca_rc
+audit_hook(void *arg, struct mca_store *st, const char *serial, struct mca_error *err)
+{
+	struct hook_seen *h = arg;
+	mca_rc rc;
+
+	snprintf(h->serial, sizeof(h->serial), "%s", serial);
+	if ((rc = mca_store_audit(st, "test:hook", "hooked", serial, NULL, err)) != MCA_OK)
+		return rc;
+	if (h->result != MCA_OK)
+		return mca_error_set(err, h->result, "the hook refuses %s", serial);
+	return MCA_OK;
+}
+
+/* A record hook commits with its certificate, or takes it down with it. */
+START_TEST(test_hook_same_transaction)
+{
+	struct mca_committer *c = NULL;
+	struct mca_store *st = NULL;
+	struct mca_cert_rec *rec = NULL;
+	struct mca_error err = {0};
+	struct hook_seen h;
+	struct mca_record_hook hook = {audit_hook, &h};
+	char serial[MCA_SERIAL_HEX_MAX];
+	int64_t certs, audits;
+	X509 *x = leaf(), *y = leaf();
+
+	ck_assert_int_eq(mca_store_open(db, 0, &st, &err), MCA_OK);
+	ck_assert_int_eq(mca_committer_new(db, &c, &err), MCA_OK);
+	certs = mca_store_count(st, "certificates");
+	audits = mca_store_count(st, "audit");
+
+	memset(&h, 0, sizeof(h));
+	h.result = MCA_OK;
+	ck_assert_int_eq(
+	    mca_committer_record_with(c, x, "private", "test", "test:actor", "issue", &hook, &err),
+	    MCA_OK);
+	ck_assert_int_eq(mca_serial_from_asn1(X509_get0_serialNumber(x), serial, &err), MCA_OK);
+	ck_assert_str_eq(h.serial, serial);
+	ck_assert_int_eq(mca_store_count(st, "certificates"), certs + 1);
+	ck_assert_int_eq(mca_store_count(st, "audit"), audits + 2); /* issue + hooked */
+
+	memset(&h, 0, sizeof(h));
+	h.result = MCA_ERR_INTERNAL;
+	ck_assert_int_eq(
+	    mca_committer_record_with(c, y, "private", "test", "test:actor", "issue", &hook, &err),
+	    MCA_ERR_INTERNAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the hook refuses"));
+	ck_assert_int_eq(mca_serial_from_asn1(X509_get0_serialNumber(y), serial, &err), MCA_OK);
+	ck_assert_int_eq(mca_store_cert_get(st, serial, &rec, &err), MCA_ERR_NOTFOUND);
+	ck_assert_int_eq(mca_store_count(st, "certificates"), certs + 1);
+	ck_assert_int_eq(mca_store_count(st, "audit"), audits + 2);
+
+	/* NULL hook: as mca_committer_record. */
+	ck_assert_int_eq(
+	    mca_committer_record_with(c, y, "private", "test", "test:actor", "issue", NULL, &err),
+	    MCA_OK);
+	ck_assert_int_eq(mca_store_count(st, "certificates"), certs + 2);
+	mca_committer_free(c);
+	mca_store_close(st);
+	X509_free(x);
+	X509_free(y);
+}
+END_TEST
+
 /* Stopping with nothing queued is clean; a missing database is an error. */
 START_TEST(test_lifecycle)
 {
@@ -239,6 +313,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_duplicate_fails_alone);
+	tcase_add_test(tc, test_hook_same_transaction);
 	tcase_add_test(tc, test_lifecycle);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -22,9 +22,9 @@
 
 #include <check.h>
 
-#include "conf.h"
-#include "duration.h"
-#include "log.h"
+#include "ca/conf.h"
+#include "common/duration.h"
+#include "common/log.h"
 #include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

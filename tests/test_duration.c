@@ -12,7 +12,7 @@
 
 #include <check.h>
 
-#include "duration.h"
+#include "common/duration.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -28,16 +28,16 @@
 #include <openssl/x509v3.h>
 #include <sqlite3.h>
 
-#include "certgen.h"
-#include "conf.h"
-#include "csr.h"
-#include "issue.h"
-#include "keys.h"
-#include "pkiinit.h"
-#include "profile.h"
-#include "serial.h"
-#include "signer.h"
-#include "store.h"
+#include "ca/conf.h"
+#include "ca/issue.h"
+#include "ca/pkiinit.h"
+#include "pki/certgen.h"
+#include "pki/csr.h"
+#include "pki/keys.h"
+#include "pki/serial.h"
+#include "policy/profile.h"
+#include "signer/signer.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #define NELEM(a)  (sizeof(a) / sizeof((a)[0]))
@@ -95,8 +95,8 @@ engine_setup(void)
 	struct mca_error err = {0};
 
 	ck_assert_msg(mca_conf_load(conf_path, &conf, &err) == MCA_OK, "conf: %s", err.msg);
-	ck_assert_msg(mca_signer_open(conf->ca_key, NULL, &signer, &err) == MCA_OK, "signer: %s",
-	              err.msg);
+	ck_assert_msg(mca_signer_load(conf->ca_key, NULL, NULL, NULL, &signer, &err) == MCA_OK,
+	              "signer: %s", err.msg);
 	ck_assert_msg(mca_cert_load(conf->ca_cert, &ca_cert, &err) == MCA_OK, "ca.crt: %s",
 	              err.msg);
 	ck_assert_msg(mca_profiles_load(conf->templates_dir, &profiles, &err) == MCA_OK,
@@ -355,6 +355,60 @@ START_TEST(test_private_recorded)
 	free(der);
 	mca_cert_rec_free(rec);
 	mca_issued_clear(&out);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/* A record hook writing an audit row of its own, then answering *arg. */
+static mca_rc
+refusing_hook(void *arg, struct mca_store *st, const char *serial, struct mca_error *err)
+{
+	mca_rc rc, *answer = arg;
+
+	if ((rc = mca_store_audit(st, "test:hook", "hooked", serial, NULL, err)) != MCA_OK)
+		return rc;
+	if (*answer != MCA_OK)
+		return mca_error_set(err, *answer, "the hook refuses %s", serial);
+	return MCA_OK;
+}
+
+/*
+ * Without a committer, req.on_record runs in the certificate's own
+ * transaction: its row lands with the certificate, and its failure
+ * leaves neither.
+ */
+START_TEST(test_on_record_direct)
+{
+	static const char *const names[] = {"DNS:hook.example.internal", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr("hook.example.internal", names);
+	struct mca_issue_req req = {0};
+	mca_rc answer = MCA_OK, rc;
+	struct mca_record_hook hook = {refusing_hook, &answer};
+	struct counts before = counts_now(), now;
+	char actor[64] = "", action[64] = "";
+
+	req.csr = csr;
+	req.profile = "private";
+	req.auth = MCA_ISSUE_ADMIN;
+	req.requester = REQUESTER;
+	req.actor = ACTOR;
+	req.on_record = &hook;
+	rc = mca_issue(issuer, store, &req, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "rc %s (%s)", mca_rc_name(rc), err.msg);
+	now = counts_now();
+	ck_assert_int_eq(now.certs, before.certs + 1);
+	ck_assert_int_eq(now.audit, before.audit + 2); /* issue + hooked */
+	ck_assert_int_eq(audit_rows(out.serial, actor, sizeof(actor), action, sizeof(action)), 2);
+	mca_issued_clear(&out);
+
+	answer = MCA_ERR_INTERNAL;
+	before = counts_now();
+	rc = mca_issue(issuer, store, &req, &out, &err);
+	ck_refused(rc, &err, &out, MCA_ERR_INTERNAL, NULL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the hook refuses"));
+	ck_added(before, 0);
 	mca_csr_free(csr);
 }
 END_TEST
@@ -886,7 +940,7 @@ corrupting_hook(X509 **cert, struct mca_signer *ca_signer)
 		ck_assert_msg(hook_row->fn(*cert), "%s: corrupting failed", hook_row->what);
 	if (hook_row->other_key) {
 		k = new_key(MCA_KEY_EC_P256);
-		ck_assert_int_eq(mca_signer_new(k, &other, &err), MCA_OK);
+		ck_assert_int_eq(mca_signer_local_new(k, &other, &err), MCA_OK);
 	}
 	if (hook_row->resign)
 		ck_assert_msg(mca_signer_sign_cert(other != NULL ? other : ca_signer, cert, &err) ==
@@ -975,6 +1029,7 @@ issue_suite(void)
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_private_recorded);
+	tcase_add_test(tc, test_on_record_direct);
 	tcase_add_loop_test(tc, test_signed_by_ca, 0, NELEM(verify_keys));
 	suite_add_tcase(s, tc);
 

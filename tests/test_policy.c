@@ -27,11 +27,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "certgen.h"
-#include "csr.h"
-#include "err.h"
-#include "policy.h"
-#include "profile.h"
+#include "common/err.h"
+#include "pki/certgen.h"
+#include "pki/csr.h"
+#include "policy/policy.h"
+#include "policy/profile.h"
 #include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -21,9 +21,9 @@
 
 #include <check.h>
 
-#include "certgen.h"
-#include "err.h"
-#include "profile.h"
+#include "common/err.h"
+#include "pki/certgen.h"
+#include "policy/profile.h"
 #include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -15,7 +15,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 
-#include "serial.h"
+#include "pki/serial.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 

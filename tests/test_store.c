@@ -26,8 +26,8 @@
 #include <check.h>
 #include <sqlite3.h>
 
-#include "store.h"
-#include "util.h"
+#include "common/util.h"
+#include "store/store.h"
 #include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -3,7 +3,7 @@
  * own file, parses its own options and calls the library; main() only
  * dispatches.
  *
- * Exit codes (cli.md): 0 success, 1 refused or failed (one line on stderr
+ * Exit codes (doc/cli.md): 0 success, 1 refused or failed (one line on stderr
  * starting "mtlsca: "), 2 usage error.
  */
 #ifndef MCA_CLI_H
@@ -11,7 +11,7 @@
 
 #include <openssl/x509.h>
 
-#include "err.h"
+#include "common/err.h"
 
 #define CLI_OK    0
 #define CLI_FAIL  1
@@ -45,8 +45,12 @@ struct mca_error;
 int cli_open(const struct cli_global *g, struct mca_conf **conf, struct mca_store **st);
 
 struct mca_signer;
-/* Load the issuing CA's signer and certificate (passphrase from the config). */
-int cli_load_ca(const struct mca_conf *conf, struct mca_signer **signer, X509 **ca);
+/*
+ * The one way the CLI opens a CA key: the issuing CA's signer and
+ * certificate, or with `root` the root's (passphrase file from the
+ * config).  Prints the error and returns CLI_FAIL.
+ */
+int cli_load_signer(const struct mca_conf *conf, int root, struct mca_signer **signer, X509 **cert);
 
 /* The actor recorded in audit rows for CLI actions: "cli:USER". */
 const char *cli_actor(void);

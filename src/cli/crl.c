@@ -8,13 +8,13 @@
 
 #include <openssl/pem.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "keys.h"
-#include "publish.h"
-#include "signer.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/publish.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "pki/keys.h"
+#include "signer/signer.h"
+#include "store/store.h"
 
 void
 cli_crl_usage(void)
@@ -87,7 +87,6 @@ cli_crl(const struct cli_global *g, int argc, char **argv)
 	struct mca_signer *signer = NULL;
 	struct mca_publish pub;
 	struct mca_error err = {0};
-	char *pass = NULL;
 	X509 *issuer = NULL;
 	int64_t number = 0;
 	int c, pem = 0, root = 0, status;
@@ -122,16 +121,9 @@ cli_crl(const struct cli_global *g, int argc, char **argv)
 			         conf->path);
 			goto out;
 		}
-		if ((conf->passphrase_file != NULL &&
-		     mca_passphrase_read(conf->passphrase_file, &pass, &err) != MCA_OK) ||
-		    mca_cert_load(conf->root_cert, &issuer, &err) != MCA_OK ||
-		    mca_signer_open(conf->root_key, pass, &signer, &err) != MCA_OK) {
-			cli_fail("crl: %s", err.msg);
-			goto out;
-		}
-	} else if ((status = cli_load_ca(conf, &signer, &issuer)) != CLI_OK) {
-		goto out;
 	}
+	if ((status = cli_load_signer(conf, root, &signer, &issuer)) != CLI_OK)
+		goto out;
 	memset(&pub, 0, sizeof(pub));
 	pub.store = st;
 	pub.signer = signer;
@@ -149,7 +141,6 @@ cli_crl(const struct cli_global *g, int argc, char **argv)
 	printf("%lld\n", (long long)number);
 	status = CLI_OK;
 out:
-	mca_free_secret(pass);
 	mca_signer_free(signer);
 	X509_free(issuer);
 	mca_store_close(st);

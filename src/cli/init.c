@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "pkiinit.h"
+#include "ca/conf.h"
+#include "ca/pkiinit.h"
+#include "cli/cli.h"
 
 void
 cli_init_usage(void)

@@ -6,16 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "csr.h"
-#include "duration.h"
-#include "issue.h"
-#include "keys.h"
-#include "profile.h"
-#include "signer.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/issue.h"
+#include "cli/cli.h"
+#include "common/duration.h"
+#include "common/util.h"
+#include "pki/csr.h"
+#include "pki/keys.h"
+#include "policy/profile.h"
+#include "signer/signer.h"
+#include "store/store.h"
 
 void
 cli_issue_usage(void)
@@ -50,7 +50,7 @@ cli_issue(const struct cli_global *g, int argc, char **argv)
 	struct mca_issued iss;
 	struct mca_error err = {0};
 	X509 *ca = NULL;
-	char *pass = NULL, *data = NULL, *pem = NULL;
+	char *data = NULL, *pem = NULL;
 	size_t len = 0;
 	int64_t validity = 0;
 	int c, status;
@@ -86,13 +86,11 @@ cli_issue(const struct cli_global *g, int argc, char **argv)
 	if ((status = cli_open(g, &conf, &st)) != CLI_OK)
 		return status;
 	status = CLI_FAIL;
+	if (cli_load_signer(conf, 0, &signer, &ca) != CLI_OK)
+		goto out;
 	if (mca_file_read(csr_path, &data, &len, &err) != MCA_OK ||
 	    mca_csr_parse(data, len, &csr, &err) != MCA_OK ||
 	    mca_profiles_load(conf->templates_dir, &profiles, &err) != MCA_OK ||
-	    (conf->passphrase_file != NULL &&
-	     mca_passphrase_read(conf->passphrase_file, &pass, &err) != MCA_OK) ||
-	    mca_cert_load(conf->ca_cert, &ca, &err) != MCA_OK ||
-	    mca_signer_open(conf->ca_key, pass, &signer, &err) != MCA_OK ||
 	    mca_issuer_new(signer, ca, profiles, conf->crl_url, conf->ca_issuers_url, &issuer,
 	                   &err) != MCA_OK) {
 		cli_fail_err("issue", &err);
@@ -129,7 +127,6 @@ out:
 	mca_issuer_free(issuer);
 	mca_signer_free(signer);
 	X509_free(ca);
-	mca_free_secret(pass);
 	mca_csr_free(csr);
 	free(data);
 	mca_profiles_free(profiles);

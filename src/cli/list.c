@@ -7,11 +7,11 @@
 
 #include <jansson.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "record.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/record.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "store/store.h"
 
 void
 cli_list_usage(void)

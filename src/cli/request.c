@@ -27,12 +27,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "cli.h"
-#include "csr.h"
-#include "duration.h"
-#include "keys.h"
-#include "names.h"
-#include "util.h"
+#include "cli/cli.h"
+#include "common/duration.h"
+#include "common/util.h"
+#include "pki/csr.h"
+#include "pki/keys.h"
+#include "policy/names.h"
 
 /* Longest first line of a --token-file read (tokens are under 100 bytes). */
 #define TOKEN_FILE_MAX 4096

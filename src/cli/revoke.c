@@ -5,15 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "keys.h"
-#include "publish.h"
-#include "revoke.h"
-#include "serial.h"
-#include "signer.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/publish.h"
+#include "ca/revoke.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "pki/keys.h"
+#include "pki/serial.h"
+#include "signer/signer.h"
+#include "store/store.h"
 
 void
 cli_revoke_usage(void)
@@ -25,25 +25,6 @@ cli_revoke_usage(void)
 	      "affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn.\n"
 	      "Revoking a revoked certificate changes nothing and succeeds.\n",
 	      stdout);
-}
-
-/* The issuing CA's signer and certificate, for publishing its CRL. */
-int
-cli_load_ca(const struct mca_conf *conf, struct mca_signer **signer, X509 **ca)
-{
-	struct mca_error err = {0};
-	char *pass = NULL;
-	int status = CLI_OK;
-
-	*signer = NULL;
-	*ca = NULL;
-	if ((conf->passphrase_file != NULL &&
-	     mca_passphrase_read(conf->passphrase_file, &pass, &err) != MCA_OK) ||
-	    mca_cert_load(conf->ca_cert, ca, &err) != MCA_OK ||
-	    mca_signer_open(conf->ca_key, pass, signer, &err) != MCA_OK)
-		status = cli_fail("%s", err.msg);
-	mca_free_secret(pass);
-	return status;
 }
 
 int
@@ -84,7 +65,7 @@ cli_revoke(const struct cli_global *g, int argc, char **argv)
 		return cli_fail("revoke: %s", err.msg);
 	if ((status = cli_open(g, &conf, &st)) != CLI_OK)
 		return status;
-	if ((status = cli_load_ca(conf, &signer, &ca)) != CLI_OK)
+	if ((status = cli_load_signer(conf, 0, &signer, &ca)) != CLI_OK)
 		goto out;
 	memset(&pub, 0, sizeof(pub));
 	pub.store = st;
@@ -94,7 +75,7 @@ cli_revoke(const struct cli_global *g, int argc, char **argv)
 	pub.crl_dir = conf->crl_dir;
 	pub.validity = conf->crl_validity;
 	pub.actor = cli_actor();
-	if (mca_revoke(&pub, serial, reason, cli_actor(), &rr, &err) != MCA_OK) {
+	if (mca_revoke(&pub, serial, reason, MCA_REVOKER_ADMIN, cli_actor(), &rr, &err) != MCA_OK) {
 		status = cli_fail_err("revoke", &err);
 		goto out;
 	}

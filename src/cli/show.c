@@ -8,12 +8,12 @@
 #include <jansson.h>
 #include <openssl/pem.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "record.h"
-#include "serial.h"
-#include "store.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/record.h"
+#include "cli/cli.h"
+#include "common/util.h"
+#include "pki/serial.h"
+#include "store/store.h"
 
 void
 cli_show_usage(void)

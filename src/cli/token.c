@@ -8,13 +8,13 @@
 
 #include <jansson.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "duration.h"
-#include "profile.h"
-#include "store.h"
-#include "token.h"
-#include "util.h"
+#include "ca/conf.h"
+#include "ca/token.h"
+#include "cli/cli.h"
+#include "common/duration.h"
+#include "common/util.h"
+#include "policy/profile.h"
+#include "store/store.h"
 
 void
 cli_token_usage(void)

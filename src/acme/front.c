@@ -1,0 +1,381 @@
+/*
+ * front.c - the ACME front door: parse /acme/PROFILE/..., hand out and
+ * check nonces, verify the JWS (url, nonce, jwk/kid, signature), and
+ * dispatch to the resource handlers.  Every reply carries a fresh
+ * Replay-Nonce; errors are application/problem+json.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/rand.h>
+
+#include "acme/acme_int.h"
+#include "common/jsonx.h"
+#include "common/log.h"
+#include "common/util.h"
+
+/* A new nonce, stored so it can be checked once; NULL when that failed. */
+static char *
+new_nonce(struct acme_ctx *c)
+{
+	unsigned char raw[16];
+	char *n;
+
+	if (c->nonces == NULL || RAND_bytes(raw, sizeof(raw)) != 1)
+		return NULL;
+	n = mca_b64url_encode(raw, sizeof(raw));
+	if (n != NULL && mca_acme_nonce_add(c->nonces, n, (int64_t)mca_now() + ACME_NONCE_LIFETIME,
+	                                    NULL) != MCA_OK) {
+		free(n);
+		n = NULL;
+	}
+	return n;
+}
+
+/* Headers every ACME reply carries. */
+static void
+common_headers(struct acme_ctx *c, struct MHD_Response *resp)
+{
+	char link[700], *nonce = new_nonce(c);
+
+	if (nonce != NULL) {
+		MHD_add_response_header(resp, "Replay-Nonce", nonce);
+		free(nonce);
+	}
+	snprintf(link, sizeof(link), "<%s/directory>;rel=\"index\"", c->base);
+	MHD_add_response_header(resp, "Link", link);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+}
+
+enum mca_http_result
+acme_reply_text(struct acme_ctx *c, unsigned status, const char *ctype, const char *body,
+                size_t len)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+
+	if (resp == NULL)
+		return MCA_HTTP_FAIL;
+	if (ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	common_headers(c, resp);
+	return mca_reply_response(c->r, status, resp);
+}
+
+enum mca_http_result
+acme_reply(struct acme_ctx *c, unsigned status, json_t *j, const char *location, const char *up)
+{
+	struct MHD_Response *resp;
+	char *text, link[700];
+
+	if (j == NULL)
+		return acme_problem(c, 500, ACME_ERR("serverInternal"), "building a reply failed");
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL)
+		return acme_problem(c, 500, ACME_ERR("serverInternal"), "encoding a reply failed");
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MCA_HTTP_FAIL;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (location != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+	if (up != NULL) {
+		snprintf(link, sizeof(link), "<%s>;rel=\"up\"", up);
+		MHD_add_response_header(resp, "Link", link);
+	}
+	common_headers(c, resp);
+	return mca_reply_response(c->r, status, resp);
+}
+
+enum mca_http_result
+acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *fmt, ...)
+{
+	static const char fallback[] = "{\"type\":\"urn:ietf:params:acme:error:serverInternal\","
+	                               "\"detail\":\"the problem document could not be built\"}";
+	char raw[512], detail[768], *text;
+	struct MHD_Response *resp;
+	json_t *j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	/* Details quote client bytes (URLs, kids, CSR names): make them valid UTF-8. */
+	mca_json_safe_text(detail, sizeof(detail), raw);
+	if (status >= 500 && status != 501) {
+		mca_log(MCA_LOG_ERR, "acme %s: %s", c->r->path, detail);
+		snprintf(detail, sizeof(detail), "internal error");
+	} else {
+		mca_log(MCA_LOG_NOTICE, "acme %s: %s: %s", c->r->path, type + 27, detail);
+	}
+	j = json_pack("{s:s, s:s, s:i}", "type", type, "detail", detail, "status", (int)status);
+	/* RFC 8555 6.2: say which algorithms are acceptable. */
+	if (j != NULL && strcmp(type, ACME_ERR("badSignatureAlgorithm")) == 0)
+		json_object_set_new(j, "algorithms",
+		                    json_pack("[s, s, s, s]", "ES256", "ES384", "RS256", "EdDSA"));
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (text == NULL) {
+		mca_log(MCA_LOG_ERR, "acme %s: could not build a problem document", c->r->path);
+		resp = MHD_create_response_from_buffer(
+		    strlen(fallback), (void *)(uintptr_t)fallback, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL)
+			free(text);
+	}
+	if (resp == NULL)
+		return MCA_HTTP_FAIL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+	common_headers(c, resp);
+	return mca_reply_response(c->r, status, resp);
+}
+
+const char *
+acme_url(const struct acme_ctx *c, const char *kind, const char *id, char *buf, size_t len)
+{
+	if (id != NULL)
+		snprintf(buf, len, "%s/%s/%s", c->base, kind, id);
+	else
+		snprintf(buf, len, "%s/%s", c->base, kind);
+	return buf;
+}
+
+static enum mca_http_result
+directory(struct acme_ctx *c)
+{
+	char a[700], b[700], d[700], e[700], f[700];
+
+	return acme_reply(c, 200,
+	                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:b, s:s}}", "newNonce",
+	                            acme_url(c, "new-nonce", NULL, a, sizeof(a)), "newAccount",
+	                            acme_url(c, "new-account", NULL, b, sizeof(b)), "newOrder",
+	                            acme_url(c, "new-order", NULL, d, sizeof(d)), "revokeCert",
+	                            acme_url(c, "revoke-cert", NULL, e, sizeof(e)), "keyChange",
+	                            acme_url(c, "key-change", NULL, f, sizeof(f)), "meta",
+	                            "externalAccountRequired", 0, "website",
+	                            "https://github.com/mtlsca/mtlsca"),
+	                  NULL, NULL);
+}
+
+/* Host header as clients used it: letters, digits, '.', '-', ':', '[', ']'. */
+static const char *
+host_header(struct mca_req *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+
+	if (h == NULL || h[0] == '\0' || strlen(h) > 255 ||
+	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+	        strlen(h))
+		return NULL;
+	return h;
+}
+
+/* Verify the JWS of a POST; fills c->jws, c->key, c->acct, c->payload. */
+static enum mca_http_result
+authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
+{
+	struct mca_error err = {0};
+	char url[900], want_kid[700];
+	const char *ct;
+	json_error_t jerr;
+	json_t *jwk = NULL;
+	int nonce_ok = 0;
+
+	*ok = 0;
+	ct = MHD_lookup_connection_value(c->r->conn, MHD_HEADER_KIND, "Content-Type");
+	if (ct == NULL || strncasecmp(ct, "application/jose+json", 21) != 0)
+		return acme_problem(c, 415, ACME_ERR("malformed"),
+		                    "Content-Type must be application/jose+json");
+	if (mca_jws_parse(c->r->body ? c->r->body : "", c->r->body_len, &c->jws, &err) != MCA_OK)
+		return acme_problem(c, 400,
+		                    strcmp(err.rule, "badSignatureAlgorithm") == 0
+		                        ? ACME_ERR("badSignatureAlgorithm")
+		                        : ACME_ERR("malformed"),
+		                    "%s", err.msg);
+	if (c->jws->nonce == NULL ||
+	    mca_acme_nonce_take(c->nonces, c->jws->nonce, (int64_t)mca_now(), &nonce_ok, &err) !=
+	        MCA_OK ||
+	    !nonce_ok)
+		return acme_problem(c, 400, ACME_ERR("badNonce"), "the nonce is unknown or used");
+	snprintf(url, sizeof(url), "https://%s%s", host_header(c->r), c->r->path);
+	if (c->jws->url == NULL || strcmp(c->jws->url, url) != 0)
+		return acme_problem(c, 401, ACME_ERR("unauthorized"),
+		                    "the JWS url does not equal the request URL %s", url);
+	if (c->jws->jwk != NULL) {
+		if (!jwk_allowed)
+			return acme_problem(c, 400, ACME_ERR("malformed"),
+			                    "this resource needs a kid, not a jwk");
+		if (mca_jwk_to_pkey(c->jws->jwk, &c->key, &err) != MCA_OK)
+			return acme_problem(c, 400, ACME_ERR("badPublicKey"), "%s", err.msg);
+		if (mca_jwk_thumbprint(c->jws->jwk, c->thumb, &err) != MCA_OK)
+			return acme_problem(c, 400, ACME_ERR("badPublicKey"), "%s", err.msg);
+	} else {
+		if (!kid_allowed)
+			return acme_problem(c, 400, ACME_ERR("malformed"),
+			                    "newAccount needs a jwk, not a kid");
+		acme_url(c, "acct", "", want_kid, sizeof(want_kid));
+		if (strncmp(c->jws->kid, want_kid, strlen(want_kid)) != 0 ||
+		    mca_acme_account_get(c->st, c->jws->kid + strlen(want_kid), &c->acct, &err) !=
+		        MCA_OK ||
+		    strcmp(c->acct.profile, c->profile->name) != 0)
+			return acme_problem(c, 400, ACME_ERR("accountDoesNotExist"),
+			                    "no account %.200s", c->jws->kid);
+		c->have_acct = 1;
+		if (strcmp(c->acct.status, "valid") != 0)
+			return acme_problem(c, 401, ACME_ERR("unauthorized"), "the account is %s",
+			                    c->acct.status);
+		jwk = json_loads(c->acct.jwk, 0, NULL);
+		if (jwk == NULL || mca_jwk_to_pkey(jwk, &c->key, &err) != MCA_OK) {
+			json_decref(jwk);
+			return acme_problem(c, 500, ACME_ERR("serverInternal"),
+			                    "stored account key unusable");
+		}
+		json_decref(jwk);
+		snprintf(c->thumb, sizeof(c->thumb), "%s", c->acct.thumbprint);
+	}
+	if (mca_jws_verify(c->jws, c->key, &err) != MCA_OK)
+		return acme_problem(
+		    c,
+		    err.code == MCA_ERR_POLICY && strcmp(err.rule, "unauthorized") != 0 ? 400 : 401,
+		    strcmp(err.rule, "badSignatureAlgorithm") == 0
+		        ? ACME_ERR("badSignatureAlgorithm")
+		        : ACME_ERR("unauthorized"),
+		    "%s", err.msg);
+	if (c->jws->payload_len > 0) {
+		c->payload = json_loadb((const char *)c->jws->payload, c->jws->payload_len,
+		                        JSON_REJECT_DUPLICATES, &jerr);
+		if (c->payload == NULL || !json_is_object(c->payload))
+			return acme_problem(c, 400, ACME_ERR("malformed"),
+			                    "the payload is not a JSON object");
+	}
+	*ok = 1;
+	return MCA_HTTP_QUEUED;
+}
+
+/* "KIND/ID" with a 16-hex id: returns the id or NULL. */
+static const char *
+id_after(const char *rest, const char *kind)
+{
+	size_t n = strlen(kind);
+	const char *id;
+
+	if (strncmp(rest, kind, n) != 0 || rest[n] != '/')
+		return NULL;
+	id = rest + n + 1;
+	if (strspn(id, "0123456789abcdef") != MCA_ACME_ID_LEN ||
+	    (id[MCA_ACME_ID_LEN] != '\0' && id[MCA_ACME_ID_LEN] != '/'))
+		return NULL;
+	return id;
+}
+
+static enum mca_http_result
+dispatch_post(struct acme_ctx *c)
+{
+	enum mca_http_result res;
+	char id[MCA_ACME_ID_LEN + 1];
+	const char *p;
+	int ok = 0;
+
+	if (strcmp(c->rest, "new-account") == 0) {
+		res = authenticate(c, 1, 0, &ok);
+		return ok ? acme_new_account(c) : res;
+	}
+	if (strcmp(c->rest, "revoke-cert") == 0) {
+		res = authenticate(c, 1, 1, &ok);
+		return ok ? acme_revoke_cert(c) : res;
+	}
+	res = authenticate(c, 0, 1, &ok);
+	if (!ok)
+		return res;
+	if (strcmp(c->rest, "new-order") == 0)
+		return acme_new_order(c);
+	if (strcmp(c->rest, "key-change") == 0)
+		return acme_problem(c, 501, ACME_ERR("serverInternal"),
+		                    "key rollover is not supported yet; create a new account");
+	if ((p = id_after(c->rest, "acct")) != NULL) {
+		snprintf(id, sizeof(id), "%.16s", p);
+		if (p[MCA_ACME_ID_LEN] == '\0')
+			return acme_account(c, id, 0);
+		if (strcmp(p + MCA_ACME_ID_LEN, "/orders") == 0)
+			return acme_account(c, id, 1);
+	}
+	snprintf(id, sizeof(id), "%.16s", "");
+#define ROUTE(kind, fn)                                                                            \
+	if ((p = id_after(c->rest, kind)) != NULL && p[MCA_ACME_ID_LEN] == '\0') {                 \
+		snprintf(id, sizeof(id), "%.16s", p);                                              \
+		return fn(c, id);                                                                  \
+	}
+	ROUTE("order", acme_order)
+	ROUTE("authz", acme_authz)
+	ROUTE("chall", acme_challenge)
+	ROUTE("finalize", acme_finalize)
+	ROUTE("cert", acme_cert)
+#undef ROUTE
+	return acme_problem(c, 404, ACME_ERR("malformed"), "no such resource");
+}
+
+enum mca_http_result
+mca_ep_acme(struct mca_req *r)
+{
+	struct acme_ctx c;
+	struct mca_error err = {0};
+	enum mca_http_result res;
+	const char *host, *slash;
+	char profile[65];
+	size_t plen;
+
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.srv = r->srv;
+	host = host_header(r);
+	slash = strchr(r->path_arg, '/');
+	plen = slash ? (size_t)(slash - r->path_arg) : strlen(r->path_arg);
+	if (host == NULL || plen == 0 || plen >= sizeof(profile))
+		return mca_reply_error(r, 404, "not_found", "no such ACME resource");
+	memcpy(profile, r->path_arg, plen);
+	profile[plen] = '\0';
+	c.rest = slash ? slash + 1 : "";
+	snprintf(c.base, sizeof(c.base), "https://%s/acme/%s", host, profile);
+	c.st = mca_server_store(r->srv, &err);
+	c.nonces = c.st != NULL ? mca_server_store_light(r->srv, &err) : NULL;
+	pthread_rwlock_rdlock(&r->srv->profiles_lock);
+	c.profile = mca_profiles_find(r->srv->profiles, profile);
+	if (c.profile == NULL || !(c.profile->authorization & MCA_AUTH_ACME)) {
+		res = mca_reply_error(r, 404, "not_found", "no ACME service for profile '%s'",
+		                      profile);
+		goto out;
+	}
+	if (c.st == NULL || c.nonces == NULL) {
+		res = acme_problem(&c, 500, ACME_ERR("serverInternal"), "database: %s", err.msg);
+		goto out;
+	}
+	if (strcmp(r->method, "POST") != 0) {
+		if (strcmp(c.rest, "directory") == 0 && strcmp(r->method, "GET") == 0)
+			res = directory(&c);
+		else if (strcmp(c.rest, "new-nonce") == 0)
+			res = acme_reply_text(&c, strcmp(r->method, "HEAD") == 0 ? 200 : 204, NULL,
+			                      "", 0);
+		else
+			res = acme_problem(&c, 405, ACME_ERR("malformed"),
+			                   "use POST (POST-as-GET) for this resource");
+		goto out;
+	}
+	res = dispatch_post(&c);
+out:
+	pthread_rwlock_unlock(&r->srv->profiles_lock);
+	json_decref(c.payload);
+	mca_jws_free(c.jws);
+	EVP_PKEY_free(c.key);
+	mca_acme_account_clear(&c.acct);
+	return res;
+}

@@ -1,0 +1,14 @@
+/* ep_ca.c - GET /v1/ca: the trust anchors as JSON (PEMs encoded once, at start). */
+#include "config.h"
+
+#include "api/http.h"
+
+enum mca_http_result
+mca_ep_ca(struct mca_req *r)
+{
+	/* chain: the issuing CA, then the root (doc/api.md) */
+	return mca_reply_json(r, 200,
+	                      json_pack("{s:s, s:[s, s], s:s}", "root", r->srv->root_pem, "chain",
+	                                r->srv->ca_pem, r->srv->root_pem, "root_fingerprint_sha256",
+	                                r->srv->root_fingerprint));
+}

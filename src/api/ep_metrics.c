@@ -1,0 +1,27 @@
+/* ep_metrics.c - GET /metrics: Prometheus text format. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "common/util.h"
+
+enum mca_http_result
+mca_ep_metrics(struct mca_req *r)
+{
+	/* The CRL gauges come from the snapshot being served, not from the database. */
+	struct mca_crl_snap *crl = mca_crlcache_get(r->srv->crls, MCA_CRL_CA);
+	enum mca_http_result res;
+	char *text;
+
+	text = mca_metrics_render(r->srv->metrics, crl ? crl->number : 0,
+	                          crl ? crl->this_update : 0, (int64_t)mca_now());
+	mca_crl_snap_release(crl);
+	if (text == NULL)
+		return mca_reply_error(r, 500, "internal", "rendering metrics failed");
+	res =
+	    mca_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+	free(text);
+	return res;
+}

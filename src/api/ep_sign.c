@@ -1,0 +1,212 @@
+/* ep_sign.c - POST /v1/sign: a CSR and an enrollment token in, a certificate out. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/http.h"
+#include "ca/token.h"
+#include "common/duration.h"
+#include "common/jsonx.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "pki/csr.h"
+
+struct sign_body {
+	const char *csr, *profile, *validity;
+};
+
+static const struct mca_jfield sign_fields[] = {
+    MCA_JFIELD(struct sign_body, csr, MCA_J_STRING, 1),
+    MCA_JFIELD(struct sign_body, profile, MCA_J_STRING, 0),
+    MCA_JFIELD(struct sign_body, validity, MCA_J_STRING, 0),
+};
+
+/* The token use is taken right before signing and given back if signing fails. */
+struct use {
+	struct mca_store *st;
+	const char *id;
+	enum mca_token_state state;
+};
+
+static mca_rc
+use_reserve(void *arg, struct mca_error *err)
+{
+	struct use *u = arg;
+
+	u->state = mca_token_consume(u->st, u->id, err);
+	if (u->state == MCA_TOKEN_ERROR)
+		return err != NULL && err->code != MCA_OK ? err->code : MCA_ERR_DB;
+	if (u->state != MCA_TOKEN_OK)
+		return mca_error_set(err, MCA_ERR_NOTFOUND, "token no longer usable");
+	return MCA_OK;
+}
+
+static void
+use_release(void *arg)
+{
+	struct use *u = arg;
+
+	if (mca_token_refund(u->st, u->id, NULL) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "token %s: could not give back a use", u->id);
+}
+
+/* The rate-limit key of a token id (the addresses' table holds both kinds). */
+static void
+token_key(char *buf, size_t len, const char *id)
+{
+	snprintf(buf, len, "token:%s", id);
+}
+
+/*
+ * The reply for a refused token.  Only guesses count towards the limit: an
+ * unknown id against the client's address, a wrong secret against the
+ * address and the token id.  A used-up, expired or revoked token (its
+ * secret was right), a malformed header and our own failures count nothing.
+ */
+static enum mca_http_result
+token_refused(struct mca_req *r, enum mca_token_state state, const char *id,
+              const struct mca_error *err)
+{
+	int64_t now = (int64_t)mca_now();
+	char key[32];
+
+	switch (state) {
+	case MCA_TOKEN_UNKNOWN:
+		mca_ratelimit_fail(r->srv->ratelimit, r->client, now);
+		return mca_reply_error(r, 401, "unauthorized", "unknown token");
+	case MCA_TOKEN_BAD_SECRET:
+		token_key(key, sizeof(key), id);
+		mca_ratelimit_fail(r->srv->ratelimit, r->client, now);
+		mca_ratelimit_fail(r->srv->ratelimit, key, now);
+		return mca_reply_error(r, 401, "unauthorized", "unknown token");
+	case MCA_TOKEN_REVOKED:
+		return mca_reply_error(r, 401, "unauthorized", "the token has been revoked");
+	case MCA_TOKEN_EXPIRED:
+		return mca_reply_error(r, 401, "token_expired", "the token has expired");
+	case MCA_TOKEN_USED:
+		return mca_reply_error(r, 401, "token_used", "the token has been used up");
+	case MCA_TOKEN_MALFORMED:
+		return mca_reply_error(r, 401, "unauthorized",
+		                       "the Authorization header is not \"Bearer\" and a token");
+	default:
+		return mca_reply_error(r, 500, "internal", "token check: %s",
+		                       err != NULL ? err->msg : "failed");
+	}
+}
+
+static enum mca_http_result
+rate_limited(struct mca_req *r, int64_t retry, const char *what)
+{
+	return mca_reply_error(r, 429, "rate_limited",
+	                       "too many failed attempts %s; retry in %lld s", what,
+	                       (long long)retry);
+}
+
+/* "Bearer TOKEN" from the Authorization header, or NULL. */
+static const char *
+bearer(struct mca_req *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return strlen(h) <= MCA_TOKEN_MAX_LEN ? h : NULL;
+}
+
+enum mca_http_result
+mca_ep_sign(struct mca_req *r)
+{
+	struct sign_body b = {NULL, NULL, NULL};
+	struct mca_error err = {0};
+	struct mca_token tok;
+	struct mca_issue_req req;
+	struct mca_issued iss;
+	struct mca_csr *csr = NULL;
+	struct mca_store *st;
+	struct use use;
+	const char *secret;
+	char id[MCA_TOKEN_ID_LEN + 1], key[32];
+	enum mca_token_state state;
+	enum mca_http_result res;
+	int64_t validity = 0, retry = 0;
+	mca_rc rc;
+
+	memset(&tok, 0, sizeof(tok));
+	memset(&iss, 0, sizeof(iss));
+	secret = bearer(r);
+	if (!mca_token_id_of(secret, id))
+		return token_refused(r, MCA_TOKEN_MALFORMED, NULL, NULL);
+	/* Guessing at one token: refused from everywhere, before any check. */
+	token_key(key, sizeof(key), id);
+	if (mca_ratelimit_blocked(r->srv->ratelimit, key, (int64_t)mca_now(), &retry))
+		return rate_limited(r, retry, "for this token");
+	if (mca_json_unpack(r->json, sign_fields, sizeof(sign_fields) / sizeof(sign_fields[0]), &b,
+	                    "request body", &err) != MCA_OK)
+		return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
+	st = mca_server_store(r->srv, &err);
+	if (st == NULL)
+		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
+	state = mca_token_check(st, secret, &tok, &err);
+	/*
+	 * An address that sprayed unknown ids is refused further unknown ids;
+	 * it may still use (and guess at, under the per-token limit) tokens
+	 * that exist, so that one guessing client does not lock out everyone
+	 * behind the same proxy or NAT.
+	 */
+	if (state == MCA_TOKEN_UNKNOWN &&
+	    mca_ratelimit_blocked(r->srv->ratelimit, r->client, (int64_t)mca_now(), &retry))
+		return rate_limited(r, retry, "from this address");
+	if (state != MCA_TOKEN_OK)
+		return token_refused(r, state, id, &err);
+	if (b.profile != NULL && strcmp(b.profile, tok.profile) != 0) {
+		res = mca_reply_error(r, 403, "forbidden",
+		                      "the token is for profile '%s', not '%.64s'", tok.profile,
+		                      b.profile);
+		goto out;
+	}
+	if (b.validity != NULL && mca_duration_parse(b.validity, &validity, &err) != MCA_OK) {
+		res = mca_reply_error(r, 400, "bad_request", "field 'validity': %s", err.msg);
+		goto out;
+	}
+	if (mca_csr_parse(b.csr, strlen(b.csr), &csr, &err) != MCA_OK) {
+		res = mca_reply_issue_error(r, &err, tok.profile);
+		goto out;
+	}
+	use.st = st;
+	use.id = tok.id;
+	use.state = MCA_TOKEN_OK;
+	memset(&req, 0, sizeof(req));
+	req.csr = csr;
+	req.profile = tok.profile;
+	req.validity = validity;
+	req.committer = r->srv->committer;
+	req.auth = MCA_ISSUE_TOKEN;
+	req.allowed_names = (const char *const *)tok.names;
+	req.reserve = use_reserve;
+	req.release = use_release;
+	req.hook_arg = &use;
+	snprintf(r->identity, sizeof(r->identity), "token:%s", tok.id);
+	req.requester = r->identity;
+	req.actor = r->identity;
+	req.action = "issue";
+	pthread_rwlock_rdlock(&r->srv->profiles_lock);
+	rc = mca_issue(r->srv->issuer, st, &req, &iss, &err);
+	pthread_rwlock_unlock(&r->srv->profiles_lock);
+	if (rc != MCA_OK) {
+		res = use.state != MCA_TOKEN_OK ? token_refused(r, use.state, tok.id, &err)
+		                                : mca_reply_issue_error(r, &err, tok.profile);
+		goto out;
+	}
+	mca_metrics_count(r->srv->metrics, MCA_M_ISSUED, tok.profile);
+	res = mca_reply_issued(r, &iss, tok.profile);
+out:
+	mca_issued_clear(&iss);
+	mca_csr_free(csr);
+	mca_token_clear(&tok);
+	return res;
+}

@@ -1,0 +1,58 @@
+/*
+ * committer.h - group commit of issued certificates.
+ *
+ * Request threads hand their certificate rows to one committer thread,
+ * which writes every row waiting at that moment (up to
+ * MCA_COMMIT_BATCH) in one transaction - each row with its audit row,
+ * inside its own savepoint so one bad row fails alone - and commits once:
+ * one fsync for the whole batch, synchronous=FULL kept.  A caller returns
+ * only after its batch is durable, so "nothing signed goes unrecorded"
+ * holds as with a direct insert.
+ */
+#ifndef MCA_COMMITTER_H
+#define MCA_COMMITTER_H
+
+#include <openssl/x509.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+#define MCA_COMMIT_BATCH 256
+
+struct mca_committer;
+
+/*
+ * Work that must commit together with a certificate's row (an ACME order
+ * turning valid with its serial): called right after the certificate row
+ * and its audit row are written, in the same transaction (on the
+ * committer, inside the certificate's savepoint, on the committer's
+ * connection `st`; never with the caller's lock held).  `serial` is the
+ * certificate's.  An error undoes the certificate with it: nothing is
+ * recorded and the error is the caller's.
+ */
+struct mca_record_hook {
+	mca_rc (*fn)(void *arg, struct mca_store *st, const char *serial, struct mca_error *err);
+	void *arg;
+};
+
+/* Open its own connection to `db_path` and start the committer thread. */
+mca_rc mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_error *err);
+
+/* Commit what is queued, stop the thread, close (NULL is fine). */
+void mca_committer_free(struct mca_committer *c);
+
+/*
+ * Record `cert` (row + audit row "action" by "actor") and wait until it is
+ * committed.  Thread-safe.  Errors as mca_store_cert_insert (a duplicate
+ * serial is MCA_ERR_EXISTS) or MCA_ERR_DB when the batch's commit failed.
+ */
+mca_rc mca_committer_record(struct mca_committer *c, X509 *cert, const char *profile,
+                            const char *requester, const char *actor, const char *action,
+                            struct mca_error *err);
+
+/* Like mca_committer_record, also running `hook` (may be NULL) in the certificate's savepoint. */
+mca_rc mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profile,
+                                 const char *requester, const char *actor, const char *action,
+                                 const struct mca_record_hook *hook, struct mca_error *err);
+
+#endif

@@ -1,0 +1,327 @@
+/* issue.c - the issuance engine. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "ca/issue.h"
+#include "ca/record.h"
+#include "common/util.h"
+#include "pki/certgen.h"
+#include "pki/keys.h"
+#include "policy/inspect.h"
+#include "policy/policy.h"
+
+mca_rc (*mca_issue_test_hook)(X509 **cert, struct mca_signer *signer);
+
+struct mca_issuer {
+	struct mca_signer *signer;
+	X509 *ca_cert;
+	int64_t ca_not_after;
+	const struct mca_profiles *profiles;
+	const char *crl_url;
+	const char *ca_issuers_url;
+};
+
+mca_rc
+mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert, const struct mca_profiles *profiles,
+               const char *crl_url, const char *ca_issuers_url, struct mca_issuer **out,
+               struct mca_error *err)
+{
+	struct mca_issuer *is;
+
+	*out = NULL;
+	if (X509_get0_subject_key_id(ca_cert) == NULL)
+		return mca_error_set(err, MCA_ERR_CONFIG,
+		                     "the issuing CA certificate has no subjectKeyIdentifier");
+	is = calloc(1, sizeof(*is));
+	if (is == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	is->signer = ca_signer;
+	is->ca_cert = ca_cert;
+	is->ca_not_after = mca_asn1_time_unix(X509_get0_notAfter(ca_cert));
+	is->profiles = profiles;
+	is->crl_url = crl_url;
+	is->ca_issuers_url = ca_issuers_url;
+	*out = is;
+	return MCA_OK;
+}
+
+void
+mca_issuer_free(struct mca_issuer *is)
+{
+	free(is);
+}
+
+/* Whether an approved name is covered by one of the requester's allowed names. */
+static int
+name_allowed(const struct mca_name *n, const char *const *allowed)
+{
+	size_t i;
+
+	for (i = 0; allowed[i] != NULL; i++) {
+		if (n->type == MCA_NAME_DNS ? mca_dns_pattern_match(allowed[i], n->value)
+		                            : strcmp(allowed[i], n->value) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether `value` is literally in the NULL-terminated list. */
+static int
+name_listed(const char *value, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], value) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether the approved names contain `value`. */
+static int
+approved_has(const struct mca_policy_result *res, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < res->n_names; i++)
+		if (strcmp(res->names[i].value, value) == 0)
+			return 1;
+	return 0;
+}
+
+/* Token names bound the request; a renewal keeps exactly the names it had. */
+static mca_rc
+check_authorization(const struct mca_issuer *is, struct mca_store *st,
+                    const struct mca_issue_req *req, const struct mca_profile *p,
+                    const struct mca_policy_result *res, struct mca_error *err)
+{
+	static const char *const http01[] = {"http-01", "dns-01", NULL};
+	static const char *const dns01[] = {"dns-01", NULL};
+	size_t i, j = 0, n_allowed = 0;
+	int found = 0;
+	mca_rc rc;
+
+	switch (req->auth) {
+	case MCA_ISSUE_TOKEN:
+		if (!(p->authorization & MCA_AUTH_TOKEN))
+			return mca_error_rule(err, MCA_ERR_POLICY, "auth.method",
+			                      "profile '%s' does not issue against tokens",
+			                      p->name);
+		for (i = 0; i < res->n_names; i++)
+			if (req->allowed_names == NULL ||
+			    !name_allowed(&res->names[i], req->allowed_names))
+				return mca_error_rule(
+				    err, MCA_ERR_POLICY, "auth.name_not_allowed",
+				    "'%s' is not among the names the token allows",
+				    res->names[i].value);
+		return MCA_OK;
+	case MCA_ISSUE_RENEWAL:
+		if (!(p->authorization & MCA_AUTH_RENEWAL))
+			return mca_error_rule(err, MCA_ERR_POLICY, "auth.method",
+			                      "profile '%s' does not allow renewal", p->name);
+		while (req->allowed_names != NULL && req->allowed_names[n_allowed] != NULL)
+			n_allowed++;
+		/* The same set of names: literal values, not patterns. */
+		for (i = 0; i < res->n_names; i++)
+			if (!name_listed(res->names[i].value, req->allowed_names))
+				break;
+		for (j = 0; i == res->n_names && j < n_allowed; j++)
+			if (!approved_has(res, req->allowed_names[j]))
+				break;
+		if (i < res->n_names || j < n_allowed)
+			return mca_error_rule(err, MCA_ERR_POLICY, "auth.names_changed",
+			                      "a renewal must keep exactly the names of the "
+			                      "certificate it renews");
+		return MCA_OK;
+	case MCA_ISSUE_ACME:
+		return MCA_OK;
+	case MCA_ISSUE_ADMIN:
+		break;
+	}
+	/* An admin is authorized, but domain validation is proof, not permission. */
+	if (!(p->authorization & (MCA_AUTH_TOKEN | MCA_AUTH_RENEWAL)) &&
+	    (p->authorization & MCA_AUTH_ACME)) {
+		for (i = 0; i < res->n_names; i++) {
+			rc = mca_store_validation_current(
+			    st, res->names[i].value,
+			    strncmp(res->names[i].value, "*.", 2) == 0 ? dns01 : http01,
+			    (int64_t)mca_now() - p->validation_reuse, NULL, &found, NULL, err);
+			if (rc != MCA_OK)
+				return rc;
+			if (!found)
+				return mca_error_rule(err, MCA_ERR_POLICY, "auth.validation",
+				                      "'%s' has no valid domain validation in the "
+				                      "last %lld days",
+				                      res->names[i].value,
+				                      (long long)(p->validation_reuse / 86400));
+		}
+	}
+	(void)is;
+	return MCA_OK;
+}
+
+/* The certificate the policy approved, built and signed. */
+static mca_rc
+build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *csr,
+      const struct mca_policy_result *res, const unsigned char *serial, X509 **out,
+      struct mca_error *err)
+{
+	struct mca_certgen g;
+	GENERAL_NAMES *san = NULL;
+	X509_NAME *subject = NULL;
+	size_t i;
+	int type;
+	mca_rc rc;
+
+	memset(&g, 0, sizeof(g));
+	san = sk_GENERAL_NAME_new_null();
+	subject = X509_NAME_new();
+	if (san == NULL || subject == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < res->n_names; i++) {
+		type = res->names[i].type == MCA_NAME_DNS   ? GEN_DNS
+		       : res->names[i].type == MCA_NAME_IP  ? GEN_IPADD
+		       : res->names[i].type == MCA_NAME_URI ? GEN_URI
+		                                            : GEN_EMAIL;
+		if ((rc = mca_san_add(san, type, res->names[i].value, err)) != MCA_OK)
+			goto out;
+	}
+	if (res->cn != NULL &&
+	    !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+	                                (const unsigned char *)res->cn, -1, -1, 0)) {
+		rc = mca_error_ssl(err, MCA_ERR_INTERNAL, "subject");
+		goto out;
+	}
+	g.serial = serial;
+	g.serial_len = MCA_SERIAL_LEN;
+	g.subject = subject;
+	g.pubkey = csr->pubkey;
+	g.issuer = is->ca_cert;
+	g.not_before = res->not_before;
+	g.not_after = res->not_after;
+	g.key_usage = res->key_usage;
+	g.ext_key_usage = res->ext_key_usage;
+	g.san = san;
+	g.san_critical = res->cn == NULL;
+	g.ski = p->ski;
+	g.crl_url = is->crl_url;
+	g.ca_issuers_url = is->ca_issuers_url;
+	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
+		g.policies[i] = p->policies[i];
+	if ((rc = mca_certgen_build(&g, out, err)) == MCA_OK &&
+	    (rc = mca_signer_sign_cert(is->signer, out, err)) != MCA_OK) {
+		X509_free(*out);
+		*out = NULL;
+	}
+out:
+	GENERAL_NAMES_free(san);
+	X509_NAME_free(subject);
+	return rc;
+}
+
+/* Record `cert` on `st` itself, with req->on_record in the same transaction. */
+static mca_rc
+record_direct(struct mca_store *st, const struct mca_issue_req *req, X509 *cert,
+              const char *profile, const char *serial, struct mca_error *err)
+{
+	const char *action = req->action ? req->action : "issue";
+	mca_rc rc;
+
+	if (req->on_record == NULL)
+		return mca_record_cert(st, cert, profile, req->requester, req->actor, action, err);
+	if ((rc = mca_store_begin(st, err)) != MCA_OK)
+		return rc;
+	if ((rc = mca_record_cert(st, cert, profile, req->requester, req->actor, action, err)) !=
+	        MCA_OK ||
+	    (rc = req->on_record->fn(req->on_record->arg, st, serial, err)) != MCA_OK ||
+	    (rc = mca_store_commit(st, err)) != MCA_OK)
+		mca_store_rollback(st);
+	return rc;
+}
+
+mca_rc
+mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_req *req,
+          struct mca_issued *out, struct mca_error *err)
+{
+	const struct mca_profile *p;
+	struct mca_policy_ctx ctx;
+	struct mca_policy_result res;
+	struct mca_inspect_expect ex;
+	unsigned char serial[MCA_SERIAL_LEN];
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	X509 *cert = NULL;
+	int reserved = 0;
+	mca_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&res, 0, sizeof(res));
+	p = mca_profiles_find(is->profiles, req->profile);
+	if (p == NULL)
+		return mca_error_rule(err, MCA_ERR_NOTFOUND, "profile.unknown",
+		                      "no profile named '%.64s'", req->profile);
+	ctx.profile = p;
+	ctx.now = (int64_t)mca_now();
+	ctx.ca_not_after = is->ca_not_after;
+	if ((rc = mca_policy_check(&ctx, req->csr, req->validity, &res, err)) != MCA_OK)
+		return rc;
+	if ((rc = check_authorization(is, st, req, p, &res, err)) != MCA_OK)
+		goto out;
+	if (req->reserve != NULL) {
+		if ((rc = req->reserve(req->hook_arg, err)) != MCA_OK)
+			goto out;
+		reserved = 1;
+	}
+	if ((rc = mca_serial_generate(serial, err)) != MCA_OK ||
+	    (rc = build(is, p, req->csr, &res, serial, &cert, err)) != MCA_OK)
+		goto out;
+	if (mca_issue_test_hook != NULL && (rc = mca_issue_test_hook(&cert, is->signer)) != MCA_OK)
+		goto out;
+	if ((rc = mca_cert_to_der(cert, &der, &der_len, err)) != MCA_OK)
+		goto out;
+	memset(&ex, 0, sizeof(ex));
+	ex.profile = p;
+	ex.approved = &res;
+	ex.serial = serial;
+	ex.serial_len = sizeof(serial);
+	ex.pubkey = req->csr->pubkey;
+	ex.ca_cert = is->ca_cert;
+	ex.crl_url = is->crl_url;
+	ex.ca_issuers_url = is->ca_issuers_url;
+	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
+		goto out;
+	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(cert), out->serial, err)) != MCA_OK ||
+	    (rc = req->committer != NULL
+	              ? mca_committer_record_with(req->committer, cert, p->name, req->requester,
+	                                          req->actor, req->action ? req->action : "issue",
+	                                          req->on_record, err)
+	              : record_direct(st, req, cert, p->name, out->serial, err)) != MCA_OK)
+		goto out;
+	out->cert = cert;
+	out->not_before = res.not_before;
+	out->not_after = res.not_after;
+	cert = NULL;
+out:
+	if (rc != MCA_OK) {
+		out->serial[0] = '\0';
+		if (reserved && req->release != NULL)
+			req->release(req->hook_arg);
+	}
+	free(der);
+	X509_free(cert);
+	mca_policy_result_clear(&res);
+	return rc;
+}
+
+void
+mca_issued_clear(struct mca_issued *iss)
+{
+	X509_free(iss->cert);
+	memset(iss, 0, sizeof(*iss));
+}

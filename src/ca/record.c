@@ -1,0 +1,146 @@
+/* record.c - certificate rows from X509 objects. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/x509v3.h>
+
+#include "ca/record.h"
+#include "common/util.h"
+#include "pki/keys.h"
+#include "pki/serial.h"
+
+/* Text of one GENERAL_NAME we record; NULL for types we do not list. */
+static char *
+general_name_text(const GENERAL_NAME *gn)
+{
+	const unsigned char *p;
+	int len;
+	char buf[INET6_ADDRSTRLEN];
+
+	switch (gn->type) {
+	case GEN_DNS:
+	case GEN_URI:
+	case GEN_EMAIL:
+		p = ASN1_STRING_get0_data(gn->d.ia5);
+		len = ASN1_STRING_length(gn->d.ia5);
+		return strndup((const char *)p, (size_t)len);
+	case GEN_IPADD:
+		p = ASN1_STRING_get0_data(gn->d.ip);
+		len = ASN1_STRING_length(gn->d.ip);
+		if ((len == 4 && inet_ntop(AF_INET, p, buf, sizeof(buf)) != NULL) ||
+		    (len == 16 && inet_ntop(AF_INET6, p, buf, sizeof(buf)) != NULL))
+			return strdup(buf);
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+char *
+mca_record_names_json(X509 *cert)
+{
+	GENERAL_NAMES *names;
+	json_t *arr = json_array();
+	char *text, *out = NULL;
+	int i;
+
+	if (arr == NULL)
+		return NULL;
+	names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+		text = general_name_text(sk_GENERAL_NAME_value(names, i));
+		if (text != NULL)
+			json_array_append_new(arr, json_string(text));
+		free(text);
+	}
+	GENERAL_NAMES_free(names);
+	out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return out;
+}
+
+mca_rc
+mca_record_from_x509(X509 *cert, const char *profile, const char *requester,
+                     struct mca_cert_rec *rec, struct mca_error *err)
+{
+	char serial[MCA_SERIAL_HEX_MAX], fp[65];
+	mca_rc rc;
+
+	memset(rec, 0, sizeof(*rec));
+	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(cert), serial, err)) != MCA_OK ||
+	    (rc = mca_cert_fingerprint(cert, fp, err)) != MCA_OK ||
+	    (rc = mca_cert_to_der(cert, &rec->der, &rec->der_len, err)) != MCA_OK)
+		goto fail;
+	rec->serial = strdup(serial);
+	rec->fingerprint = strdup(fp);
+	rec->issuer = mca_name_string(X509_get_issuer_name(cert));
+	rec->subject = mca_name_string(X509_get_subject_name(cert));
+	rec->names = mca_record_names_json(cert);
+	rec->profile = strdup(profile);
+	rec->requester = strdup(requester);
+	rec->not_before = mca_asn1_time_unix(X509_get0_notBefore(cert));
+	rec->not_after = mca_asn1_time_unix(X509_get0_notAfter(cert));
+	rec->created_at = (int64_t)mca_now();
+	if (rec->serial == NULL || rec->fingerprint == NULL || rec->issuer == NULL ||
+	    rec->subject == NULL || rec->names == NULL || rec->profile == NULL ||
+	    rec->requester == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	return MCA_OK;
+fail:
+	mca_cert_rec_clear(rec);
+	return rc;
+}
+
+mca_rc
+mca_record_cert(struct mca_store *st, X509 *cert, const char *profile, const char *requester,
+                const char *actor, const char *action, struct mca_error *err)
+{
+	struct mca_cert_rec rec;
+	mca_rc rc;
+
+	if ((rc = mca_record_from_x509(cert, profile, requester, &rec, err)) != MCA_OK)
+		return rc;
+	rc = mca_store_cert_insert(st, &rec, actor, action, err);
+	mca_cert_rec_clear(&rec);
+	return rc;
+}
+
+/* RFC 3339 string, or JSON null for 0. */
+static json_t *
+json_time(int64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	mca_time_rfc3339((time_t)t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *
+mca_record_to_json(const struct mca_cert_rec *r, int64_t now)
+{
+	json_t *names = json_loads(r->names ? r->names : "[]", 0, NULL);
+	const char *status = r->status;
+
+	if (names == NULL || !json_is_array(names)) {
+		json_decref(names);
+		names = json_array();
+	}
+	if (strcmp(status, "valid") == 0 && r->not_after <= now)
+		status = "expired";
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:s, s:o}",
+	                 "serial", r->serial, "profile", r->profile, "subject", r->subject, "names",
+	                 names, "not_before", json_time(r->not_before), "not_after",
+	                 json_time(r->not_after), "status", status, "revoked_at",
+	                 json_time(r->revoked_at), "reason",
+	                 r->reason ? json_string(r->reason) : json_null(), "issuer", r->issuer,
+	                 "requester", r->requester, "fingerprint_sha256", r->fingerprint,
+	                 "created_at", json_time(r->created_at));
+}

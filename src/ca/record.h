@@ -1,0 +1,40 @@
+/*
+ * record.h - turn a signed certificate into its database row and record
+ * it (certificate row + audit row in one transaction, durable before
+ * return: see store.h).
+ */
+#ifndef MCA_RECORD_H
+#define MCA_RECORD_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+/*
+ * Fill `rec` from `cert` (serial, issuer, subject, names, validity, DER,
+ * fingerprint); profile and requester are copied.  Free the strings with
+ * mca_cert_rec_clear().
+ */
+mca_rc mca_record_from_x509(X509 *cert, const char *profile, const char *requester,
+                            struct mca_cert_rec *rec, struct mca_error *err);
+
+/* JSON array text of the SAN values of `cert` (malloc'd): DNS, IP, URI, email. */
+char *mca_record_names_json(X509 *cert);
+
+/* Record `cert` with an audit row (`action` by `actor`). */
+mca_rc mca_record_cert(struct mca_store *st, X509 *cert, const char *profile, const char *requester,
+                       const char *actor, const char *action, struct mca_error *err);
+
+/*
+ * The record as the CLI and the API show it (doc/cli.md "list --json"):
+ * serial, profile, subject, names, not_before, not_after (RFC 3339),
+ * status (valid, revoked or expired at `now`), revoked_at, reason,
+ * issuer, requester, fingerprint_sha256, created_at.  New reference.
+ */
+json_t *mca_record_to_json(const struct mca_cert_rec *rec, int64_t now);
+
+#endif

@@ -1,0 +1,280 @@
+/* server.c - the daemon's loaded state. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/committer.h"
+#include "ca/token.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/server.h"
+#include "pki/keys.h"
+#include "store/pool.h"
+
+struct mca_store *
+mca_server_store(struct mca_server *srv, struct mca_error *err)
+{
+	return mca_store_pool_get(srv->pool, err);
+}
+
+struct mca_store *
+mca_server_store_light(struct mca_server *srv, struct mca_error *err)
+{
+	return mca_store_pool_light(srv->pool, err);
+}
+
+/* Load a key and check it against its certificate. */
+static mca_rc
+load_pair(const char *keypath, const char *certpath, X509 *cert, const char *pass, EVP_PKEY **key,
+          struct mca_error *err)
+{
+	mca_rc rc;
+
+	if ((rc = mca_key_load(keypath, pass, key, err)) != MCA_OK)
+		return rc;
+	if (!mca_key_matches_cert(*key, cert)) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return mca_error_set(err, MCA_ERR_CONFIG, "%s: key does not match %s", keypath,
+		                     certpath);
+	}
+	return MCA_OK;
+}
+
+/*
+ * What the TLS listener presents: server.crt then the issuing CA, so
+ * clients that trust only the root can verify it.
+ */
+static mca_rc
+server_chain_pem(X509 *server, X509 *ca, char **out, struct mca_error *err)
+{
+	char *a = NULL, *b = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	if ((rc = mca_cert_to_pem(server, &a, err)) == MCA_OK &&
+	    (rc = mca_cert_to_pem(ca, &b, err)) == MCA_OK && asprintf(out, "%s%s", a, b) < 0) {
+		*out = NULL;
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	free(a);
+	free(b);
+	return rc;
+}
+
+/* Concatenated PEM of a certificate stack. */
+static mca_rc
+chain_pem(STACK_OF(X509) * sk, char **out, struct mca_error *err)
+{
+	char *acc = NULL, *pem = NULL, *joined;
+	int i;
+	mca_rc rc;
+
+	*out = NULL;
+	acc = strdup("");
+	if (acc == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	for (i = 0; i < sk_X509_num(sk); i++) {
+		if ((rc = mca_cert_to_pem(sk_X509_value(sk, i), &pem, err)) != MCA_OK) {
+			free(acc);
+			return rc;
+		}
+		if (asprintf(&joined, "%s%s", acc, pem) < 0) {
+			free(acc);
+			free(pem);
+			return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		}
+		free(acc);
+		free(pem);
+		acc = joined;
+	}
+	*out = acc;
+	return MCA_OK;
+}
+
+/* A signature over a fixed message proves the CA key is loaded and usable. */
+static int
+signer_usable(void *arg)
+{
+	static const unsigned char probe[] = "mtlsca health probe";
+	struct mca_server *srv = arg;
+	unsigned char *sig = NULL;
+	size_t len = 0;
+	int ok;
+
+	ok = mca_signer_sign(srv->ca_signer, probe, sizeof(probe), &sig, &len, NULL) == MCA_OK;
+	free(sig);
+	mca_metrics_signer_check(srv->metrics, ok);
+	return ok;
+}
+
+mca_rc
+mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err)
+{
+	struct mca_server *srv;
+	struct mca_store *st = NULL;
+	char *pass = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *server_cert = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	srv->conf = conf;
+	srv->started_at = mca_now();
+	if ((rc = mca_store_pool_new(conf->database, &srv->pool, err)) != MCA_OK)
+		goto fail;
+	if (conf->passphrase_file != NULL &&
+	    (rc = mca_passphrase_read(conf->passphrase_file, &pass, err)) != MCA_OK)
+		goto fail;
+	if ((rc = mca_cert_load(conf->root_cert, &srv->root_cert, err)) != MCA_OK ||
+	    (rc = mca_cert_load(conf->ca_cert, &srv->ca_cert, err)) != MCA_OK ||
+	    (rc = mca_certs_load(conf->chain, &srv->chain, err)) != MCA_OK ||
+	    (rc = mca_cert_load(conf->server_cert, &server_cert, err)) != MCA_OK)
+		goto fail;
+	if ((rc = mca_signer_load(conf->ca_key, conf->passphrase_file, srv->ca_cert, conf->ca_cert,
+	                          &srv->ca_signer, err)) != MCA_OK)
+		goto fail;
+	if (conf->root_key != NULL &&
+	    (rc = mca_signer_load(conf->root_key, conf->passphrase_file, srv->root_cert,
+	                          conf->root_cert, &srv->root_signer, err)) != MCA_OK)
+		goto fail;
+	if ((rc = load_pair(conf->server_key, conf->server_cert, server_cert, pass, &key, err)) !=
+	        MCA_OK ||
+	    (rc = mca_key_to_pem(key, &srv->server_key_pem, err)) != MCA_OK)
+		goto fail;
+	EVP_PKEY_free(key);
+	key = NULL;
+	if ((rc = mca_cert_to_pem(srv->root_cert, &srv->root_pem, err)) != MCA_OK ||
+	    (rc = mca_cert_to_pem(srv->ca_cert, &srv->ca_pem, err)) != MCA_OK ||
+	    (rc = server_chain_pem(server_cert, srv->ca_cert, &srv->server_cert_pem, err)) !=
+	        MCA_OK ||
+	    (rc = mca_cert_to_der(srv->ca_cert, &srv->ca_der, &srv->ca_der_len, err)) != MCA_OK ||
+	    (rc = mca_cert_fingerprint(srv->root_cert, srv->root_fingerprint, err)) != MCA_OK ||
+	    (rc = chain_pem(srv->chain, &srv->chain_pem, err)) != MCA_OK)
+		goto fail;
+	if (X509_cmp(sk_X509_value(srv->chain, 0), srv->ca_cert) != 0) {
+		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s: does not start with %s", conf->chain,
+		                   conf->ca_cert);
+		goto fail;
+	}
+	srv->trust = X509_STORE_new();
+	if (srv->trust == NULL || !X509_STORE_add_cert(srv->trust, srv->root_cert)) {
+		rc = mca_error_ssl(err, MCA_ERR_NOMEM, "trust store");
+		goto fail;
+	}
+	srv->ratelimit = mca_ratelimit_new();
+	srv->metrics = mca_metrics_new();
+	srv->crls = mca_crlcache_new();
+	srv->signer_probe =
+	    mca_probe_new((int64_t)MCA_SIGNER_CHECK_INTERVAL * 1000000000, signer_usable, srv);
+	if (srv->ratelimit == NULL || srv->metrics == NULL || srv->crls == NULL ||
+	    srv->signer_probe == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	pthread_rwlock_init(&srv->profiles_lock, NULL);
+	srv->lock_ready = 1;
+	if ((rc = mca_profiles_load(conf->templates_dir, &srv->profiles, err)) != MCA_OK ||
+	    (rc = mca_issuer_new(srv->ca_signer, srv->ca_cert, srv->profiles, conf->crl_url,
+	                         conf->ca_issuers_url, &srv->issuer, err)) != MCA_OK)
+		goto fail;
+	/* Open (and migrate) the database once now, so a broken one fails the start. */
+	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
+		goto fail;
+	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
+	mca_store_close(st);
+	if (rc != MCA_OK)
+		goto fail;
+	X509_free(server_cert);
+	mca_free_secret(pass);
+	*out = srv;
+	return MCA_OK;
+fail:
+	EVP_PKEY_free(key);
+	X509_free(server_cert);
+	mca_free_secret(pass);
+	srv->conf = NULL; /* the caller still owns conf on failure */
+	mca_server_free(srv);
+	return rc;
+}
+
+mca_rc
+mca_server_reload_profiles(struct mca_server *srv, struct mca_error *err)
+{
+	struct mca_profiles *profiles = NULL, *old;
+	struct mca_issuer *issuer = NULL, *old_issuer;
+	mca_rc rc;
+
+	if ((rc = mca_profiles_load(srv->conf->templates_dir, &profiles, err)) != MCA_OK ||
+	    (rc = mca_issuer_new(srv->ca_signer, srv->ca_cert, profiles, srv->conf->crl_url,
+	                         srv->conf->ca_issuers_url, &issuer, err)) != MCA_OK) {
+		mca_profiles_free(profiles);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&srv->profiles_lock);
+	old = srv->profiles;
+	old_issuer = srv->issuer;
+	srv->profiles = profiles;
+	srv->issuer = issuer;
+	pthread_rwlock_unlock(&srv->profiles_lock);
+	mca_issuer_free(old_issuer);
+	mca_profiles_free(old);
+	return MCA_OK;
+}
+
+void
+mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct mca_publish *p,
+                          const char *actor)
+{
+	memset(p, 0, sizeof(*p));
+	p->store = st;
+	p->signer = srv->ca_signer;
+	p->issuer = srv->ca_cert;
+	p->which = "ca";
+	p->crl_dir = srv->conf->crl_dir;
+	p->validity = srv->conf->crl_validity;
+	p->actor = actor;
+}
+
+void
+mca_server_free(struct mca_server *srv)
+{
+	if (srv == NULL)
+		return;
+	mca_committer_free(srv->committer);
+	mca_issuer_free(srv->issuer);
+	mca_profiles_free(srv->profiles);
+	if (srv->lock_ready)
+		pthread_rwlock_destroy(&srv->profiles_lock);
+	X509_STORE_free(srv->trust);
+	mca_crlcache_free(srv->crls);
+	mca_signer_free(srv->root_signer);
+	mca_probe_free(srv->signer_probe);
+	mca_ratelimit_free(srv->ratelimit);
+	mca_metrics_free(srv->metrics);
+	mca_signer_free(srv->ca_signer);
+	X509_free(srv->ca_cert);
+	X509_free(srv->root_cert);
+	sk_X509_pop_free(srv->chain, X509_free);
+	free(srv->root_pem);
+	free(srv->chain_pem);
+	free(srv->ca_pem);
+	free(srv->ca_der);
+	free(srv->server_cert_pem);
+	mca_free_secret(srv->server_key_pem);
+	mca_store_pool_free(srv->pool);
+	mca_conf_free(srv->conf);
+	free(srv);
+}
+
+void
+mca_server_wipe_tls_key(struct mca_server *srv)
+{
+	mca_free_secret(srv->server_key_pem);
+	srv->server_key_pem = NULL;
+}

@@ -1,0 +1,116 @@
+/*
+ * server.h - what mtlscad holds in memory while it runs, loaded once at
+ * start from the configuration: the trust material it serves, the issuing
+ * CA's signer, and a database connection per worker thread.
+ *
+ * Everything here is read-only after mca_server_load() returns, except
+ * the per-thread store (thread-local) and the counters (atomic).
+ */
+#ifndef MCA_SERVER_H
+#define MCA_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include <pthread.h>
+
+#include "ca/conf.h"
+#include "ca/issue.h"
+#include "ca/publish.h"
+#include "common/err.h"
+#include "common/probe.h"
+#include "daemon/crlcache.h"
+#include "daemon/metrics.h"
+#include "daemon/ratelimit.h"
+#include "policy/profile.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+struct mca_acme;
+struct mca_store_pool;
+
+struct mca_server {
+	struct mca_conf *conf;
+	struct mca_signer *ca_signer;
+	X509 *ca_cert, *root_cert;
+	STACK_OF(X509) * chain;     /* issuing CA first, root last */
+	char *root_pem, *chain_pem; /* served as is */
+	char *ca_pem;
+	unsigned char *ca_der;
+	size_t ca_der_len;
+	char root_fingerprint[65]; /* lower-case hex SHA-256 */
+	char *server_cert_pem;
+	char *server_key_pem; /* unencrypted, for libmicrohttpd; wiped once it started */
+	int64_t started_at;
+	struct mca_store_pool *pool; /* one connection per thread */
+	X509_STORE *trust;           /* root as anchor: verifies client certificates */
+
+	/* Profiles and the issuer over them; swapped by SIGHUP under the write lock. */
+	pthread_rwlock_t profiles_lock;
+	int lock_ready;
+	struct mca_profiles *profiles;
+	struct mca_issuer *issuer;
+
+	struct mca_ratelimit *ratelimit;
+	struct mca_metrics *metrics;
+	/* /v1/health's check of ca_signer, run at most every MCA_SIGNER_CHECK_INTERVAL. */
+	struct mca_probe *signer_probe;
+	struct mca_crlcache *crls;
+
+	/* The root key, only when configured (for republishing the root's CRL). */
+	struct mca_signer *root_signer;
+
+	/* The ACME server's validation workers: started after detaching and
+	 * freed by mtlscad (the daemon layer does not call into acme/). */
+	struct mca_acme *acme;
+
+	int64_t last_purge; /* main thread only: mca_tick's hourly work */
+
+	/* Group commit of issued certificates (started after detaching). */
+	struct mca_committer *committer;
+};
+
+/*
+ * Load the configuration's files: certificates, chain, CA key (with the
+ * configured passphrase), server TLS key; check that the keys match their
+ * certificates and that the database opens.  Errors name the file.
+ */
+mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err);
+
+/*
+ * The calling thread's database connection from the pool (store/pool.h),
+ * opened on first use and closed at thread exit.  NULL (and err set) when
+ * it cannot be opened.
+ */
+struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
+
+/* The calling thread's light connection (mca_store_open_light): nonces only. */
+struct mca_store *mca_server_store_light(struct mca_server *srv, struct mca_error *err);
+
+/*
+ * Reload the profile templates (SIGHUP).  On error the loaded set stays
+ * and err says which file and field is wrong.
+ */
+mca_rc mca_server_reload_profiles(struct mca_server *srv, struct mca_error *err);
+
+/*
+ * Publication parameters of the issuing CA's CRL, using `st` (the calling
+ * thread's store).
+ */
+void mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct mca_publish *p,
+                               const char *actor);
+
+/*
+ * Wipe and drop server_key_pem, the unencrypted TLS key, once the HTTPS
+ * listener has started: libmicrohttpd reads MHD_OPTION_HTTPS_MEM_KEY only
+ * inside MHD_start_daemon(), where GnuTLS parses it into its own key
+ * object; nothing reads the PEM afterwards (SIGHUP reloads profiles only).
+ */
+void mca_server_wipe_tls_key(struct mca_server *srv);
+
+/* Free the server (and wipe the decrypted key); the config is freed too. */
+void mca_server_free(struct mca_server *srv);
+
+#endif

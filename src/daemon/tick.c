@@ -1,0 +1,77 @@
+/*
+ * tick.c - the daemon's periodic work, on the main thread about once a
+ * second (see tick.h).
+ */
+#include "config.h"
+
+#include "ca/publish.h"
+#include "ca/token.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/crlcache.h"
+#include "daemon/server.h"
+#include "daemon/tick.h"
+
+/* Republish `which` when its CRL is older than `every` seconds (or missing). */
+static void
+maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which which,
+                int64_t every, int64_t now)
+{
+	struct mca_crl_snap *snap = mca_crlcache_get(srv->crls, which);
+	struct mca_publish pub;
+	struct mca_error err = {0};
+	int64_t number = 0, this_update = snap ? snap->this_update : 0;
+
+	mca_crl_snap_release(snap);
+	if (this_update + every > now)
+		return;
+	mca_server_publish_params(srv, st, &pub, "mtlscad:schedule");
+	if (which == MCA_CRL_ROOT) {
+		pub.signer = srv->root_signer;
+		pub.issuer = srv->root_cert;
+		pub.which = "root";
+		pub.validity = srv->conf->root_crl_validity;
+	}
+	if (mca_publish_crl(&pub, &number, &err) != MCA_OK) {
+		mca_log(MCA_LOG_ERR, "republishing the %s CRL failed: %s", pub.which, err.msg);
+		return;
+	}
+	mca_log(MCA_LOG_INFO, "published %s CRL number %lld", pub.which, (long long)number);
+}
+
+void
+mca_tick(struct mca_server *srv)
+{
+	struct mca_error err = {0};
+	struct mca_store *st = mca_server_store(srv, &err);
+	struct mca_crl_snap *root;
+	int64_t now = (int64_t)mca_now();
+	int n = 0;
+
+	if (st == NULL) {
+		mca_log(MCA_LOG_ERR, "database: %s", err.msg);
+		return;
+	}
+	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	maybe_republish(srv, st, MCA_CRL_CA, srv->conf->crl_refresh, now);
+	if (srv->root_signer != NULL) {
+		maybe_republish(srv, st, MCA_CRL_ROOT, srv->conf->root_crl_validity / 2, now);
+	} else if ((root = mca_crlcache_get(srv->crls, MCA_CRL_ROOT)) != NULL) {
+		if (root->next_update - now < 30 * 86400 && now - srv->last_purge >= 3600)
+			mca_log(MCA_LOG_WARN,
+			        "the root CRL expires in %lld days and the root key is offline: "
+			        "run 'mtlsca crl --root' where the root key is",
+			        (long long)((root->next_update - now) / 86400));
+		mca_crl_snap_release(root);
+	}
+	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	if (now - srv->last_purge >= 3600) {
+		srv->last_purge = now;
+		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
+			mca_log(MCA_LOG_ERR, "purging tokens: %s", err.msg);
+		else if (n > 0)
+			mca_log(MCA_LOG_INFO, "purged %d expired tokens", n);
+	}
+}

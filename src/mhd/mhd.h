@@ -1,0 +1,122 @@
+/*
+ * mhd.h - the HTTP glue on libmicrohttpd that every endpoint uses: the
+ * per-request context, route table entries, body limits and the reply
+ * helpers.  It knows nothing of the CA: `srv` and `id` are the
+ * application's, carried for its handlers and never looked into here.
+ *
+ * A request context is allocated on the first access-handler call and
+ * freed only in the completion callback.  Bodies are capped while they
+ * arrive (MCA_HTTP_BODY_MAX, then 413 without buffering).  JSON bodies are
+ * parsed once, on the final call, rejecting duplicate keys; handlers then
+ * unpack them strictly with mca_json_unpack() (common/jsonx.h).
+ *
+ * Thread-safety: a request is handled by one MHD thread at a time; the
+ * reply helpers touch only their request.
+ */
+#ifndef MCA_MHD_H
+#define MCA_MHD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <openssl/x509.h>
+
+#include "common/err.h"
+
+#define MCA_HTTP_BODY_MAX (64u * 1024u)
+/* Larger bodies are read and dropped (never buffered) up to this, then 413. */
+#define MCA_HTTP_DISCARD_MAX (2u * 1024u * 1024u)
+#define MCA_HTTP_HEADER_MAX  (32u * 1024u) /* per-connection memory: headers + buffers */
+
+/* What a handler did; mapped to MHD return values in exactly one place. */
+enum mca_http_result {
+	MCA_HTTP_QUEUED, /* a reply was queued (success or error reply) */
+	MCA_HTTP_FAIL,   /* nothing could be queued: close the connection */
+};
+
+/* Which listener a request came in on. */
+enum mca_listener {
+	MCA_LISTENER_HTTPS,
+	MCA_LISTENER_HTTP,
+};
+
+struct mca_req;
+
+typedef enum mca_http_result (*mca_http_handler)(struct mca_req *r);
+
+/* Route flags. */
+#define MCA_ROUTE_PUBLIC   0x1  /* also served on the plain HTTP listener */
+#define MCA_ROUTE_BODY     0x2  /* takes a JSON body (Content-Type checked, parsed) */
+#define MCA_ROUTE_PREFIX   0x4  /* `path` is a prefix; the rest is r->path_arg */
+#define MCA_ROUTE_BODY_OPT 0x8  /* with BODY: an empty body counts as {} */
+#define MCA_ROUTE_RAW      0x10 /* collect the body (capped), no type check, no parsing */
+
+struct mca_server; /* the application's (daemon/server.h) */
+struct mca_cert_rec;
+
+/* Who is calling, from the TLS client certificate (set by the application). */
+struct mca_identity {
+	int presented;            /* a client certificate came with the handshake */
+	int valid;                /* it verifies, is ours, unexpired, not revoked */
+	int admin;                /* its profile is one of admin_profiles */
+	X509 *cert;               /* owned */
+	struct mca_cert_rec *rec; /* its record, owned */
+};
+
+struct mca_route {
+	const char *path;
+	const char *method;
+	mca_http_handler handler;
+	unsigned flags;
+};
+
+/* One request; owned by the HTTP layer. */
+struct mca_req {
+	struct mca_server *srv;
+	struct MHD_Connection *conn;
+	enum mca_listener listener;
+	const struct mca_route *route;
+	const char *method;   /* borrowed from MHD, valid for the request */
+	char *path;           /* copy of the URL path */
+	const char *path_arg; /* MCA_ROUTE_PREFIX: the part after the prefix */
+	char *body;
+	size_t body_len;
+	int body_too_large;
+	size_t discarded; /* bytes dropped after the cap */
+	json_t *json;     /* parsed body (MCA_ROUTE_BODY), owned */
+	unsigned status;  /* status of the queued reply, for the access log */
+	int64_t start_ns;
+	char client[64];   /* client address */
+	char identity[96]; /* authenticated identity for the log, "-" when none */
+	struct mca_identity id;
+};
+
+/* ---- reply helpers (handlers call exactly one, once) ---- */
+
+/* Queue a prepared response (consumed; the common headers are added). */
+enum mca_http_result mca_reply_response(struct mca_req *r, unsigned status,
+                                        struct MHD_Response *resp);
+
+/* Queue `body` (copied) with `content_type`. */
+enum mca_http_result mca_reply_bytes(struct mca_req *r, unsigned status, const char *content_type,
+                                     const void *body, size_t len);
+
+/* Queue a JSON document; takes ownership of `j` (NULL means 500). */
+enum mca_http_result mca_reply_json(struct mca_req *r, unsigned status, json_t *j);
+
+/*
+ * Queue the error model of doc/api.md: {"error": code, "message": text}.
+ * A 5xx message is logged, and the client gets only "internal error".
+ */
+enum mca_http_result mca_reply_error(struct mca_req *r, unsigned status, const char *code,
+                                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * 405 with an Allow header: `allow` is the header value, the rest a
+ * printf-style message.
+ */
+enum mca_http_result mca_reply_405(struct mca_req *r, const char *allow, ...);
+
+#endif

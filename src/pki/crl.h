@@ -1,0 +1,58 @@
+/*
+ * crl.h - X.509 v2 CRLs: encoding, and publication (store + files).
+ *
+ * The TBSCertList is encoded directly in DER (one pass, no per-entry
+ * allocation) and signed through the signer interface, so a CRL with a
+ * million entries costs one buffer.
+ */
+#ifndef MCA_CRL_H
+#define MCA_CRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "common/err.h"
+
+/* RFC 5280 CRLReason values. */
+enum mca_crl_reason {
+	MCA_REASON_UNSPECIFIED = 0,
+	MCA_REASON_KEY_COMPROMISE = 1,
+	MCA_REASON_CA_COMPROMISE = 2,
+	MCA_REASON_AFFILIATION_CHANGED = 3,
+	MCA_REASON_SUPERSEDED = 4,
+	MCA_REASON_CESSATION_OF_OPERATION = 5,
+	MCA_REASON_PRIVILEGE_WITHDRAWN = 9,
+};
+
+/* "keyCompromise" -> 1 ...; -1 when not a reason the CLI and API accept. */
+int mca_crl_reason_parse(const char *name);
+const char *mca_crl_reason_name(int reason);
+
+struct mca_crl_entry {
+	unsigned char serial[20]; /* big-endian magnitude */
+	size_t serial_len;
+	int64_t revoked_at;
+	int reason; /* enum mca_crl_reason; UNSPECIFIED omits the extension */
+};
+
+/*
+ * Encode the TBSCertList of a CRL for `issuer` with the given number,
+ * validity window and entries; `alg` is the DER AlgorithmIdentifier of the
+ * signature to come (mca_signer_algor_der).  The caller signs it with
+ * mca_signer_wrap().  *tbs is malloc'd.
+ */
+mca_rc mca_crl_build_tbs(const unsigned char *alg, size_t alg_len, X509 *issuer, int64_t number,
+                         int64_t this_update, int64_t next_update,
+                         const struct mca_crl_entry *entries, size_t n_entries, unsigned char **tbs,
+                         size_t *tbs_len, struct mca_error *err);
+
+/*
+ * Write a CRL to DIR/NAME.crl (DER) and DIR/NAME.crl.pem, each
+ * atomically (temp file, fsync, rename).
+ */
+mca_rc mca_crl_write_files(const char *dir, const char *name, const unsigned char *der,
+                           size_t der_len, struct mca_error *err);
+
+#endif

@@ -1,0 +1,271 @@
+/* csr.c - reading certificate signing requests. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "pki/csr.h"
+
+const char *
+mca_name_type_str(enum mca_name_type t)
+{
+	switch (t) {
+	case MCA_NAME_DNS:
+		return "DNS";
+	case MCA_NAME_IP:
+		return "IP";
+	case MCA_NAME_URI:
+		return "URI";
+	case MCA_NAME_EMAIL:
+		return "email";
+	}
+	return "?";
+}
+
+/* PEM or DER into an X509_REQ. */
+static X509_REQ *
+read_req(const void *data, size_t len)
+{
+	X509_REQ *req = NULL;
+	const unsigned char *p = data;
+	BIO *b;
+
+	if (len >= 11 && memmem(data, len, "-----BEGIN", 10) != NULL) {
+		b = BIO_new_mem_buf(data, (int)len);
+		if (b != NULL)
+			req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+		BIO_free(b);
+		return req;
+	}
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (req != NULL && p != (const unsigned char *)data + len) {
+		/* Trailing garbage after the DER. */
+		X509_REQ_free(req);
+		req = NULL;
+	}
+	return req;
+}
+
+/* Append one SAN entry to csr->names; refuses IA5 strings with NULs or non-ASCII. */
+static mca_rc
+add_name(struct mca_csr *csr, const GENERAL_NAME *gn, struct mca_error *err)
+{
+	struct mca_name *n;
+	const ASN1_STRING *s;
+	const unsigned char *d;
+	char buf[INET6_ADDRSTRLEN];
+	int len, i;
+
+	if (csr->n_names >= MCA_CSR_MAX_NAMES)
+		return mca_error_rule(err, MCA_ERR_BADCSR, "csr.names",
+		                      "the CSR requests more than %d names", MCA_CSR_MAX_NAMES);
+	n = &csr->names[csr->n_names];
+	switch (gn->type) {
+	case GEN_DNS:
+	case GEN_URI:
+	case GEN_EMAIL:
+		n->type = gn->type == GEN_DNS   ? MCA_NAME_DNS
+		          : gn->type == GEN_URI ? MCA_NAME_URI
+		                                : MCA_NAME_EMAIL;
+		s = gn->d.ia5;
+		d = ASN1_STRING_get0_data(s);
+		len = ASN1_STRING_length(s);
+		/* Control characters make a name unprintable; non-ASCII is the policy's call. */
+		for (i = 0; i < len; i++)
+			if (d[i] < 0x20 || d[i] == 0x7f)
+				return mca_error_rule(
+				    err, MCA_ERR_BADCSR, "csr.names",
+				    "a %s name in the CSR has a control character",
+				    mca_name_type_str(n->type));
+		if (len == 0 || len > 2048)
+			return mca_error_rule(err, MCA_ERR_BADCSR, "csr.names",
+			                      "a %s name in the CSR is empty or too long",
+			                      mca_name_type_str(n->type));
+		n->value = strndup((const char *)d, (size_t)len);
+		break;
+	case GEN_IPADD:
+		n->type = MCA_NAME_IP;
+		len = ASN1_STRING_length(gn->d.ip);
+		d = ASN1_STRING_get0_data(gn->d.ip);
+		if ((len != 4 && len != 16) ||
+		    inet_ntop(len == 4 ? AF_INET : AF_INET6, d, buf, sizeof(buf)) == NULL)
+			return mca_error_rule(err, MCA_ERR_BADCSR, "csr.names",
+			                      "an IP address in the CSR has %d octets", len);
+		memcpy(n->ip, d, (size_t)len);
+		n->ip_len = (size_t)len;
+		n->value = strdup(buf);
+		break;
+	default:
+		csr->san_unsupported = 1;
+		return MCA_OK;
+	}
+	if (n->value == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	csr->n_names++;
+	return MCA_OK;
+}
+
+/* Requested SANs from the extensionRequest attribute (or a certificate's extensions). */
+static mca_rc
+read_names_from(struct mca_csr *csr, const STACK_OF(X509_EXTENSION) * exts, struct mca_error *err)
+{
+	GENERAL_NAMES *gens = NULL;
+	int i, idx;
+	mca_rc rc = MCA_OK;
+
+	if (exts == NULL) {
+		ERR_clear_error();
+		return MCA_OK;
+	}
+	idx = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+	if (idx >= 0 && X509v3_get_ext_by_NID(exts, NID_subject_alt_name, idx) >= 0) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.names",
+		                    "the CSR has two subjectAltName extensions");
+		goto out;
+	}
+	if (idx >= 0) {
+		gens = X509V3_EXT_d2i(X509v3_get_ext(exts, idx));
+		if (gens == NULL) {
+			rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.names",
+			                    "the CSR's subjectAltName cannot be read");
+			goto out;
+		}
+		for (i = 0; i < sk_GENERAL_NAME_num(gens) && rc == MCA_OK; i++)
+			rc = add_name(csr, sk_GENERAL_NAME_value(gens, i), err);
+	}
+out:
+	GENERAL_NAMES_free(gens);
+	ERR_clear_error();
+	return rc;
+}
+
+static mca_rc
+read_names(struct mca_csr *csr, struct mca_error *err)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr->req);
+	mca_rc rc = read_names_from(csr, exts, err);
+
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+/* Subject CN (the last one) and whether any other attribute is present. */
+static mca_rc
+read_subject(struct mca_csr *csr, const X509_NAME *subj, struct mca_error *err)
+{
+	const X509_NAME_ENTRY *e;
+	unsigned char *utf8 = NULL;
+	int i, n, len;
+
+	n = X509_NAME_entry_count(subj);
+	for (i = 0; i < n; i++) {
+		e = X509_NAME_get_entry(subj, i);
+		if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != NID_commonName) {
+			csr->subject_other = 1;
+			continue;
+		}
+		len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+		if (len < 0 || memchr(utf8, 0, (size_t)len) != NULL) {
+			OPENSSL_free(utf8);
+			return mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+			                      "the CSR's common name cannot be read");
+		}
+		free(csr->cn);
+		csr->cn = strndup((const char *)utf8, (size_t)len);
+		OPENSSL_free(utf8);
+		utf8 = NULL;
+		if (csr->cn == NULL)
+			return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	return MCA_OK;
+}
+
+mca_rc
+mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_error *err)
+{
+	struct mca_csr *csr = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	if (data == NULL || len == 0 || len > MCA_CSR_MAX_SIZE)
+		return mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                      "the CSR is empty or larger than %u bytes", MCA_CSR_MAX_SIZE);
+	csr = calloc(1, sizeof(*csr));
+	if (csr == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	csr->req = read_req(data, len);
+	if (csr->req == NULL) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                    "not a PEM or DER certificate signing request");
+		goto fail;
+	}
+	csr->pubkey = X509_REQ_get0_pubkey(csr->req);
+	if (csr->pubkey == NULL) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                    "the CSR's public key cannot be read");
+		goto fail;
+	}
+	if (X509_REQ_verify(csr->req, csr->pubkey) != 1) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.signature",
+		                    "the CSR's signature does not verify with its public key");
+		goto fail;
+	}
+	if ((rc = read_subject(csr, X509_REQ_get_subject_name(csr->req), err)) != MCA_OK ||
+	    (rc = read_names(csr, err)) != MCA_OK)
+		goto fail;
+	ERR_clear_error();
+	*out = csr;
+	return MCA_OK;
+fail:
+	ERR_clear_error();
+	mca_csr_free(csr);
+	return rc;
+}
+
+mca_rc
+mca_csr_from_cert(X509 *cert, struct mca_csr **out, struct mca_error *err)
+{
+	struct mca_csr *csr = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	csr = calloc(1, sizeof(*csr));
+	if (csr == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	csr->pubkey = X509_get_pubkey(cert);
+	csr->own_pubkey = 1;
+	if (csr->pubkey == NULL) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                    "the certificate's public key cannot be read");
+		goto fail;
+	}
+	if ((rc = read_subject(csr, X509_get_subject_name(cert), err)) != MCA_OK ||
+	    (rc = read_names_from(csr, X509_get0_extensions(cert), err)) != MCA_OK)
+		goto fail;
+	*out = csr;
+	return MCA_OK;
+fail:
+	mca_csr_free(csr);
+	return rc;
+}
+
+void
+mca_csr_free(struct mca_csr *csr)
+{
+	size_t i;
+
+	if (csr == NULL)
+		return;
+	if (csr->own_pubkey)
+		EVP_PKEY_free(csr->pubkey);
+	for (i = 0; i < csr->n_names; i++)
+		free(csr->names[i].value);
+	free(csr->cn);
+	X509_REQ_free(csr->req);
+	free(csr);
+}

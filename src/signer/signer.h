@@ -1,0 +1,94 @@
+/*
+ * signer.h - the one narrow interface to a CA private key.
+ *
+ * Everything that needs a CA signature goes through a struct mca_signer:
+ * it signs opaque to-be-signed bytes (a TBSCertificate or a TBSCertList)
+ * and nothing else.  A signer is an ops table {sign, pubkey, free} over a
+ * backend: today the key in this process (mca_signer_local_new); the
+ * daemon's signer process and PKCS#11 tokens are further backends behind
+ * the same calls.  The signature algorithm follows from the public key,
+ * so every backend signs alike.
+ *
+ * Signature algorithms (doc/profiles.md): ECDSA with the hash matched to
+ * the curve (P-256: SHA-256, P-384: SHA-384), RSA PKCS#1 v1.5 with
+ * SHA-256, Ed25519.  Never SHA-1.
+ *
+ * Thread-safety: a signer may be used from several threads at once when
+ * its backend's sign is thread-safe (the local one is: OpenSSL key
+ * objects are read-only once loaded).
+ */
+#ifndef MCA_SIGNER_H
+#define MCA_SIGNER_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/err.h"
+
+/* What a backend provides.  `impl` is the backend's own state. */
+struct mca_signer_ops {
+	const char *name; /* "local", ... for logs */
+	/* Sign `tbs` with the algorithm of the key; *sig is malloc'd. */
+	mca_rc (*sign)(void *impl, const unsigned char *tbs, size_t tbs_len, unsigned char **sig,
+	               size_t *sig_len, struct mca_error *err);
+	/* The public key, borrowed, valid while the signer lives. */
+	EVP_PKEY *(*pubkey)(void *impl);
+	void (*free)(void *impl);
+};
+
+struct mca_signer;
+
+/*
+ * Wrap a backend: checks that its key type is one we sign with and picks
+ * the algorithm.  Takes `impl` in every case (freed with ops->free on
+ * failure).
+ */
+mca_rc mca_signer_create(const struct mca_signer_ops *ops, void *impl, struct mca_signer **out,
+                         struct mca_error *err);
+
+/* In-process signer over `key` (a reference is taken; the caller keeps its own). */
+mca_rc mca_signer_local_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *err);
+
+/*
+ * The one loader of a CA key file, for every caller: reads the passphrase
+ * from `passphrase_file` (NULL: the key is not encrypted), loads
+ * `key_path` and, when `cert` is not NULL, checks that the key belongs to
+ * it (`cert_path` names it in the error).  Errors name the file.
+ */
+mca_rc mca_signer_load(const char *key_path, const char *passphrase_file, X509 *cert,
+                       const char *cert_path, struct mca_signer **out, struct mca_error *err);
+
+void mca_signer_free(struct mca_signer *s);
+
+/* The backend's name ("local"). */
+const char *mca_signer_backend(const struct mca_signer *s);
+
+/* The signer's public key (borrowed; valid while the signer lives). */
+EVP_PKEY *mca_signer_pubkey(const struct mca_signer *s);
+
+/*
+ * DER of the AlgorithmIdentifier of the signatures this signer makes; it
+ * goes both inside the TBS and next to the signature.  Borrowed.
+ */
+const unsigned char *mca_signer_algor_der(const struct mca_signer *s, size_t *len);
+
+/* Sign `tbs`; *sig is malloc'd and owned by the caller. */
+mca_rc mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
+                       unsigned char **sig, size_t *sig_len, struct mca_error *err);
+
+/*
+ * Sign the certificate `*cert` (its TBS is final but for the signature
+ * algorithm, which this sets): replaces *cert with the signed certificate.
+ */
+mca_rc mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error *err);
+
+/*
+ * Wrap signed bytes into the SEQUENCE { tbs, algorithm, BIT STRING sig }
+ * shared by Certificate and CertificateList.  *out is malloc'd.
+ */
+mca_rc mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
+                       unsigned char **out, size_t *out_len, struct mca_error *err);
+
+#endif

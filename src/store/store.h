@@ -1,0 +1,219 @@
+/*
+ * store.h - the SQLite database of a CA: certificates, CRLs, tokens, audit.
+ *
+ * One struct mca_store per thread: it owns one sqlite3 connection and the
+ * prepared statements of that connection.  The database runs in WAL mode
+ * with synchronous=FULL: a COMMIT returns only after the WAL is fsynced,
+ * which is what "recorded" means in doc/durability.md (NORMAL could lose the
+ * last commits on power loss).  Throughput comes from group commit:
+ * callers may wrap many inserts in one mca_store_begin()/commit().
+ *
+ * Strings in records returned by this module are malloc'd and owned by the
+ * record; free them with the matching *_free function.
+ */
+#ifndef MCA_STORE_H
+#define MCA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct mca_store;
+
+/* Highest schema version this program knows (the number of migrations). */
+int mca_store_schema_latest(void);
+
+/*
+ * Open the database at `path`, creating it when `create` is set, and bring
+ * its schema up to date.  A database whose user_version is newer than
+ * mca_store_schema_latest() is refused with MCA_ERR_SCHEMA.
+ */
+mca_rc mca_store_open(const char *path, int create, struct mca_store **out, struct mca_error *err);
+
+/*
+ * A connection whose commits do not fsync (synchronous=NORMAL): only for
+ * rows whose loss on power failure is harmless, such as ACME nonces, so
+ * that unauthenticated traffic cannot make every request cost an fsync.
+ * Never record certificates, tokens or CRLs through it.
+ */
+mca_rc mca_store_open_light(const char *path, struct mca_store **out, struct mca_error *err);
+
+/* Close and free (NULL is fine). */
+void mca_store_close(struct mca_store *st);
+
+/* The schema version recorded in the database (PRAGMA user_version). */
+int mca_store_schema_version(struct mca_store *st);
+
+/* Whether the database answers queries: health checks. */
+mca_rc mca_store_ping(struct mca_store *st, struct mca_error *err);
+
+/* Transactions.  begin takes the write lock at once (BEGIN IMMEDIATE). */
+mca_rc mca_store_begin(struct mca_store *st, struct mca_error *err);
+mca_rc mca_store_commit(struct mca_store *st, struct mca_error *err);
+void mca_store_rollback(struct mca_store *st);
+
+/* Savepoints inside a transaction: one row of a batch can fail alone. */
+mca_rc mca_store_savepoint(struct mca_store *st, struct mca_error *err);
+mca_rc mca_store_savepoint_release(struct mca_store *st, struct mca_error *err);
+void mca_store_savepoint_rollback(struct mca_store *st);
+
+/* One certificate row. */
+struct mca_cert_rec {
+	char *serial;
+	char *issuer;
+	char *profile;
+	char *subject;
+	char *names; /* JSON array text */
+	int64_t not_before;
+	int64_t not_after;
+	unsigned char *der;
+	size_t der_len;
+	char *fingerprint;
+	char *status;       /* "valid" | "revoked" */
+	int64_t revoked_at; /* 0 when not revoked */
+	char *reason;       /* NULL when not revoked */
+	char *requester;
+	int64_t created_at;
+};
+
+/*
+ * Insert a certificate and its audit row ("issue" by `actor`).  Runs in
+ * the caller's transaction when one is open, else in its own.  A duplicate
+ * serial is MCA_ERR_EXISTS.
+ */
+mca_rc mca_store_cert_insert(struct mca_store *st, const struct mca_cert_rec *rec,
+                             const char *actor, const char *action, struct mca_error *err);
+
+/* Look up one certificate by canonical serial; MCA_ERR_NOTFOUND when absent. */
+mca_rc mca_store_cert_get(struct mca_store *st, const char *serial, struct mca_cert_rec **out,
+                          struct mca_error *err);
+
+/* Free the strings of `rec` and zero it (rec itself stays). */
+void mca_cert_rec_clear(struct mca_cert_rec *rec);
+
+/* Clear and free a heap record (NULL is fine). */
+void mca_cert_rec_free(struct mca_cert_rec *rec);
+
+/* Append an audit row (in the caller's transaction, if any). */
+mca_rc mca_store_audit(struct mca_store *st, const char *actor, const char *action,
+                       const char *serial, const char *detail_json, struct mca_error *err);
+
+/* Highest CRL number stored for `issuer` ("ca" or "root"); 0 when none. */
+mca_rc mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *number,
+                                struct mca_error *err);
+
+/* Store a published CRL. */
+mca_rc mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number,
+                            int64_t this_update, int64_t next_update, const unsigned char *der,
+                            size_t der_len, struct mca_error *err);
+
+/* The newest CRL of `issuer`; MCA_ERR_NOTFOUND when none.  *der is malloc'd. */
+struct mca_crl_rec {
+	int64_t number, this_update, next_update;
+	unsigned char *der;
+	size_t der_len;
+};
+mca_rc mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
+                            struct mca_error *err);
+
+/*
+ * Call `cb` for every revoked certificate of `issuer_dn` that must be on
+ * the next CRL: revoked, and not expired before `since` (the thisUpdate
+ * of the previous CRL, so an expired entry stays for exactly one more
+ * CRL).  Serials in ascending order.  A non-zero return from cb stops the
+ * walk and is returned as MCA_ERR_INTERNAL.
+ */
+typedef int (*mca_revoked_cb)(void *arg, const char *serial, int64_t revoked_at,
+                              const char *reason);
+mca_rc mca_store_revoked_foreach(struct mca_store *st, const char *issuer_dn, int64_t since,
+                                 mca_revoked_cb cb, void *arg, struct mca_error *err);
+
+/* Filter for mca_store_cert_list; NULL/0 fields do not filter. */
+struct mca_cert_filter {
+	const char *status; /* "valid" (unexpired, not revoked), "revoked", "expired" */
+	const char *profile;
+	const char *after; /* serial: list serials greater than this (paging) */
+	int64_t now;       /* for valid/expired; 0: the current time */
+	int limit;         /* 0: no limit */
+};
+
+/*
+ * Call `cb` for every certificate matching `f`, in ascending serial order.
+ * The record passed to cb is valid only during the call.  A non-zero
+ * return from cb stops the walk (and is not an error).
+ */
+typedef int (*mca_cert_cb)(void *arg, const struct mca_cert_rec *rec);
+mca_rc mca_store_cert_list(struct mca_store *st, const struct mca_cert_filter *f, mca_cert_cb cb,
+                           void *arg, struct mca_error *err);
+
+/*
+ * Whether `name` has a valid domain validation by one of `methods`
+ * ("http-01", "dns-01"; NULL-terminated) at or after `since`, obtained by
+ * `account` (NULL: by anyone, for the administrator's offline issuance).
+ * When found and `method` is not NULL, it gets the method (16 bytes).
+ */
+mca_rc mca_store_validation_current(struct mca_store *st, const char *name,
+                                    const char *const *methods, int64_t since, const char *account,
+                                    int *found, char *method, struct mca_error *err);
+
+/* Record one validation attempt (ACME). */
+mca_rc mca_store_validation_add(struct mca_store *st, const char *name, const char *method,
+                                int64_t at, int valid, const char *error, const char *account,
+                                struct mca_error *err);
+
+/* One tokens row (token.h holds the logic). Strings malloc'd by the store. */
+struct mca_token_row {
+	char *id;
+	unsigned char hash[32];
+	char *profile;
+	char *names; /* JSON array text */
+	int64_t uses_left, uses_total, expires_at, created_at, revoked_at;
+	char *created_by;
+};
+
+void mca_token_row_clear(struct mca_token_row *r);
+
+/* Insert a token row and its audit row ("token.create") in one transaction. */
+mca_rc mca_store_token_insert(struct mca_store *st, const struct mca_token_row *r,
+                              struct mca_error *err);
+
+/* The row with `id`; MCA_ERR_NOTFOUND when absent. */
+mca_rc mca_store_token_get(struct mca_store *st, const char *id, struct mca_token_row *out,
+                           struct mca_error *err);
+
+/*
+ * Atomically take one use of a live token (uses left, not expired at `now`,
+ * not revoked): *taken is 1 when this call got it.
+ */
+mca_rc mca_store_token_consume(struct mca_store *st, const char *id, int64_t now, int *taken,
+                               struct mca_error *err);
+
+/* Give one use back (never above uses_total). */
+mca_rc mca_store_token_refund(struct mca_store *st, const char *id, struct mca_error *err);
+
+/* Mark revoked with an audit row; *changed 0 when no live row had that id. */
+mca_rc mca_store_token_revoke(struct mca_store *st, const char *id, int64_t now, const char *actor,
+                              int *changed, struct mca_error *err);
+
+/* Every token row, newest first. */
+mca_rc mca_store_token_list(struct mca_store *st,
+                            int (*cb)(void *arg, const struct mca_token_row *r), void *arg,
+                            struct mca_error *err);
+
+/* Delete rows that expired before `before`; *n gets the count. */
+mca_rc mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struct mca_error *err);
+
+/*
+ * Mark a valid certificate revoked (reason name as in doc/cli.md) with an
+ * audit row ("revoke" by `actor`) in one transaction.  *changed is 0 when
+ * it was revoked already; MCA_ERR_NOTFOUND when there is no such serial.
+ */
+mca_rc mca_store_cert_revoke(struct mca_store *st, const char *serial, int64_t now,
+                             const char *reason, const char *actor, int *changed,
+                             struct mca_error *err);
+
+/* Number of rows in `table` (tests and metrics); -1 on error. */
+int64_t mca_store_count(struct mca_store *st, const char *table);
+
+#endif
