@@ -114,6 +114,7 @@ H01_PORT=$(free_port)
 jq --argjson p "$H01_PORT" --arg r "127.0.0.1:$DNS_PORT" \
 	--arg a "$N_CERTBOT" --arg b "$N_LEGO_HTTP" --arg c "$N_WRONG" --arg e "$N_CSR" \
 	'. + {"acme": {"http01_port": $p, "dns_resolver": $r, "orders_per_hour": 20,
+		"http01_deny": [],
 		"hosts": {($a): "127.0.0.1", ($b): "127.0.0.1", ($c): "127.0.0.1",
 			($e): "127.0.0.1"}}}' "$conf" >"$conf.new"
 mv "$conf.new" "$conf"

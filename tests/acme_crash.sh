@@ -68,7 +68,7 @@ conf=$d/mtlsca.conf
 init_ca "$d"
 H01_PORT=$(free_port)
 [ -n "$H01_PORT" ] || fail "no free port for http-01"
-jq --argjson p "$H01_PORT" '. + {"acme": {"http01_port": $p, "hosts": {
+jq --argjson p "$H01_PORT" '. + {"acme": {"http01_port": $p, "http01_deny": [], "hosts": {
 	"claim.crash.example.net": "127.0.0.1", "commit.crash.example.net": "127.0.0.1",
 	"record.crash.example.net": "127.0.0.1"}}}' "$conf" >"$conf.new"
 mv "$conf.new" "$conf"

@@ -8,7 +8,9 @@
  * "NAME A 1.2.3.4" and is read again for every query, so a test can change
  * it while the server runs.  A TXT VALUE is either bare text (one record,
  * split into 255-octet character-strings) or a list of "quoted" strings.
- * Unknown names are NXDOMAIN, opcodes other than QUERY are REFUSED.
+ * Unknown names are NXDOMAIN, opcodes other than QUERY are REFUSED.  A
+ * line "NAME DROP" makes the server never answer a question for NAME (a
+ * resolver that does not respond), over UDP and TCP.
  * Questions must not use compression pointers (FORMERR otherwise).
  */
 #include "config.h"
@@ -182,11 +184,12 @@ add_rr(unsigned char *out, size_t cap, size_t *len, unsigned type, const unsigne
 
 /*
  * Answer the records of the question from the records file into `out`;
- * sets *known when any line names it.  Returns the number of answers, or
- * -1 when they do not fit.
+ * sets *known when any line names it, *drop when a DROP line does.  Returns
+ * the number of answers, or -1 when they do not fit.
  */
 static int
-add_answers(const struct query *q, unsigned char *out, size_t cap, size_t *len, int *known)
+add_answers(const struct query *q, unsigned char *out, size_t cap, size_t *len, int *known,
+            int *drop)
 {
 	static unsigned char rd[MAX_MSG];
 	char line[2048], *name, *type, *value, *save = NULL;
@@ -195,6 +198,7 @@ add_answers(const struct query *q, unsigned char *out, size_t cap, size_t *len, 
 	int n = 0, ok = 1;
 
 	*known = 0;
+	*drop = 0;
 	if (!q->printable || (f = fopen(records, "r")) == NULL)
 		return 0;
 	while (ok && fgets(line, sizeof(line), f) != NULL) {
@@ -207,6 +211,10 @@ add_answers(const struct query *q, unsigned char *out, size_t cap, size_t *len, 
 		while (vlen > 0 && strchr(" \t\r\n", value[vlen - 1]) != NULL)
 			value[--vlen] = '\0';
 		*known = 1;
+		if (strcasecmp(type, "DROP") == 0) {
+			*drop = 1;
+			continue;
+		}
 		if (strcasecmp(type, "TXT") == 0 && q->qtype == T_TXT)
 			rdlen = txt_rdata(value, rd, sizeof(rd));
 		else if (strcasecmp(type, "A") == 0 && q->qtype == T_A)
@@ -229,7 +237,7 @@ reply(const unsigned char *m, size_t n, unsigned char *out, size_t cap, int udp)
 	static const unsigned char opt[11] = {0, 0, T_OPT, MAX_EDNS >> 8, MAX_EDNS & 0xff};
 	struct query q;
 	size_t len, limit;
-	int rcode, known = 0, count = 0;
+	int rcode, known = 0, count = 0, drop = 0;
 
 	rcode = parse_query(m, n, &q);
 	if (rcode < 0)
@@ -245,7 +253,9 @@ reply(const unsigned char *m, size_t n, unsigned char *out, size_t cap, int udp)
 	PUT16(out + 4, 1);
 	memcpy(out + 12, m + 12, q.end - 12);
 	len = q.end;
-	count = add_answers(&q, out, cap - sizeof(opt), &len, &known);
+	count = add_answers(&q, out, cap - sizeof(opt), &len, &known, &drop);
+	if (drop)
+		return 0; /* never answer this name */
 	if (!known)
 		out[3] = RC_NXDOMAIN;
 	if (count < 0 || len + (q.edns ? sizeof(opt) : 0) > limit) {

@@ -25,6 +25,8 @@
 #include "ca/conf.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "policy/names.h"
+#include "policy/profile.h"
 #include "testutil.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -304,6 +306,20 @@ static const struct {
     {WITH("\"acme\": {\"hosts\": {\"Bad_Name\": \"127.0.0.1\"}}"), {"'acme.hosts'"}},
     {WITH("\"acme\": {\"hosts\": {\"a.example.net\": 1}}"), {"'acme.hosts'"}},
     {WITH("\"acme\": {\"orders_per_hour\": 0}"), {"'acme.orders_per_hour'"}},
+    {WITH("\"acme\": {\"validation_timeout\": \"0s\"}"), {"'acme.validation_timeout'"}},
+    {WITH("\"acme\": {\"validation_timeout\": \"6m\"}"), {"'acme.validation_timeout'"}},
+    {WITH("\"acme\": {\"validation_timeout\": \"soon\"}"), {"'acme.validation_timeout'"}},
+    {WITH("\"acme\": {\"validation_timeout\": 10}"), {"'validation_timeout'", "string"}},
+    {WITH("\"acme\": {\"validation_workers\": 0}"), {"'acme.validation_workers'", "1..256"}},
+    {WITH("\"acme\": {\"validation_workers\": 257}"), {"'acme.validation_workers'"}},
+    {WITH("\"acme\": {\"pending_validations_per_account\": 0}"),
+     {"'acme.pending_validations_per_account'"}},
+    {WITH("\"acme\": {\"pending_validations\": 100001}"), {"'acme.pending_validations'"}},
+    {WITH("\"acme\": {\"http01_deny\": [\"localhost\"]}"), {"'acme.http01_deny'", "'localhost'"}},
+    {WITH("\"acme\": {\"http01_deny\": [\"10.0.0.0/33\"]}"), {"'acme.http01_deny'"}},
+    {WITH("\"acme\": {\"http01_deny\": [\"fe80::/129\"]}"), {"'acme.http01_deny'"}},
+    {WITH("\"acme\": {\"http01_deny\": \"127.0.0.0/8\"}"), {"'http01_deny'"}},
+    {WITH("\"acme\": {\"http01_deny\": [1]}"), {"'http01_deny'"}},
     {WITH("\"acme\": []"), {"'acme'", "object"}},
 };
 
@@ -404,6 +420,50 @@ load_ok(const char *json)
 }
 
 /* With only the required fields, every optional field takes its documented default. */
+/*
+ * The default acme.http01_deny: loopback, link-local, unspecified (and
+ * an acme section without the field keeps it); a public address passes.
+ */
+static void
+check_default_deny(const struct mca_conf *c)
+{
+	static const char *const denied[] = {"127.0.0.1",       "127.255.0.9", "::1",
+	                                     "169.254.169.254", "fe80::1",     "febf::1",
+	                                     "0.0.0.0",         "::"};
+	static const char *const allowed[] = {"192.0.2.1", "10.0.0.1", "2001:db8::1", "fec0::1",
+	                                      "::2"};
+	unsigned char ip[16];
+	size_t i, j, len;
+	int hit;
+
+	ck_assert_uint_eq(c->acme_n_http01_deny, 6);
+	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		ck_assert(mca_ip_parse(denied[i], ip, &len));
+		for (j = 0, hit = 0; j < c->acme_n_http01_deny; j++)
+			hit |= mca_cidr_contains(&c->acme_http01_deny[j], ip, len);
+		ck_assert_msg(hit, "%s is not denied by default", denied[i]);
+	}
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		ck_assert(mca_ip_parse(allowed[i], ip, &len));
+		for (j = 0, hit = 0; j < c->acme_n_http01_deny; j++)
+			hit |= mca_cidr_contains(&c->acme_http01_deny[j], ip, len);
+		ck_assert_msg(!hit, "%s is denied by default", allowed[i]);
+	}
+}
+
+/* An acme section without http01_deny keeps the default list; [] empties it. */
+START_TEST(test_load_acme_deny_default_and_empty)
+{
+	struct mca_conf *c = load_ok("{" REQ ", \"acme\": {\"http01_port\": 5002}}");
+
+	check_default_deny(c);
+	mca_conf_free(c);
+	c = load_ok("{" REQ ", \"acme\": {\"http01_deny\": []}}");
+	ck_assert_uint_eq(c->acme_n_http01_deny, 0);
+	mca_conf_free(c);
+}
+END_TEST
+
 START_TEST(test_load_defaults)
 {
 	struct mca_conf *c = load_ok("{" REQ "}");
@@ -442,6 +502,11 @@ START_TEST(test_load_defaults)
 	ck_assert_uint_eq(c->acme_http01_port, 80);
 	ck_assert_ptr_null(c->acme_dns_resolver);
 	ck_assert_uint_eq(c->acme_orders_per_hour, 300);
+	ck_assert_uint_eq(c->acme_validation_timeout, 10);
+	ck_assert_uint_eq(c->acme_validation_workers, 16);
+	ck_assert_uint_eq(c->acme_pending_per_account, 20);
+	ck_assert_uint_eq(c->acme_pending_max, 1024);
+	check_default_deny(c);
 	mca_conf_free(c);
 }
 END_TEST
@@ -449,15 +514,28 @@ END_TEST
 /* The "acme" section: every field lands in its member. */
 START_TEST(test_load_acme)
 {
+	static const unsigned char ten[4] = {10, 1, 2, 3}, v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 1};
 	struct mca_conf *c = load_ok("{" REQ ", \"acme\": {\"http01_port\": 5002,"
 	                             " \"dns_resolver\": \"127.0.0.1:5353\","
-	                             " \"orders_per_hour\": 7,"
+	                             " \"orders_per_hour\": 7, \"validation_timeout\": \"1m\","
+	                             " \"validation_workers\": 3,"
+	                             " \"pending_validations_per_account\": 4,"
+	                             " \"pending_validations\": 5,"
+	                             " \"http01_deny\": [\"10.0.0.0/8\", \"fd00::/8\"],"
 	                             " \"hosts\": {\"a.example.net\": \"127.0.0.1\","
 	                             " \"b.example.net\": \"::1\"}}}");
 
 	ck_assert_uint_eq(c->acme_http01_port, 5002);
 	ck_assert_str_eq(c->acme_dns_resolver, "127.0.0.1:5353");
 	ck_assert_uint_eq(c->acme_orders_per_hour, 7);
+	ck_assert_uint_eq(c->acme_validation_timeout, 60);
+	ck_assert_uint_eq(c->acme_validation_workers, 3);
+	ck_assert_uint_eq(c->acme_pending_per_account, 4);
+	ck_assert_uint_eq(c->acme_pending_max, 5);
+	ck_assert_uint_eq(c->acme_n_http01_deny, 2);
+	ck_assert(mca_cidr_contains(&c->acme_http01_deny[0], ten, 4));
+	ck_assert(mca_cidr_contains(&c->acme_http01_deny[1], v6, 16));
+	ck_assert(!mca_cidr_contains(&c->acme_http01_deny[0], v6, 16));
 	ck_assert_str_eq(c->acme_host_names[0], "a.example.net");
 	ck_assert_str_eq(c->acme_host_addrs[0], "127.0.0.1");
 	ck_assert_str_eq(c->acme_host_names[1], "b.example.net");
@@ -850,6 +928,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_load_defaults);
 	tcase_add_test(tc, test_load_all_fields);
 	tcase_add_test(tc, test_load_acme);
+	tcase_add_test(tc, test_load_acme_deny_default_and_empty);
 	tcase_add_test(tc, test_load_urls_follow_public_url);
 	tcase_add_test(tc, test_load_public_url_from_ipv6_listener);
 	tcase_add_test(tc, test_load_port0_listener_with_urls);

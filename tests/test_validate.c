@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "acme/validate.h"
+#include "policy/profile.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -115,7 +116,7 @@ route(int c, const char *path)
 {
 	const char *tok = strncmp(path, CHAL, strlen(CHAL)) == 0 ? path + strlen(CHAL) : "";
 	struct pollfd p = {c, POLLIN, 0};
-	char loc[256], buf[64];
+	char loc[640], buf[64];
 	int hop;
 
 	if (strcmp(tok, "ok") == 0 || strcmp(path, "/elsewhere/ok") == 0)
@@ -134,23 +135,37 @@ route(int c, const char *path)
 		respond(c, 200, NULL, "");
 	else if (strcmp(tok, "error") == 0)
 		respond(c, 500, NULL, KEYAUTH);
-	else if (strcmp(tok, "redir") == 0)
+	else if (strcmp(tok, "redir") == 0) /* another path of the same server */
 		respond(c, 302, "/elsewhere/ok", "");
-	else if (strcmp(tok, "redir3") == 0 || strcmp(tok, "redir4") == 0)
-		respond(c, 302, tok[5] == '3' ? "/hop/2" : "/hop/3", "");
-	else if (sscanf(path, "/hop/%d", &hop) == 1 && hop > 0) {
-		snprintf(loc, sizeof(loc), "/hop/%d", hop - 1);
-		respond(c, 301, loc, "");
-	} else if (strcmp(path, "/hop/0") == 0)
-		respond(c, 200, NULL, KEYAUTH);
-	else if (strcmp(tok, "loop") == 0)
+	else if (strcmp(tok, "again") == 0 || strcmp(tok, "thrice") == 0 ||
+	         strcmp(tok, "four") == 0) {
+		/* The same path again (relative, absolute) until the Nth request. */
+		hop = __atomic_load_n(&srv.conns, __ATOMIC_SEQ_CST);
+		if (hop == 2)
+			snprintf(loc, sizeof(loc), "http://test.example:%u" CHAL "%s", srv.port,
+			         tok);
+		else
+			snprintf(loc, sizeof(loc), CHAL "%s", tok);
+		if (hop <= (tok[0] == 'a' ? 1 : tok[0] == 't' ? 3 : 4))
+			respond(c, 302, loc, "");
+		else
+			respond(c, 200, NULL, KEYAUTH);
+	} else if (strcmp(tok, "query") == 0) /* the same path, and a query */
+		respond(c, 302, CHAL "ok?x=1", "");
+	else if (strcmp(tok, "othertoken") == 0) /* another challenge's path */
+		respond(c, 302, CHAL "ok", "");
+	else if (strcmp(tok, "slow") ==
+	         0) { /* every answer takes 600 ms: a deadline for all hops */
+		poll(NULL, 0, 600);
+		respond(c, 302, CHAL "slow", "");
+	} else if (strcmp(tok, "loop") == 0)
 		respond(c, 302, CHAL "loop", "");
 	else if (strcmp(tok, "otherhost") == 0) /* SSRF: to another host of the network */
 		respond(c, 302, "http://127.0.0.1/latest/meta-data/", "");
 	else if (strcmp(tok, "otherport") == 0) /* the same name, another port */
-		respond(c, 302, "http://test.example:8443/v1/health", "");
+		respond(c, 302, "http://test.example:8443" CHAL "otherport", "");
 	else if (strcmp(tok, "ftp") == 0 || strcmp(tok, "https") == 0) {
-		snprintf(loc, sizeof(loc), "%.5s://test.example:%u/elsewhere/ok", tok, srv.port);
+		snprintf(loc, sizeof(loc), "%.5s://test.example:%u" CHAL "%s", tok, srv.port, tok);
 		respond(c, 302, loc, "");
 	} else if (strcmp(tok, "file") == 0)
 		respond(c, 302, "file:///etc/passwd", "");
@@ -293,14 +308,19 @@ static const struct {
 } http_rows[] = {
     {"test.example", "ok", 3, 1, MCA_OK, NULL, NULL},
     {"test.example", "spaces", 3, 1, MCA_OK, NULL, NULL}, /* trailing whitespace is removed */
-    {"test.example", "redir", 3, 2, MCA_OK, NULL, NULL},  /* one redirect on the same server */
-    {"test.example", "redir3", 3, 4, MCA_OK, NULL, NULL}, /* exactly three redirects */
-    {"test.example", "redir4", 3, 4, MCA_ERR_IO, "connection", "redirect"},
+    {"test.example", "again", 3, 2, MCA_OK, NULL, NULL},  /* once to the same path */
+    {"test.example", "thrice", 3, 4, MCA_OK, NULL, NULL}, /* exactly three redirects */
+    {"test.example", "four", 3, 4, MCA_ERR_IO, "connection", "redirect"},
     {"test.example", "loop", 3, 4, MCA_ERR_IO, "connection", "redirect"},
+    {"test.example", "redir", 3, 1, MCA_ERR_IO, "connection", "is not followed"},
+    {"test.example", "query", 3, 1, MCA_ERR_IO, "connection", "is not followed"},
+    {"test.example", "othertoken", 3, 1, MCA_ERR_IO, "connection", "is not followed"},
     {"test.example", "ftp", 3, 1, MCA_ERR_IO, "connection", "ftp"},
     {"test.example", "otherhost", 3, 1, MCA_ERR_IO, "connection", "is not followed"},
     {"test.example", "otherport", 3, 1, MCA_ERR_IO, "connection", "is not followed"},
     {"test.example", "file", 3, 1, MCA_ERR_IO, "connection", "file"},
+    /* One deadline for the whole fetch: 600 ms per answer, 1 s in all, 2 requests. */
+    {"test.example", "slow", 1, 2, MCA_ERR_IO, "connection", NULL},
     {"test.example", "https", 3, 2, MCA_ERR_IO, "tls", NULL}, /* followed, then TLS fails */
     {"test.example", "wrong", 3, 1, MCA_ERR_POLICY, "incorrectResponse", "(25 bytes)"},
     {"test.example", "leading", 3, 1, MCA_ERR_POLICY, "incorrectResponse", NULL},
@@ -432,6 +452,83 @@ START_TEST(test_http01_ipv6)
 	http_cfg(&cfg, "::1", 3);
 	rc = mca_validate_http01(&cfg, "test.example", "ok", KEYAUTH, &err);
 	ck_assert_msg(rc == MCA_OK, "rc %s: %s", mca_rc_name(rc), err.msg);
+}
+END_TEST
+
+/* Add `cidr` to the deny list of `cfg`. */
+static void
+deny(struct mca_validate_cfg *cfg, const char *cidr)
+{
+	ck_assert_uint_lt(cfg->n_deny, MCA_VALIDATE_MAX_DENY);
+	ck_assert_msg(mca_cidr_parse(cidr, &cfg->deny[cfg->n_deny]), "%s", cidr);
+	cfg->n_deny++;
+}
+
+/*
+ * acme.http01_deny: an address in the list is never connected to, also as
+ * an IPv4-mapped IPv6 address; the message (for the log) says why.
+ */
+static const struct {
+	const char *addr, *deny1, *deny2;
+	mca_rc want;
+} deny_rows[] = {
+    {"127.0.0.1", "127.0.0.0/8", NULL, MCA_ERR_IO},
+    {"127.0.0.1", "127.0.0.1", NULL, MCA_ERR_IO},
+    {"127.0.0.1", "10.0.0.0/8", "::1/128", MCA_OK},
+    {"127.0.0.1", "127.0.0.2/32", "127.0.1.0/24", MCA_OK},
+    {"::ffff:127.0.0.1", "127.0.0.0/8", NULL, MCA_ERR_IO},
+    {"::ffff:127.0.0.1", "::ffff:0:0/96", NULL, MCA_ERR_IO},
+    {"::ffff:127.0.0.1", "10.0.0.0/8", NULL, MCA_OK},
+};
+
+START_TEST(test_http01_deny)
+{
+	struct mca_validate_cfg cfg;
+	struct mca_error err = {0};
+	mca_rc rc;
+
+	http_cfg(&cfg, deny_rows[_i].addr, 3);
+	deny(&cfg, deny_rows[_i].deny1);
+	if (deny_rows[_i].deny2 != NULL)
+		deny(&cfg, deny_rows[_i].deny2);
+	rc = mca_validate_http01(&cfg, "test.example", "ok", KEYAUTH, &err);
+	ck_assert_msg(rc == deny_rows[_i].want, "%s deny %s: rc %s (%s)", deny_rows[_i].addr,
+	              deny_rows[_i].deny1, mca_rc_name(rc), err.msg);
+	ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_SEQ_CST), rc == MCA_OK ? 1 : 0);
+	if (rc == MCA_OK)
+		return;
+	ck_assert_str_eq(err.rule, "connection");
+	ck_assert_msg(strstr(err.msg, "127.0.0.1") != NULL && strstr(err.msg, "http01_deny"),
+	              "message '%s' does not say which address was denied", err.msg);
+}
+END_TEST
+
+/* A second address of the name that is not denied is used; ::1 is denied as well. */
+START_TEST(test_http01_deny_v6_and_fallback)
+{
+	struct mca_validate_cfg cfg;
+	struct mca_error err = {0};
+	mca_rc rc;
+
+	http_cfg(&cfg, "127.0.0.2", 3);
+	snprintf(cfg.hosts[2].name, sizeof(cfg.hosts[2].name), "test.example");
+	snprintf(cfg.hosts[2].addr, sizeof(cfg.hosts[2].addr), "127.0.0.1");
+	cfg.n_hosts = 3;
+	deny(&cfg, "127.0.0.2/32");
+	rc = mca_validate_http01(&cfg, "test.example", "ok", KEYAUTH, &err);
+	ck_assert_msg(rc == MCA_OK, "rc %s: %s", mca_rc_name(rc), err.msg);
+
+	http_teardown();
+	if (!http_start(AF_INET6)) {
+		fprintf(stderr, "test_http01_deny_v6: no IPv6 loopback here, not tested\n");
+		return;
+	}
+	http_cfg(&cfg, "::1", 3);
+	deny(&cfg, "::1/128");
+	rc = mca_validate_http01(&cfg, "test.example", "ok", KEYAUTH, &err);
+	ck_assert_msg(rc == MCA_ERR_IO && strstr(err.msg, "::1") != NULL, "rc %s: %s",
+	              mca_rc_name(rc), err.msg);
+	ck_assert_int_eq(__atomic_load_n(&srv.conns, __ATOMIC_SEQ_CST), 0);
 }
 END_TEST
 
@@ -749,6 +846,8 @@ validate_suite(void)
 	tcase_add_test(tc, test_http01_two_addresses);
 	tcase_add_test(tc, test_http01_bad_mapping);
 	tcase_add_test(tc, test_http01_ipv6);
+	tcase_add_loop_test(tc, test_http01_deny, 0, NELEM(deny_rows));
+	tcase_add_test(tc, test_http01_deny_v6_and_fallback);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dns01");

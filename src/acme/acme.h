@@ -18,7 +18,14 @@ struct mca_server;
 struct mca_req;
 struct mca_acme;
 
-/* Start the validation workers. */
+/* What mca_acme_enqueue did. */
+enum mca_acme_queued {
+	MCA_ACME_QUEUED,       /* the challenge will be validated */
+	MCA_ACME_FULL,         /* acme.pending_validations reached (or stopping) */
+	MCA_ACME_ACCOUNT_FULL, /* the account has acme.pending_validations_per_account */
+};
+
+/* Start the validation workers (acme.validation_workers of them). */
 mca_rc mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *err);
 
 /* Stop the workers (pending validations are left pending) and free. */
@@ -30,7 +37,17 @@ void mca_acme_tick(struct mca_acme *a);
 /* The /acme/ prefix route's handler (GET and POST), for the route table. */
 enum mca_http_result mca_ep_acme(struct mca_req *r);
 
-/* Queue a challenge for validation; 0 when the queue is full. */
-int mca_acme_enqueue(struct mca_acme *a, const char *chall_id);
+/*
+ * Queue a challenge of ACME account `account` for validation, unless that
+ * account already has its share of queued and running validations or the
+ * queue is full.  Workers take the oldest challenge of an account that runs
+ * fewer than half of them, so that one account cannot occupy all workers.
+ * Thread-safe.
+ */
+enum mca_acme_queued mca_acme_enqueue(struct mca_acme *a, const char *chall_id,
+                                      const char *account);
+
+/* Seconds a refused client should wait before it asks again (Retry-After). */
+unsigned mca_acme_retry_after(const struct mca_acme *a);
 
 #endif

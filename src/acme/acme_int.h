@@ -27,7 +27,8 @@ struct acme_ctx {
 	struct mca_req *r;
 	struct mca_server *srv;
 	struct mca_store *st;
-	struct mca_store *nonces; /* the light connection: nonces need no fsync */
+	struct mca_store *nonces;      /* the light connection: nonces need no fsync */
+	struct mca_profile_snap *snap; /* held for the request: profile and issuer */
 	const struct mca_profile *profile;
 	char base[600];   /* https://HOST/acme/PROFILE */
 	const char *rest; /* the path after base + "/" */
@@ -35,8 +36,9 @@ struct acme_ctx {
 	EVP_PKEY *key;                /* the key that signed the request */
 	struct mca_acme_account acct; /* when signed with kid (or found by jwk) */
 	int have_acct;
-	json_t *payload; /* NULL for POST-as-GET */
-	char thumb[44];  /* of the signing JWK (jwk) or the account's */
+	json_t *payload;      /* NULL for POST-as-GET */
+	char thumb[44];       /* of the signing JWK (jwk) or the account's */
+	unsigned retry_after; /* seconds; when set, acme_problem adds Retry-After */
 };
 
 /* Reply with a problem document (RFC 7807) of ACME error `type` (full URN). */

@@ -136,6 +136,12 @@ acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *
 	if (resp == NULL)
 		return MCA_HTTP_FAIL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+	if (c->retry_after > 0) {
+		char secs[16];
+
+		snprintf(secs, sizeof(secs), "%u", c->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	common_headers(c, resp);
 	return mca_reply_response(c->r, status, resp);
 }
@@ -348,8 +354,8 @@ mca_ep_acme(struct mca_req *r)
 	snprintf(c.base, sizeof(c.base), "https://%s/acme/%s", host, profile);
 	c.st = mca_server_store(r->srv, &err);
 	c.nonces = c.st != NULL ? mca_server_store_light(r->srv, &err) : NULL;
-	pthread_rwlock_rdlock(&r->srv->profiles_lock);
-	c.profile = mca_profiles_find(r->srv->profiles, profile);
+	c.snap = mca_server_profiles(r->srv);
+	c.profile = mca_profiles_find(c.snap->profiles, profile);
 	if (c.profile == NULL || !(c.profile->authorization & MCA_AUTH_ACME)) {
 		res = mca_reply_error(r, 404, "not_found", "no ACME service for profile '%s'",
 		                      profile);
@@ -372,7 +378,7 @@ mca_ep_acme(struct mca_req *r)
 	}
 	res = dispatch_post(&c);
 out:
-	pthread_rwlock_unlock(&r->srv->profiles_lock);
+	mca_profile_snap_release(c.snap);
 	json_decref(c.payload);
 	mca_jws_free(c.jws);
 	EVP_PKEY_free(c.key);

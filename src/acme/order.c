@@ -441,6 +441,7 @@ acme_challenge(struct acme_ctx *c, const char *id)
 	struct mca_acme_order o;
 	struct mca_error err = {0};
 	enum mca_http_result res;
+	enum mca_acme_queued q;
 	char up[700];
 	int started = 0;
 
@@ -461,10 +462,19 @@ acme_challenge(struct acme_ctx *c, const char *id)
 			res = acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
 			goto out;
 		}
-		if (started && !mca_acme_enqueue(c->srv->acme, id)) {
+		q = started ? mca_acme_enqueue(c->srv->acme, id, c->acct.id) : MCA_ACME_QUEUED;
+		if (q != MCA_ACME_QUEUED) {
+			/* Back to pending: the client may POST again once others ended. */
 			mca_acme_chall_set(c->st, id, "pending", 0, NULL, NULL);
-			res = acme_problem(c, 503, ACME_ERR("rateLimited"),
-			                   "too many validations queued; retry later");
+			c->retry_after = mca_acme_retry_after(c->srv->acme);
+			res =
+			    q == MCA_ACME_ACCOUNT_FULL
+			        ? acme_problem(c, 429, ACME_ERR("rateLimited"),
+			                       "this account has %u validations pending, the most "
+			                       "allowed; retry later",
+			                       c->srv->conf->acme_pending_per_account)
+			        : acme_problem(c, 429, ACME_ERR("rateLimited"),
+			                       "too many validations pending; retry later");
 			goto out;
 		}
 		mca_acme_chall_clear(&ch);
@@ -634,7 +644,7 @@ acme_finalize(struct acme_ctx *c, const char *id)
 	req.requester = requester;
 	req.actor = requester;
 	req.action = "issue";
-	if (mca_issue(c->srv->issuer, c->st, &req, &iss, &err) != MCA_OK) {
+	if (mca_issue(c->snap->issuer, c->st, &req, &iss, &err) != MCA_OK) {
 		if (err.code != MCA_ERR_POLICY && err.code != MCA_ERR_BADCSR) {
 			/*
 			 * Our failure, not the client's: the order is ready for a

@@ -12,8 +12,10 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "policy/profile.h" /* struct mca_cidr */
 
 #define MCA_VALIDATE_MAX_HOSTS 64
+#define MCA_VALIDATE_MAX_DENY  64
 
 struct mca_validate_cfg {
 	unsigned http01_port; /* 80 in production */
@@ -23,24 +25,32 @@ struct mca_validate_cfg {
 		char addr[64];
 	} hosts[MCA_VALIDATE_MAX_HOSTS];
 	size_t n_hosts;
-	unsigned timeout_s; /* per attempt; default 10 */
+	/* Networks http-01 never connects to (checked on every connection, also after redirects).
+	 */
+	struct mca_cidr deny[MCA_VALIDATE_MAX_DENY];
+	size_t n_deny;
+	unsigned timeout_s; /* for the whole check, all redirects or DNS retries; 0: 10 */
 };
 
 /*
  * http-01: GET http://NAME:PORT/.well-known/acme-challenge/TOKEN with
- * libcurl (hosts mapping applied; at most 3 redirects, to http or https
- * only; body capped at 8 KiB; short timeouts).  The body, with trailing
- * whitespace removed, must equal `keyauth`.  On failure err->rule is an
- * ACME error type ("connection", "unauthorized", "incorrectResponse"...)
- * and err->msg says what happened.
+ * libcurl (hosts mapping applied; at most 3 redirects, only to that same
+ * path on NAME, http or https, port PORT, 80 or 443; never to an address in
+ * cfg->deny; body capped at 8 KiB; cfg->timeout_s for everything).  The
+ * body, with trailing whitespace removed, must equal `keyauth`.  On failure
+ * err->rule is an ACME error type ("connection", "unauthorized",
+ * "incorrectResponse"...) and err->msg says what happened - for the log:
+ * it names addresses and statuses the requester must not learn.
+ * Thread-safe: no shared state but libcurl's global init (run once).
  */
 mca_rc mca_validate_http01(const struct mca_validate_cfg *cfg, const char *name, const char *token,
                            const char *keyauth, struct mca_error *err);
 
 /*
  * dns-01: one of the TXT records at _acme-challenge.NAME must equal
- * base64url(SHA-256(keyauth)).  Asks cfg->dns_server when set (UDP, with
- * TCP fallback on truncation), else the system resolver.
+ * base64url(SHA-256(keyauth)).  Asks cfg->dns_server when set, else the
+ * name servers of the system's resolv.conf in turn (UDP, with TCP fallback
+ * on truncation), all within cfg->timeout_s.
  */
 mca_rc mca_validate_dns01(const struct mca_validate_cfg *cfg, const char *name, const char *keyauth,
                           struct mca_error *err);

@@ -1,8 +1,14 @@
 /*
  * worker.c - challenge validation off the request threads: a bounded
- * queue of challenge ids and a few worker threads that run http-01 or
- * dns-01, record the outcome (validations table, challenge, authorization,
- * order) and go on.  Clients poll the resources.
+ * queue of challenges and acme.validation_workers threads that run http-01
+ * or dns-01 (each within acme.validation_timeout), record the outcome
+ * (validations table, challenge, authorization, order) and go on.  Clients
+ * poll the resources.
+ *
+ * Fairness: an account may have acme.pending_validations_per_account
+ * challenges queued or running, and at most half of the workers run its
+ * validations, so slow validations of one account (a resolver that never
+ * answers) do not hold up the others.
  */
 #include "config.h"
 
@@ -16,57 +22,139 @@
 #include "acme/acme.h"
 #include "acme/acme_int.h"
 #include "acme/validate.h"
+#include "ca/conf.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/server.h"
+#include "policy/profile.h"
 #include "store/acme.h"
 
-#define QUEUE_MAX 1024
-#define WORKERS   2
+/* A queued or running validation; account[0] == '\0' in an idle running slot. */
+struct job {
+	char id[MCA_ACME_ID_LEN + 1];
+	char account[MCA_ACME_ID_LEN + 1];
+};
 
 struct mca_acme {
 	struct mca_server *srv;
 	struct mca_validate_cfg cfg;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	char queue[QUEUE_MAX][MCA_ACME_ID_LEN + 1];
-	size_t head, len;
+	struct job *queue; /* oldest first, len of cap */
+	size_t len, cap;
+	struct job *running; /* one slot per worker */
+	unsigned workers;
+	unsigned per_account;         /* queued + running of one account */
+	unsigned per_account_running; /* workers one account may occupy */
 	int stop;
-	pthread_t threads[WORKERS];
-	int started;
+	pthread_t *threads;
+	unsigned started;
 	int64_t last_purge;
 };
 
-int
-mca_acme_enqueue(struct mca_acme *a, const char *chall_id)
+/* Worker slots running validations of `account`, of any account when NULL (under lock). */
+static unsigned
+running_of(const struct mca_acme *a, const char *account)
 {
-	int ok = 0;
+	unsigned i, n = 0;
 
-	if (a == NULL)
-		return 0;
-	pthread_mutex_lock(&a->lock);
-	if (a->len < QUEUE_MAX && !a->stop) {
-		snprintf(a->queue[(a->head + a->len) % QUEUE_MAX], MCA_ACME_ID_LEN + 1, "%s",
-		         chall_id);
-		a->len++;
-		ok = 1;
-		pthread_cond_signal(&a->cond);
-	}
-	pthread_mutex_unlock(&a->lock);
-	return ok;
+	for (i = 0; i < a->workers; i++)
+		n += account == NULL ? a->running[i].account[0] != '\0'
+		                     : strcmp(a->running[i].account, account) == 0;
+	return n;
 }
 
-/* A problem document as stored text. */
-static char *
-problem(const struct mca_error *err)
+/* Queued + running validations of `account` (under lock). */
+static unsigned
+pending_of(const struct mca_acme *a, const char *account)
 {
-	char type[96];
+	unsigned n = running_of(a, account);
+	size_t i;
+
+	for (i = 0; i < a->len; i++)
+		n += strcmp(a->queue[i].account, account) == 0;
+	return n;
+}
+
+/* Add a job; `force` skips the per-account cap (validations resumed at start). */
+static enum mca_acme_queued
+enqueue(struct mca_acme *a, const char *chall_id, const char *account, int force)
+{
+	enum mca_acme_queued rc = MCA_ACME_FULL;
+
+	if (a == NULL)
+		return MCA_ACME_FULL;
+	pthread_mutex_lock(&a->lock);
+	if (a->len + running_of(a, NULL) >= a->cap || a->stop)
+		rc = MCA_ACME_FULL;
+	else if (!force && pending_of(a, account) >= a->per_account)
+		rc = MCA_ACME_ACCOUNT_FULL;
+	else {
+		snprintf(a->queue[a->len].id, sizeof(a->queue[a->len].id), "%s", chall_id);
+		snprintf(a->queue[a->len].account, sizeof(a->queue[a->len].account), "%s", account);
+		a->len++;
+		rc = MCA_ACME_QUEUED;
+		pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+enum mca_acme_queued
+mca_acme_enqueue(struct mca_acme *a, const char *chall_id, const char *account)
+{
+	/* Never "": that marks an idle running slot. */
+	return enqueue(a, chall_id, account != NULL && account[0] != '\0' ? account : "-", 0);
+}
+
+unsigned
+mca_acme_retry_after(const struct mca_acme *a)
+{
+	return a != NULL && a->cfg.timeout_s > 0 ? a->cfg.timeout_s : 10;
+}
+
+/*
+ * The oldest queued job whose account runs fewer than per_account_running
+ * validations, moved into running slot `slot`; 0 when there is none (under lock).
+ */
+static int
+take(struct mca_acme *a, unsigned slot)
+{
+	size_t i;
+
+	for (i = 0; i < a->len; i++) {
+		if (running_of(a, a->queue[i].account) >= a->per_account_running)
+			continue;
+		a->running[slot] = a->queue[i];
+		memmove(&a->queue[i], &a->queue[i + 1], (a->len - i - 1) * sizeof(a->queue[0]));
+		a->len--;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The problem document the client sees, as stored text.  A failed http-01
+ * says only that it failed: what the validator met (addresses, connect
+ * errors, statuses, sizes, redirects) would make it a probe of the CA's
+ * network; that goes to the log and the validations table.
+ */
+static char *
+problem(const char *method, const char *name, const struct mca_error *err)
+{
+	char type[96], generic[320];
+	const char *rule = err->rule[0] ? err->rule : "incorrectResponse", *detail = err->msg;
 	json_t *j;
 	char *s;
 
-	snprintf(type, sizeof(type), "urn:ietf:params:acme:error:%s",
-	         err->rule[0] ? err->rule : "incorrectResponse");
-	j = json_pack("{s:s, s:s, s:i}", "type", type, "detail", err->msg, "status", 403);
+	if (strcmp(method, "http-01") == 0) {
+		if (strcmp(rule, "serverInternal") != 0)
+			rule = "incorrectResponse";
+		snprintf(generic, sizeof(generic), "http-01 validation failed for %s", name);
+		detail = generic;
+	}
+	snprintf(type, sizeof(type), "urn:ietf:params:acme:error:%s", rule);
+	j = json_pack("{s:s, s:s, s:i}", "type", type, "detail", detail, "status", 403);
 	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
@@ -104,7 +192,7 @@ validate_one(struct mca_acme *a, struct mca_store *st, const char *id)
 		vrc = mca_validate_dns01(&a->cfg, name, keyauth, &verr);
 	now = (int64_t)mca_now();
 	if (vrc != MCA_OK)
-		prob = problem(&verr);
+		prob = problem(ch.type, name, &verr);
 	mca_log(MCA_LOG_INFO, "acme: %s of %s for account %s: %s%s%s", ch.type, name, acct.id,
 	        vrc == MCA_OK ? "valid" : "invalid", vrc == MCA_OK ? "" : ": ",
 	        vrc == MCA_OK ? "" : verr.msg);
@@ -131,34 +219,68 @@ out:
 	mca_acme_account_clear(&acct);
 }
 
+/* A worker and its running slot. */
+struct worker_arg {
+	struct mca_acme *a;
+	unsigned slot;
+};
+
 static void *
 worker_main(void *arg)
 {
-	struct mca_acme *a = arg;
+	struct worker_arg *w = arg;
+	struct mca_acme *a = w->a;
 	struct mca_error err = {0};
 	struct mca_store *st;
+	unsigned slot = w->slot;
 	char id[MCA_ACME_ID_LEN + 1];
 
+	free(w);
 	for (;;) {
 		pthread_mutex_lock(&a->lock);
-		while (a->len == 0 && !a->stop)
+		while (!a->stop && !take(a, slot))
 			pthread_cond_wait(&a->cond, &a->lock);
 		if (a->stop) {
 			pthread_mutex_unlock(&a->lock);
 			break;
 		}
-		memcpy(id, a->queue[a->head], sizeof(id));
-		a->head = (a->head + 1) % QUEUE_MAX;
-		a->len--;
+		memcpy(id, a->running[slot].id, sizeof(id));
 		pthread_mutex_unlock(&a->lock);
 		st = mca_server_store(a->srv, &err);
-		if (st == NULL) {
+		if (st == NULL)
 			mca_log(MCA_LOG_ERR, "acme worker: database: %s", err.msg);
-			continue;
-		}
-		validate_one(a, st, id);
+		else
+			validate_one(a, st, id);
+		/* The slot is free: a job of this account may now be taken. */
+		pthread_mutex_lock(&a->lock);
+		memset(&a->running[slot], 0, sizeof(a->running[slot]));
+		pthread_cond_broadcast(&a->cond);
+		pthread_mutex_unlock(&a->lock);
 	}
 	return NULL;
+}
+
+/* The account a challenge belongs to, into `account` ("-" when it cannot be found). */
+static void
+account_of(struct mca_store *st, const char *chall_id, char *account, size_t len)
+{
+	struct mca_acme_chall ch;
+	struct mca_acme_authz az;
+	struct mca_acme_order o;
+	struct mca_error err = {0};
+
+	memset(&ch, 0, sizeof(ch));
+	memset(&az, 0, sizeof(az));
+	memset(&o, 0, sizeof(o));
+	snprintf(account, len, "-");
+	if (mca_acme_chall_get(st, chall_id, &ch, &err) == MCA_OK &&
+	    mca_acme_authz_get(st, ch.authz, &az, &err) == MCA_OK &&
+	    mca_acme_order_get(st, az.order_id, &o, &err) == MCA_OK && o.account != NULL &&
+	    o.account[0] != '\0')
+		snprintf(account, len, "%s", o.account);
+	mca_acme_chall_clear(&ch);
+	mca_acme_authz_clear(&az);
+	mca_acme_order_clear(&o);
 }
 
 static int
@@ -166,14 +288,16 @@ requeue(void *arg, const char *id)
 {
 	struct mca_acme *a = arg;
 	struct mca_error err = {0};
-	struct mca_store *st;
+	struct mca_store *st = mca_server_store(a->srv, &err);
+	char account[MCA_ACME_ID_LEN + 1];
 
-	if (mca_acme_enqueue(a, id))
+	if (st == NULL)
+		return 0;
+	account_of(st, id, account, sizeof(account));
+	if (enqueue(a, id, account, 1) == MCA_ACME_QUEUED)
 		return 0;
 	/* Queue full: back to pending, so the client's next POST starts it again. */
-	st = mca_server_store(a->srv, &err);
-	if (st != NULL)
-		mca_acme_chall_set(st, id, "pending", 0, NULL, &err);
+	mca_acme_chall_set(st, id, "pending", 0, NULL, &err);
 	return 0;
 }
 
@@ -192,6 +316,7 @@ mca_rc
 mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *err)
 {
 	struct mca_acme *a;
+	struct worker_arg *w;
 	const struct mca_conf *conf = srv->conf;
 	size_t i;
 
@@ -201,7 +326,7 @@ mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *er
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	a->srv = srv;
 	a->cfg.http01_port = conf->acme_http01_port;
-	a->cfg.timeout_s = 10;
+	a->cfg.timeout_s = conf->acme_validation_timeout;
 	if (conf->acme_dns_resolver != NULL)
 		snprintf(a->cfg.dns_server, sizeof(a->cfg.dns_server), "%s",
 		         conf->acme_dns_resolver);
@@ -214,12 +339,31 @@ mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *er
 		         conf->acme_host_addrs[i]);
 		a->cfg.n_hosts++;
 	}
+	for (i = 0; i < conf->acme_n_http01_deny && i < MCA_VALIDATE_MAX_DENY; i++)
+		a->cfg.deny[a->cfg.n_deny++] = conf->acme_http01_deny[i];
+	a->workers = conf->acme_validation_workers > 0 ? conf->acme_validation_workers : 1;
+	a->per_account = conf->acme_pending_per_account > 0 ? conf->acme_pending_per_account : 1;
+	a->per_account_running = a->workers / 2 > 0 ? a->workers / 2 : 1;
+	a->cap = conf->acme_pending_max > 0 ? conf->acme_pending_max : 1;
+	a->queue = calloc(a->cap, sizeof(*a->queue));
+	a->running = calloc(a->workers, sizeof(*a->running));
+	a->threads = calloc(a->workers, sizeof(*a->threads));
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	if (a->queue == NULL || a->running == NULL || a->threads == NULL) {
+		mca_acme_free(a);
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
 	resume(a);
 	acme_finalize_repair(srv);
-	for (i = 0; i < WORKERS; i++) {
-		if (pthread_create(&a->threads[i], NULL, worker_main, a) != 0) {
+	for (i = 0; i < a->workers; i++) {
+		w = malloc(sizeof(*w));
+		if (w != NULL) {
+			w->a = a;
+			w->slot = (unsigned)i;
+		}
+		if (w == NULL || pthread_create(&a->threads[i], NULL, worker_main, w) != 0) {
+			free(w);
 			mca_acme_free(a);
 			return mca_error_set(err, MCA_ERR_INTERNAL, "cannot start ACME workers");
 		}
@@ -232,7 +376,7 @@ mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *er
 void
 mca_acme_free(struct mca_acme *a)
 {
-	int i;
+	unsigned i;
 
 	if (a == NULL)
 		return;
@@ -244,6 +388,9 @@ mca_acme_free(struct mca_acme *a)
 		pthread_join(a->threads[i], NULL);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
+	free(a->threads);
+	free(a->running);
+	free(a->queue);
 	free(a);
 }
 

@@ -51,6 +51,7 @@ mca_ep_renew(struct mca_req *r)
 	struct mca_error err = {0};
 	struct mca_issue_req req;
 	struct mca_issued iss;
+	struct mca_profile_snap *snap;
 	struct mca_csr *csr = NULL;
 	struct mca_store *st;
 	enum mca_http_result res;
@@ -86,9 +87,9 @@ mca_ep_renew(struct mca_req *r)
 	req.requester = r->identity;
 	req.actor = r->identity;
 	req.action = "renew";
-	pthread_rwlock_rdlock(&r->srv->profiles_lock);
-	rc = mca_issue(r->srv->issuer, st, &req, &iss, &err);
-	pthread_rwlock_unlock(&r->srv->profiles_lock);
+	snap = mca_server_profiles(r->srv);
+	rc = mca_issue(snap->issuer, st, &req, &iss, &err);
+	mca_profile_snap_release(snap);
 	if (rc != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, r->id.rec->profile);
 		goto out;

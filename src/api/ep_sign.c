@@ -126,6 +126,7 @@ mca_ep_sign(struct mca_req *r)
 	struct mca_token tok;
 	struct mca_issue_req req;
 	struct mca_issued iss;
+	struct mca_profile_snap *snap;
 	struct mca_csr *csr = NULL;
 	struct mca_store *st;
 	struct use use;
@@ -194,9 +195,9 @@ mca_ep_sign(struct mca_req *r)
 	req.requester = r->identity;
 	req.actor = r->identity;
 	req.action = "issue";
-	pthread_rwlock_rdlock(&r->srv->profiles_lock);
-	rc = mca_issue(r->srv->issuer, st, &req, &iss, &err);
-	pthread_rwlock_unlock(&r->srv->profiles_lock);
+	snap = mca_server_profiles(r->srv);
+	rc = mca_issue(snap->issuer, st, &req, &iss, &err);
+	mca_profile_snap_release(snap);
 	if (rc != MCA_OK) {
 		res = use.state != MCA_TOKEN_OK ? token_refused(r, use.state, tok.id, &err)
 		                                : mca_reply_issue_error(r, &err, tok.profile);

@@ -37,6 +37,7 @@ mca_ep_tokens(struct mca_req *r)
 {
 	struct tokens_body b = {NULL, "15m", NULL, 1};
 	struct mca_token_spec spec;
+	struct mca_profile_snap *snap;
 	struct mca_token tok;
 	struct mca_error err = {0};
 	struct mca_store *st;
@@ -70,9 +71,9 @@ mca_ep_tokens(struct mca_req *r)
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
 	memset(&tok, 0, sizeof(tok));
-	pthread_rwlock_rdlock(&r->srv->profiles_lock);
-	rc = mca_token_create(st, &spec, profile_ok, r->srv->profiles, &tok, &secret, &err);
-	pthread_rwlock_unlock(&r->srv->profiles_lock);
+	snap = mca_server_profiles(r->srv);
+	rc = mca_token_create(st, &spec, profile_ok, snap->profiles, &tok, &secret, &err);
+	mca_profile_snap_release(snap);
 	if (rc == MCA_ERR_INVAL)
 		return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
 	if (rc != MCA_OK)

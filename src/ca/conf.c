@@ -15,6 +15,13 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "policy/names.h"
+#include "policy/profile.h"
+
+/* acme.http01_deny when the file does not say: loopback, link-local, unspecified. */
+static const char *const default_http01_deny[] = {
+    "127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128", NULL,
+};
+#define MAX_HTTP01_DENY 64
 
 /* The file's fields exactly as they appear, borrowed from the json_t. */
 struct raw_conf {
@@ -65,12 +72,20 @@ struct raw_acme {
 	long long http01_port, orders_per_hour;
 	const char *dns_resolver;
 	json_t *hosts;
+	long long validation_workers, pending_validations_per_account, pending_validations;
+	const char *validation_timeout;
+	json_t *http01_deny;
 };
 static const struct mca_jfield acme_fields[] = {
     MCA_JFIELD(struct raw_acme, http01_port, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_acme, dns_resolver, MCA_J_STRING, 0),
     MCA_JFIELD(struct raw_acme, hosts, MCA_J_OBJECT, 0),
     MCA_JFIELD(struct raw_acme, orders_per_hour, MCA_J_INT, 0),
+    MCA_JFIELD(struct raw_acme, validation_timeout, MCA_J_STRING, 0),
+    MCA_JFIELD(struct raw_acme, validation_workers, MCA_J_INT, 0),
+    MCA_JFIELD(struct raw_acme, pending_validations_per_account, MCA_J_INT, 0),
+    MCA_JFIELD(struct raw_acme, pending_validations, MCA_J_INT, 0),
+    MCA_JFIELD(struct raw_acme, http01_deny, MCA_J_STRARR, 0),
 };
 
 mca_rc
@@ -241,11 +256,62 @@ conf_uint(const struct mca_conf *c, const char *field, long long v, long long lo
 	return MCA_OK;
 }
 
-/* The "acme" section: validation port, resolver, fixed host addresses. */
+/* Bound an integer of the acme section to [lo, hi]; -1: absent. */
+static mca_rc
+acme_uint(const struct mca_conf *c, const char *field, long long v, long long lo, long long hi,
+          unsigned *out, struct mca_error *err)
+{
+	if (v == -1)
+		return MCA_OK;
+	if (v < lo || v > hi)
+		return mca_error_set(err, MCA_ERR_CONFIG,
+		                     "%s: field 'acme.%s': %lld is outside %lld..%lld", c->path,
+		                     field, v, lo, hi);
+	*out = (unsigned)v;
+	return MCA_OK;
+}
+
+/* acme.http01_deny from the array `arr` of CIDR strings, or the default list when NULL. */
+static mca_rc
+conf_http01_deny(struct mca_conf *c, json_t *arr, struct mca_error *err)
+{
+	size_t i, n = 0;
+	const char *text;
+
+	if (arr == NULL)
+		while (default_http01_deny[n] != NULL)
+			n++;
+	else
+		n = json_array_size(arr);
+	if (n > MAX_HTTP01_DENY)
+		return mca_error_set(err, MCA_ERR_CONFIG,
+		                     "%s: field 'acme.http01_deny': at most %d", c->path,
+		                     MAX_HTTP01_DENY);
+	free(c->acme_http01_deny);
+	c->acme_n_http01_deny = 0;
+	c->acme_http01_deny = calloc(n + 1, sizeof(*c->acme_http01_deny));
+	if (c->acme_http01_deny == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		text = arr == NULL ? default_http01_deny[i]
+		                   : json_string_value(json_array_get(arr, i));
+		if (!mca_cidr_parse(text, &c->acme_http01_deny[i]))
+			return mca_error_set(err, MCA_ERR_CONFIG,
+			                     "%s: field 'acme.http01_deny': '%.64s' is not an IP "
+			                     "network (ADDR/BITS)",
+			                     c->path, text);
+	}
+	c->acme_n_http01_deny = n;
+	return MCA_OK;
+}
+
+/* The "acme" section: validation port, resolver, fixed host addresses, validation limits. */
 static mca_rc
 conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 {
-	struct raw_acme raw = {-1, -1, NULL, NULL};
+	struct raw_acme raw = {-1, -1, NULL, NULL, -1, -1, -1, NULL, NULL};
+	int64_t timeout = 0;
+	mca_rc rc;
 	struct mca_error e = {0};
 	unsigned char ip[16];
 	size_t iplen, n = 0, i = 0;
@@ -273,6 +339,26 @@ conf_acme(struct mca_conf *c, json_t *obj, struct mca_error *err)
 			    raw.orders_per_hour);
 		c->acme_orders_per_hour = (unsigned)raw.orders_per_hour;
 	}
+	if ((rc = acme_uint(c, "validation_workers", raw.validation_workers, 1, 256,
+	                    &c->acme_validation_workers, err)) != MCA_OK ||
+	    (rc = acme_uint(c, "pending_validations_per_account",
+	                    raw.pending_validations_per_account, 1, 100000,
+	                    &c->acme_pending_per_account, err)) != MCA_OK ||
+	    (rc = acme_uint(c, "pending_validations", raw.pending_validations, 1, 100000,
+	                    &c->acme_pending_max, err)) != MCA_OK)
+		return rc;
+	if (raw.validation_timeout != NULL) {
+		if ((rc = conf_duration(c, "acme.validation_timeout", raw.validation_timeout,
+		                        &timeout, err)) != MCA_OK)
+			return rc;
+		if (timeout < 1 || timeout > 300)
+			return mca_error_set(err, MCA_ERR_CONFIG,
+			                     "%s: field 'acme.validation_timeout': 1s to 5m",
+			                     c->path);
+		c->acme_validation_timeout = (unsigned)timeout;
+	}
+	if (raw.http01_deny != NULL && (rc = conf_http01_deny(c, raw.http01_deny, err)) != MCA_OK)
+		return rc;
 	if (raw.dns_resolver != NULL) {
 		/* IPv4[:PORT]: what the dns-01 validator can ask. */
 		colon = strchr(raw.dns_resolver, ':');
@@ -480,7 +566,13 @@ mca_conf_load(const char *path, struct mca_conf **out, struct mca_error *err)
 	c->connection_timeout = 30;
 	c->acme_http01_port = 80;
 	c->acme_orders_per_hour = 300;
+	c->acme_validation_timeout = 10;
+	c->acme_validation_workers = 16;
+	c->acme_pending_per_account = 20;
+	c->acme_pending_max = 1024;
 	c->threads = 0;
+	if ((rc = conf_http01_deny(c, NULL, err)) != MCA_OK)
+		goto out;
 
 	rc = mca_file_read(path, &text, &len, &e);
 	if (rc != MCA_OK) {
@@ -537,5 +629,6 @@ mca_conf_free(struct mca_conf *c)
 	free(c->acme_host_names);
 	free(c->acme_host_addrs);
 	free(c->acme_dns_resolver);
+	free(c->acme_http01_deny);
 	free(c);
 }

@@ -12,6 +12,8 @@
 
 #include "common/err.h"
 
+struct mca_cidr;
+
 #define MCA_CONF_DEFAULT_LISTEN      "127.0.0.1:8443"
 #define MCA_CONF_DEFAULT_HTTP_LISTEN "127.0.0.1:8080"
 
@@ -57,6 +59,13 @@ struct mca_conf {
 	char **acme_host_names;    /* NULL-terminated, parallel to acme_host_addrs */
 	char **acme_host_addrs;
 	unsigned acme_orders_per_hour; /* new orders one account may create an hour */
+	/* ACME validations: deadline, threads, caps, where http-01 never connects. */
+	unsigned acme_validation_timeout;  /* seconds for one whole validation, default 10 */
+	unsigned acme_validation_workers;  /* threads running validations, default 16 */
+	unsigned acme_pending_per_account; /* queued + running validations an account may have */
+	unsigned acme_pending_max;         /* ... all accounts together */
+	struct mca_cidr *acme_http01_deny; /* networks, acme_n_http01_deny of them */
+	size_t acme_n_http01_deny;
 
 	/* Connection limits of mtlscad. */
 	unsigned max_connections;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,28 @@ struct mca_store *
 mca_server_store_light(struct mca_server *srv, struct mca_error *err)
 {
 	return mca_store_pool_light(srv->pool, err);
+}
+
+/* The profile templates and an issuer over them, as a new snapshot (one reference). */
+static mca_rc
+snap_load(struct mca_server *srv, struct mca_profile_snap **out, struct mca_error *err)
+{
+	struct mca_profile_snap *s;
+	mca_rc rc;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	atomic_init(&s->refs, 1);
+	if ((rc = mca_profiles_load(srv->conf->templates_dir, &s->profiles, err)) != MCA_OK ||
+	    (rc = mca_issuer_new(srv->ca_signer, srv->ca_cert, s->profiles, srv->conf->crl_url,
+	                         srv->conf->ca_issuers_url, &s->issuer, err)) != MCA_OK) {
+		mca_profile_snap_release(s);
+		return rc;
+	}
+	*out = s;
+	return MCA_OK;
 }
 
 /* Load a key and check it against its certificate. */
@@ -177,11 +200,9 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	pthread_rwlock_init(&srv->profiles_lock, NULL);
+	pthread_mutex_init(&srv->snap_lock, NULL);
 	srv->lock_ready = 1;
-	if ((rc = mca_profiles_load(conf->templates_dir, &srv->profiles, err)) != MCA_OK ||
-	    (rc = mca_issuer_new(srv->ca_signer, srv->ca_cert, srv->profiles, conf->crl_url,
-	                         conf->ca_issuers_url, &srv->issuer, err)) != MCA_OK)
+	if ((rc = snap_load(srv, &srv->snap, err)) != MCA_OK)
 		goto fail;
 	/* Open (and migrate) the database once now, so a broken one fails the start. */
 	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
@@ -206,25 +227,40 @@ fail:
 mca_rc
 mca_server_reload_profiles(struct mca_server *srv, struct mca_error *err)
 {
-	struct mca_profiles *profiles = NULL, *old;
-	struct mca_issuer *issuer = NULL, *old_issuer;
+	struct mca_profile_snap *snap = NULL, *old;
 	mca_rc rc;
 
-	if ((rc = mca_profiles_load(srv->conf->templates_dir, &profiles, err)) != MCA_OK ||
-	    (rc = mca_issuer_new(srv->ca_signer, srv->ca_cert, profiles, srv->conf->crl_url,
-	                         srv->conf->ca_issuers_url, &issuer, err)) != MCA_OK) {
-		mca_profiles_free(profiles);
+	if ((rc = snap_load(srv, &snap, err)) != MCA_OK)
 		return rc;
-	}
-	pthread_rwlock_wrlock(&srv->profiles_lock);
-	old = srv->profiles;
-	old_issuer = srv->issuer;
-	srv->profiles = profiles;
-	srv->issuer = issuer;
-	pthread_rwlock_unlock(&srv->profiles_lock);
-	mca_issuer_free(old_issuer);
-	mca_profiles_free(old);
+	pthread_mutex_lock(&srv->snap_lock);
+	old = srv->snap;
+	srv->snap = snap;
+	pthread_mutex_unlock(&srv->snap_lock);
+	/* Requests that took the old one keep it until they release it. */
+	mca_profile_snap_release(old);
 	return MCA_OK;
+}
+
+struct mca_profile_snap *
+mca_server_profiles(struct mca_server *srv)
+{
+	struct mca_profile_snap *s;
+
+	pthread_mutex_lock(&srv->snap_lock);
+	s = srv->snap;
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&srv->snap_lock);
+	return s;
+}
+
+void
+mca_profile_snap_release(struct mca_profile_snap *s)
+{
+	if (s == NULL || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	mca_issuer_free(s->issuer);
+	mca_profiles_free(s->profiles);
+	free(s);
 }
 
 void
@@ -247,10 +283,9 @@ mca_server_free(struct mca_server *srv)
 	if (srv == NULL)
 		return;
 	mca_committer_free(srv->committer);
-	mca_issuer_free(srv->issuer);
-	mca_profiles_free(srv->profiles);
+	mca_profile_snap_release(srv->snap);
 	if (srv->lock_ready)
-		pthread_rwlock_destroy(&srv->profiles_lock);
+		pthread_mutex_destroy(&srv->snap_lock);
 	X509_STORE_free(srv->trust);
 	mca_crlcache_free(srv->crls);
 	mca_signer_free(srv->root_signer);

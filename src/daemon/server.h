@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ca/conf.h"
 #include "ca/issue.h"
@@ -47,11 +48,14 @@ struct mca_server {
 	struct mca_store_pool *pool; /* one connection per thread */
 	X509_STORE *trust;           /* root as anchor: verifies client certificates */
 
-	/* Profiles and the issuer over them; swapped by SIGHUP under the write lock. */
-	pthread_rwlock_t profiles_lock;
+	/*
+	 * The loaded profiles and the issuer over them: an immutable snapshot
+	 * that SIGHUP replaces (mca_server_profiles); the mutex guards only the
+	 * pointer swap and the reference taken, never signing or fsync waits.
+	 */
+	pthread_mutex_t snap_lock;
 	int lock_ready;
-	struct mca_profiles *profiles;
-	struct mca_issuer *issuer;
+	struct mca_profile_snap *snap;
 
 	struct mca_ratelimit *ratelimit;
 	struct mca_metrics *metrics;
@@ -90,7 +94,24 @@ struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err
 struct mca_store *mca_server_store_light(struct mca_server *srv, struct mca_error *err);
 
 /*
- * Reload the profile templates (SIGHUP).  On error the loaded set stays
+ * Profile templates and the issuer built over them, immutable once
+ * published; a request takes a reference for as long as it uses them
+ * (it may span a reload) and releases it.
+ */
+struct mca_profile_snap {
+	atomic_int refs;
+	struct mca_profiles *profiles;
+	struct mca_issuer *issuer;
+};
+
+/* The current snapshot, with a new reference.  Thread-safe. */
+struct mca_profile_snap *mca_server_profiles(struct mca_server *srv);
+
+/* Drop a reference (NULL is fine); the last one frees the snapshot.  Thread-safe. */
+void mca_profile_snap_release(struct mca_profile_snap *s);
+
+/*
+ * Reload the profile templates (SIGHUP): publish a new snapshot.  On error the loaded set stays
  * and err says which file and field is wrong.
  */
 mca_rc mca_server_reload_profiles(struct mca_server *srv, struct mca_error *err);
