@@ -18,7 +18,8 @@ dir=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 
-"$build/src/mtlsca" init --dir "$dir/ca" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >/dev/null
+"$build/src/mtlsca" init --dir "$dir/ca" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+	--public-url http://ca.bench.internal:8080 >/dev/null
 "$build/src/mtlscad" -c "$dir/ca/mtlsca.conf" --foreground 2>"$dir/log" &
 pid=$!
 while ! grep -q "listening https=" "$dir/log"; do sleep 0.1; done

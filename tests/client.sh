@@ -187,6 +187,47 @@ eq "rsa-2048: renew --rekey keeps the key size" "$(key_kind "$w/rsa.key")" \
 	"Private-Key: (2048 bit, 2 primes)"
 check "rsa-2048: the new key matches the new certificate" matches "$w/rsa.key" "$w/rsa.crt"
 
+# --- the token from a file or standard input (not visible in the process list) --------
+tokf=$(token --name file.internal)
+printf '%s\n' "$tokf" >"$T_DIR/token"
+check "request --token-file FILE" req --token-file "$T_DIR/token" --name file.internal \
+	--key-out "$w/file.key" --cert-out "$w/file.crt"
+check "--token-file: the certificate verifies" verifies "$w/file.crt"
+eq "--token-file: the names asked" "$(sans "$w/file.crt")" "DNS:file.internal"
+toks=$(token --name stdin.internal)
+printf '%s\r\nignored second line\n' "$toks" >"$T_DIR/token.stdin"
+check "request --token-file - (standard input, CRLF, more lines)" \
+	req --token-file - --name stdin.internal --key-out "$w/stdin.key" \
+	--cert-out "$w/stdin.crt" <"$T_DIR/token.stdin"
+check "--token-file -: the certificate verifies" verifies "$w/stdin.crt"
+eq "--token-file -: the names asked" "$(sans "$w/stdin.crt")" "DNS:stdin.internal"
+file_state "$w" >"$T_DIR/before"
+check_fails "request with a used token from --token-file" 1 \
+	req --token-file "$T_DIR/token" --name file.internal --key-out "$w/x.key" --cert-out "$w/x.crt"
+stderr_has "mtlsca: request: HTTP 401 token_used"
+check_fails "request with both --token and --token-file" 2 \
+	req --token "$tokf" --token-file "$T_DIR/token" --name file.internal \
+	--key-out "$w/x.key" --cert-out "$w/x.crt"
+stderr_has "mtlsca: --token and --token-file are mutually exclusive"
+stderr_one_line
+check_fails "request with a missing --token-file" 1 \
+	req --token-file "$T_DIR/no-such-token" --name file.internal \
+	--key-out "$w/x.key" --cert-out "$w/x.crt"
+stderr_has "mtlsca: request: $T_DIR/no-such-token: No such file or directory"
+stderr_one_line
+: >"$T_DIR/token.empty"
+check_fails "request with an empty --token-file" 1 \
+	req --token-file "$T_DIR/token.empty" --name file.internal \
+	--key-out "$w/x.key" --cert-out "$w/x.crt"
+stderr_has "mtlsca: request: $T_DIR/token.empty: no token on the first line"
+printf 'two words\n' >"$T_DIR/token.bad"
+check_fails "request with a --token-file that holds no token" 1 \
+	req --token-file "$T_DIR/token.bad" --name file.internal \
+	--key-out "$w/x.key" --cert-out "$w/x.crt"
+stderr_has "mtlsca: request: $T_DIR/token.bad: not a valid token"
+stderr_one_line
+unchanged "refused --token-file requests write nothing"
+
 # --- refusals on the client side -------------------------------------------------------
 tok3=$(token --name one.internal)
 echo "not a key" >"$w/taken.key"
@@ -249,7 +290,7 @@ x="--key-out $w/x.key --cert-out $w/x.crt"
 # shellcheck disable=SC2086 # $x is split on purpose
 {
 	check_fails "request without --token" 2 req --name a.internal $x
-	stderr_has "are required"
+	stderr_has "--token or --token-file"
 	check_fails "request without --server" 2 \
 		"$MTLSCA" request --ca-file "$d/chain.pem" --token t --name a.internal $x
 	check_fails "request without --ca-file" 2 \

@@ -118,7 +118,8 @@ broken() {
 	desc=$1
 	conf=$2
 	want=$3
-	check_fails "broken config: $desc" 1 "$MTLSCAD" -c "$conf" --foreground
+	# timeout: a config that is wrongly accepted fails the check instead of hanging
+	check_fails "broken config: $desc" 1 timeout 60 "$MTLSCAD" -c "$conf" --foreground
 	stderr_one_line
 	stderr_has "$want"
 }
@@ -140,6 +141,16 @@ jq '. + {"server_cert": "missing.crt"}' "$b/mtlsca.conf" >"$b/nocert.conf"
 broken "missing certificate" "$b/nocert.conf" "$b/missing.crt: No such file"
 jq '. + {"database": "missing.db"}' "$b/mtlsca.conf" >"$b/nodb.conf"
 broken "missing database" "$b/nodb.conf" "$b/missing.db: no such database"
+# Certificates must never name a port-0 CRL or caIssuers URL.
+jq '. + {"public_url": "http://127.0.0.1:0"}' "$b/mtlsca.conf" >"$b/url0.conf"
+broken "public_url with port 0" "$b/url0.conf" \
+	"$b/url0.conf: field 'public_url': 'http://127.0.0.1:0' has port 0"
+jq '. + {"crl_url": "http://ca.internal:0/crl"}' "$b/mtlsca.conf" >"$b/crl0.conf"
+broken "crl_url with port 0" "$b/crl0.conf" \
+	"$b/crl0.conf: field 'crl_url': 'http://ca.internal:0/crl' has port 0"
+jq 'del(.public_url)' "$b/mtlsca.conf" >"$b/nourl.conf"
+broken "http_listen port 0 and no public_url" "$b/nourl.conf" \
+	"$b/nourl.conf: field 'http_listen': port 0 needs a public_url (the CRL and caIssuers URLs of certificates)"
 sqlite3 "$b/mtlsca.db" "PRAGMA user_version = 999"
 broken "database newer than the program" "$b/mtlsca.conf" "newer than this mtlsca"
 sqlite3 "$b/mtlsca.db" "PRAGMA user_version = $(ls "$TESTS_SRCDIR"/../sql/*.sql | wc -l)"
@@ -166,5 +177,19 @@ printf 'wrong\n' >"$T_DIR/wrongpass"
 jq --arg p "$T_DIR/wrongpass" '. + {"passphrase_file": $p}' "$T_DIR/enc/mtlsca.conf" \
 	>"$T_DIR/enc/wrong.conf"
 broken "wrong passphrase" "$T_DIR/enc/wrong.conf" "$T_DIR/enc/ca.key: wrong passphrase"
+# Keys encrypted the way older versions did (PBKDF2, 2048 rounds) still load.
+cp "$T_DIR/pass" "$T_DIR/pass.out" # openssl reads two lines from one file for in and out
+for k in root ca server; do
+	"$OPENSSL" pkcs8 -topk8 -v2 aes-256-cbc -iter 2048 -in "$T_DIR/enc/$k.key" \
+		-passin "file:$T_DIR/pass" -passout "file:$T_DIR/pass.out" -out "$T_DIR/enc/$k.old" ||
+		fail "re-encrypt $k.key with PBKDF2"
+	"$OPENSSL" asn1parse -in "$T_DIR/enc/$k.old" | grep -q ":PBKDF2$" || fail "$k.old is PBKDF2"
+	mv "$T_DIR/enc/$k.old" "$T_DIR/enc/$k.key"
+done
+start_daemon "$T_DIR/enc/mtlsca.conf"
+eq "keys encrypted with PBKDF2 (older mtlsca): daemon serves" \
+	"$($CURL -sS --cacert "$T_DIR/enc/chain.pem" "https://127.0.0.1:$HTTPS_PORT/v1/health")" \
+	'{"status":"ok"}'
+stop_daemon
 
 echo "1..$T_NUM"

@@ -75,9 +75,16 @@ ok "server.crt: SAN from --dns/--ip, serverAuth, CA:FALSE"
 "$OPENSSL" x509 -in "$d/admin.crt" -noout -ext extendedKeyUsage | grep -q "TLS Web Client Authentication" ||
 	fail "admin.crt clientAuth"
 ok "admin.crt: clientAuth"
-"$OPENSSL" x509 -in "$d/server.crt" -noout -text | grep -q "URI:http://127.0.0.1:0/crl" ||
-	fail "server.crt CRL distribution point"
-ok "leaves carry the CRL distribution point"
+# urls_of CERT: its CRL distribution point and caIssuers URLs, one line each
+urls_of() {
+	"$OPENSSL" x509 -in "$1" -noout -ext crlDistributionPoints,authorityInfoAccess |
+		sed -n 's/^ *URI:/crl /p; s/^ *CA Issuers - URI:/issuer /p'
+}
+for c in server admin; do
+	eq "$c.crt: CRL distribution point and caIssuers from --public-url" \
+		"$(urls_of "$d/$c.crt" | tr '\n' ' ')" \
+		"crl $INIT_PUBLIC_URL/crl issuer $INIT_PUBLIC_URL/ca.crt "
+done
 for c in root ca server admin; do
 	s=$("$OPENSSL" x509 -in "$d/$c.crt" -noout -serial | sed 's/serial=//')
 	[ ${#s} -eq 32 ] || fail "$c serial has 16 octets ($s)"
@@ -169,9 +176,81 @@ for k in root ca server admin; do
 done
 "$OPENSSL" asn1parse -in "$T_DIR/enc/ca.key" | grep -q "aes-256-cbc" || fail "AES-256 encryption"
 ok "--passphrase-file encrypts every key with AES-256 (PKCS#8)"
+# The key derivation must be expensive to brute-force: scrypt with N >= 2^14,
+# r >= 8 and N*r*p >= 2^14*8*5 (OWASP's floor), not PBKDF2 with 2048 rounds.
+for k in root ca server admin; do
+	"$OPENSSL" asn1parse -in "$T_DIR/enc/$k.key" >"$T_DIR/asn1" || fail "$k.key parses"
+	grep -q ":scrypt$" "$T_DIR/asn1" || {
+		cat "$T_DIR/asn1"
+		fail "$k.key: the passphrase goes through scrypt"
+	}
+	# SEQUENCE { salt OCTET STRING, N, r, p } follows the scrypt OID.
+	set -- $(sed -n '/:scrypt$/,$s/.*prim: *INTEGER *:\([0-9A-F]*\)$/\1/p' "$T_DIR/asn1")
+	[ $# -ge 3 ] || { cat "$T_DIR/asn1"; fail "$k.key: scrypt N, r, p"; }
+	n=$((0x$1)) r=$((0x$2)) p=$((0x$3))
+	[ "$n" -ge 16384 ] && [ "$r" -ge 8 ] && [ $((n * r * p)) -ge $((16384 * 8 * 5)) ] ||
+		fail "$k.key: scrypt N=$n r=$r p=$p is too cheap"
+done
+ok "--passphrase-file: scrypt N=$n r=$r p=$p derives the key encryption key"
+# The first line of the file is the passphrase, the rest is ignored.
+printf 'first line is it\nsecond line is not\n' >"$T_DIR/pass2"
+init_ca "$T_DIR/enc2" --passphrase-file "$T_DIR/pass2"
+check "a multi-line passphrase file: the key opens with the first line" \
+	"$OPENSSL" pkey -in "$T_DIR/enc2/ca.key" -passin "pass:first line is it" -noout
 jq -e --arg p "$T_DIR/pass" '.passphrase_file == $p' "$T_DIR/enc/mtlsca.conf" >/dev/null ||
 	fail "mtlsca.conf names the passphrase file"
 ok "mtlsca.conf names the passphrase file"
+
+# The CRL and caIssuers URLs in certificates never carry port 0 (nobody could
+# fetch the CRL there): port 0 on --http-listen needs --public-url.
+check_fails "init with --http-listen port 0 and no --public-url is a usage error" 2 \
+	"$MTLSCA" init --dir "$T_DIR/p0" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0
+stderr_has "mtlsca: --http-listen 127.0.0.1:0: port 0 cannot go into the CRL and caIssuers URLs of certificates; give --public-url URL or a fixed port (see 'mtlsca init --help')"
+stderr_one_line
+[ ! -e "$T_DIR/p0" ] || fail "a refused init leaves no directory"
+ok "a refused init leaves no directory"
+check_fails "init --public-url with port 0 exits 1" 1 "$MTLSCA" init --dir "$T_DIR/p0" \
+	--public-url http://127.0.0.1:0
+stderr_has "mtlsca: init: --public-url: 'http://127.0.0.1:0' has port 0"
+stderr_one_line
+check_fails "init --public-url [::1]:00 exits 1" 1 "$MTLSCA" init --dir "$T_DIR/p0" \
+	--public-url "http://[::1]:00/pki"
+stderr_has "has port 0"
+check_fails "init --public-url ftp:// exits 1" 1 "$MTLSCA" init --dir "$T_DIR/p0" \
+	--public-url ftp://ca.internal
+stderr_has "mtlsca: init: --public-url: 'ftp://ca.internal' is not an http:// or https:// URL with a host"
+[ ! -e "$T_DIR/p0" ] || fail "refused inits leave no directory"
+# --listen port 0 alone is fine: the HTTPS listener goes into no certificate.
+check "init --listen 127.0.0.1:0 with the default HTTP listener" \
+	"$MTLSCA" init --dir "$T_DIR/p1" --listen 127.0.0.1:0
+eq "public_url from the default HTTP listener" \
+	"$(jq -r .public_url "$T_DIR/p1/mtlsca.conf")" "http://127.0.0.1:8080"
+eq "server.crt URLs from the default HTTP listener" "$(urls_of "$T_DIR/p1/server.crt" | tr '\n' ' ')" \
+	"crl http://127.0.0.1:8080/crl issuer http://127.0.0.1:8080/ca.crt "
+# With --public-url: the config, init's leaves and a leaf issued later carry it.
+u=https://pki.example.internal:8443/base
+check "init --http-listen port 0 with --public-url" "$MTLSCA" init --dir "$T_DIR/pu" \
+	--listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --public-url "$u/"
+eq "mtlsca.conf public_url (trailing slash dropped)" "$(jq -r .public_url "$T_DIR/pu/mtlsca.conf")" "$u"
+eq "mtlsca.conf keeps the port-0 listener" "$(jq -r .http_listen "$T_DIR/pu/mtlsca.conf")" \
+	"127.0.0.1:0"
+for c in server admin; do
+	eq "--public-url: $c.crt URLs" "$(urls_of "$T_DIR/pu/$c.crt" | tr '\n' ' ')" \
+		"crl $u/crl issuer $u/ca.crt "
+done
+"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_DIR/pu.key" \
+	-subj /CN=leaf.internal -addext subjectAltName=DNS:leaf.internal -out "$T_DIR/pu.csr" \
+	>/dev/null 2>&1 || fail "make a CSR"
+check "mtlsca issue in the --public-url CA" "$MTLSCA" -c "$T_DIR/pu/mtlsca.conf" issue \
+	--csr "$T_DIR/pu.csr" --profile private --out "$T_DIR/pu.crt"
+eq "--public-url: an issued leaf's URLs" "$(urls_of "$T_DIR/pu.crt" | tr '\n' ' ')" \
+	"crl $u/crl issuer $u/ca.crt "
+for f in "$T_DIR"/pu/*.crt "$T_DIR/pu.crt" "$T_DIR"/ca-*/*.crt "$T_DIR"/enc/*.crt; do
+	if "$OPENSSL" x509 -in "$f" -noout -text | grep -q "URI:.*:0/"; then
+		fail "$f names a port-0 URL"
+	fi
+done
+ok "no certificate names a port-0 URL"
 
 # -c/--config also after the verb (cli.md), and $MTLSCA_CONFIG.
 d=$T_DIR/ca-ec-p256

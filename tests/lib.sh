@@ -85,11 +85,17 @@ eq() {
 	ok "$1"
 }
 
-# init_ca DIR [ARGS...]: a fresh CA on free loopback ports
+# The public URL init_ca writes: the listeners use port 0 (free ports), which
+# must never go into a certificate, so the CRL and caIssuers URLs name this.
+INIT_PUBLIC_URL=http://pki.test.internal:8080
+
+# init_ca DIR [ARGS...]: a fresh CA on free loopback ports (ARGS may override
+# --public-url)
 init_ca() {
 	_dir=$1
 	shift
-	"$MTLSCA" init --dir "$_dir" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 "$@" \
+	"$MTLSCA" init --dir "$_dir" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+		--public-url "$INIT_PUBLIC_URL" "$@" \
 		>"$T_DIR/init.out" 2>&1 || {
 		cat "$T_DIR/init.out"
 		fail "init $_dir"

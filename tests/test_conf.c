@@ -234,6 +234,17 @@ static const struct {
     {WITH("\"ca_issuers_url\": \"https://x/ca.crt\\n\""), {"'ca_issuers_url'", "URL"}},
     {WITH("\"ca_issuers_url\": \"https://x/\\tca.crt\""), {"'ca_issuers_url'", "URL"}},
     {WITH("\"ca_issuers_url\": \"ldap://x/ca\""), {"'ca_issuers_url'", "ldap://x/ca"}},
+    /* Port 0 in a URL that goes into certificates: nobody can fetch the CRL there. */
+    {WITH("\"public_url\": \"http://127.0.0.1:0\""), {"'public_url'", "has port 0"}},
+    {WITH("\"public_url\": \"http://127.0.0.1:000/pki\""), {"'public_url'", "has port 0"}},
+    {WITH("\"public_url\": \"https://[::1]:0?x\""), {"'public_url'", "has port 0"}},
+    {WITH("\"public_url\": \"http://u:p@ca.internal:0#f\""), {"'public_url'", "has port 0"}},
+    {WITH("\"crl_url\": \"http://ca.internal:0/crl\""), {"'crl_url'", "has port 0"}},
+    {WITH("\"ca_issuers_url\": \"http://ca.internal:0/ca.crt\""),
+     {"'ca_issuers_url'", "has port 0"}},
+    {WITH("\"http_listen\": \"127.0.0.1:0\""), {"'http_listen'", "port 0", "public_url"}},
+    {WITH("\"http_listen\": \"127.0.0.1:0\", \"crl_url\": \"http://c.internal/crl\""),
+     {"'http_listen'", "port 0", "public_url"}},
     /* Bad durations. */
     {WITH("\"crl\": {\"validity\": \"7\"}"), {"'crl.validity'", "'7'"}},
     {WITH("\"crl\": {\"validity\": \"0d\"}"), {"'crl.validity'", "'0d'"}},
@@ -617,6 +628,29 @@ START_TEST(test_load_urls_follow_public_url)
 }
 END_TEST
 
+/*
+ * An HTTP listener on a free port (0) is fine once the URLs of certificates
+ * are given; ports that merely contain a 0 are not port 0.
+ */
+START_TEST(test_load_port0_listener_with_urls)
+{
+	struct mca_conf *c = load_ok(
+	    WITH("\"http_listen\": \"127.0.0.1:0\", \"public_url\": \"http://ca.internal:80\""));
+
+	ck_assert_uint_eq(c->http_listen.port, 0);
+	ck_assert_str_eq(c->crl_url, "http://ca.internal:80/crl");
+	mca_conf_free(c);
+	c = load_ok(WITH("\"http_listen\": \"127.0.0.1:0\", \"crl_url\": \"http://[::1]:8000/c\","
+	                 " \"ca_issuers_url\": \"http://u:0@ca.internal/0/ca.crt\""));
+	ck_assert_str_eq(c->crl_url, "http://[::1]:8000/c");
+	ck_assert_str_eq(c->ca_issuers_url, "http://u:0@ca.internal/0/ca.crt");
+	mca_conf_free(c);
+	c = load_ok(WITH("\"public_url\": \"http://ca.internal:/x:0\""));
+	ck_assert_str_eq(c->public_url, "http://ca.internal:/x:0");
+	mca_conf_free(c);
+}
+END_TEST
+
 /* Without public_url, the default comes from http_listen, IPv6 in brackets. */
 START_TEST(test_load_public_url_from_ipv6_listener)
 {
@@ -904,6 +938,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_load_acme_deny_default_and_empty);
 	tcase_add_test(tc, test_load_urls_follow_public_url);
 	tcase_add_test(tc, test_load_public_url_from_ipv6_listener);
+	tcase_add_test(tc, test_load_port0_listener_with_urls);
 	tcase_add_loop_test(tc, test_load_log_level, 0, NELEM(log_levels));
 	tcase_add_test(tc, test_load_lower_bounds);
 	tcase_add_test(tc, test_load_empty_sections);

@@ -66,6 +66,7 @@ ca_setup(void)
 	o.ip[0] = "127.0.0.1";
 	o.listen = "127.0.0.1:0";
 	o.http_listen = "127.0.0.1:0";
+	o.public_url = "http://ca.test.internal:8080"; /* port 0 cannot go into certificates */
 	if (mca_init_run(&o, &res, &err) != MCA_OK) {
 		fprintf(stderr, "mca_init_run: %s\n", err.msg);
 		abort();

@@ -435,8 +435,10 @@ mca_httpd_start(struct mca_httpd *h, struct mca_error *err)
 
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return mca_error_set(err, MCA_ERR_CONFIG, "libmicrohttpd was built without TLS");
-	if ((rc = start_listener(&h->https, err)) != MCA_OK ||
-	    (rc = start_listener(&h->http, err)) != MCA_OK)
+	rc = start_listener(&h->https, err);
+	/* GnuTLS holds the parsed key now: our PEM copy is not needed any more. */
+	mca_server_wipe_tls_key(h->srv);
+	if (rc != MCA_OK || (rc = start_listener(&h->http, err)) != MCA_OK)
 		return rc;
 	return MCA_OK;
 }

@@ -52,7 +52,10 @@ struct mca_httpd;
  */
 mca_rc mca_httpd_bind(struct mca_server *srv, struct mca_httpd **out, struct mca_error *err);
 
-/* Start serving on the bound sockets (worker threads start here). */
+/*
+ * Start serving on the bound sockets (worker threads start here).  Call
+ * once: it wipes srv's TLS key PEM after the HTTPS listener took it.
+ */
 mca_rc mca_httpd_start(struct mca_httpd *h, struct mca_error *err);
 
 /*

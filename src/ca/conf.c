@@ -164,27 +164,71 @@ conf_duration(const struct mca_conf *c, const char *field, const char *val, int6
 	return MCA_OK;
 }
 
-/* Check a URL field: http(s) scheme, no whitespace; store a copy without trailing '/'. */
+/* Whether the authority of the URL at `host` (after "scheme://") has port 0. */
+static int
+url_port_zero(const char *host)
+{
+	size_t alen = strcspn(host, "/?#"), i;
+	const char *a = host, *colon = NULL;
+	const char *at = memchr(a, '@', alen);
+
+	if (at != NULL) {
+		alen -= (size_t)(at + 1 - a);
+		a = at + 1;
+	}
+	if (alen > 0 && a[0] == '[') {
+		const char *rb = memchr(a, ']', alen);
+
+		if (rb != NULL && (size_t)(rb + 1 - a) < alen && rb[1] == ':')
+			colon = rb + 1;
+	} else {
+		for (i = 0; i < alen; i++)
+			if (a[i] == ':')
+				colon = a + i;
+	}
+	if (colon == NULL || colon + 1 == a + alen)
+		return 0; /* no port, or "host:" (the scheme's default) */
+	for (i = 1; colon + i < a + alen; i++)
+		if (colon[i] != '0')
+			return 0;
+	return 1;
+}
+
+mca_rc
+mca_url_check(const char *url, struct mca_error *err)
+{
+	const char *host = NULL;
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	/* A host must follow the scheme: "http://" alone would make "http:/crl". */
+	if (host == NULL || strpbrk(url, " \t\r\n\"<>\\") != NULL || strlen(url) > 1024 ||
+	    *host == '\0' || *host == '/' || *host == ':' || *host == '?' || *host == '#')
+		return mca_error_set(err, MCA_ERR_INVAL,
+		                     "'%.64s' is not an http:// or https:// URL with a host", url);
+	if (url_port_zero(host))
+		return mca_error_set(err, MCA_ERR_INVAL,
+		                     "'%.64s' has port 0: certificates would send relying parties "
+		                     "to a port nobody listens on",
+		                     url);
+	return MCA_OK;
+}
+
+/* Check a URL field (mca_url_check); store a copy without trailing '/'. */
 static mca_rc
 conf_url(const struct mca_conf *c, const char *field, const char *val, char **out,
          struct mca_error *err)
 {
-	const char *host = NULL;
+	struct mca_error e = {0};
 	size_t len;
 
 	if (val == NULL)
 		return MCA_OK;
-	if (strncmp(val, "http://", 7) == 0)
-		host = val + 7;
-	else if (strncmp(val, "https://", 8) == 0)
-		host = val + 8;
-	/* A host must follow the scheme: "http://" alone would make "http:/crl". */
-	if (host == NULL || strpbrk(val, " \t\r\n\"<>\\") != NULL || strlen(val) > 1024 ||
-	    *host == '\0' || *host == '/' || *host == ':' || *host == '?' || *host == '#')
-		return mca_error_set(err, MCA_ERR_CONFIG,
-		                     "%s: field '%s': '%.64s' is not an http:// or https:// URL "
-		                     "with a host",
-		                     c->path, field, val);
+	if (mca_url_check(val, &e) != MCA_OK)
+		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field '%s': %s", c->path, field,
+		                     e.msg);
 	free(*out);
 	*out = strdup(val);
 	if (*out == NULL)
@@ -404,6 +448,13 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 		                     e.msg);
 
 	if (raw.public_url == NULL) {
+		/* The CRL and caIssuers URLs of certificates default to this listener. */
+		if (c->http_listen.port == 0 && (raw.crl_url == NULL || raw.ca_issuers_url == NULL))
+			return mca_error_set(
+			    err, MCA_ERR_CONFIG,
+			    "%s: field 'http_listen': port 0 needs a public_url (the "
+			    "CRL and caIssuers URLs of certificates)",
+			    c->path);
 		mca_hostport_format(&c->http_listen, buf, sizeof(buf));
 		c->public_url = malloc(strlen(buf) + 8);
 		if (c->public_url == NULL)

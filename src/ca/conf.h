@@ -88,6 +88,14 @@ mca_rc mca_hostport_parse(const char *s, struct mca_hostport *hp, struct mca_err
 /* Format a listener as "host:port" (IPv6 in brackets) into buf. */
 void mca_hostport_format(const struct mca_hostport *hp, char *buf, unsigned len);
 
+/*
+ * Check a URL that goes into certificates (public_url, crl_url,
+ * ca_issuers_url): http:// or https://, a host, no whitespace or quotes, at
+ * most 1024 bytes, and no port 0 (nobody can fetch from it).  MCA_ERR_INVAL
+ * with a message that quotes the URL but names no field.
+ */
+mca_rc mca_url_check(const char *url, struct mca_error *err);
+
 void mca_conf_free(struct mca_conf *conf);
 
 #endif

@@ -256,13 +256,24 @@ out:
 	return rc;
 }
 
-/* The public base URL: the HTTP listener, or the first DNS name when it is a wildcard. */
+/*
+ * The public base URL without trailing '/': --public-url, else the HTTP
+ * listener, or the first DNS name when it is a wildcard.
+ */
 static char *
 public_url(const struct mca_init_opts *o, const struct mca_hostport *http)
 {
 	struct mca_hostport hp = *http;
 	char buf[128], *url = NULL;
+	size_t len;
 
+	if (o->public_url != NULL) {
+		url = strdup(o->public_url);
+		len = url ? strlen(url) : 0;
+		while (len > 0 && url[len - 1] == '/')
+			url[--len] = '\0';
+		return url;
+	}
 	if ((strcmp(hp.host, "0.0.0.0") == 0 || strcmp(hp.host, "::") == 0) && o->dns[0] != NULL)
 		snprintf(hp.host, sizeof(hp.host), "%s", o->dns[0]);
 	mca_hostport_format(&hp, buf, sizeof(buf));
@@ -470,6 +481,13 @@ check_opts(const struct mca_init_opts *o, struct mca_hostport *https, struct mca
 	if (mca_hostport_parse(o->http_listen ? o->http_listen : MCA_CONF_DEFAULT_HTTP_LISTEN, http,
 	                       &e) != MCA_OK)
 		return mca_error_set(err, MCA_ERR_INVAL, "--http-listen: %s", e.msg);
+	/* Certificates name this URL for their CRL and issuer: never port 0. */
+	if (o->public_url != NULL && mca_url_check(o->public_url, &e) != MCA_OK)
+		return mca_error_set(err, MCA_ERR_INVAL, "--public-url: %s", e.msg);
+	if (o->public_url == NULL && http->port == 0)
+		return mca_error_set(err, MCA_ERR_INVAL,
+		                     "--http-listen: port 0 cannot go into the CRL and caIssuers "
+		                     "URLs of certificates; give a public URL or a fixed port");
 	return MCA_OK;
 }
 

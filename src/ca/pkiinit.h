@@ -26,6 +26,11 @@ struct mca_init_opts {
 	const char *listen;                  /* default MCA_CONF_DEFAULT_LISTEN */
 	const char *http_listen;             /* default MCA_CONF_DEFAULT_HTTP_LISTEN */
 	const char *passphrase_file;         /* NULL: keys unencrypted */
+	/*
+	 * Base of the CRL and caIssuers URLs in certificates; NULL: the HTTP
+	 * listener (refused when its port is 0).
+	 */
+	const char *public_url;
 };
 
 struct mca_init_result {
@@ -41,7 +46,9 @@ struct mca_init_result {
 
 /*
  * Create the CA directory.  MCA_ERR_EXISTS when opts->dir exists and is
- * not empty (nothing is changed then); MCA_ERR_INVAL for bad options.
+ * not empty (nothing is changed then); MCA_ERR_INVAL for bad options,
+ * among them a public URL with port 0 (explicit, or from an HTTP listener
+ * on port 0 without opts->public_url).
  */
 mca_rc mca_init_run(const struct mca_init_opts *opts, struct mca_init_result *res,
                     struct mca_error *err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca/conf.h"
 #include "ca/pkiinit.h"
 #include "cli/cli.h"
 
@@ -15,7 +16,7 @@ cli_init_usage(void)
 	fputs("usage: mtlsca init --dir DIR [--name NAME] [--key-type TYPE]\n"
 	      "                   [--dns NAME[,NAME...]] [--ip ADDR[,ADDR...]]\n"
 	      "                   [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
-	      "                   [--passphrase-file FILE]\n"
+	      "                   [--public-url URL] [--passphrase-file FILE]\n"
 	      "\n"
 	      "Create a new internal PKI in DIR (which must not exist, or be empty):\n"
 	      "root and issuing CA, the daemon's TLS certificate, an admin client\n"
@@ -28,6 +29,8 @@ cli_init_usage(void)
 	      "  --ip ADDRS              server.crt IP addresses (default 127.0.0.1,::1)\n"
 	      "  --listen HOST:PORT      HTTPS API listener (default 127.0.0.1:8443)\n"
 	      "  --http-listen HOST:PORT plain HTTP listener (default 127.0.0.1:8080)\n"
+	      "  --public-url URL        base of the CRL and caIssuers URLs in certificates\n"
+	      "                          (default http://HTTP-LISTEN; needed with port 0)\n"
 	      "  --passphrase-file FILE  encrypt the private keys with the first line of FILE\n",
 	      stdout);
 }
@@ -62,12 +65,14 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"http-listen", required_argument, NULL, 'L'},
 	    {"passphrase-file", required_argument, NULL, 'p'},
+	    {"public-url", required_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct mca_init_opts o;
 	struct mca_init_result res;
 	struct mca_error err = {0};
+	struct mca_hostport http;
 	int c, kt;
 
 	memset(&o, 0, sizeof(o));
@@ -105,6 +110,9 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 		case 'p':
 			o.passphrase_file = optarg;
 			break;
+		case 'u':
+			o.public_url = optarg;
+			break;
 		case 'h':
 			cli_init_usage();
 			return CLI_OK;
@@ -116,6 +124,14 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 		return cli_usage_error("init", "unexpected argument '%s'", argv[optind]);
 	if (o.dir == NULL)
 		return cli_usage_error("init", "--dir is required");
+	/* A free port at each start cannot be named in certificates. */
+	if (o.public_url == NULL && o.http_listen != NULL &&
+	    mca_hostport_parse(o.http_listen, &http, &err) == MCA_OK && http.port == 0)
+		return cli_usage_error(
+		    "init",
+		    "--http-listen %s: port 0 cannot go into the CRL and caIssuers "
+		    "URLs of certificates; give --public-url URL or a fixed port",
+		    o.http_listen);
 	if (o.dns[0] == NULL && o.ip[0] == NULL) {
 		o.dns[0] = "localhost";
 		o.ip[0] = "127.0.0.1";

@@ -34,6 +34,8 @@
 #include "pki/keys.h"
 #include "policy/names.h"
 
+/* Longest first line of a --token-file read (tokens are under 100 bytes). */
+#define TOKEN_FILE_MAX 4096
 /* Largest reply body accepted: a certificate and its chain are a few KiB. */
 #define REPLY_MAX (1024L * 1024L)
 /* Whole-request and connect timeouts, seconds. */
@@ -62,8 +64,8 @@ struct reply {
 void
 cli_request_usage(void)
 {
-	fputs("usage: mtlsca request --server URL --ca-file FILE --token TOKEN --name N [--name "
-	      "N]...\n"
+	fputs("usage: mtlsca request --server URL --ca-file FILE\n"
+	      "                      (--token-file FILE | --token TOKEN) --name N [--name N]...\n"
 	      "                      [--key-type TYPE] [--profile NAME] [--validity DURATION]\n"
 	      "                      --key-out FILE --cert-out FILE\n"
 	      "\n"
@@ -76,6 +78,10 @@ cli_request_usage(void)
 	      "\n"
 	      "  --server URL         the daemon's HTTPS base URL, e.g. https://ca.internal:8443\n"
 	      "  --ca-file FILE       CA certificates (PEM) to verify the server with (chain.pem)\n"
+	      "  --token-file FILE    read the token from the first line of FILE ('-': standard\n"
+	      "                       input)\n"
+	      "  --token TOKEN        the token itself; other local users can see it in the\n"
+	      "                       process list: prefer --token-file\n"
 	      "  --key-type TYPE      ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096,\n"
 	      "                       ed25519\n"
 	      "  --profile NAME       must be the token's profile (the default)\n"
@@ -95,6 +101,68 @@ cli_renew_usage(void)
 	      "then the certificate); otherwise the key is kept.  On any failure both\n"
 	      "files are left as they were.  Prints the new serial.\n",
 	      stdout);
+}
+
+/*
+ * The token on the first line of `path` ("-": standard input), its line
+ * ending stripped, into a malloc'd *out (wipe with mca_free_secret).  Only
+ * the first line is read.  A read error or a line that is no token prints
+ * one line naming the file and returns CLI_FAIL.
+ */
+static int
+token_file_read(const char *path, char **out)
+{
+	char buf[TOKEN_FILE_MAX + 1];
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path, *nl = NULL;
+	size_t got = 0, n, i;
+	ssize_t r;
+	int fd, ret = CLI_FAIL;
+
+	*out = NULL;
+	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cli_fail("request: %s: %s", name, strerror(errno));
+	while (got < TOKEN_FILE_MAX && (nl = memchr(buf, '\n', got)) == NULL) {
+		r = read(fd, buf + got, TOKEN_FILE_MAX - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cli_fail("request: %s: %s", name, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (nl == NULL)
+		nl = memchr(buf, '\n', got);
+	n = nl != NULL ? (size_t)(nl - buf) : got;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n == 0) {
+		cli_fail("request: %s: no token on the first line", name);
+		goto out;
+	}
+	/* It goes into an HTTP header: printable ASCII without spaces, and all of the line. */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f)
+			break;
+	if (i < n || (nl == NULL && got == TOKEN_FILE_MAX)) {
+		cli_fail("request: %s: not a valid token", name);
+		goto out;
+	}
+	if ((*out = malloc(n + 1)) == NULL) {
+		cli_fail("request: out of memory");
+		goto out;
+	}
+	memcpy(*out, buf, n);
+	(*out)[n] = '\0';
+	ret = CLI_OK;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return ret;
 }
 
 /* Copy `s` into `buf` as one printable line (control characters become '?'), for messages. */
@@ -635,26 +703,21 @@ int
 cli_request(const struct cli_global *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"server", required_argument, NULL, 's'},
-	    {"ca-file", required_argument, NULL, 'a'},
-	    {"token", required_argument, NULL, 't'},
-	    {"name", required_argument, NULL, 'n'},
-	    {"key-type", required_argument, NULL, 'k'},
-	    {"profile", required_argument, NULL, 'p'},
-	    {"validity", required_argument, NULL, 'v'},
-	    {"key-out", required_argument, NULL, 'K'},
-	    {"cert-out", required_argument, NULL, 'C'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"server", required_argument, NULL, 's'},  {"ca-file", required_argument, NULL, 'a'},
+	    {"token", required_argument, NULL, 't'},   {"token-file", required_argument, NULL, 'T'},
+	    {"name", required_argument, NULL, 'n'},    {"key-type", required_argument, NULL, 'k'},
+	    {"profile", required_argument, NULL, 'p'}, {"validity", required_argument, NULL, 'v'},
+	    {"key-out", required_argument, NULL, 'K'}, {"cert-out", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	struct client cl = {"request", NULL, NULL, NULL, NULL, NULL};
 	struct mca_name names[MCA_CSR_MAX_NAMES];
 	const char *server = NULL, *profile = NULL, *validity = NULL;
-	const char *key_out = NULL, *cert_out = NULL;
+	const char *key_out = NULL, *cert_out = NULL, *token_file = NULL;
 	struct mca_error err = {0};
 	EVP_PKEY *key = NULL;
 	json_t *reply = NULL;
-	char *csr = NULL, *text = NULL, *pem = NULL, *serial = NULL;
+	char *csr = NULL, *text = NULL, *pem = NULL, *serial = NULL, *token = NULL;
 	const char *p;
 	size_t n = 0;
 	int64_t secs;
@@ -672,6 +735,9 @@ cli_request(const struct cli_global *g, int argc, char **argv)
 			break;
 		case 't':
 			cl.token = optarg;
+			break;
+		case 'T':
+			token_file = optarg;
 			break;
 		case 'n':
 			if (n >= MCA_CSR_MAX_NAMES)
@@ -716,22 +782,30 @@ cli_request(const struct cli_global *g, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("request", "unexpected argument '%s'", argv[optind]);
-	if (server == NULL || cl.ca_file == NULL || cl.token == NULL || key_out == NULL ||
-	    cert_out == NULL)
-		return cli_usage_error("request", "--server, --ca-file, --token, --key-out and "
-		                                  "--cert-out are required");
+	if (cl.token != NULL && token_file != NULL)
+		return cli_usage_error("request",
+		                       "--token and --token-file are mutually exclusive");
+	if (server == NULL || cl.ca_file == NULL || (cl.token == NULL && token_file == NULL) ||
+	    key_out == NULL || cert_out == NULL)
+		return cli_usage_error("request", "--server, --ca-file, --token or --token-file, "
+		                                  "--key-out and --cert-out are required");
 	if (n == 0)
 		return cli_usage_error("request", "at least one --name is required");
 	if (strcmp(key_out, cert_out) == 0)
 		return cli_usage_error("request", "--key-out and --cert-out must differ");
 	/* The token goes into an HTTP header: no control characters, no spaces. */
-	for (p = cl.token; *p > ' ' && *p != 0x7f; p++)
+	for (p = cl.token; p != NULL && *p > ' ' && *p != 0x7f; p++)
 		;
-	if (cl.token[0] == '\0' || *p != '\0')
+	if (cl.token != NULL && (cl.token[0] == '\0' || *p != '\0'))
 		return cli_usage_error("request", "--token is not a valid token");
 	if ((status = server_url("request", server, &cl.url)) != CLI_OK)
 		return status;
 	status = CLI_FAIL;
+	if (token_file != NULL) {
+		if (token_file_read(token_file, &token) != CLI_OK)
+			goto out;
+		cl.token = token;
+	}
 	if (mca_path_exists(key_out)) {
 		cli_fail("request: %s: already exists (a key is never overwritten)", key_out);
 		goto out;
@@ -770,6 +844,7 @@ out:
 	free(csr);
 	EVP_PKEY_free(key);
 	free(cl.url);
+	mca_free_secret(token);
 	return status;
 }
 

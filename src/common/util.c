@@ -77,6 +77,8 @@ mca_file_read(const char *path, char **out, size_t *outlen, struct mca_error *er
 		*outlen = got;
 	rc = MCA_OK;
 out:
+	if (buf != NULL) /* a read error: what came in may be a secret */
+		OPENSSL_cleanse(buf, got);
 	free(buf);
 	if (fd >= 0)
 		close(fd);
@@ -209,22 +211,33 @@ mca_path_join(const char *dir, const char *rel)
 mca_rc
 mca_passphrase_read(const char *path, char **out, struct mca_error *err)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	char *buf = NULL, *line = NULL;
+	size_t len = 0, n;
 	mca_rc rc;
 
 	*out = NULL;
 	rc = mca_file_read(path, &buf, &len, err);
 	if (rc != MCA_OK)
 		return rc;
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-		return mca_error_set(err, MCA_ERR_CONFIG, "%s: empty passphrase", path);
+	/* Copy out the first line, then wipe the whole file, not only that line. */
+	n = strcspn(buf, "\r\n");
+	if (n == 0) {
+		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s: empty passphrase", path);
+		goto out;
 	}
-	*out = buf;
-	return MCA_OK;
+	line = malloc(n + 1);
+	if (line == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(line, buf, n);
+	line[n] = '\0';
+	*out = line;
+	rc = MCA_OK;
+out:
+	OPENSSL_cleanse(buf, len + 1);
+	free(buf);
+	return rc;
 }
 
 void

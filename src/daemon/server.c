@@ -307,3 +307,10 @@ mca_server_free(struct mca_server *srv)
 	mca_conf_free(srv->conf);
 	free(srv);
 }
+
+void
+mca_server_wipe_tls_key(struct mca_server *srv)
+{
+	mca_free_secret(srv->server_key_pem);
+	srv->server_key_pem = NULL;
+}

@@ -44,7 +44,7 @@ struct mca_server {
 	size_t ca_der_len;
 	char root_fingerprint[65]; /* lower-case hex SHA-256 */
 	char *server_cert_pem;
-	char *server_key_pem; /* unencrypted, for libmicrohttpd; wiped at free */
+	char *server_key_pem; /* unencrypted, for libmicrohttpd; wiped once it started */
 	int64_t started_at;
 	struct mca_store_pool *pool; /* one connection per thread */
 	X509_STORE *trust;           /* root as anchor: verifies client certificates */
@@ -122,6 +122,14 @@ mca_rc mca_server_reload_profiles(struct mca_server *srv, struct mca_error *err)
  */
 void mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct mca_publish *p,
                                const char *actor);
+
+/*
+ * Wipe and drop server_key_pem, the unencrypted TLS key, once the HTTPS
+ * listener has started: libmicrohttpd reads MHD_OPTION_HTTPS_MEM_KEY only
+ * inside MHD_start_daemon(), where GnuTLS parses it into its own key
+ * object; nothing reads the PEM afterwards (SIGHUP reloads profiles only).
+ */
+void mca_server_wipe_tls_key(struct mca_server *srv);
 
 /* Free the server (and wipe the decrypted key); the config is freed too. */
 void mca_server_free(struct mca_server *srv);

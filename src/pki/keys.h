@@ -3,8 +3,11 @@
  *
  * Private keys are stored as PKCS#8 PEM, mode 0600, written atomically and
  * never over an existing file; with a passphrase they are encrypted with
- * AES-256-CBC (PBES2, PBKDF2).  Key material never reaches a log or an
- * error message.
+ * AES-256-CBC under PBES2 with scrypt (N=2^14, r=8, p=5: OWASP's floor for
+ * scrypt; larger N would exceed the 32 MiB OpenSSL allows a PKCS#8 scrypt
+ * decryption, so `openssl pkey` could no longer read the keys).  Keys
+ * encrypted otherwise (older versions: PBKDF2, 2048 rounds) still load.
+ * Key material never reaches a log or an error message.
  *
  * Ownership: every EVP_PKEY, X509 and STACK_OF(X509) returned is new and
  * owned by the caller; malloc'd buffers are freed with free() (secrets
