@@ -346,6 +346,9 @@ START_TEST(test_private_recorded)
 	ck_assert_str_eq(rec->status, "valid");
 	ck_assert_int_eq(rec->not_before, out.not_before);
 	ck_assert_int_eq(rec->not_after, out.not_after);
+	/* The recorded names carry their SAN types (names.h). */
+	ck_assert_str_eq(rec->names, "[\"dns:web.example.internal\",\"ip:10.1.2.3\","
+	                             "\"uri:spiffe://example.org/ns/prod/sa/web\"]");
 
 	ck_assert_int_eq(audit_rows(out.serial, actor, sizeof(actor), action, sizeof(action)), 1);
 	ck_assert_str_eq(actor, ACTOR);
@@ -455,89 +458,119 @@ struct auth_case {
 static const struct auth_case auth_tab[] = {
     /* A token pattern covers names below it, at any depth. */
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "a.svc.example.internal",
      {"DNS:a.svc.example.internal"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "x.y.svc.example.internal",
      {"DNS:x.y.svc.example.internal"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "other.example.internal",
      {"DNS:other.example.internal"},
      "auth.name_not_allowed"},
     /* One name outside the token is enough to refuse. */
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "b.svc.example.internal",
      {"DNS:b.svc.example.internal", "DNS:b.example.internal"},
      "auth.name_not_allowed"},
     /* The pattern's own base name is not below it. */
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "svc.example.internal",
      {"DNS:svc.example.internal"},
      "auth.name_not_allowed"},
     /* Exact names, IPs and URIs. */
     {MCA_ISSUE_TOKEN,
-     {"host.example.internal", "10.0.0.7"},
+     {"dns:host.example.internal", "ip:10.0.0.7"},
      "host.example.internal",
      {"DNS:host.example.internal", "IP:10.0.0.7"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"host.example.internal", "10.0.0.7"},
+     {"dns:host.example.internal", "ip:10.0.0.7"},
      "host.example.internal",
      {"DNS:host.example.internal", "IP:10.0.0.8"},
      "auth.name_not_allowed"},
     {MCA_ISSUE_TOKEN,
-     {"spiffe://example.org/ns/prod/sa/web"},
+     {"uri:spiffe://example.org/ns/prod/sa/web"},
      NULL,
      {"URI:spiffe://example.org/ns/prod/sa/web"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"spiffe://example.org/ns/prod/sa/web"},
+     {"uri:spiffe://example.org/ns/prod/sa/web"},
      NULL,
      {"URI:spiffe://example.org/ns/prod/sa/db"},
      "auth.name_not_allowed"},
     /* Renewal: the names of the current certificate, no more, no fewer, no others. */
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "r.example.internal",
      {"DNS:r.example.internal", "IP:10.0.0.9"},
      NULL},
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "r.example.internal",
      {"DNS:r.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "r.example.internal",
      {"DNS:r.example.internal", "IP:10.0.0.9", "DNS:s.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "s.example.internal",
      {"DNS:s.example.internal", "IP:10.0.0.9"},
      "auth.names_changed"},
     /* A wildcard name of the renewed certificate is a name like any other, not a pattern. */
     {MCA_ISSUE_RENEWAL,
-     {"*.r.example.internal"},
+     {"dns:*.r.example.internal"},
      "a.r.example.internal",
      {"DNS:a.r.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"*.r.example.internal", "x.example.internal"},
+     {"dns:*.r.example.internal", "dns:x.example.internal"},
      "a.r.example.internal",
      {"DNS:a.r.example.internal", "DNS:b.r.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"*.r.example.internal"},
+     {"dns:*.r.example.internal"},
      "*.r.example.internal",
      {"DNS:*.r.example.internal"},
+     NULL},
+    /* SAN types are compared as types: the same text of another type is another name. */
+    {MCA_ISSUE_TOKEN, {"ip:fd00::1"}, NULL, {"URI:fd00::1"}, "auth.name_not_allowed"},
+    {MCA_ISSUE_TOKEN, {"uri:fd00::1"}, NULL, {"IP:fd00::1"}, "auth.name_not_allowed"},
+    {MCA_ISSUE_TOKEN, {"ip:fd00::1"}, NULL, {"IP:fd00::1"}, NULL},
+    /* IPs compare as addresses, whatever their text. */
+    {MCA_ISSUE_TOKEN, {"ip:FD00:0:0::1"}, NULL, {"IP:fd00::1"}, NULL},
+    {MCA_ISSUE_TOKEN, {"dns:10.0.0.5"}, NULL, {"IP:10.0.0.5"}, "auth.name_not_allowed"},
+    /* An IP address is never a dNSName (refused by every profile). */
+    {MCA_ISSUE_TOKEN, {"ip:10.0.0.5"}, NULL, {"DNS:10.0.0.5"}, "name.syntax"},
+    {MCA_ISSUE_TOKEN,
+     {"dns:*.svc.example.internal"},
+     NULL,
+     {"URI:https://a.svc.example.internal/"},
+     "auth.name_not_allowed"},
+    /* An untyped name (as stored before schema 4, not migrated) allows nothing. */
+    {MCA_ISSUE_TOKEN, {"10.0.0.7"}, NULL, {"IP:10.0.0.7"}, "auth.name_not_allowed"},
+    {MCA_ISSUE_TOKEN,
+     {"host.example.internal"},
+     NULL,
+     {"DNS:host.example.internal"},
+     "auth.name_not_allowed"},
+    {MCA_ISSUE_RENEWAL, {"ip:fd00::1"}, NULL, {"URI:fd00::1"}, "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL, {"ip:10.0.0.5"}, NULL, {"DNS:10.0.0.5"}, "name.syntax"},
+    {MCA_ISSUE_RENEWAL, {"uri:fd00::1"}, NULL, {"IP:fd00::1"}, "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL, {"ip:fd00::1"}, NULL, {"IP:fd00::1"}, NULL},
+    {MCA_ISSUE_RENEWAL,
+     {"uri:spiffe://example.org/ns/prod/sa/web"},
+     NULL,
+     {"URI:spiffe://example.org/ns/prod/sa/web"},
      NULL},
 };
 
@@ -573,6 +606,23 @@ START_TEST(test_auth)
 END_TEST
 
 /* An unknown profile is MCA_ERR_NOTFOUND naming it, and records nothing. */
+/* The refusal names the CSR name's type, so "the same text" is not mistaken for the name. */
+START_TEST(test_auth_message)
+{
+	static const char *const allowed[] = {"ip:fd00::1", NULL};
+	static const char *const names[] = {"URI:fd00::1", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr(NULL, names);
+	mca_rc rc;
+
+	rc = issue(csr, "private", 0, MCA_ISSUE_TOKEN, allowed, &out, &err);
+	ck_refused(rc, &err, &out, MCA_ERR_POLICY, "auth.name_not_allowed");
+	ck_assert_str_eq(err.msg, "URI 'fd00::1' is not among the names the token allows");
+	mca_csr_free(csr);
+}
+END_TEST
+
 START_TEST(test_unknown_profile)
 {
 	static const char *const names[] = {"DNS:np.example.internal", NULL};
@@ -1037,6 +1087,7 @@ issue_suite(void)
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_auth, 0, NELEM(auth_tab));
+	tcase_add_test(tc, test_auth_message);
 	tcase_add_test(tc, test_unknown_profile);
 	tcase_add_loop_test(tc, test_domain_validated, 0, NELEM(dv_tab));
 	tcase_add_test(tc, test_domain_validated_after_validation);
