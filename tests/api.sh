@@ -333,7 +333,7 @@ eq "--uses 2: two distinct serials" "$([ "$u1" != "$u2" ] && echo distinct)" dis
 sign $BAD "$tok3" "$T_DIR/u3.json"
 is_error "--uses 2: third use" 401 token_used
 eq "--uses 2: exactly two certificates for the name" \
-	"$(rows "names = '[\"u.example.internal\"]'")" 2
+	"$(rows "names = '[\"dns:u.example.internal\"]'")" 2
 eq "--uses 2: token list shows no use left" \
 	"$("$MTLSCA" -c "$conf" token list --json | jq --arg i "$tok3_id" '.[] | select(.id == $i) | .uses_left')" 0
 

@@ -31,10 +31,12 @@
 #include "ca/conf.h"
 #include "ca/issue.h"
 #include "ca/pkiinit.h"
+#include "ca/token.h"
 #include "pki/certgen.h"
 #include "pki/csr.h"
 #include "pki/keys.h"
 #include "pki/serial.h"
+#include "policy/names.h"
 #include "policy/profile.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -1067,6 +1069,88 @@ START_TEST(test_second_look)
 }
 END_TEST
 
+/* ---- typed names (names.h, token.h) ------------------------------------------ */
+
+/* Token names as minted: typed, or untyped by the documented rule; NULL want: refused. */
+static const struct {
+	const char *in;
+	int type; /* -1: untyped (--name / API string) */
+	const char *want;
+} norm_tab[] = {
+    {"web.example.internal", -1, "dns:web.example.internal"},
+    {"*.svc.example.internal", -1, "dns:*.svc.example.internal"},
+    {"10.0.0.5", -1, "ip:10.0.0.5"},
+    {"FD00:0::1", -1, "ip:fd00::1"},
+    {"spiffe://example.org/ns/a", -1, "uri:spiffe://example.org/ns/a"},
+    {"dns:web.example.internal", -1, "dns:web.example.internal"},
+    {"ip:fd00:0:0::1", -1, "ip:fd00::1"},
+    {"uri:fd00::1", -1, "uri:fd00::1"},
+    {"email:ops@example.org", -1, "email:ops@example.org"},
+    {"10.0.0.5", MCA_NAME_IP, "ip:10.0.0.5"},
+    {"urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66", MCA_NAME_URI,
+     "uri:urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"},
+    {"a@b.example", MCA_NAME_EMAIL, "email:a@b.example"},
+    /* refused */
+    {"ops@example.org", -1, NULL},       /* an untyped email is taken as a DNS name */
+    {"dns:10.0.0.5", -1, NULL},          /* an IP is not a DNS name */
+    {"ip:web.example", -1, NULL},        /* not an address */
+    {"web.example", MCA_NAME_URI, NULL}, /* no scheme */
+    {"fd00::1", MCA_NAME_DNS, NULL},
+    {"a b:c", MCA_NAME_URI, NULL},
+    {"nobody", MCA_NAME_EMAIL, NULL},
+    {"@example.org", MCA_NAME_EMAIL, NULL},
+    {"dns:xn--a.example", -1, NULL}, /* not an A-label */
+    {"spiffe://Example.org/x", -1, NULL},
+    {"foo:bar", -1, NULL}, /* unknown prefix: untyped, and not a DNS name */
+};
+
+START_TEST(test_token_name_normalize)
+{
+	struct mca_error err = {0};
+	char *out = NULL;
+	mca_rc rc = mca_token_name_normalize(norm_tab[_i].in, norm_tab[_i].type, &out, &err);
+
+	if (norm_tab[_i].want != NULL) {
+		ck_assert_msg(rc == MCA_OK, "'%s': %s", norm_tab[_i].in, err.msg);
+		ck_assert_str_eq(out, norm_tab[_i].want);
+	} else {
+		ck_assert_msg(rc == MCA_ERR_INVAL, "'%s' accepted as '%s'", norm_tab[_i].in,
+		              out ? out : "");
+		ck_assert_msg(strstr(err.msg, norm_tab[_i].in) != NULL, "message names '%s': %s",
+		              norm_tab[_i].in, err.msg);
+		ck_assert_ptr_null(out);
+	}
+	free(out);
+}
+END_TEST
+
+/* Matching compares type and value; only token matching expands DNS patterns. */
+START_TEST(test_typed_name_match)
+{
+	char v6[] = "fd00::1", v4[] = "10.0.0.5", vd[] = "a.svc.example";
+	struct mca_name ip6 = {
+	    MCA_NAME_IP, v6, {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 16};
+	struct mca_name ip4 = {MCA_NAME_IP, v4, {10, 0, 0, 5}, 4};
+	struct mca_name uri = {MCA_NAME_URI, v6, {0}, 0};
+	struct mca_name dns4 = {MCA_NAME_DNS, v4, {0}, 0};
+	struct mca_name dns = {MCA_NAME_DNS, vd, {0}, 0};
+
+	ck_assert(mca_typed_name_match("ip:fd00::1", &ip6, 1));
+	ck_assert(mca_typed_name_match("ip:FD00:0::1", &ip6, 0));
+	ck_assert(!mca_typed_name_match("ip:fd00::1", &uri, 1));
+	ck_assert(mca_typed_name_match("uri:fd00::1", &uri, 1));
+	ck_assert(!mca_typed_name_match("uri:fd00::1", &ip6, 1));
+	ck_assert(mca_typed_name_match("ip:10.0.0.5", &ip4, 1));
+	ck_assert(!mca_typed_name_match("ip:10.0.0.5", &dns4, 1));
+	ck_assert(!mca_typed_name_match("dns:10.0.0.5", &ip4, 1));
+	ck_assert(!mca_typed_name_match("10.0.0.5", &ip4, 1)); /* untyped: nothing */
+	ck_assert(mca_typed_name_match("dns:*.svc.example", &dns, 1));
+	ck_assert(!mca_typed_name_match("dns:*.svc.example", &dns, 0));
+	ck_assert(mca_typed_name_match("dns:a.svc.example", &dns, 0));
+	ck_assert(!mca_typed_name_match("uri:a.svc.example", &dns, 1));
+}
+END_TEST
+
 static Suite *
 issue_suite(void)
 {
@@ -1091,6 +1175,11 @@ issue_suite(void)
 	tcase_add_test(tc, test_unknown_profile);
 	tcase_add_loop_test(tc, test_domain_validated, 0, NELEM(dv_tab));
 	tcase_add_test(tc, test_domain_validated_after_validation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("typed_names");
+	tcase_add_loop_test(tc, test_token_name_normalize, 0, NELEM(norm_tab));
+	tcase_add_test(tc, test_typed_name_match);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("second_look");

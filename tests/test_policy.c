@@ -941,6 +941,10 @@ static const struct refuse_case refuse_tab[] = {
     {"private", CSR(K_P256, NULL, "DNS:a.xn--zz-zzzzzzzzz.internal"), 0, 0, "name.bad_alabel",
      "a.xn--zz-zzzzzzzzz.internal"},
     {"domain-validated", CSR(K_P256, NULL, "DNS:xn--a.com"), 0, 0, "name.bad_alabel", "xn--a.com"},
+    /* a URI SAN needs a scheme: text with a ':' is not a URI by that alone */
+    {"private", CSR(K_P256, NULL, "URI:::1"), 0, 0, "name.syntax", "::1"},
+    {"private", CSR(K_P256, NULL, "URI:10.0.0.5:80"), 0, 0, "name.syntax", "10.0.0.5:80"},
+    {"private", CSR(K_P256, NULL, "URI::foo"), 0, 0, "name.syntax", ":foo"},
     /* every profile: an IP address is not a dNSName */
     {"private", CSR(K_P256, NULL, "DNS:10.0.0.5"), 0, 0, "name.syntax", "10.0.0.5"},
     {"public", CSR(K_P256, NULL, "DNS:8.8.8.8"), 0, 0, "name.syntax", "8.8.8.8"},
