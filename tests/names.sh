@@ -168,6 +168,8 @@ jq -n '{profile: "private", names: ["ip:10.0.0.7", "10.0.0.8", "uri:spiffe://exa
 	"email:ops@example.internal", "api.example.internal"]}' >"$T_DIR/t.json"
 post /v1/tokens "$T_DIR/t.json" $ADMIN
 eq "POST /v1/tokens typed and untyped names: 201" "$code" 201
+eq "POST /v1/tokens: the reply shows how each name was typed" "$(jq -c .names "$B")" \
+	'["ip:10.0.0.7","ip:10.0.0.8","uri:spiffe://example.org/api","email:ops@example.internal","dns:api.example.internal"]'
 apitok=$(jq -r .token "$B")
 eq "POST /v1/tokens: names stored typed" \
 	"$("$MTLSCA" -c "$conf" token list --json | jq -c --arg i "$(jq -r .id "$B")" '.[] | select(.id == $i) | .names')" \
