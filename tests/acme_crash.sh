@@ -100,7 +100,7 @@ crash() {
 	*) _want=0 ;;
 	esac
 	eq "$_point: certificates of $_name recorded before the restart" \
-		"$(sql "SELECT count(*) FROM certificates WHERE instr(names, '\"$_name\"') > 0")" \
+		"$(sql "SELECT count(*) FROM certificates WHERE instr(names, '\"dns:$_name\"') > 0")" \
 		"$_want"
 	start_daemon "$conf"
 	if [ "$_expect" = ready ]; then
@@ -120,11 +120,11 @@ crash() {
 	py "$_point" "$_state" resume "$_expect"
 	[ -n "$PY_SERIAL" ] || fail "$_point: acme_crash.py printed the serial"
 	eq "$_point: exactly one certificate of $_name recorded" \
-		"$(sql "SELECT count(*) FROM certificates WHERE instr(names, '\"$_name\"') > 0")" 1
+		"$(sql "SELECT count(*) FROM certificates WHERE instr(names, '\"dns:$_name\"') > 0")" 1
 	eq "$_point: it is the order's certificate" \
 		"$(sql "SELECT ltrim(c.serial, '0') = ltrim('$PY_SERIAL', '0') FROM certificates c
 			JOIN acme_orders o ON o.serial = c.serial
-			WHERE instr(c.names, '\"$_name\"') > 0 AND o.status = 'valid'")" 1
+			WHERE instr(c.names, '\"dns:$_name\"') > 0 AND o.status = 'valid'")" 1
 	eq "$_point: every ACME certificate has the order that points at it" \
 		"$(sql "SELECT count(*) FROM certificates c WHERE c.requester LIKE 'acme:%'
 			AND NOT EXISTS (SELECT 1 FROM acme_orders o WHERE o.serial = c.serial)")" 0

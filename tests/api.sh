@@ -333,7 +333,7 @@ eq "--uses 2: two distinct serials" "$([ "$u1" != "$u2" ] && echo distinct)" dis
 sign $BAD "$tok3" "$T_DIR/u3.json"
 is_error "--uses 2: third use" 401 token_used
 eq "--uses 2: exactly two certificates for the name" \
-	"$(rows "names = '[\"u.example.internal\"]'")" 2
+	"$(rows "names = '[\"dns:u.example.internal\"]'")" 2
 eq "--uses 2: token list shows no use left" \
 	"$("$MTLSCA" -c "$conf" token list --json | jq --arg i "$tok3_id" '.[] | select(.id == $i) | .uses_left')" 0
 
@@ -342,10 +342,11 @@ jq -n '{profile: "private", names: ["api1.example.internal"], ttl: "10m", uses: 
 now=$(date +%s)
 post $MAIN /v1/tokens "$T_DIR/t.json" $ADMIN
 eq "admin POST /v1/tokens: 201" "$code" 201
-jq -e 'keys == (["id", "token", "expires_at", "profile", "uses"] | sort) and .profile == "private"
-	and .uses == 1 and (.token | type == "string" and length > 20)' "$B" >/dev/null ||
+jq -e 'keys == (["id", "token", "expires_at", "profile", "uses", "names"] | sort) and
+	.profile == "private" and .uses == 1 and .names == ["dns:api1.example.internal"] and
+	(.token | type == "string" and length > 20)' "$B" >/dev/null ||
 	{ cat "$B"; fail "POST /v1/tokens reply"; }
-ok "POST /v1/tokens reply: id, token, expires_at, profile, uses"
+ok "POST /v1/tokens reply: id, token, expires_at, profile, uses, names (typed)"
 exp=$(date -u -d "$(jq -r .expires_at "$B" | sed 's/T/ /; s/Z$//')" +%s)
 [ $((exp - now)) -ge 595 ] && [ $((exp - now)) -le 605 ] ||
 	fail "POST /v1/tokens: expires_at is now + 10m (got +$((exp - now))s)"

@@ -326,10 +326,11 @@ done
 "$MTLSCA" -c "$conf" show --json "$db_serial" >"$T_DIR/show.json" 2>"$T_DIR/err" ||
 	{ cat "$T_DIR/err"; fail "show private serial --json exits 0"; }
 jq -e --arg s "$db_serial" --arg u "$spiffe" '.serial == $s and .profile == "private" and
-	(.names | sort == (["db.internal", "10.0.0.5", $u] | sort))' "$T_DIR/show.json" \
-	>/dev/null ||
+	(.names | sort == (["db.internal", "10.0.0.5", $u] | sort)) and
+	(.typed_names | sort == (["dns:db.internal", "ip:10.0.0.5", "uri:" + $u] | sort))' \
+	"$T_DIR/show.json" >/dev/null ||
 	{ cat "$T_DIR/show.json"; fail "show --json of the private certificate"; }
-ok "show --json: the private certificate with its URI name"
+ok "show --json: the private certificate with its URI name; typed_names carry the SAN types"
 for s in "$app_serial" "$db_serial" "$www_serial"; do
 	"$MTLSCA" -c "$conf" show --pem "$s" >"$T_DIR/show.pem" 2>"$T_DIR/err" ||
 		{ cat "$T_DIR/err"; fail "show $s --pem exits 0"; }

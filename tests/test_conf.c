@@ -890,7 +890,7 @@ static const struct {
 	const char *sub[3];
 } conf_known_bad[] = {
     /*
-     * FIXED BUG (src/lib/conf.c, conf_uint): -1 is the "absent" marker of
+     * FIXED BUG (src/ca/conf.c, conf_uint): -1 is the "absent" marker of
      * struct raw_limits, so an explicit -1 is silently taken as "not
      * set" and the default kept, although it is outside the range.
      */
@@ -899,7 +899,7 @@ static const struct {
      {"'limits.max_connections_per_ip'", "outside"}},
     {WITH("\"limits\": {\"threads\": -1}"), {"'limits.threads'", "outside"}},
     /*
-     * FIXED BUG (src/lib/conf.c, conf_url): a URL with no host passes the
+     * FIXED BUG (src/ca/conf.c, conf_url): a URL with no host passes the
      * scheme-prefix check, then the trailing-'/' stripping eats the "//":
      * public_url "http://" is stored as "http:" and crl_url becomes
      * "http:/crl", which would be put into every certificate.

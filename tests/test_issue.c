@@ -31,10 +31,12 @@
 #include "ca/conf.h"
 #include "ca/issue.h"
 #include "ca/pkiinit.h"
+#include "ca/token.h"
 #include "pki/certgen.h"
 #include "pki/csr.h"
 #include "pki/keys.h"
 #include "pki/serial.h"
+#include "policy/names.h"
 #include "policy/profile.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -347,6 +349,9 @@ START_TEST(test_private_recorded)
 	ck_assert_str_eq(rec->status, "valid");
 	ck_assert_int_eq(rec->not_before, out.not_before);
 	ck_assert_int_eq(rec->not_after, out.not_after);
+	/* The recorded names carry their SAN types (names.h). */
+	ck_assert_str_eq(rec->names, "[\"dns:web.example.internal\",\"ip:10.1.2.3\","
+	                             "\"uri:spiffe://example.org/ns/prod/sa/web\"]");
 
 	ck_assert_int_eq(audit_rows(out.serial, actor, sizeof(actor), action, sizeof(action)), 1);
 	ck_assert_str_eq(actor, ACTOR);
@@ -456,89 +461,119 @@ struct auth_case {
 static const struct auth_case auth_tab[] = {
     /* A token pattern covers names below it, at any depth. */
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "a.svc.example.internal",
      {"DNS:a.svc.example.internal"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "x.y.svc.example.internal",
      {"DNS:x.y.svc.example.internal"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "other.example.internal",
      {"DNS:other.example.internal"},
      "auth.name_not_allowed"},
     /* One name outside the token is enough to refuse. */
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "b.svc.example.internal",
      {"DNS:b.svc.example.internal", "DNS:b.example.internal"},
      "auth.name_not_allowed"},
     /* The pattern's own base name is not below it. */
     {MCA_ISSUE_TOKEN,
-     {"*.svc.example.internal"},
+     {"dns:*.svc.example.internal"},
      "svc.example.internal",
      {"DNS:svc.example.internal"},
      "auth.name_not_allowed"},
     /* Exact names, IPs and URIs. */
     {MCA_ISSUE_TOKEN,
-     {"host.example.internal", "10.0.0.7"},
+     {"dns:host.example.internal", "ip:10.0.0.7"},
      "host.example.internal",
      {"DNS:host.example.internal", "IP:10.0.0.7"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"host.example.internal", "10.0.0.7"},
+     {"dns:host.example.internal", "ip:10.0.0.7"},
      "host.example.internal",
      {"DNS:host.example.internal", "IP:10.0.0.8"},
      "auth.name_not_allowed"},
     {MCA_ISSUE_TOKEN,
-     {"spiffe://example.org/ns/prod/sa/web"},
+     {"uri:spiffe://example.org/ns/prod/sa/web"},
      NULL,
      {"URI:spiffe://example.org/ns/prod/sa/web"},
      NULL},
     {MCA_ISSUE_TOKEN,
-     {"spiffe://example.org/ns/prod/sa/web"},
+     {"uri:spiffe://example.org/ns/prod/sa/web"},
      NULL,
      {"URI:spiffe://example.org/ns/prod/sa/db"},
      "auth.name_not_allowed"},
     /* Renewal: the names of the current certificate, no more, no fewer, no others. */
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "r.example.internal",
      {"DNS:r.example.internal", "IP:10.0.0.9"},
      NULL},
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "r.example.internal",
      {"DNS:r.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "r.example.internal",
      {"DNS:r.example.internal", "IP:10.0.0.9", "DNS:s.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"r.example.internal", "10.0.0.9"},
+     {"dns:r.example.internal", "ip:10.0.0.9"},
      "s.example.internal",
      {"DNS:s.example.internal", "IP:10.0.0.9"},
      "auth.names_changed"},
     /* A wildcard name of the renewed certificate is a name like any other, not a pattern. */
     {MCA_ISSUE_RENEWAL,
-     {"*.r.example.internal"},
+     {"dns:*.r.example.internal"},
      "a.r.example.internal",
      {"DNS:a.r.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"*.r.example.internal", "x.example.internal"},
+     {"dns:*.r.example.internal", "dns:x.example.internal"},
      "a.r.example.internal",
      {"DNS:a.r.example.internal", "DNS:b.r.example.internal"},
      "auth.names_changed"},
     {MCA_ISSUE_RENEWAL,
-     {"*.r.example.internal"},
+     {"dns:*.r.example.internal"},
      "*.r.example.internal",
      {"DNS:*.r.example.internal"},
+     NULL},
+    /* SAN types are compared as types: the same text of another type is another name. */
+    {MCA_ISSUE_TOKEN, {"ip:fd00::1"}, NULL, {"URI:fd00::1"}, "auth.name_not_allowed"},
+    {MCA_ISSUE_TOKEN, {"uri:fd00::1"}, NULL, {"IP:fd00::1"}, "auth.name_not_allowed"},
+    {MCA_ISSUE_TOKEN, {"ip:fd00::1"}, NULL, {"IP:fd00::1"}, NULL},
+    /* IPs compare as addresses, whatever their text. */
+    {MCA_ISSUE_TOKEN, {"ip:FD00:0:0::1"}, NULL, {"IP:fd00::1"}, NULL},
+    {MCA_ISSUE_TOKEN, {"dns:10.0.0.5"}, NULL, {"IP:10.0.0.5"}, "auth.name_not_allowed"},
+    /* An IP address is never a dNSName (refused by every profile). */
+    {MCA_ISSUE_TOKEN, {"ip:10.0.0.5"}, NULL, {"DNS:10.0.0.5"}, "name.syntax"},
+    {MCA_ISSUE_TOKEN,
+     {"dns:*.svc.example.internal"},
+     NULL,
+     {"URI:https://a.svc.example.internal/"},
+     "auth.name_not_allowed"},
+    /* An untyped name (as stored before schema 4, not migrated) allows nothing. */
+    {MCA_ISSUE_TOKEN, {"10.0.0.7"}, NULL, {"IP:10.0.0.7"}, "auth.name_not_allowed"},
+    {MCA_ISSUE_TOKEN,
+     {"host.example.internal"},
+     NULL,
+     {"DNS:host.example.internal"},
+     "auth.name_not_allowed"},
+    {MCA_ISSUE_RENEWAL, {"ip:fd00::1"}, NULL, {"URI:fd00::1"}, "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL, {"ip:10.0.0.5"}, NULL, {"DNS:10.0.0.5"}, "name.syntax"},
+    {MCA_ISSUE_RENEWAL, {"uri:fd00::1"}, NULL, {"IP:fd00::1"}, "auth.names_changed"},
+    {MCA_ISSUE_RENEWAL, {"ip:fd00::1"}, NULL, {"IP:fd00::1"}, NULL},
+    {MCA_ISSUE_RENEWAL,
+     {"uri:spiffe://example.org/ns/prod/sa/web"},
+     NULL,
+     {"URI:spiffe://example.org/ns/prod/sa/web"},
      NULL},
 };
 
@@ -574,6 +609,23 @@ START_TEST(test_auth)
 END_TEST
 
 /* An unknown profile is MCA_ERR_NOTFOUND naming it, and records nothing. */
+/* The refusal names the CSR name's type, so "the same text" is not mistaken for the name. */
+START_TEST(test_auth_message)
+{
+	static const char *const allowed[] = {"ip:fd00::1", NULL};
+	static const char *const names[] = {"URI:fd00::1", NULL};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr(NULL, names);
+	mca_rc rc;
+
+	rc = issue(csr, "private", 0, MCA_ISSUE_TOKEN, allowed, &out, &err);
+	ck_refused(rc, &err, &out, MCA_ERR_POLICY, "auth.name_not_allowed");
+	ck_assert_str_eq(err.msg, "URI 'fd00::1' is not among the names the token allows");
+	mca_csr_free(csr);
+}
+END_TEST
+
 START_TEST(test_unknown_profile)
 {
 	static const char *const names[] = {"DNS:np.example.internal", NULL};
@@ -1018,6 +1070,88 @@ START_TEST(test_second_look)
 }
 END_TEST
 
+/* ---- typed names (names.h, token.h) ------------------------------------------ */
+
+/* Token names as minted: typed, or untyped by the documented rule; NULL want: refused. */
+static const struct {
+	const char *in;
+	int type; /* -1: untyped (--name / API string) */
+	const char *want;
+} norm_tab[] = {
+    {"web.example.internal", -1, "dns:web.example.internal"},
+    {"*.svc.example.internal", -1, "dns:*.svc.example.internal"},
+    {"10.0.0.5", -1, "ip:10.0.0.5"},
+    {"FD00:0::1", -1, "ip:fd00::1"},
+    {"spiffe://example.org/ns/a", -1, "uri:spiffe://example.org/ns/a"},
+    {"dns:web.example.internal", -1, "dns:web.example.internal"},
+    {"ip:fd00:0:0::1", -1, "ip:fd00::1"},
+    {"uri:fd00::1", -1, "uri:fd00::1"},
+    {"email:ops@example.org", -1, "email:ops@example.org"},
+    {"10.0.0.5", MCA_NAME_IP, "ip:10.0.0.5"},
+    {"urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66", MCA_NAME_URI,
+     "uri:urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"},
+    {"a@b.example", MCA_NAME_EMAIL, "email:a@b.example"},
+    /* refused */
+    {"ops@example.org", -1, NULL},       /* an untyped email is taken as a DNS name */
+    {"dns:10.0.0.5", -1, NULL},          /* an IP is not a DNS name */
+    {"ip:web.example", -1, NULL},        /* not an address */
+    {"web.example", MCA_NAME_URI, NULL}, /* no scheme */
+    {"fd00::1", MCA_NAME_DNS, NULL},
+    {"a b:c", MCA_NAME_URI, NULL},
+    {"nobody", MCA_NAME_EMAIL, NULL},
+    {"@example.org", MCA_NAME_EMAIL, NULL},
+    {"dns:xn--a.example", -1, NULL}, /* not an A-label */
+    {"spiffe://Example.org/x", -1, NULL},
+    {"foo:bar", -1, NULL}, /* unknown prefix: untyped, and not a DNS name */
+};
+
+START_TEST(test_token_name_normalize)
+{
+	struct mca_error err = {0};
+	char *out = NULL;
+	mca_rc rc = mca_token_name_normalize(norm_tab[_i].in, norm_tab[_i].type, &out, &err);
+
+	if (norm_tab[_i].want != NULL) {
+		ck_assert_msg(rc == MCA_OK, "'%s': %s", norm_tab[_i].in, err.msg);
+		ck_assert_str_eq(out, norm_tab[_i].want);
+	} else {
+		ck_assert_msg(rc == MCA_ERR_INVAL, "'%s' accepted as '%s'", norm_tab[_i].in,
+		              out ? out : "");
+		ck_assert_msg(strstr(err.msg, norm_tab[_i].in) != NULL, "message names '%s': %s",
+		              norm_tab[_i].in, err.msg);
+		ck_assert_ptr_null(out);
+	}
+	free(out);
+}
+END_TEST
+
+/* Matching compares type and value; only token matching expands DNS patterns. */
+START_TEST(test_typed_name_match)
+{
+	char v6[] = "fd00::1", v4[] = "10.0.0.5", vd[] = "a.svc.example";
+	struct mca_name ip6 = {
+	    MCA_NAME_IP, v6, {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 16};
+	struct mca_name ip4 = {MCA_NAME_IP, v4, {10, 0, 0, 5}, 4};
+	struct mca_name uri = {MCA_NAME_URI, v6, {0}, 0};
+	struct mca_name dns4 = {MCA_NAME_DNS, v4, {0}, 0};
+	struct mca_name dns = {MCA_NAME_DNS, vd, {0}, 0};
+
+	ck_assert(mca_typed_name_match("ip:fd00::1", &ip6, 1));
+	ck_assert(mca_typed_name_match("ip:FD00:0::1", &ip6, 0));
+	ck_assert(!mca_typed_name_match("ip:fd00::1", &uri, 1));
+	ck_assert(mca_typed_name_match("uri:fd00::1", &uri, 1));
+	ck_assert(!mca_typed_name_match("uri:fd00::1", &ip6, 1));
+	ck_assert(mca_typed_name_match("ip:10.0.0.5", &ip4, 1));
+	ck_assert(!mca_typed_name_match("ip:10.0.0.5", &dns4, 1));
+	ck_assert(!mca_typed_name_match("dns:10.0.0.5", &ip4, 1));
+	ck_assert(!mca_typed_name_match("10.0.0.5", &ip4, 1)); /* untyped: nothing */
+	ck_assert(mca_typed_name_match("dns:*.svc.example", &dns, 1));
+	ck_assert(!mca_typed_name_match("dns:*.svc.example", &dns, 0));
+	ck_assert(mca_typed_name_match("dns:a.svc.example", &dns, 0));
+	ck_assert(!mca_typed_name_match("uri:a.svc.example", &dns, 1));
+}
+END_TEST
+
 static Suite *
 issue_suite(void)
 {
@@ -1038,9 +1172,15 @@ issue_suite(void)
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_auth, 0, NELEM(auth_tab));
+	tcase_add_test(tc, test_auth_message);
 	tcase_add_test(tc, test_unknown_profile);
 	tcase_add_loop_test(tc, test_domain_validated, 0, NELEM(dv_tab));
 	tcase_add_test(tc, test_domain_validated_after_validation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("typed_names");
+	tcase_add_loop_test(tc, test_token_name_normalize, 0, NELEM(norm_tab));
+	tcase_add_test(tc, test_typed_name_match);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("second_look");

@@ -926,6 +926,28 @@ struct refuse_case {
 };
 
 static const struct refuse_case refuse_tab[] = {
+    /* every profile: an xn-- label must decode and encode back to itself */
+    {"public", CSR(K_P256, NULL, "DNS:xn--a.com"), 0, 0, "name.bad_alabel", "xn--a.com"},
+    {"public", CSR(K_P256, NULL, "DNS:xn--zz-zzzzzzzzz.com"), 0, 0, "name.bad_alabel",
+     "xn--zz-zzzzzzzzz.com"},
+    {"public", CSR(K_P256, NULL, "DNS:www.xn--ls8h.com"), 0, 0, "name.bad_alabel",
+     "www.xn--ls8h.com"},
+    {"public", CSR(K_P256, NULL, "DNS:xn--55qx5d-.com"), 0, 0, "name.syntax", "xn--55qx5d-.com"},
+    {"public", CSR(K_P256, NULL, "DNS:xn--99999999999zzzz.com"), 0, 0, "name.bad_alabel",
+     "xn--99999999999zzzz.com"},
+    {"public", CSR(K_P256, NULL, "DNS:*.xn--a.com"), 0, 0, "name.bad_alabel", "*.xn--a.com"},
+    {"private", CSR(K_P256, NULL, "DNS:xn--a.example.internal"), 0, 0, "name.bad_alabel",
+     "xn--a.example.internal"},
+    {"private", CSR(K_P256, NULL, "DNS:a.xn--zz-zzzzzzzzz.internal"), 0, 0, "name.bad_alabel",
+     "a.xn--zz-zzzzzzzzz.internal"},
+    {"domain-validated", CSR(K_P256, NULL, "DNS:xn--a.com"), 0, 0, "name.bad_alabel", "xn--a.com"},
+    /* a URI SAN needs a scheme: text with a ':' is not a URI by that alone */
+    {"private", CSR(K_P256, NULL, "URI:::1"), 0, 0, "name.syntax", "::1"},
+    {"private", CSR(K_P256, NULL, "URI:10.0.0.5:80"), 0, 0, "name.syntax", "10.0.0.5:80"},
+    {"private", CSR(K_P256, NULL, "URI::foo"), 0, 0, "name.syntax", ":foo"},
+    /* every profile: an IP address is not a dNSName */
+    {"private", CSR(K_P256, NULL, "DNS:10.0.0.5"), 0, 0, "name.syntax", "10.0.0.5"},
+    {"public", CSR(K_P256, NULL, "DNS:8.8.8.8"), 0, 0, "name.syntax", "8.8.8.8"},
     /* public: internal names */
     {"public", CSR(K_P256, NULL, "DNS:db.internal"), 0, 0, "name.internal", "db.internal"},
     {"public", CSR(K_P256, NULL, "DNS:myhost"), 0, 0, "name.internal", "myhost"},
@@ -1439,6 +1461,77 @@ START_TEST(test_csr_bad_signature)
 }
 END_TEST
 
+/* Signature algorithms for CSRs: MD5 and SHA-1 ones are refused (csr.weak_signature). */
+static const struct {
+	enum key_kind key;
+	const char *md; /* digest name */
+	int pss;        /* RSASSA-PSS instead of PKCS#1 v1.5 */
+	int weak;
+} sig_tab[] = {
+    {K_P256, "SHA1", 0, 1},      {K_RSA2048, "SHA1", 0, 1},   {K_RSA2048, "MD5", 0, 1},
+    {K_RSA2048, "SHA1", 1, 1},   {K_P384, "SHA1", 0, 1},      {K_P256, "SHA256", 0, 0},
+    {K_P384, "SHA384", 0, 0},    {K_RSA2048, "SHA256", 0, 0}, {K_RSA2048, "SHA512", 0, 0},
+    {K_RSA2048, "SHA256", 1, 0},
+};
+
+START_TEST(test_csr_sig_alg)
+{
+	static const char *const names[] = {"DNS:www.example.com"};
+	X509_REQ *req = req_new(sig_tab[_i].key, "www.example.com", 0, names, 1);
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	struct mca_error err = {0};
+	struct mca_csr *csr = NULL;
+	unsigned char *der;
+	size_t len;
+	mca_rc rc;
+
+	ck_assert_ptr_nonnull(mctx);
+	ck_assert_int_eq(EVP_DigestSignInit_ex(mctx, &pctx, sig_tab[_i].md, NULL, NULL,
+	                                       keys[sig_tab[_i].key], NULL),
+	                 1);
+	if (sig_tab[_i].pss)
+		ck_assert_int_eq(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+	ck_assert_int_gt(X509_REQ_sign_ctx(req, mctx), 0);
+	der = req_der(req, &len);
+	rc = mca_csr_parse(der, len, &csr, &err);
+	if (sig_tab[_i].weak) {
+		ck_assert_msg(rc == MCA_ERR_BADCSR, "row %d (%s): rc %d", _i, sig_tab[_i].md, rc);
+		ck_assert_str_eq(err.rule, "csr.weak_signature");
+		ck_assert_msg(strstr(err.msg, "SHA-1 and MD5 signatures are not accepted") != NULL,
+		              "row %d: %s", _i, err.msg);
+		ck_assert_ptr_null(csr);
+	} else {
+		ck_assert_msg(rc == MCA_OK, "row %d (%s): rc %d %s: %s", _i, sig_tab[_i].md, rc,
+		              err.rule, err.msg);
+	}
+	mca_csr_free(csr);
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(mctx);
+	X509_REQ_free(req);
+}
+END_TEST
+
+/* The exact message names the algorithm. */
+START_TEST(test_csr_sig_alg_message)
+{
+	static const char *const names[] = {"DNS:www.example.com"};
+	X509_REQ *req = req_new(K_P256, "www.example.com", 0, names, 1);
+	struct mca_error err = {0};
+	struct mca_csr *csr = NULL;
+	unsigned char *der;
+	size_t len;
+
+	ck_assert_int_gt(X509_REQ_sign(req, keys[K_P256], EVP_sha1()), 0);
+	der = req_der(req, &len);
+	ck_assert_int_eq(mca_csr_parse(der, len, &csr, &err), MCA_ERR_BADCSR);
+	ck_assert_str_eq(err.msg, "the CSR is signed with ecdsa-with-SHA1; SHA-1 and MD5 "
+	                          "signatures are not accepted");
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+}
+END_TEST
+
 /* Write "DNS:hNNN.example.com" specs for n names into `buf` and `ptrs`. */
 static void
 many_names(size_t n, char (*buf)[48], const char **ptrs)
@@ -1744,6 +1837,8 @@ policy_suite(void)
 	tcase_add_loop_test(tc, test_csr_parse_garbage, 0, NELEM(garbage));
 	tcase_add_test(tc, test_csr_parse_truncated_oversized);
 	tcase_add_loop_test(tc, test_csr_bad_signature, 0, 3);
+	tcase_add_loop_test(tc, test_csr_sig_alg, 0, NELEM(sig_tab));
+	tcase_add_test(tc, test_csr_sig_alg_message);
 	tcase_add_loop_test(tc, test_csr_max_names, 0, 2);
 	tcase_add_loop_test(tc, test_policy_max_names, 0, 2);
 	tcase_add_test(tc, test_empty_dns_name);

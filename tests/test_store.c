@@ -860,7 +860,7 @@ END_TEST
 /* ---- regressions: library bugs these tests found, fixed since ------------ */
 
 /*
- * FIXED BUG (src/lib/store.c, store_migrate): on a failed migration the message
+ * FIXED BUG (src/store/store.c, store_migrate): on a failed migration the message
  * is built with mca_error_set(err, rc, "...: %s", ..., err->msg), i.e.
  * vsnprintf into err->msg reading from err->msg (overlapping, undefined
  * behaviour).  With glibc the SQLite reason is lost and the prefix is
@@ -881,7 +881,7 @@ START_TEST(test_known_bug_migration_message)
 END_TEST
 
 /*
- * FIXED BUG (src/lib/store.c, stmt_done): every SQLITE_CONSTRAINT result is
+ * FIXED BUG (src/store/store.c, stmt_done): every SQLITE_CONSTRAINT result is
  * reported as MCA_ERR_EXISTS ("already exists"), so a CHECK or NOT NULL
  * violation (CRL number 0, unknown CRL issuer, certificate without
  * requester) tells the caller the row already exists.

@@ -44,6 +44,7 @@ mca_ep_tokens(struct mca_req *r)
 	enum mca_http_result res;
 	const char *names[MCA_TOKEN_MAX_NAMES + 1];
 	char *secret = NULL, exp[32];
+	json_t *typed = NULL;
 	size_t i, n;
 	mca_rc rc;
 
@@ -79,10 +80,14 @@ mca_ep_tokens(struct mca_req *r)
 	if (rc != MCA_OK)
 		return mca_reply_error(r, 500, "internal", "token: %s", err.msg);
 	mca_time_rfc3339((time_t)tok.expires_at, exp, sizeof(exp));
+	/* "names": as stored, typed (names.h), so the caller sees how each was read. */
+	typed = json_array();
+	for (i = 0; typed != NULL && tok.names[i] != NULL; i++)
+		json_array_append_new(typed, json_string(tok.names[i]));
 	res = mca_reply_json(r, 201,
-	                     json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", tok.id, "token", secret,
-	                               "expires_at", exp, "profile", tok.profile, "uses",
-	                               (json_int_t)tok.uses_total));
+	                     json_pack("{s:s, s:s, s:s, s:s, s:I, s:o*}", "id", tok.id, "token",
+	                               secret, "expires_at", exp, "profile", tok.profile, "uses",
+	                               (json_int_t)tok.uses_total, "names", typed));
 	mca_free_secret(secret);
 	mca_token_clear(&tok);
 	return res;

@@ -12,6 +12,7 @@
 #include "pki/certgen.h"
 #include "pki/keys.h"
 #include "policy/inspect.h"
+#include "policy/names.h"
 #include "policy/policy.h"
 
 mca_rc (*mca_issue_test_hook)(X509 **cert, struct mca_signer *signer);
@@ -55,40 +56,29 @@ mca_issuer_free(struct mca_issuer *is)
 	free(is);
 }
 
-/* Whether an approved name is covered by one of the requester's allowed names. */
+/*
+ * Whether the approved name is covered by one of the typed `allowed` names
+ * (names.h): same SAN type and value; DNS patterns only with `patterns`.
+ */
 static int
-name_allowed(const struct mca_name *n, const char *const *allowed)
+name_allowed(const struct mca_name *n, const char *const *allowed, int patterns)
 {
 	size_t i;
 
-	for (i = 0; allowed[i] != NULL; i++) {
-		if (n->type == MCA_NAME_DNS ? mca_dns_pattern_match(allowed[i], n->value)
-		                            : strcmp(allowed[i], n->value) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Whether `value` is literally in the NULL-terminated list. */
-static int
-name_listed(const char *value, const char *const *list)
-{
-	size_t i;
-
-	for (i = 0; list != NULL && list[i] != NULL; i++)
-		if (strcmp(list[i], value) == 0)
+	for (i = 0; allowed != NULL && allowed[i] != NULL; i++)
+		if (mca_typed_name_match(allowed[i], n, patterns))
 			return 1;
 	return 0;
 }
 
-/* Whether the approved names contain `value`. */
+/* Whether one of the approved names is the typed name `typed`. */
 static int
-approved_has(const struct mca_policy_result *res, const char *value)
+approved_has(const struct mca_policy_result *res, const char *typed)
 {
 	size_t i;
 
 	for (i = 0; i < res->n_names; i++)
-		if (strcmp(res->names[i].value, value) == 0)
+		if (mca_typed_name_match(typed, &res->names[i], 0))
 			return 1;
 	return 0;
 }
@@ -112,12 +102,11 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 			                      "profile '%s' does not issue against tokens",
 			                      p->name);
 		for (i = 0; i < res->n_names; i++)
-			if (req->allowed_names == NULL ||
-			    !name_allowed(&res->names[i], req->allowed_names))
+			if (!name_allowed(&res->names[i], req->allowed_names, 1))
 				return mca_error_rule(
 				    err, MCA_ERR_POLICY, "auth.name_not_allowed",
-				    "'%s' is not among the names the token allows",
-				    res->names[i].value);
+				    "%s '%s' is not among the names the token allows",
+				    mca_name_type_str(res->names[i].type), res->names[i].value);
 		return MCA_OK;
 	case MCA_ISSUE_RENEWAL:
 		if (!(p->authorization & MCA_AUTH_RENEWAL))
@@ -125,9 +114,9 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 			                      "profile '%s' does not allow renewal", p->name);
 		while (req->allowed_names != NULL && req->allowed_names[n_allowed] != NULL)
 			n_allowed++;
-		/* The same set of names: literal values, not patterns. */
+		/* The same set of typed names: literal values, not patterns. */
 		for (i = 0; i < res->n_names; i++)
-			if (!name_listed(res->names[i].value, req->allowed_names))
+			if (!name_allowed(&res->names[i], req->allowed_names, 0))
 				break;
 		for (j = 0; i == res->n_names && j < n_allowed; j++)
 			if (!approved_has(res, req->allowed_names[j]))

@@ -53,7 +53,13 @@ struct mca_issue_req {
 	const char *profile;
 	int64_t validity; /* seconds; 0: the profile's default */
 	enum mca_issue_auth auth;
-	const char *const *allowed_names; /* NULL-terminated (TOKEN, RENEWAL) */
+	/*
+	 * NULL-terminated typed names (names.h: "dns:x", "ip:10.0.0.5" ...) for
+	 * TOKEN (DNS patterns allowed) and RENEWAL (exactly these).  A CSR name
+	 * matches only a typed name of its own SAN type; untyped entries match
+	 * nothing.
+	 */
+	const char *const *allowed_names;
 	/*
 	 * Optional: called once policy and authorization passed, right before
 	 * signing (e.g. to consume a token use); a failure aborts the

@@ -12,55 +12,12 @@
 #include "common/util.h"
 #include "pki/keys.h"
 #include "pki/serial.h"
-
-/* Text of one GENERAL_NAME we record; NULL for types we do not list. */
-static char *
-general_name_text(const GENERAL_NAME *gn)
-{
-	const unsigned char *p;
-	int len;
-	char buf[INET6_ADDRSTRLEN];
-
-	switch (gn->type) {
-	case GEN_DNS:
-	case GEN_URI:
-	case GEN_EMAIL:
-		p = ASN1_STRING_get0_data(gn->d.ia5);
-		len = ASN1_STRING_length(gn->d.ia5);
-		return strndup((const char *)p, (size_t)len);
-	case GEN_IPADD:
-		p = ASN1_STRING_get0_data(gn->d.ip);
-		len = ASN1_STRING_length(gn->d.ip);
-		if ((len == 4 && inet_ntop(AF_INET, p, buf, sizeof(buf)) != NULL) ||
-		    (len == 16 && inet_ntop(AF_INET6, p, buf, sizeof(buf)) != NULL))
-			return strdup(buf);
-		return NULL;
-	default:
-		return NULL;
-	}
-}
+#include "policy/names.h"
 
 char *
 mca_record_names_json(X509 *cert)
 {
-	GENERAL_NAMES *names;
-	json_t *arr = json_array();
-	char *text, *out = NULL;
-	int i;
-
-	if (arr == NULL)
-		return NULL;
-	names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
-		text = general_name_text(sk_GENERAL_NAME_value(names, i));
-		if (text != NULL)
-			json_array_append_new(arr, json_string(text));
-		free(text);
-	}
-	GENERAL_NAMES_free(names);
-	out = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	return out;
+	return mca_names_json_from_x509(cert);
 }
 
 mca_rc
@@ -126,19 +83,34 @@ json_time(int64_t t)
 json_t *
 mca_record_to_json(const struct mca_cert_rec *r, int64_t now)
 {
-	json_t *names = json_loads(r->names ? r->names : "[]", 0, NULL);
-	const char *status = r->status;
+	json_t *typed = json_loads(r->names ? r->names : "[]", 0, NULL);
+	json_t *names = json_array();
+	const char *status = r->status, *v;
+	enum mca_name_type t;
+	size_t i;
 
-	if (names == NULL || !json_is_array(names)) {
+	if (typed == NULL || !json_is_array(typed)) {
+		json_decref(typed);
+		typed = json_array();
+	}
+	/* "names": the plain values, as before typed names; "typed_names": with types. */
+	for (i = 0; names != NULL && i < json_array_size(typed); i++) {
+		v = json_string_value(json_array_get(typed, i));
+		if (v != NULL && !mca_typed_name_split(v, &t, &v))
+			v = json_string_value(json_array_get(typed, i));
+		json_array_append_new(names, json_string(v != NULL ? v : ""));
+	}
+	if (names == NULL || typed == NULL) {
 		json_decref(names);
-		names = json_array();
+		json_decref(typed);
+		return NULL;
 	}
 	if (strcmp(status, "valid") == 0 && r->not_after <= now)
 		status = "expired";
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:s, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:s, s:o}",
 	                 "serial", r->serial, "profile", r->profile, "subject", r->subject, "names",
-	                 names, "not_before", json_time(r->not_before), "not_after",
-	                 json_time(r->not_after), "status", status, "revoked_at",
+	                 names, "typed_names", typed, "not_before", json_time(r->not_before),
+	                 "not_after", json_time(r->not_after), "status", status, "revoked_at",
 	                 json_time(r->revoked_at), "reason",
 	                 r->reason ? json_string(r->reason) : json_null(), "issuer", r->issuer,
 	                 "requester", r->requester, "fingerprint_sha256", r->fingerprint,

@@ -22,7 +22,11 @@
 mca_rc mca_record_from_x509(X509 *cert, const char *profile, const char *requester,
                             struct mca_cert_rec *rec, struct mca_error *err);
 
-/* JSON array text of the SAN values of `cert` (malloc'd): DNS, IP, URI, email. */
+/*
+ * JSON array text of the typed SAN names of `cert` (malloc'd; names.h:
+ * "dns:x", "ip:10.0.0.5", "uri:...", "email:..."), in certificate order; NULL
+ * when out of memory.  This is what certificates.names holds.
+ */
 char *mca_record_names_json(X509 *cert);
 
 /* Record `cert` with an audit row (`action` by `actor`). */
@@ -31,7 +35,8 @@ mca_rc mca_record_cert(struct mca_store *st, X509 *cert, const char *profile, co
 
 /*
  * The record as the CLI and the API show it (doc/cli.md "list --json"):
- * serial, profile, subject, names, not_before, not_after (RFC 3339),
+ * serial, profile, subject, names (plain values), typed_names (names.h),
+ * not_before, not_after (RFC 3339),
  * status (valid, revoked or expired at `now`), revoked_at, reason,
  * issuer, requester, fingerprint_sha256, created_at.  New reference.
  */

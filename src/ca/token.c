@@ -1,6 +1,7 @@
 /* token.c - enrollment tokens: minting, checking, consuming. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,25 +49,85 @@ token_parse(const char *token, char id[MCA_TOKEN_ID_LEN + 1])
 	return 1;
 }
 
-/* A token name: DNS name or "*.pattern", IP address, or URI. */
-static mca_rc
-check_name(const char *n, struct mca_error *err)
+/* Printable ASCII without spaces, quotes or backslashes. */
+static int
+plain_ascii(const char *s)
 {
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || *s == '"' ||
+		    *s == '\\')
+			return 0;
+	return 1;
+}
+
+/* "scheme:rest" with an RFC 3986 scheme and something after it. */
+static int
+uri_shaped(const char *s)
+{
+	const char *p = s;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return *p == ':' && p[1] != '\0' && plain_ascii(s);
+}
+
+mca_rc
+mca_token_name_normalize(const char *text, int type, char **out, struct mca_error *err)
+{
+	enum mca_name_type t;
+	const char *value = text;
 	unsigned char ip[16];
+	char buf[INET6_ADDRSTRLEN];
 	size_t len;
+	const char *at;
 	struct mca_error e = {0};
 
-	if (mca_ip_parse(n, ip, &len))
-		return MCA_OK;
-	if (strstr(n, "://") != NULL) {
-		if (strncmp(n, "spiffe://", 9) == 0 && mca_spiffe_check(n, &e) != MCA_OK)
-			return mca_error_set(err, MCA_ERR_INVAL, "name: %s", e.msg);
-		if (strpbrk(n, " \t\r\n\"") != NULL || strlen(n) > 2048)
-			return mca_error_set(err, MCA_ERR_INVAL, "name '%.64s' is not a URI", n);
-		return MCA_OK;
+	*out = NULL;
+	if (strlen(text) > 2048)
+		return mca_error_set(err, MCA_ERR_INVAL, "name '%.64s...' is longer than 2048",
+		                     text);
+	if (type >= 0)
+		t = (enum mca_name_type)type;
+	else if (!mca_typed_name_split(text, &t, &value))
+		t = mca_ip_parse(text, ip, &len)  ? MCA_NAME_IP
+		    : strstr(text, "://") != NULL ? MCA_NAME_URI
+		                                  : MCA_NAME_DNS;
+	switch (t) {
+	case MCA_NAME_DNS:
+		if (mca_dns_check(value, 1, 0, &e) != MCA_OK)
+			return mca_error_set(err, MCA_ERR_INVAL, "name '%.200s': %s: %s", text,
+			                     e.rule, e.msg);
+		break;
+	case MCA_NAME_IP:
+		if (!mca_ip_parse(value, ip, &len) ||
+		    inet_ntop(len == 4 ? AF_INET : AF_INET6, ip, buf, sizeof(buf)) == NULL)
+			return mca_error_set(err, MCA_ERR_INVAL,
+			                     "name '%.200s': '%.200s' is not an IP address", text,
+			                     value);
+		value = buf;
+		break;
+	case MCA_NAME_URI:
+		if (!uri_shaped(value))
+			return mca_error_set(err, MCA_ERR_INVAL,
+			                     "name '%.200s': '%.200s' is not a URI", text, value);
+		if (strncmp(value, "spiffe:", 7) == 0 && mca_spiffe_check(value, &e) != MCA_OK)
+			return mca_error_set(err, MCA_ERR_INVAL, "name '%.200s': %s", text, e.msg);
+		break;
+	case MCA_NAME_EMAIL:
+		at = strchr(value, '@');
+		if (!plain_ascii(value) || at == NULL || at == value || at[1] == '\0' ||
+		    strchr(at + 1, '@') != NULL)
+			return mca_error_set(err, MCA_ERR_INVAL,
+			                     "name '%.200s': '%.200s' is not an email address",
+			                     text, value);
+		break;
 	}
-	if (mca_dns_check(n, 1, 0, &e) != MCA_OK)
-		return mca_error_set(err, MCA_ERR_INVAL, "name: %s", e.msg);
+	*out = mca_typed_name(t, value);
+	if (*out == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	return MCA_OK;
 }
 
@@ -122,7 +183,7 @@ mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
 {
 	struct mca_token_row row;
 	unsigned char idraw[MCA_TOKEN_ID_LEN / 2], key[32];
-	char idhex[MCA_TOKEN_ID_LEN + 1], *keytxt = NULL, *tok = NULL;
+	char idhex[MCA_TOKEN_ID_LEN + 1], *keytxt = NULL, *tok = NULL, *typed = NULL;
 	json_t *names = NULL;
 	size_t i;
 	mca_rc rc;
@@ -148,9 +209,14 @@ mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
 			                   MCA_TOKEN_MAX_NAMES);
 			goto out;
 		}
-		if ((rc = check_name(spec->names[i], err)) != MCA_OK)
+		if ((rc = mca_token_name_normalize(spec->names[i], -1, &typed, err)) != MCA_OK)
 			goto out;
-		json_array_append_new(names, json_string(spec->names[i]));
+		if (json_array_append_new(names, json_string(typed)) != 0) {
+			rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		free(typed);
+		typed = NULL;
 	}
 	if (i == 0) {
 		rc = mca_error_set(err, MCA_ERR_INVAL,
@@ -195,6 +261,7 @@ mca_token_create(struct mca_store *st, const struct mca_token_spec *spec,
 	tok = NULL;
 out:
 	free(row.names);
+	free(typed);
 	mca_free_secret(keytxt);
 	mca_free_secret(tok);
 	json_decref(names);

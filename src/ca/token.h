@@ -46,7 +46,7 @@ enum mca_token_state {
 struct mca_token {
 	char id[MCA_TOKEN_ID_LEN + 1];
 	char *profile;
-	char **names; /* NULL-terminated: names and DNS patterns */
+	char **names; /* NULL-terminated typed names (names.h): "dns:*.x", "ip:10.0.0.5" ... */
 	int64_t uses_left, uses_total;
 	int64_t expires_at, created_at, revoked_at;
 	char *created_by;
@@ -55,7 +55,7 @@ struct mca_token {
 /* What an admin asks for. */
 struct mca_token_spec {
 	const char *profile;
-	const char *const *names; /* NULL-terminated; may be empty only if the profile allows any */
+	const char *const *names; /* NULL-terminated; typed or untyped (mca_token_name_normalize) */
 	int64_t ttl;              /* seconds */
 	int64_t uses;
 	const char *created_by;
@@ -103,6 +103,18 @@ mca_rc mca_token_list(struct mca_store *st, int (*cb)(void *arg, const struct mc
 
 /* Delete tokens that expired more than `grace` seconds ago; *n gets the count. */
 mca_rc mca_token_purge(struct mca_store *st, int64_t grace, int *n, struct mca_error *err);
+
+/*
+ * A name for an enrollment token, normalised to its typed form in *out
+ * (malloc'd): `type` as given, or, for `untyped` (type < 0), from a typed
+ * prefix in `text` if it has one, else by the documented rule: an IP
+ * literal is an IP address, text with "://" a URI, anything else a DNS name
+ * or "*.suffix" pattern.  Checks the value's syntax (DNS and A-labels as
+ * mca_dns_check with wildcards, IPs as inet_pton, URIs "scheme:" printable,
+ * SPIFFE IDs by mca_spiffe_check, email "local@domain").  MCA_ERR_INVAL with
+ * a message naming the value when it is not one.
+ */
+mca_rc mca_token_name_normalize(const char *text, int type, char **out, struct mca_error *err);
 
 void mca_token_clear(struct mca_token *t);
 

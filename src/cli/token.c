@@ -13,21 +13,26 @@
 #include "cli/cli.h"
 #include "common/duration.h"
 #include "common/util.h"
+#include "policy/names.h"
 #include "policy/profile.h"
 #include "store/store.h"
 
 void
 cli_token_usage(void)
 {
-	fputs("usage: mtlsca [-c CONF] token create --profile NAME [--name N]... [--ttl 15m]\n"
+	fputs("usage: mtlsca [-c CONF] token create --profile NAME [--name N]... [--ip ADDR]...\n"
+	      "                                   [--uri URI]... [--email ADDR]... [--ttl 15m]\n"
 	      "                                   [--uses 1] [--json]\n"
 	      "       mtlsca [-c CONF] token list [--json]\n"
 	      "       mtlsca [-c CONF] token revoke TOKEN_ID\n"
 	      "\n"
 	      "create prints a new token (only its hash is stored): it lets its holder\n"
-	      "request certificates of profile NAME for the names given (DNS names,\n"
-	      "*.suffix patterns, IP addresses, URIs such as SPIFFE IDs), --uses times,\n"
-	      "until --ttl has passed.\n",
+	      "request certificates of profile NAME for the names given, --uses times,\n"
+	      "until --ttl has passed.  A name allows only a SAN of its own type:\n"
+	      "--name is a DNS name or *.suffix pattern, --ip an IP address, --uri a URI\n"
+	      "such as a SPIFFE ID, --email an email address.  --name also takes a\n"
+	      "typed name (dns:, ip:, uri:, email:); an untyped --name that is an IP\n"
+	      "literal is an IP address, and one containing \"://\" a URI.\n",
 	      stdout);
 }
 
@@ -62,20 +67,28 @@ static int
 token_create(struct mca_conf *conf, struct mca_store *st, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"profile", required_argument, NULL, 'p'}, {"name", required_argument, NULL, 'n'},
-	    {"ttl", required_argument, NULL, 't'},     {"uses", required_argument, NULL, 'u'},
-	    {"json", no_argument, NULL, 'j'},          {NULL, 0, NULL, 0},
+	    {"profile", required_argument, NULL, 'p'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"uri", required_argument, NULL, 'r'},
+	    {"email", required_argument, NULL, 'e'},
+	    {"ttl", required_argument, NULL, 't'},
+	    {"uses", required_argument, NULL, 'u'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *names[MCA_TOKEN_MAX_NAMES + 1];
+	char *owned[MCA_TOKEN_MAX_NAMES + 1]; /* the typed --ip/--uri/--email strings */
 	struct mca_token_spec spec;
 	struct mca_profiles *profiles = NULL;
 	struct mca_token tok;
 	struct mca_error err = {0};
 	char *secret = NULL, *end = NULL;
 	json_t *j = NULL;
-	size_t n = 0;
+	size_t n = 0, i;
 	int c, json = 0, status = CLI_FAIL;
 
+	memset(owned, 0, sizeof(owned));
 	memset(&spec, 0, sizeof(spec));
 	memset(&tok, 0, sizeof(tok));
 	spec.ttl = 15 * 60;
@@ -90,32 +103,56 @@ token_create(struct mca_conf *conf, struct mca_store *st, int argc, char **argv)
 			spec.profile = optarg;
 			break;
 		case 'n':
-			if (n >= MCA_TOKEN_MAX_NAMES)
-				return cli_usage_error("token", "at most %d --name",
-				                       MCA_TOKEN_MAX_NAMES);
-			names[n++] = optarg;
-			names[n] = NULL;
+		case 'i':
+		case 'r':
+		case 'e':
+			if (n >= MCA_TOKEN_MAX_NAMES) {
+				status = cli_usage_error("token", "at most %d names",
+				                         MCA_TOKEN_MAX_NAMES);
+				goto out;
+			}
+			if (c != 'n') {
+				owned[n] = mca_typed_name(c == 'i'   ? MCA_NAME_IP
+				                          : c == 'r' ? MCA_NAME_URI
+				                                     : MCA_NAME_EMAIL,
+				                          optarg);
+				if (owned[n] == NULL) {
+					cli_fail("token create: out of memory");
+					goto out;
+				}
+			}
+			names[n] = owned[n] != NULL ? owned[n] : optarg;
+			names[++n] = NULL;
 			break;
 		case 't':
-			if (mca_duration_parse(optarg, &spec.ttl, &err) != MCA_OK)
-				return cli_usage_error("token", "--ttl: %s", err.msg);
+			if (mca_duration_parse(optarg, &spec.ttl, &err) != MCA_OK) {
+				status = cli_usage_error("token", "--ttl: %s", err.msg);
+				goto out;
+			}
 			break;
 		case 'u':
 			spec.uses = strtoll(optarg, &end, 10);
-			if (end == optarg || *end != '\0')
-				return cli_usage_error("token", "--uses takes a number");
+			if (end == optarg || *end != '\0') {
+				status = cli_usage_error("token", "--uses takes a number");
+				goto out;
+			}
 			break;
 		case 'j':
 			json = 1;
 			break;
 		default:
-			return cli_usage_error("token", "invalid option");
+			status = cli_usage_error("token", "invalid option");
+			goto out;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("token", "unexpected argument '%s'", argv[optind]);
-	if (spec.profile == NULL)
-		return cli_usage_error("token", "--profile is required");
+	if (optind < argc) {
+		status = cli_usage_error("token", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (spec.profile == NULL) {
+		status = cli_usage_error("token", "--profile is required");
+		goto out;
+	}
 	if (mca_profiles_load(conf->templates_dir, &profiles, &err) != MCA_OK ||
 	    mca_token_create(st, &spec, profile_ok, profiles, &tok, &secret, &err) != MCA_OK) {
 		cli_fail_err("token create", &err);
@@ -138,6 +175,8 @@ out:
 	mca_free_secret(secret);
 	mca_token_clear(&tok);
 	mca_profiles_free(profiles);
+	for (i = 0; i < n; i++)
+		free(owned[i]);
 	return status;
 }
 

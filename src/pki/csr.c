@@ -7,6 +7,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "pki/csr.h"
@@ -49,6 +50,53 @@ read_req(const void *data, size_t len)
 		req = NULL;
 	}
 	return req;
+}
+
+/* Whether `nid` is a digest too weak to sign with (collisions are practical). */
+static int
+weak_digest(int nid)
+{
+	return nid == NID_sha1 || nid == NID_md5 || nid == NID_md4 || nid == NID_md2 ||
+	       nid == NID_md5_sha1 || nid == NID_mdc2 || nid == NID_ripemd160;
+}
+
+/*
+ * Refuse a CSR signed with SHA-1 or MD5 (RSA, ECDSA, DSA, RSASSA-PSS whose
+ * hash is absent, i.e. SHA-1, or weak), as Boulder does: rule
+ * "csr.weak_signature".
+ */
+static mca_rc
+check_sig_alg(X509_REQ *req, struct mca_error *err)
+{
+	const ASN1_BIT_STRING *sig = NULL;
+	const X509_ALGOR *alg = NULL;
+	RSA_PSS_PARAMS *pss = NULL;
+	int nid, md = NID_undef, pk = NID_undef;
+	const char *name;
+
+	X509_REQ_get0_signature(req, &sig, &alg);
+	if (alg == NULL)
+		return mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                      "the CSR has no signature algorithm");
+	nid = OBJ_obj2nid(alg->algorithm);
+	if (nid == NID_rsassaPss) {
+		if (alg->parameter != NULL && alg->parameter->type == V_ASN1_SEQUENCE)
+			pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS),
+			                                alg->parameter);
+		md = pss != NULL && pss->hashAlgorithm != NULL
+		         ? OBJ_obj2nid(pss->hashAlgorithm->algorithm)
+		         : NID_sha1; /* RFC 4055: the default hash is SHA-1 */
+		RSA_PSS_PARAMS_free(pss);
+	} else if (!OBJ_find_sigid_algs(nid, &md, &pk)) {
+		md = NID_undef;
+	}
+	if (!weak_digest(md))
+		return MCA_OK;
+	name = OBJ_nid2ln(nid);
+	return mca_error_rule(err, MCA_ERR_BADCSR, "csr.weak_signature",
+	                      "the CSR is signed with %s; SHA-1 and MD5 signatures are not "
+	                      "accepted",
+	                      name != NULL ? name : "an unknown algorithm");
 }
 
 /* Append one SAN entry to csr->names; refuses IA5 strings with NULs or non-ASCII. */
@@ -210,6 +258,8 @@ mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_err
 		                    "the CSR's public key cannot be read");
 		goto fail;
 	}
+	if ((rc = check_sig_alg(csr->req, err)) != MCA_OK)
+		goto fail;
 	if (X509_REQ_verify(csr->req, csr->pubkey) != 1) {
 		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.signature",
 		                    "the CSR's signature does not verify with its public key");

@@ -48,6 +48,7 @@ struct mca_csr {
 /*
  * Parse `data` (PEM "CERTIFICATE REQUEST" or DER) and verify its
  * self-signature.  Errors are MCA_ERR_BADCSR with rule "csr.parse",
+ * "csr.weak_signature" (signed with an MD5 or SHA-1 based algorithm),
  * "csr.signature" or "csr.names" (more than MCA_CSR_MAX_NAMES, or a SAN
  * that cannot be read).
  */

@@ -337,6 +337,19 @@ check_ip(const struct mca_profile *p, const struct mca_name *n, struct mca_error
 	                      p->name);
 }
 
+/* An RFC 3986 scheme ("ALPHA *( ALPHA / DIGIT / + - . )") followed by ':' and more. */
+static int
+has_scheme(const char *uri)
+{
+	const char *c = uri;
+
+	if (!isalpha((unsigned char)*c))
+		return 0;
+	while (isalnum((unsigned char)*c) || *c == '+' || *c == '-' || *c == '.')
+		c++;
+	return *c == ':' && c[1] != '\0';
+}
+
 static mca_rc
 check_uri(const struct mca_profile *p, const char *uri, int *spiffe, struct mca_error *err)
 {
@@ -346,9 +359,10 @@ check_uri(const struct mca_profile *p, const char *uri, int *spiffe, struct mca_
 	if (!p->uri.allowed)
 		return mca_error_rule(err, MCA_ERR_POLICY, "name.type",
 		                      "URI '%.200s': profile '%s' takes no URIs", uri, p->name);
-	if (!printable_ascii(uri) || strchr(uri, ':') == NULL)
+	if (!printable_ascii(uri) || !has_scheme(uri))
 		return mca_error_rule(err, MCA_ERR_POLICY, "name.syntax",
-		                      "URI '%.200s' is not a printable ASCII URI", uri);
+		                      "URI '%.200s' is not a printable ASCII URI with a scheme",
+		                      uri);
 	if (strncasecmp(uri, "spiffe:", 7) == 0) {
 		if (!p->uri.spiffe)
 			return mca_error_rule(

@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <sqlite3.h>
+#include <openssl/x509.h>
 
 #include "common/embedded.h"
 #include "common/util.h"
+#include "policy/names.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -174,6 +177,59 @@ mca_store_schema_version(struct mca_store *st)
 	return v;
 }
 
+/* SQL mca_der_names(der): the typed names JSON of a certificate (names.h), NULL if unreadable. */
+static void
+sql_der_names(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *p = sqlite3_value_blob(argv[0]);
+	int len = sqlite3_value_bytes(argv[0]);
+	X509 *x = NULL;
+	char *names = NULL;
+
+	(void)argc;
+	if (p != NULL && len > 0)
+		x = d2i_X509(NULL, &p, len);
+	if (x != NULL)
+		names = mca_names_json_from_x509(x);
+	if (names != NULL)
+		sqlite3_result_text(ctx, names, -1, free);
+	else
+		sqlite3_result_null(ctx);
+	X509_free(x);
+}
+
+/* SQL mca_ip_canon(text): the inet_ntop form of an IP literal, NULL if not one. */
+static void
+sql_ip_canon(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *t = (const char *)sqlite3_value_text(argv[0]);
+	unsigned char ip[16];
+	char buf[INET6_ADDRSTRLEN];
+	size_t len = 0;
+
+	(void)argc;
+	if (t != NULL && mca_ip_parse(t, ip, &len) &&
+	    inet_ntop(len == 4 ? AF_INET : AF_INET6, ip, buf, sizeof(buf)) != NULL)
+		sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_null(ctx);
+}
+
+/* The functions migrations use (sql/0005-typed-names.sql). */
+static mca_rc
+register_functions(struct mca_store *st, struct mca_error *err)
+{
+	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
+
+	if (sqlite3_create_function(st->db, "mca_der_names", 1, flags, NULL, sql_der_names, NULL,
+	                            NULL) != SQLITE_OK ||
+	    sqlite3_create_function(st->db, "mca_ip_canon", 1, flags, NULL, sql_ip_canon, NULL,
+	                            NULL) != SQLITE_OK)
+		return mca_error_set(err, MCA_ERR_DB, "%s: cannot register SQL functions: %s",
+		                     st->path, sqlite3_errmsg(st->db));
+	return MCA_OK;
+}
+
 /* Apply every embedded migration newer than the database, each in its own transaction. */
 static mca_rc
 store_migrate(struct mca_store *st, struct mca_error *err)
@@ -244,7 +300,7 @@ store_open(const char *path, int create, const char *sync, struct mca_store **ou
 	    (rc = exec_sql(st, pragma, err)) != MCA_OK ||
 	    (rc = exec_sql(st, "PRAGMA foreign_keys = ON", err)) != MCA_OK)
 		goto fail;
-	if ((rc = store_migrate(st, err)) != MCA_OK)
+	if ((rc = register_functions(st, err)) != MCA_OK || (rc = store_migrate(st, err)) != MCA_OK)
 		goto fail;
 	*out = st;
 	return MCA_OK;
