@@ -418,6 +418,86 @@ START_TEST(test_on_record_direct)
 }
 END_TEST
 
+/* ---- the three steps, one by one ------------------------------------------ */
+
+static mca_rc
+failing_signer_hook(X509 **cert, struct mca_signer *s)
+{
+	(void)cert;
+	(void)s;
+	return MCA_ERR_CRYPTO;
+}
+
+/*
+ * decide writes nothing and involves no key; sign returns a certificate
+ * that verifies against the CA but is not recorded; record makes it
+ * durable and hands it over.  A refusal at decide and a failure at sign
+ * leave the database as it was.
+ */
+START_TEST(test_decide_sign_record)
+{
+	static const char *const names[] = {"DNS:steps.example.internal", NULL};
+	static const char *const allowed[] = {"dns:steps.example.internal", NULL};
+	static const char *const other[] = {"dns:other.example.internal", NULL};
+	struct mca_error err = {0};
+	struct mca_csr *csr = make_csr(NULL, names);
+	struct mca_issue_req req = {0};
+	struct mca_decision d;
+	struct mca_issued out;
+	struct counts c = counts_now();
+	struct mca_cert_rec *rec = NULL;
+	X509 *cert = NULL;
+	char serial[MCA_SERIAL_HEX_MAX];
+
+	req.csr = csr;
+	req.profile = "private";
+	req.auth = MCA_ISSUE_TOKEN;
+	req.requester = REQUESTER;
+	req.actor = ACTOR;
+
+	/* decide refuses a name the token does not allow, with nothing written */
+	req.allowed_names = other;
+	ck_assert_int_eq(mca_issue_decide(issuer, store, &req, &d, &err), MCA_ERR_POLICY);
+	ck_assert_str_eq(err.rule, "auth.name_not_allowed");
+	ck_assert_ptr_null(d.profile);
+	ck_added(c, 0);
+
+	req.allowed_names = allowed;
+	ck_assert_msg(mca_issue_decide(issuer, store, &req, &d, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_str_eq(d.profile->name, "private");
+	ck_assert_int_gt(d.res.not_after, d.res.not_before);
+	ck_added(c, 0);
+
+	/* a signing failure: nothing returned, nothing recorded */
+	mca_issue_test_hook = failing_signer_hook;
+	ck_assert_int_eq(mca_issue_sign(issuer, &d, &cert, &err), MCA_ERR_CRYPTO);
+	ck_assert_ptr_null(cert);
+	mca_issue_test_hook = NULL;
+	ck_added(c, 0);
+
+	ck_assert_msg(mca_issue_sign(issuer, &d, &cert, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_ptr_nonnull(cert);
+	ck_assert_int_eq(X509_verify(cert, mca_signer_pubkey(signer)), 1);
+	serial_of(cert, serial);
+	ck_assert_int_eq(mca_store_cert_get(store, serial, &rec, &err), MCA_ERR_NOTFOUND);
+	ck_added(c, 0);
+
+	ck_assert_msg(mca_issue_record(store, &req, &d, &cert, &out, &err) == MCA_OK, "%s",
+	              err.msg);
+	ck_assert_ptr_null(cert);
+	ck_assert_ptr_nonnull(out.cert);
+	ck_assert_str_eq(out.serial, serial);
+	ck_added(c, 1);
+	ck_assert_int_eq(mca_store_cert_get(store, serial, &rec, &err), MCA_OK);
+	ck_assert_str_eq(rec->profile, "private");
+	mca_cert_rec_free(rec);
+
+	mca_issued_clear(&out);
+	mca_decision_clear(&d);
+	mca_csr_free(csr);
+}
+END_TEST
+
 /* Key types the private profile takes: the leaf is signed by the CA for each of them. */
 static const enum mca_key_type verify_keys[] = {MCA_KEY_EC_P256, MCA_KEY_EC_P384, MCA_KEY_RSA_2048,
                                                 MCA_KEY_ED25519};
@@ -1164,6 +1244,7 @@ issue_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_private_recorded);
 	tcase_add_test(tc, test_on_record_direct);
+	tcase_add_test(tc, test_decide_sign_record);
 	tcase_add_loop_test(tc, test_signed_by_ca, 0, NELEM(verify_keys));
 	suite_add_tcase(s, tc);
 

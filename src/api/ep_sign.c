@@ -23,33 +23,12 @@ static const struct mca_jfield sign_fields[] = {
     MCA_JFIELD(struct sign_body, validity, MCA_J_STRING, 0),
 };
 
-/* The token use is taken right before signing and given back if signing fails. */
-struct use {
-	struct mca_store *st;
-	const char *id;
-	enum mca_token_state state;
-};
-
-static mca_rc
-use_reserve(void *arg, struct mca_error *err)
-{
-	struct use *u = arg;
-
-	u->state = mca_token_consume(u->st, u->id, err);
-	if (u->state == MCA_TOKEN_ERROR)
-		return err != NULL && err->code != MCA_OK ? err->code : MCA_ERR_DB;
-	if (u->state != MCA_TOKEN_OK)
-		return mca_error_set(err, MCA_ERR_NOTFOUND, "token no longer usable");
-	return MCA_OK;
-}
-
+/* Give back a token use taken for an issuance that then failed on our side. */
 static void
-use_release(void *arg)
+refund(struct mca_store *st, const char *id)
 {
-	struct use *u = arg;
-
-	if (mca_token_refund(u->st, u->id, NULL) != MCA_OK)
-		mca_log(MCA_LOG_ERR, "token %s: could not give back a use", u->id);
+	if (mca_token_refund(st, id, NULL) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "token %s: could not give back a use", id);
 }
 
 /* The rate-limit key of a token id (the addresses' table holds both kinds). */
@@ -126,19 +105,20 @@ mca_ep_sign(struct mca_req *r)
 	struct mca_token tok;
 	struct mca_issue_req req;
 	struct mca_issued iss;
-	struct mca_profile_snap *snap;
+	struct mca_profile_snap *snap = NULL;
+	struct mca_decision d;
 	struct mca_csr *csr = NULL;
 	struct mca_store *st;
-	struct use use;
+	X509 *cert = NULL;
 	const char *secret;
 	char id[MCA_TOKEN_ID_LEN + 1], key[32];
 	enum mca_token_state state;
 	enum mca_http_result res;
 	int64_t validity = 0, retry = 0;
-	mca_rc rc;
 
 	memset(&tok, 0, sizeof(tok));
 	memset(&iss, 0, sizeof(iss));
+	memset(&d, 0, sizeof(d));
 	secret = bearer(r);
 	if (!mca_token_id_of(secret, id))
 		return token_refused(r, MCA_TOKEN_MALFORMED, NULL, NULL);
@@ -178,9 +158,6 @@ mca_ep_sign(struct mca_req *r)
 		res = mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
 	}
-	use.st = st;
-	use.id = tok.id;
-	use.state = MCA_TOKEN_OK;
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = tok.profile;
@@ -188,24 +165,34 @@ mca_ep_sign(struct mca_req *r)
 	req.committer = r->srv->committer;
 	req.auth = MCA_ISSUE_TOKEN;
 	req.allowed_names = (const char *const *)tok.names;
-	req.reserve = use_reserve;
-	req.release = use_release;
-	req.hook_arg = &use;
 	snprintf(r->identity, sizeof(r->identity), "token:%s", tok.id);
 	req.requester = r->identity;
 	req.actor = r->identity;
 	req.action = "issue";
+	/* check token -> decide -> consume -> sign -> record */
 	snap = mca_server_profiles(r->srv);
-	rc = mca_issue(snap->issuer, st, &req, &iss, &err);
-	mca_profile_snap_release(snap);
-	if (rc != MCA_OK) {
-		res = use.state != MCA_TOKEN_OK ? token_refused(r, use.state, tok.id, &err)
-		                                : mca_reply_issue_error(r, &err, tok.profile);
+	if (mca_issue_decide(snap->issuer, st, &req, &d, &err) != MCA_OK) {
+		res = mca_reply_issue_error(r, &err, tok.profile);
+		goto out;
+	}
+	/* Taken atomically, after every refusal that is the request's fault. */
+	state = mca_token_consume(st, tok.id, &err);
+	if (state != MCA_TOKEN_OK) {
+		res = token_refused(r, state, tok.id, &err);
+		goto out;
+	}
+	if (mca_issue_sign(snap->issuer, &d, &cert, &err) != MCA_OK ||
+	    mca_issue_record(st, &req, &d, &cert, &iss, &err) != MCA_OK) {
+		refund(st, tok.id);
+		res = mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
 	}
 	mca_metrics_count(r->srv->metrics, MCA_M_ISSUED, tok.profile);
 	res = mca_reply_issued(r, &iss, tok.profile);
 out:
+	X509_free(cert);
+	mca_decision_clear(&d);
+	mca_profile_snap_release(snap);
 	mca_issued_clear(&iss);
 	mca_csr_free(csr);
 	mca_token_clear(&tok);

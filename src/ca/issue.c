@@ -235,76 +235,114 @@ record_direct(struct mca_store *st, const struct mca_issue_req *req, X509 *cert,
 }
 
 mca_rc
-mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_req *req,
-          struct mca_issued *out, struct mca_error *err)
+mca_issue_decide(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_req *req,
+                 struct mca_decision *d, struct mca_error *err)
 {
-	const struct mca_profile *p;
 	struct mca_policy_ctx ctx;
-	struct mca_policy_result res;
+	mca_rc rc;
+
+	memset(d, 0, sizeof(*d));
+	d->profile = mca_profiles_find(is->profiles, req->profile);
+	if (d->profile == NULL)
+		return mca_error_rule(err, MCA_ERR_NOTFOUND, "profile.unknown",
+		                      "no profile named '%.64s'", req->profile);
+	d->csr = req->csr;
+	ctx.profile = d->profile;
+	ctx.now = (int64_t)mca_now();
+	ctx.ca_not_after = is->ca_not_after;
+	if ((rc = mca_policy_check(&ctx, req->csr, req->validity, &d->res, err)) != MCA_OK ||
+	    (rc = check_authorization(is, st, req, d->profile, &d->res, err)) != MCA_OK)
+		mca_decision_clear(d);
+	return rc;
+}
+
+mca_rc
+mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
+               struct mca_error *err)
+{
 	struct mca_inspect_expect ex;
 	unsigned char serial[MCA_SERIAL_LEN];
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	X509 *cert = NULL;
-	int reserved = 0;
 	mca_rc rc;
 
-	memset(out, 0, sizeof(*out));
-	memset(&res, 0, sizeof(res));
-	p = mca_profiles_find(is->profiles, req->profile);
-	if (p == NULL)
-		return mca_error_rule(err, MCA_ERR_NOTFOUND, "profile.unknown",
-		                      "no profile named '%.64s'", req->profile);
-	ctx.profile = p;
-	ctx.now = (int64_t)mca_now();
-	ctx.ca_not_after = is->ca_not_after;
-	if ((rc = mca_policy_check(&ctx, req->csr, req->validity, &res, err)) != MCA_OK)
-		return rc;
-	if ((rc = check_authorization(is, st, req, p, &res, err)) != MCA_OK)
-		goto out;
-	if (req->reserve != NULL) {
-		if ((rc = req->reserve(req->hook_arg, err)) != MCA_OK)
-			goto out;
-		reserved = 1;
-	}
+	*out = NULL;
 	if ((rc = mca_serial_generate(serial, err)) != MCA_OK ||
-	    (rc = build(is, p, req->csr, &res, serial, &cert, err)) != MCA_OK)
+	    (rc = build(is, d->profile, d->csr, &d->res, serial, &cert, err)) != MCA_OK)
 		goto out;
 	if (mca_issue_test_hook != NULL && (rc = mca_issue_test_hook(&cert, is->signer)) != MCA_OK)
 		goto out;
 	if ((rc = mca_cert_to_der(cert, &der, &der_len, err)) != MCA_OK)
 		goto out;
 	memset(&ex, 0, sizeof(ex));
-	ex.profile = p;
-	ex.approved = &res;
+	ex.profile = d->profile;
+	ex.approved = &d->res;
 	ex.serial = serial;
 	ex.serial_len = sizeof(serial);
-	ex.pubkey = req->csr->pubkey;
+	ex.pubkey = d->csr->pubkey;
 	ex.ca_cert = is->ca_cert;
 	ex.crl_url = is->crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
 	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
 		goto out;
-	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(cert), out->serial, err)) != MCA_OK ||
-	    (rc = req->committer != NULL
-	              ? mca_committer_record_with(req->committer, cert, p->name, req->requester,
-	                                          req->actor, req->action ? req->action : "issue",
-	                                          req->on_record, err)
-	              : record_direct(st, req, cert, p->name, out->serial, err)) != MCA_OK)
-		goto out;
-	out->cert = cert;
-	out->not_before = res.not_before;
-	out->not_after = res.not_after;
+	*out = cert;
 	cert = NULL;
 out:
-	if (rc != MCA_OK) {
-		out->serial[0] = '\0';
-		if (reserved && req->release != NULL)
-			req->release(req->hook_arg);
-	}
 	free(der);
 	X509_free(cert);
-	mca_policy_result_clear(&res);
+	return rc;
+}
+
+mca_rc
+mca_issue_record(struct mca_store *st, const struct mca_issue_req *req,
+                 const struct mca_decision *d, X509 **cert, struct mca_issued *out,
+                 struct mca_error *err)
+{
+	const char *action = req->action ? req->action : "issue";
+	mca_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(*cert), out->serial, err)) !=
+	        MCA_OK ||
+	    (rc = req->committer != NULL
+	              ? mca_committer_record_with(req->committer, *cert, d->profile->name,
+	                                          req->requester, req->actor, action,
+	                                          req->on_record, err)
+	              : record_direct(st, req, *cert, d->profile->name, out->serial, err)) !=
+	        MCA_OK) {
+		out->serial[0] = '\0';
+		return rc;
+	}
+	out->cert = *cert;
+	*cert = NULL;
+	out->not_before = d->res.not_before;
+	out->not_after = d->res.not_after;
+	return MCA_OK;
+}
+
+void
+mca_decision_clear(struct mca_decision *d)
+{
+	mca_policy_result_clear(&d->res);
+	memset(d, 0, sizeof(*d));
+}
+
+mca_rc
+mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_req *req,
+          struct mca_issued *out, struct mca_error *err)
+{
+	struct mca_decision d;
+	X509 *cert = NULL;
+	mca_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mca_issue_decide(is, st, req, &d, err)) != MCA_OK)
+		return rc;
+	if ((rc = mca_issue_sign(is, &d, &cert, err)) == MCA_OK)
+		rc = mca_issue_record(st, req, &d, &cert, out, err);
+	X509_free(cert);
+	mca_decision_clear(&d);
 	return rc;
 }
 

@@ -1,11 +1,18 @@
 /*
  * issue.h - the issuance engine: CSR + profile + authorization in, a
- * recorded certificate out.
+ * recorded certificate out, in three steps (as Boulder's RA and CA):
  *
- * Order of work: policy check, authorization (token names, recorded domain
- * validations), build and sign through the signer, second look
- * (inspect.h), then the certificate row and its audit row in one durable
- * transaction.  Only then is the certificate handed back.
+ *   decide  policy check and authorization (token names, renewal names,
+ *           recorded domain validations); no key is involved;
+ *   sign    serial, TBSCertificate, signature through the signer, and the
+ *           second look (policy/inspect.h) at what was signed;
+ *   record  the certificate row and its audit row in one durable
+ *           transaction (doc/durability.md).  Only then is the
+ *           certificate handed back.
+ *
+ * A caller that must do something between the steps (consume a token use
+ * after decide, give it back when sign or record fails) calls them one by
+ * one; mca_issue() runs all three.
  *
  * A struct mca_issuer is read-only after creation and may be shared by
  * threads; each thread passes its own store.
@@ -23,6 +30,7 @@
 #include "common/err.h"
 #include "pki/csr.h"
 #include "pki/serial.h"
+#include "policy/policy.h"
 #include "policy/profile.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -61,15 +69,6 @@ struct mca_issue_req {
 	 */
 	const char *const *allowed_names;
 	/*
-	 * Optional: called once policy and authorization passed, right before
-	 * signing (e.g. to consume a token use); a failure aborts the
-	 * issuance with its error.  `release` undoes it when the issuance
-	 * fails afterwards.
-	 */
-	mca_rc (*reserve)(void *arg, struct mca_error *err);
-	void (*release)(void *arg);
-	void *hook_arg;
-	/*
 	 * Optional: record through this group committer (many issuances per
 	 * fsync) instead of a transaction of its own on `st`.
 	 */
@@ -92,10 +91,48 @@ struct mca_issued {
 };
 
 /*
- * Issue a certificate.  Refusals: MCA_ERR_POLICY (rule id in err->rule),
- * MCA_ERR_BADCSR, MCA_ERR_NOTFOUND (unknown profile).  MCA_ERR_INTERNAL
- * when the second look fails; MCA_ERR_DB when it cannot be recorded.
- * Nothing is recorded or returned on any error.
+ * What decide approved: the profile, the CSR, the names and the validity
+ * window.  The profile and CSR are borrowed (from the issuer and the
+ * request); free the rest with mca_decision_clear().
+ */
+struct mca_decision {
+	const struct mca_profile *profile;
+	const struct mca_csr *csr;
+	struct mca_policy_result res;
+};
+
+/*
+ * Decide whether `req` may be issued.  Refusals: MCA_ERR_POLICY (rule id in
+ * err->rule), MCA_ERR_BADCSR, MCA_ERR_NOTFOUND (unknown profile); MCA_ERR_DB
+ * when recorded validations cannot be read.  Nothing is written.
+ */
+mca_rc mca_issue_decide(struct mca_issuer *is, struct mca_store *st,
+                        const struct mca_issue_req *req, struct mca_decision *d,
+                        struct mca_error *err);
+
+/*
+ * Build and sign the certificate `d` describes, then look at it again.
+ * MCA_ERR_INTERNAL when the second look fails; signer errors as they come.
+ * Nothing is recorded; *cert (owned by the caller) only on success.
+ */
+mca_rc mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **cert,
+                      struct mca_error *err);
+
+/*
+ * Record `*cert` durably (through req->committer, or a transaction of its
+ * own on `st`), with req->on_record in the same transaction.  On success
+ * `out` takes the certificate (*cert becomes NULL); on failure (MCA_ERR_DB)
+ * nothing is recorded and *cert is left to the caller.
+ */
+mca_rc mca_issue_record(struct mca_store *st, const struct mca_issue_req *req,
+                        const struct mca_decision *d, X509 **cert, struct mca_issued *out,
+                        struct mca_error *err);
+
+void mca_decision_clear(struct mca_decision *d);
+
+/*
+ * Issue a certificate: decide, sign, record.  Errors as the three steps
+ * give them; nothing is recorded or returned on any error.
  */
 mca_rc mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_req *req,
                  struct mca_issued *out, struct mca_error *err);
