@@ -337,7 +337,7 @@ mca_ep_acme(struct mca_req *r)
 
 	memset(&c, 0, sizeof(c));
 	c.r = r;
-	c.srv = r->srv;
+	c.srv = r->app; /* the daemon's struct mca_server (api/httpd.c) */
 	host = host_header(r);
 	slash = strchr(r->path_arg, '/');
 	plen = slash ? (size_t)(slash - r->path_arg) : strlen(r->path_arg);
@@ -347,10 +347,10 @@ mca_ep_acme(struct mca_req *r)
 	profile[plen] = '\0';
 	c.rest = slash ? slash + 1 : "";
 	snprintf(c.base, sizeof(c.base), "https://%s/acme/%s", host, profile);
-	c.st = mca_server_store(r->srv, &err);
+	c.st = mca_server_store(c.srv, &err);
 	/* RFC 8555 6.5, 7.2: POST replies and newNonce; not the directory, not a 405. */
 	c.want_nonce = strcmp(r->method, "POST") == 0 || strcmp(c.rest, "new-nonce") == 0;
-	c.snap = mca_server_profiles(r->srv);
+	c.snap = mca_server_profiles(c.srv);
 	c.profile = mca_profiles_find(c.snap->profiles, profile);
 	if (c.profile == NULL || !(c.profile->authorization & MCA_AUTH_ACME)) {
 		res = mca_reply_error(r, 404, "not_found", "no ACME service for profile '%s'",

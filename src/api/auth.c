@@ -51,7 +51,7 @@ peer_leaf(struct MHD_Connection *c)
 void
 mca_http_identify(struct mca_req *r)
 {
-	struct mca_identity *id = &r->id;
+	struct mca_identity *id = mca_req_id(r);
 	X509_STORE_CTX *ctx = NULL;
 	struct mca_error err = {0};
 	struct mca_store *st;
@@ -67,7 +67,9 @@ mca_http_identify(struct mca_req *r)
 	id->presented = 1;
 	ctx = X509_STORE_CTX_new();
 	/* A client identity needs a certificate fit for TLS clients (clientAuth). */
-	ok = ctx != NULL && X509_STORE_CTX_init(ctx, r->srv->trust, id->cert, r->srv->chain) == 1 &&
+	ok = ctx != NULL &&
+	     X509_STORE_CTX_init(ctx, mca_req_server(r)->trust, id->cert,
+	                         mca_req_server(r)->chain) == 1 &&
 	     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1 &&
 	     X509_verify_cert(ctx) == 1;
 	if (!ok) {
@@ -78,7 +80,7 @@ mca_http_identify(struct mca_req *r)
 	if (mca_serial_from_asn1(X509_get0_serialNumber(id->cert), serial, &err) != MCA_OK ||
 	    mca_cert_fingerprint(id->cert, fp, &err) != MCA_OK)
 		goto out;
-	st = mca_server_store(r->srv, &err);
+	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL || mca_store_cert_get(st, serial, &id->rec, &err) != MCA_OK) {
 		mca_log(MCA_LOG_NOTICE, "client %s: certificate %s unknown: %s", r->client, serial,
 		        err.msg);
@@ -91,8 +93,8 @@ mca_http_identify(struct mca_req *r)
 		goto out;
 	}
 	id->valid = 1;
-	for (i = 0; r->srv->conf->admin_profiles[i] != NULL; i++)
-		if (strcmp(r->srv->conf->admin_profiles[i], id->rec->profile) == 0)
+	for (i = 0; mca_req_server(r)->conf->admin_profiles[i] != NULL; i++)
+		if (strcmp(mca_req_server(r)->conf->admin_profiles[i], id->rec->profile) == 0)
 			id->admin = 1;
 	snprintf(r->identity, sizeof(r->identity), "%s:%s", id->admin ? "admin" : "cert", serial);
 out:
@@ -103,14 +105,14 @@ out:
 int
 mca_http_require_identity(struct mca_req *r, int admin_only, enum mca_http_result *res)
 {
-	if (!r->id.valid) {
+	if (!mca_req_id(r)->valid) {
 		*res = mca_reply_error(r, 401, "unauthorized",
-		                       r->id.presented
+		                       mca_req_id(r)->presented
 		                           ? "the client certificate is unknown, expired or revoked"
 		                           : "a client certificate issued by this CA is required");
 		return 0;
 	}
-	if (admin_only && !r->id.admin) {
+	if (admin_only && !mca_req_id(r)->admin) {
 		*res = mca_reply_error(r, 403, "forbidden", "this needs an admin certificate");
 		return 0;
 	}

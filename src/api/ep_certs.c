@@ -26,10 +26,10 @@ mca_ep_cert_get(struct mca_req *r)
 		return res;
 	if (mca_serial_normalize(r->path_arg, serial, &err) != MCA_OK)
 		return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
-	if (!r->id.admin && strcmp(serial, r->id.rec->serial) != 0)
+	if (!mca_req_id(r)->admin && strcmp(serial, mca_req_id(r)->rec->serial) != 0)
 		return mca_reply_error(r, 403, "forbidden",
 		                       "only an admin or the certificate itself may read it");
-	st = mca_server_store(r->srv, &err);
+	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
 	switch (mca_store_cert_get(st, serial, &rec, &err)) {
@@ -126,7 +126,7 @@ mca_ep_cert_list(struct mca_req *r)
 	p.now = (int64_t)mca_now();
 	q.f.now = p.now;
 	p.arr = json_array();
-	st = mca_server_store(r->srv, &err);
+	st = mca_server_store(mca_req_server(r), &err);
 	if (p.arr == NULL || st == NULL) {
 		json_decref(p.arr);
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);

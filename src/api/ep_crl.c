@@ -32,7 +32,7 @@ etag_matches(struct MHD_Connection *c, const char *etag)
 static enum mca_http_result
 serve(struct mca_req *r, enum mca_crl_which which, int pem)
 {
-	struct mca_crl_snap *s = mca_crlcache_get(r->srv->crls, which);
+	struct mca_crl_snap *s = mca_crlcache_get(mca_req_server(r)->crls, which);
 	struct MHD_Response *resp;
 	char lm[64], cc[64];
 	int64_t now = (int64_t)mca_now(), age;

@@ -11,7 +11,7 @@ enum mca_http_result
 mca_ep_health(struct mca_req *r)
 {
 	struct mca_error err = {0};
-	struct mca_store *st = mca_server_store(r->srv, &err);
+	struct mca_store *st = mca_server_store(mca_req_server(r), &err);
 	struct timespec ts;
 
 	if (st == NULL || mca_store_ping(st, &err) != MCA_OK)
@@ -19,7 +19,8 @@ mca_ep_health(struct mca_req *r)
 		    r, 503, json_pack("{s:s, s:s}", "status", "unavailable", "reason", "database"));
 	/* Unauthenticated on both listeners: sign at most once per interval (server.c). */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (!mca_probe_ok(r->srv->signer_probe, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec))
+	if (!mca_probe_ok(mca_req_server(r)->signer_probe,
+	                  (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec))
 		return mca_reply_json(
 		    r, 503,
 		    json_pack("{s:s, s:s}", "status", "unavailable", "reason", "signing key"));

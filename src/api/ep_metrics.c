@@ -11,11 +11,11 @@ enum mca_http_result
 mca_ep_metrics(struct mca_req *r)
 {
 	/* The CRL gauges come from the snapshot being served, not from the database. */
-	struct mca_crl_snap *crl = mca_crlcache_get(r->srv->crls, MCA_CRL_CA);
+	struct mca_crl_snap *crl = mca_crlcache_get(mca_req_server(r)->crls, MCA_CRL_CA);
 	enum mca_http_result res;
 	char *text;
 
-	text = mca_metrics_render(r->srv->metrics, crl ? crl->number : 0,
+	text = mca_metrics_render(mca_req_server(r)->metrics, crl ? crl->number : 0,
 	                          crl ? crl->this_update : 0, (int64_t)mca_now());
 	mca_crl_snap_release(crl);
 	if (text == NULL)

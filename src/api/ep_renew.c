@@ -64,38 +64,38 @@ mca_ep_renew(struct mca_req *r)
 		return res;
 	if (mca_json_unpack(r->json, renew_fields, 1, &b, "request body", &err) != MCA_OK)
 		return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
-	st = mca_server_store(r->srv, &err);
+	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
 	rc = b.csr != NULL ? mca_csr_parse(b.csr, strlen(b.csr), &csr, &err)
-	                   : mca_csr_from_cert(r->id.cert, &csr, &err);
+	                   : mca_csr_from_cert(mca_req_id(r)->cert, &csr, &err);
 	if (rc != MCA_OK) {
-		res = mca_reply_issue_error(r, &err, r->id.rec->profile);
+		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
 		goto out;
 	}
-	names = old_names(r->id.rec->names);
+	names = old_names(mca_req_id(r)->rec->names);
 	if (names == NULL) {
 		res = mca_reply_error(r, 500, "internal", "out of memory");
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
-	req.profile = r->id.rec->profile;
-	req.committer = r->srv->committer;
+	req.profile = mca_req_id(r)->rec->profile;
+	req.committer = mca_req_server(r)->committer;
 	req.auth = MCA_ISSUE_RENEWAL;
 	req.allowed_names = (const char *const *)names;
 	req.requester = r->identity;
 	req.actor = r->identity;
 	req.action = "renew";
-	snap = mca_server_profiles(r->srv);
+	snap = mca_server_profiles(mca_req_server(r));
 	rc = mca_issue(snap->issuer, st, &req, &iss, &err);
 	mca_profile_snap_release(snap);
 	if (rc != MCA_OK) {
-		res = mca_reply_issue_error(r, &err, r->id.rec->profile);
+		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
 		goto out;
 	}
-	mca_metrics_count(r->srv->metrics, MCA_M_RENEWED, r->id.rec->profile);
-	res = mca_reply_issued(r, &iss, r->id.rec->profile);
+	mca_metrics_count(mca_req_server(r)->metrics, MCA_M_RENEWED, mca_req_id(r)->rec->profile);
+	res = mca_reply_issued(r, &iss, mca_req_id(r)->rec->profile);
 out:
 	for (i = 0; names != NULL && names[i] != NULL; i++)
 		free(names[i]);

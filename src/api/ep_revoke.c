@@ -39,17 +39,17 @@ mca_ep_revoke(struct mca_req *r)
 		return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
 	if (mca_serial_normalize(b.serial, serial, &err) != MCA_OK)
 		return mca_reply_error(r, 400, "bad_request", "field 'serial': %s", err.msg);
-	if (!r->id.admin && strcmp(serial, r->id.rec->serial) != 0)
+	if (!mca_req_id(r)->admin && strcmp(serial, mca_req_id(r)->rec->serial) != 0)
 		return mca_reply_error(r, 403, "forbidden",
 		                       "a certificate may revoke only itself; %s is another one",
 		                       serial);
-	st = mca_server_store(r->srv, &err);
+	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
-	mca_server_publish_params(r->srv, st, &pub, r->identity);
+	mca_server_publish_params(mca_req_server(r), st, &pub, r->identity);
 	switch (mca_revoke(&pub, serial, b.reason,
-	                   r->id.admin ? MCA_REVOKER_ADMIN : MCA_REVOKER_HOLDER, r->identity, &rr,
-	                   &err)) {
+	                   mca_req_id(r)->admin ? MCA_REVOKER_ADMIN : MCA_REVOKER_HOLDER,
+	                   r->identity, &rr, &err)) {
 	case MCA_OK:
 		break;
 	case MCA_ERR_INVAL:
@@ -62,9 +62,9 @@ mca_ep_revoke(struct mca_req *r)
 		return mca_reply_error(r, 500, "internal", "revocation failed: %s", err.msg);
 	}
 	if (rr.changed) {
-		mca_metrics_count(r->srv->metrics, MCA_M_REVOKED, rr.profile);
+		mca_metrics_count(mca_req_server(r)->metrics, MCA_M_REVOKED, rr.profile);
 		/* Serve the new CRL from the next request on. */
-		if (mca_crlcache_refresh(r->srv->crls, st, NULL, &err) != MCA_OK)
+		if (mca_crlcache_refresh(mca_req_server(r)->crls, st, NULL, &err) != MCA_OK)
 			mca_log(MCA_LOG_ERR, "loading the new CRL: %s", err.msg);
 	}
 	mca_time_rfc3339((time_t)rr.revoked_at, at, sizeof(at));

@@ -53,12 +53,12 @@ token_refused(struct mca_req *r, enum mca_token_state state, const char *id,
 
 	switch (state) {
 	case MCA_TOKEN_UNKNOWN:
-		mca_ratelimit_fail(r->srv->ratelimit, r->client, now);
+		mca_ratelimit_fail(mca_req_server(r)->ratelimit, r->client, now);
 		return mca_reply_error(r, 401, "unauthorized", "unknown token");
 	case MCA_TOKEN_BAD_SECRET:
 		token_key(key, sizeof(key), id);
-		mca_ratelimit_fail(r->srv->ratelimit, r->client, now);
-		mca_ratelimit_fail(r->srv->ratelimit, key, now);
+		mca_ratelimit_fail(mca_req_server(r)->ratelimit, r->client, now);
+		mca_ratelimit_fail(mca_req_server(r)->ratelimit, key, now);
 		return mca_reply_error(r, 401, "unauthorized", "unknown token");
 	case MCA_TOKEN_REVOKED:
 		return mca_reply_error(r, 401, "unauthorized", "the token has been revoked");
@@ -124,12 +124,12 @@ mca_ep_sign(struct mca_req *r)
 		return token_refused(r, MCA_TOKEN_MALFORMED, NULL, NULL);
 	/* Guessing at one token: refused from everywhere, before any check. */
 	token_key(key, sizeof(key), id);
-	if (mca_ratelimit_blocked(r->srv->ratelimit, key, (int64_t)mca_now(), &retry))
+	if (mca_ratelimit_blocked(mca_req_server(r)->ratelimit, key, (int64_t)mca_now(), &retry))
 		return rate_limited(r, retry, "for this token");
 	if (mca_json_unpack(r->json, sign_fields, sizeof(sign_fields) / sizeof(sign_fields[0]), &b,
 	                    "request body", &err) != MCA_OK)
 		return mca_reply_error(r, 400, "bad_request", "%s", err.msg);
-	st = mca_server_store(r->srv, &err);
+	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
 	state = mca_token_check(st, secret, &tok, &err);
@@ -140,7 +140,8 @@ mca_ep_sign(struct mca_req *r)
 	 * behind the same proxy or NAT.
 	 */
 	if (state == MCA_TOKEN_UNKNOWN &&
-	    mca_ratelimit_blocked(r->srv->ratelimit, r->client, (int64_t)mca_now(), &retry))
+	    mca_ratelimit_blocked(mca_req_server(r)->ratelimit, r->client, (int64_t)mca_now(),
+	                          &retry))
 		return rate_limited(r, retry, "from this address");
 	if (state != MCA_TOKEN_OK)
 		return token_refused(r, state, id, &err);
@@ -162,7 +163,7 @@ mca_ep_sign(struct mca_req *r)
 	req.csr = csr;
 	req.profile = tok.profile;
 	req.validity = validity;
-	req.committer = r->srv->committer;
+	req.committer = mca_req_server(r)->committer;
 	req.auth = MCA_ISSUE_TOKEN;
 	req.allowed_names = (const char *const *)tok.names;
 	snprintf(r->identity, sizeof(r->identity), "token:%s", tok.id);
@@ -170,7 +171,7 @@ mca_ep_sign(struct mca_req *r)
 	req.actor = r->identity;
 	req.action = "issue";
 	/* check token -> decide -> consume -> sign -> record */
-	snap = mca_server_profiles(r->srv);
+	snap = mca_server_profiles(mca_req_server(r));
 	if (mca_issue_decide(snap->issuer, st, &req, &d, &err) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
@@ -187,7 +188,7 @@ mca_ep_sign(struct mca_req *r)
 		res = mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
 	}
-	mca_metrics_count(r->srv->metrics, MCA_M_ISSUED, tok.profile);
+	mca_metrics_count(mca_req_server(r)->metrics, MCA_M_ISSUED, tok.profile);
 	res = mca_reply_issued(r, &iss, tok.profile);
 out:
 	X509_free(cert);

@@ -68,11 +68,11 @@ mca_ep_tokens(struct mca_req *r)
 	spec.names = names;
 	spec.uses = b.uses;
 	spec.created_by = r->identity;
-	st = mca_server_store(r->srv, &err);
+	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
 	memset(&tok, 0, sizeof(tok));
-	snap = mca_server_profiles(r->srv);
+	snap = mca_server_profiles(mca_req_server(r));
 	rc = mca_token_create(st, &spec, profile_ok, snap->profiles, &tok, &secret, &err);
 	mca_profile_snap_release(snap);
 	if (rc == MCA_ERR_INVAL)

@@ -1,7 +1,8 @@
 /*
  * http.h - mtlscad's /v1 API and its listeners: the route table, client
  * identities, issuance replies and one handler per endpoint file.  The
- * request context and the reply helpers are mhd/mhd.h's.
+ * request context and the reply helpers are mhd/mhd.h's, listening and
+ * dispatch mhd/httpd.h's; httpd.c configures those from struct mca_server.
  */
 #ifndef MCA_HTTP_H
 #define MCA_HTTP_H
@@ -11,6 +12,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <openssl/x509.h>
 
 #include "ca/issue.h"
 #include "common/err.h"
@@ -18,11 +20,38 @@
 #include "mhd/mhd.h"
 #include "store/store.h"
 
+/* Who is calling, from the TLS client certificate (auth.c). */
+struct mca_identity {
+	int presented;            /* a client certificate came with the handshake */
+	int valid;                /* it verifies, is ours, unexpired, not revoked */
+	int admin;                /* its profile is one of admin_profiles */
+	X509 *cert;               /* owned */
+	struct mca_cert_rec *rec; /* its record, owned */
+};
+
+/*
+ * What mhd/ carries opaquely for us: r->app is the daemon's server
+ * (httpd.c puts it in the mhd config), r->app_req the request's identity
+ * (allocated zeroed by httpd.c's begin hook for every request, freed by
+ * its end hook).  Handlers reach them only through these two.
+ */
+static inline struct mca_server *
+mca_req_server(const struct mca_req *r)
+{
+	return r->app;
+}
+
+static inline struct mca_identity *
+mca_req_id(const struct mca_req *r)
+{
+	return r->app_req;
+}
+
 /* The route table (routes.c), ending with a NULL path. */
 extern const struct mca_route mca_routes[];
 
 /*
- * Establish r->id from the TLS session (HTTPS only): verify the client
+ * Establish mca_req_id(r) from the TLS session (HTTPS only): verify the client
  * certificate against the root with OpenSSL, then look its serial up: it
  * must be recorded with the same DER, unexpired and not revoked.
  */
@@ -43,12 +72,13 @@ enum mca_http_result mca_reply_issue_error(struct mca_req *r, const struct mca_e
 enum mca_http_result mca_reply_issued(struct mca_req *r, const struct mca_issued *iss,
                                       const char *profile);
 
-/* Listening daemons of mtlscad. */
+/* Listening daemons of mtlscad (httpd.c, over mhd/httpd.h). */
 struct mca_httpd;
 
 /*
- * Bind both listeners (errors name the address), without accepting yet.
- * Ports 0 are replaced by the bound ports in srv->conf.
+ * Bind both listeners of srv->conf (errors name the address), without
+ * accepting yet.  Ports 0 are replaced by the bound ports in srv->conf.
+ * `srv` must outlive the result.
  */
 mca_rc mca_httpd_bind(struct mca_server *srv, struct mca_httpd **out, struct mca_error *err);
 

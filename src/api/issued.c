@@ -13,7 +13,7 @@ mca_reply_issue_error(struct mca_req *r, const struct mca_error *err, const char
 {
 	switch (err->code) {
 	case MCA_ERR_POLICY:
-		mca_metrics_count(r->srv->metrics, MCA_M_REJECTED, profile);
+		mca_metrics_count(mca_req_server(r)->metrics, MCA_M_REJECTED, profile);
 		return mca_reply_error(r, 403, "policy_violation", "%s: %s", err->rule, err->msg);
 	case MCA_ERR_BADCSR:
 		return mca_reply_error(r, 400, "bad_csr", "%s: %s", err->rule, err->msg);
@@ -35,11 +35,11 @@ mca_reply_issued(struct mca_req *r, const struct mca_issued *iss, const char *pr
 	mca_time_rfc3339((time_t)iss->not_before, nb, sizeof(nb));
 	mca_time_rfc3339((time_t)iss->not_after, na, sizeof(na));
 	/* chain: the issuing CA, then the root (doc/api.md) */
-	res =
-	    mca_reply_json(r, 201,
-	                   json_pack("{s:s, s:s, s:[s, s], s:s, s:s, s:s}", "serial", iss->serial,
-	                             "certificate", pem, "chain", r->srv->ca_pem, r->srv->root_pem,
-	                             "profile", profile, "not_before", nb, "not_after", na));
+	res = mca_reply_json(r, 201,
+	                     json_pack("{s:s, s:s, s:[s, s], s:s, s:s, s:s}", "serial", iss->serial,
+	                               "certificate", pem, "chain", mca_req_server(r)->ca_pem,
+	                               mca_req_server(r)->root_pem, "profile", profile,
+	                               "not_before", nb, "not_after", na));
 	free(pem);
 	return res;
 }

@@ -1,8 +1,10 @@
 /*
  * mhd.h - the HTTP glue on libmicrohttpd that every endpoint uses: the
  * per-request context, route table entries, body limits and the reply
- * helpers.  It knows nothing of the CA: `srv` and `id` are the
- * application's, carried for its handlers and never looked into here.
+ * helpers.  It knows nothing of the CA: `app` and `app_req` are the
+ * application's, carried for its handlers and never looked into here
+ * (the application reads them through its own typed accessors).  The
+ * listeners and the dispatch are mhd/httpd.h's.
  *
  * A request context is allocated on the first access-handler call and
  * freed only in the completion callback.  Bodies are capped while they
@@ -21,7 +23,6 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
-#include <openssl/x509.h>
 
 #include "common/err.h"
 
@@ -53,18 +54,6 @@ typedef enum mca_http_result (*mca_http_handler)(struct mca_req *r);
 #define MCA_ROUTE_BODY_OPT 0x8  /* with BODY: an empty body counts as {} */
 #define MCA_ROUTE_RAW      0x10 /* collect the body (capped), no type check, no parsing */
 
-struct mca_server; /* the application's (daemon/server.h) */
-struct mca_cert_rec;
-
-/* Who is calling, from the TLS client certificate (set by the application). */
-struct mca_identity {
-	int presented;            /* a client certificate came with the handshake */
-	int valid;                /* it verifies, is ours, unexpired, not revoked */
-	int admin;                /* its profile is one of admin_profiles */
-	X509 *cert;               /* owned */
-	struct mca_cert_rec *rec; /* its record, owned */
-};
-
 struct mca_route {
 	const char *path;
 	const char *method;
@@ -74,7 +63,9 @@ struct mca_route {
 
 /* One request; owned by the HTTP layer. */
 struct mca_req {
-	struct mca_server *srv;
+	void *app;     /* the application's, from its config (struct mca_mhd_config) */
+	void *app_req; /* the application's per request: set by its begin hook,
+	                  released by its end hook; NULL until then */
 	struct MHD_Connection *conn;
 	enum mca_listener listener;
 	const struct mca_route *route;
@@ -90,7 +81,6 @@ struct mca_req {
 	int64_t start_ns;
 	char client[64];   /* client address */
 	char identity[96]; /* authenticated identity for the log, "-" when none */
-	struct mca_identity id;
 };
 
 /* ---- reply helpers (handlers call exactly one, once) ---- */
