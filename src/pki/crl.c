@@ -104,7 +104,9 @@ mca_crl_build_tbs(const unsigned char *alg, size_t alg_len, X509 *issuer, int64_
 	*der = NULL;
 	ski = X509_get0_subject_key_id(issuer);
 	name_len = i2d_X509_NAME(X509_get_subject_name(issuer), &name);
-	if (ski == NULL || name_len <= 0) {
+	/* RFC 5280 5.1.2.3: a CRL's issuer is a non-empty DN; 5.2.1: the AKI is its SKI. */
+	if (ski == NULL || name_len <= 0 ||
+	    X509_NAME_entry_count(X509_get_subject_name(issuer)) == 0) {
 		OPENSSL_free(name);
 		return mca_error_set(err, MCA_ERR_CRYPTO, "CRL issuer lacks a name or an SKI");
 	}

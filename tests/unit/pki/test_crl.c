@@ -808,6 +808,30 @@ START_TEST(issuer_without_ski)
 }
 END_TEST
 
+/* RFC 5280 5.1.2.3: the issuer of a CRL MUST be a non-empty DN. */
+START_TEST(issuer_empty_name)
+{
+	struct ca ca;
+	struct mca_error err = {0};
+	const unsigned char *alg;
+	static unsigned char sentinel[] = "not touched";
+	unsigned char *tbs = sentinel;
+	size_t alg_len = 0, tbs_len = 0;
+	mca_rc rc;
+
+	ca_make(&ca, 0, NULL, 1, NULL);
+	ck_assert_int_eq(X509_NAME_entry_count(X509_get_subject_name(ca.cert)), 0);
+	ck_assert_ptr_nonnull(X509_get0_subject_key_id(ca.cert));
+	alg = mca_signer_algor_der(ca.signer, &alg_len);
+	rc = mca_crl_build_tbs(alg, alg_len, ca.cert, 1, T_2026, T_2050, NULL, 0, &tbs, &tbs_len,
+	                       &err);
+	ck_assert_int_eq(rc, MCA_ERR_CRYPTO);
+	ck_assert_str_eq(err.msg, "CRL issuer lacks a name or an SKI");
+	ck_assert_ptr_null(tbs);
+	ca_free(&ca);
+}
+END_TEST
+
 static Suite *
 crl_suite(void)
 {
@@ -837,6 +861,7 @@ crl_suite(void)
 
 	tc = tcase_create("refused");
 	tcase_add_test(tc, issuer_without_ski);
+	tcase_add_test(tc, issuer_empty_name);
 	suite_add_tcase(s, tc);
 	return s;
 }
