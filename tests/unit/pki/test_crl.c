@@ -832,6 +832,54 @@ START_TEST(issuer_empty_name)
 }
 END_TEST
 
+/*
+ * What cannot be a CRL is refused as invalid, naming the culprit, not
+ * encoded nor reported as "out of memory": a negative CRL number, a
+ * reason that is not one of the seven, a serial that is empty, zero or
+ * longer than 20 octets (RFC 5280 4.1.2.2).  The bad entry is the second.
+ */
+static const struct {
+	int64_t number;
+	struct mca_crl_entry bad;
+	const char *msg;
+} bad_input[] = {
+    {-1, {{0x01}, 1, T_2026, 0}, "negative CRL number -1"},
+    {INT64_MIN, {{0x01}, 1, T_2026, 0}, "negative CRL number -9223372036854775808"},
+    {1, {{0x01}, 1, T_2026, 6}, "CRL entry 1: unknown reason 6"},
+    {1, {{0x01}, 1, T_2026, 8}, "CRL entry 1: unknown reason 8"},
+    {1, {{0x01}, 1, T_2026, 10}, "CRL entry 1: unknown reason 10"},
+    {1, {{0x01}, 1, T_2026, -1}, "CRL entry 1: unknown reason -1"},
+    {1, {{0x01}, 1, T_2026, 42}, "CRL entry 1: unknown reason 42"},
+    {1, {{0x01}, 0, T_2026, 0}, "CRL entry 1: serial is not a positive integer of 1..20 octets"},
+    {1,
+     {{0x00, 0x00}, 2, T_2026, 0},
+     "CRL entry 1: serial is not a positive integer of 1..20 octets"},
+    {1, {{0x01}, 21, T_2026, 0}, "CRL entry 1: serial is not a positive integer of 1..20 octets"},
+};
+
+START_TEST(invalid_input)
+{
+	struct mca_crl_entry e[2] = {{{0x01}, 1, T_2026, MCA_REASON_KEY_COMPROMISE}};
+	struct ca ca;
+	struct mca_error err = {0};
+	const unsigned char *alg;
+	static unsigned char sentinel[] = "not touched";
+	unsigned char *tbs = sentinel;
+	size_t alg_len = 0, tbs_len = 0;
+	mca_rc rc;
+
+	e[1] = bad_input[_i].bad;
+	ca_make(&ca, 0, NULL, 1, "input CA");
+	alg = mca_signer_algor_der(ca.signer, &alg_len);
+	rc = mca_crl_build_tbs(alg, alg_len, ca.cert, bad_input[_i].number, T_2026, T_2050, e, 2,
+	                       &tbs, &tbs_len, &err);
+	ck_assert_int_eq(rc, MCA_ERR_INVAL);
+	ck_assert_str_eq(err.msg, bad_input[_i].msg);
+	ck_assert_ptr_null(tbs);
+	ca_free(&ca);
+}
+END_TEST
+
 static Suite *
 crl_suite(void)
 {
@@ -862,6 +910,7 @@ crl_suite(void)
 	tc = tcase_create("refused");
 	tcase_add_test(tc, issuer_without_ski);
 	tcase_add_test(tc, issuer_empty_name);
+	tcase_add_loop_test(tc, invalid_input, 0, NELEM(bad_input));
 	suite_add_tcase(s, tc);
 	return s;
 }
