@@ -46,6 +46,25 @@ mca_crl_reason_name(int reason)
 	return "unspecified";
 }
 
+/* Whether `e` can be encoded: a positive serial of 1..20 octets, one of our reasons. */
+static mca_rc
+entry_check(const struct mca_crl_entry *e, size_t i, struct mca_error *err)
+{
+	size_t k;
+
+	for (k = 0; k < e->serial_len && k < sizeof(e->serial); k++)
+		if (e->serial[k] != 0)
+			break;
+	if (e->serial_len > sizeof(e->serial) || k == e->serial_len)
+		return mca_error_set(
+		    err, MCA_ERR_INVAL,
+		    "CRL entry %zu: serial is not a positive integer of 1..20 octets", i);
+	for (k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++)
+		if (reasons[k].value == e->reason)
+			return MCA_OK;
+	return mca_error_set(err, MCA_ERR_INVAL, "CRL entry %zu: unknown reason %d", i, e->reason);
+}
+
 /* OIDs (content octets) of the extensions we write. */
 static const unsigned char oid_aki[] = {0x55, 0x1d, 0x23};         /* 2.5.29.35 */
 static const unsigned char oid_crl_number[] = {0x55, 0x1d, 0x14};  /* 2.5.29.20 */
@@ -100,11 +119,20 @@ mca_crl_build_tbs(const unsigned char *alg, size_t alg_len, X509 *issuer, int64_
 	unsigned char *name = NULL;
 	size_t tbs, list, ent, exts, seq, octets, inner, i;
 	int name_len;
+	mca_rc rc;
 
 	*der = NULL;
+	if (number < 0)
+		return mca_error_set(err, MCA_ERR_INVAL, "negative CRL number %lld",
+		                     (long long)number);
+	for (i = 0; i < n_entries; i++)
+		if ((rc = entry_check(&entries[i], i, err)) != MCA_OK)
+			return rc;
 	ski = X509_get0_subject_key_id(issuer);
 	name_len = i2d_X509_NAME(X509_get_subject_name(issuer), &name);
-	if (ski == NULL || name_len <= 0) {
+	/* RFC 5280 5.1.2.3: a CRL's issuer is a non-empty DN; 5.2.1: the AKI is its SKI. */
+	if (ski == NULL || name_len <= 0 ||
+	    X509_NAME_entry_count(X509_get_subject_name(issuer)) == 0) {
 		OPENSSL_free(name);
 		return mca_error_set(err, MCA_ERR_CRYPTO, "CRL issuer lacks a name or an SKI");
 	}

@@ -41,7 +41,11 @@ struct mca_crl_entry {
  * Encode the TBSCertList of a CRL for `issuer` with the given number,
  * validity window and entries; `alg` is the DER AlgorithmIdentifier of the
  * signature to come (mca_signer_algor_der).  The caller signs it with
- * mca_signer_wrap().  *tbs is malloc'd.
+ * mca_signer_wrap().  *tbs is malloc'd.  An issuer whose subject is empty
+ * or that has no subjectKeyIdentifier (the CRL's AKI) is MCA_ERR_CRYPTO,
+ * "CRL issuer lacks a name or an SKI".  A negative `number`, or an entry
+ * whose serial is not a positive integer of 1..20 octets or whose reason
+ * is not one above, is MCA_ERR_INVAL naming it; nothing is encoded.
  */
 mca_rc mca_crl_build_tbs(const unsigned char *alg, size_t alg_len, X509 *issuer, int64_t number,
                          int64_t this_update, int64_t next_update,
