@@ -21,9 +21,10 @@
 #define ACME_ORDER_LIFETIME  (7 * 86400)
 #define ACME_MAX_IDENTIFIERS 100
 
-/* Handlers (one resource kind per function). */
+/* Handlers (one resource per function), called from the table in routes.c. */
 enum mca_http_result acme_new_account(struct acme_ctx *c);
-enum mca_http_result acme_account(struct acme_ctx *c, const char *id, int orders);
+enum mca_http_result acme_account(struct acme_ctx *c, const char *id);
+enum mca_http_result acme_account_orders(struct acme_ctx *c, const char *id);
 enum mca_http_result acme_new_order(struct acme_ctx *c);
 enum mca_http_result acme_order(struct acme_ctx *c, const char *id);
 enum mca_http_result acme_authz(struct acme_ctx *c, const char *id);

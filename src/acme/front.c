@@ -1,7 +1,8 @@
 /*
  * front.c - the ACME front door: parse /acme/PROFILE/..., hand out and
  * check nonces, verify the JWS (url, nonce, jwk/kid, signature), and
- * dispatch to the resource handlers.  Every reply to a POST and to
+ * dispatch to the resource handlers; the route table (routes.c) names the
+ * handler of a POST and whether a jwk or a kid signs it.  Every reply to a POST and to
  * newNonce carries a fresh Replay-Nonce (RFC 8555 6.5, 7.2); the directory
  * and refusals of other methods need none.  Errors are
  * application/problem+json; replies are built in reply.c.
@@ -15,6 +16,7 @@
 #include <strings.h>
 
 #include "acme/acme_int.h"
+#include "acme/routes.h"
 #include "common/util.h"
 #include "daemon/nonce.h"
 
@@ -48,9 +50,13 @@ host_header(struct mca_req *r)
 	return h;
 }
 
-/* Verify the JWS of a POST; fills c->jws, c->key, c->acct, c->payload. */
+/*
+ * Verify the JWS of a POST to resource `name` (NULL: unknown), signed as
+ * `signers` (ACME_SIGNER_*) allows; fills c->jws, c->key, c->acct,
+ * c->payload.
+ */
 static enum mca_http_result
-authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
+authenticate(struct acme_ctx *c, unsigned signers, const char *name, int *ok)
 {
 	struct mca_error err = {0};
 	char url[900], want_kid[700];
@@ -83,7 +89,7 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		return acme_problem(c, 401, ACME_ERR("unauthorized"),
 		                    "the JWS url does not equal the request URL %s", url);
 	if (c->jws->jwk != NULL) {
-		if (!jwk_allowed)
+		if (!(signers & ACME_SIGNER_JWK))
 			return acme_problem(c, 400, ACME_ERR("malformed"),
 			                    "this resource needs a kid, not a jwk");
 		if (mca_jwk_to_pkey(c->jws->jwk, &c->key, &err) != MCA_OK)
@@ -91,9 +97,10 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		if (mca_jwk_thumbprint(c->jws->jwk, c->thumb, &err) != MCA_OK)
 			return acme_problem(c, 400, ACME_ERR("badPublicKey"), "%s", err.msg);
 	} else {
-		if (!kid_allowed)
+		if (!(signers & ACME_SIGNER_KID))
 			return acme_problem(c, 400, ACME_ERR("malformed"),
-			                    "newAccount needs a jwk, not a kid");
+			                    "%s needs a jwk, not a kid",
+			                    name ? name : "this resource");
 		acme_url(c, "acct", "", want_kid, sizeof(want_kid));
 		if (strncmp(c->jws->kid, want_kid, strlen(want_kid)) != 0 ||
 		    mca_acme_account_get(c->st, c->jws->kid + strlen(want_kid), &c->acct, &err) !=
@@ -139,66 +146,21 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 	return MCA_HTTP_QUEUED;
 }
 
-/* "KIND/ID" with a 16-hex id: returns the id or NULL. */
-static const char *
-id_after(const char *rest, const char *kind)
-{
-	size_t n = strlen(kind);
-	const char *id;
-
-	if (strncmp(rest, kind, n) != 0 || rest[n] != '/')
-		return NULL;
-	id = rest + n + 1;
-	if (strspn(id, "0123456789abcdef") != MCA_ACME_ID_LEN ||
-	    (id[MCA_ACME_ID_LEN] != '\0' && id[MCA_ACME_ID_LEN] != '/'))
-		return NULL;
-	return id;
-}
-
+/* Authenticate as the route table says, then call the resource's handler. */
 static enum mca_http_result
 dispatch_post(struct acme_ctx *c)
 {
-	enum mca_http_result res;
 	char id[MCA_ACME_ID_LEN + 1];
-	const char *p;
+	const struct acme_route *rt = acme_route_find(c->rest, id);
+	enum mca_http_result res;
 	int ok = 0;
 
-	if (strcmp(c->rest, "new-account") == 0) {
-		res = authenticate(c, 1, 0, &ok);
-		return ok ? acme_new_account(c) : res;
-	}
-	if (strcmp(c->rest, "revoke-cert") == 0) {
-		res = authenticate(c, 1, 1, &ok);
-		return ok ? acme_revoke_cert(c) : res;
-	}
-	res = authenticate(c, 0, 1, &ok);
+	res = authenticate(c, rt ? rt->signers : ACME_SIGNERS_UNKNOWN, rt ? rt->name : NULL, &ok);
 	if (!ok)
 		return res;
-	if (strcmp(c->rest, "new-order") == 0)
-		return acme_new_order(c);
-	if (strcmp(c->rest, "key-change") == 0)
-		return acme_problem(c, 501, ACME_ERR("serverInternal"),
-		                    "key rollover is not supported yet; create a new account");
-	if ((p = id_after(c->rest, "acct")) != NULL) {
-		snprintf(id, sizeof(id), "%.16s", p);
-		if (p[MCA_ACME_ID_LEN] == '\0')
-			return acme_account(c, id, 0);
-		if (strcmp(p + MCA_ACME_ID_LEN, "/orders") == 0)
-			return acme_account(c, id, 1);
-	}
-	snprintf(id, sizeof(id), "%.16s", "");
-#define ROUTE(kind, fn)                                                                            \
-	if ((p = id_after(c->rest, kind)) != NULL && p[MCA_ACME_ID_LEN] == '\0') {                 \
-		snprintf(id, sizeof(id), "%.16s", p);                                              \
-		return fn(c, id);                                                                  \
-	}
-	ROUTE("order", acme_order)
-	ROUTE("authz", acme_authz)
-	ROUTE("chall", acme_challenge)
-	ROUTE("finalize", acme_finalize)
-	ROUTE("cert", acme_cert)
-#undef ROUTE
-	return acme_problem(c, 404, ACME_ERR("malformed"), "no such resource");
+	if (rt == NULL)
+		return acme_problem(c, 404, ACME_ERR("malformed"), "no such resource");
+	return rt->match == ACME_MATCH_EXACT ? rt->exact(c) : rt->by_id(c, id);
 }
 
 enum mca_http_result
