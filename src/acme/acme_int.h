@@ -31,8 +31,6 @@ enum mca_http_result acme_authz(struct acme_ctx *c, const char *id);
 enum mca_http_result acme_challenge(struct acme_ctx *c, const char *id);
 enum mca_http_result acme_finalize(struct acme_ctx *c, const char *id);
 enum mca_http_result acme_cert(struct acme_ctx *c, const char *id);
-/* At startup, before serving: orders a crash left "processing" become "ready" again. */
-void acme_finalize_repair(struct mca_server *srv);
 enum mca_http_result acme_revoke_cert(struct acme_ctx *c);
 
 /* The order object, with its status brought up to date. */
