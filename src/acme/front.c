@@ -79,7 +79,7 @@ authenticate(struct acme_ctx *c, unsigned signers, const char *name, int *ok)
 	if (c->jws->nonce == NULL)
 		return acme_problem(c, 400, ACME_ERR("badNonce"),
 		                    "the protected header has no nonce");
-	nv = mca_nonce_redeem(c->srv->nonces, c->jws->nonce, (int64_t)mca_now());
+	nv = mca_nonce_redeem(c->nonces, c->jws->nonce, (int64_t)mca_now());
 	if (nv != MCA_NONCE_OK)
 		return acme_problem(c, 400, ACME_ERR("badNonce"),
 		                    "the nonce is %s; retry with the one in this reply",
@@ -176,6 +176,7 @@ mca_ep_acme(struct mca_req *r)
 	memset(&c, 0, sizeof(c));
 	c.r = r;
 	c.srv = r->srv;
+	c.nonces = c.srv->nonces;
 	host = host_header(r);
 	slash = strchr(r->path_arg, '/');
 	plen = slash ? (size_t)(slash - r->path_arg) : strlen(r->path_arg);

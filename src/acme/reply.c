@@ -15,7 +15,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/nonce.h"
-#include "daemon/server.h"
 
 /* Headers every ACME reply carries, and a nonce when the request needs one. */
 static void
@@ -25,7 +24,7 @@ common_headers(struct acme_ctx *c, struct MHD_Response *resp)
 	char link[700], nonce[MCA_NONCE_LEN + 1], retry[24];
 
 	if (c->want_nonce) {
-		if (mca_nonce_issue(c->srv->nonces, (int64_t)mca_now(), nonce, &err) == MCA_OK)
+		if (mca_nonce_issue(c->nonces, (int64_t)mca_now(), nonce, &err) == MCA_OK)
 			MHD_add_response_header(resp, "Replay-Nonce", nonce);
 		else
 			mca_log(MCA_LOG_ERR, "acme: no nonce: %s", err.msg);

@@ -9,7 +9,7 @@
  * the front door both build on it.
  *
  * Thread-safety: a context belongs to one request thread; the functions
- * use only it and the thread-safe nonce store (c->srv->nonces).
+ * use only it and the thread-safe nonce store (c->nonces).
  */
 #ifndef MCA_ACME_REPLY_H
 #define MCA_ACME_REPLY_H
@@ -30,11 +30,13 @@
 struct mca_server;
 struct mca_store;
 struct mca_profile_snap;
+struct mca_nonces;
 
 /* One ACME request, filled by the front door (front.c) and owned by it. */
 struct acme_ctx {
 	struct mca_req *r;
 	struct mca_server *srv;
+	struct mca_nonces *nonces; /* the server's replay nonces (daemon/nonce.h) */
 	struct mca_store *st;
 	struct mca_profile_snap *snap; /* held for the request: profile and issuer */
 	const struct mca_profile *profile;
