@@ -2,10 +2,10 @@
  * front.c - the ACME front door: parse /acme/PROFILE/..., hand out and
  * check nonces, verify the JWS (url, nonce, jwk/kid, signature), and
  * dispatch to the resource handlers; the route table (routes.c) names the
- * handler of a POST and whether a jwk or a kid signs it.  Every reply to a POST and to
- * newNonce carries a fresh Replay-Nonce (RFC 8555 6.5, 7.2); the directory
- * and refusals of other methods need none.  Errors are
- * application/problem+json; replies are built in reply.c.
+ * handler of a POST and whether a jwk or a kid signs it.  Every reply to
+ * a POST and to newNonce carries a fresh Replay-Nonce (RFC 8555 6.5,
+ * 7.2); the directory and refusals of other methods need none.  Errors
+ * are application/problem+json; replies are built in reply.c.
  */
 #include "config.h"
 
