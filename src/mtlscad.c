@@ -151,7 +151,7 @@ main(int argc, char **argv)
 	}
 	/* Threads do not survive fork(): start the workers after detaching. */
 	if (mca_committer_new(srv->conf->database, &srv->committer, &err) != MCA_OK ||
-	    mca_acme_new(srv, &srv->acme, &err) != MCA_OK) {
+	    mca_acme_new(srv->conf, srv->pool, &srv->acme, &err) != MCA_OK) {
 		mca_log(MCA_LOG_ERR, "%s", err.msg);
 		goto out;
 	}

@@ -119,27 +119,45 @@ add_order_url(void *arg, const char *id)
 	           o->arr, json_string(acme_url(o->c, "order", id, url, sizeof(url)))) != 0;
 }
 
+/* Whether `id` is the requesting account; a 403 into *res when not. */
+static int
+own_account(struct acme_ctx *c, const char *id, enum mca_http_result *res)
+{
+	if (strcmp(id, c->acct.id) == 0)
+		return 1;
+	*res = acme_problem(c, 403, ACME_ERR("unauthorized"),
+	                    "an account may only read or change itself");
+	return 0;
+}
+
 enum mca_http_result
-acme_account(struct acme_ctx *c, const char *id, int orders)
+acme_account_orders(struct acme_ctx *c, const char *id)
 {
 	struct mca_error err = {0};
 	struct order_urls o = {c, NULL};
+	enum mca_http_result res;
+
+	if (!own_account(c, id, &res))
+		return res;
+	o.arr = json_array();
+	if (o.arr == NULL ||
+	    mca_acme_order_list(c->st, id, 1000, add_order_url, &o, &err) != MCA_OK) {
+		json_decref(o.arr);
+		return acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
+	}
+	return acme_reply(c, 200, json_pack("{s:o}", "orders", o.arr), NULL, NULL);
+}
+
+enum mca_http_result
+acme_account(struct acme_ctx *c, const char *id)
+{
+	struct mca_error err = {0};
 	json_t *status, *contact;
 	char *ctext = NULL, url[700];
 	enum mca_http_result res;
 
-	if (strcmp(id, c->acct.id) != 0)
-		return acme_problem(c, 403, ACME_ERR("unauthorized"),
-		                    "an account may only read or change itself");
-	if (orders) {
-		o.arr = json_array();
-		if (o.arr == NULL ||
-		    mca_acme_order_list(c->st, id, 1000, add_order_url, &o, &err) != MCA_OK) {
-			json_decref(o.arr);
-			return acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
-		}
-		return acme_reply(c, 200, json_pack("{s:o}", "orders", o.arr), NULL, NULL);
-	}
+	if (!own_account(c, id, &res))
+		return res;
 	status = c->payload ? json_object_get(c->payload, "status") : NULL;
 	contact = c->payload ? json_object_get(c->payload, "contact") : NULL;
 	if (status != NULL &&

@@ -15,7 +15,8 @@
 #include "common/err.h"
 #include "mhd/mhd.h"
 
-struct mca_server;
+struct mca_conf;
+struct mca_store_pool;
 struct mca_req;
 struct mca_acme;
 
@@ -26,8 +27,15 @@ enum mca_acme_queued {
 	MCA_ACME_ACCOUNT_FULL, /* the account has acme.pending_validations_per_account */
 };
 
-/* Start the validation workers (acme.validation_workers of them). */
-mca_rc mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *err);
+/*
+ * Start the validation workers (acme.validation_workers of them), with the
+ * acme.* settings of `conf` (copied: conf may go before *out) and
+ * connections from `pool`, which must outlive *out.  Before they start,
+ * validations and finalizations a previous run left unfinished are
+ * resumed or made ready again.
+ */
+mca_rc mca_acme_new(const struct mca_conf *conf, struct mca_store_pool *pool, struct mca_acme **out,
+                    struct mca_error *err);
 
 /* Stop the workers (pending validations are left pending) and free. */
 void mca_acme_free(struct mca_acme *a);

@@ -1,146 +1,24 @@
 /*
  * front.c - the ACME front door: parse /acme/PROFILE/..., hand out and
  * check nonces, verify the JWS (url, nonce, jwk/kid, signature), and
- * dispatch to the resource handlers.  Every reply to a POST and to
- * newNonce carries a fresh Replay-Nonce (RFC 8555 6.5, 7.2); the directory
- * and refusals of other methods need none.  Errors are
- * application/problem+json.
+ * dispatch to the resource handlers; the route table (routes.c) names the
+ * handler of a POST and whether a jwk or a kid signs it.  Every reply to
+ * a POST and to newNonce carries a fresh Replay-Nonce (RFC 8555 6.5,
+ * 7.2); the directory and refusals of other methods need none.  Errors
+ * are application/problem+json; replies are built in reply.c.
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/rand.h>
-
 #include "acme/acme_int.h"
-#include "common/jsonx.h"
-#include "common/log.h"
+#include "acme/routes.h"
 #include "common/util.h"
 #include "daemon/nonce.h"
-
-/* Headers every ACME reply carries, and a nonce when the request needs one. */
-static void
-common_headers(struct acme_ctx *c, struct MHD_Response *resp)
-{
-	struct mca_error err = {0};
-	char link[700], nonce[MCA_NONCE_LEN + 1], retry[24];
-
-	if (c->want_nonce) {
-		if (mca_nonce_issue(c->srv->nonces, (int64_t)mca_now(), nonce, &err) == MCA_OK)
-			MHD_add_response_header(resp, "Replay-Nonce", nonce);
-		else
-			mca_log(MCA_LOG_ERR, "acme: no nonce: %s", err.msg);
-	}
-	if (c->retry_after > 0) {
-		snprintf(retry, sizeof(retry), "%lld", (long long)c->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-	}
-	snprintf(link, sizeof(link), "<%s/directory>;rel=\"index\"", c->base);
-	MHD_add_response_header(resp, "Link", link);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-}
-
-enum mca_http_result
-acme_reply_text(struct acme_ctx *c, unsigned status, const char *ctype, const char *body,
-                size_t len)
-{
-	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-
-	if (resp == NULL)
-		return MCA_HTTP_FAIL;
-	if (ctype != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	common_headers(c, resp);
-	return mca_reply_response(c->r, status, resp);
-}
-
-enum mca_http_result
-acme_reply(struct acme_ctx *c, unsigned status, json_t *j, const char *location, const char *up)
-{
-	struct MHD_Response *resp;
-	char *text, link[700];
-
-	if (j == NULL)
-		return acme_problem(c, 500, ACME_ERR("serverInternal"), "building a reply failed");
-	text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (text == NULL)
-		return acme_problem(c, 500, ACME_ERR("serverInternal"), "encoding a reply failed");
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(text);
-		return MCA_HTTP_FAIL;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	if (location != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
-	if (up != NULL) {
-		snprintf(link, sizeof(link), "<%s>;rel=\"up\"", up);
-		MHD_add_response_header(resp, "Link", link);
-	}
-	common_headers(c, resp);
-	return mca_reply_response(c->r, status, resp);
-}
-
-enum mca_http_result
-acme_problem(struct acme_ctx *c, unsigned status, const char *type, const char *fmt, ...)
-{
-	static const char fallback[] = "{\"type\":\"urn:ietf:params:acme:error:serverInternal\","
-	                               "\"detail\":\"the problem document could not be built\"}";
-	char raw[512], detail[768], *text;
-	struct MHD_Response *resp;
-	json_t *j;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	/* Details quote client bytes (URLs, kids, CSR names): make them valid UTF-8. */
-	mca_json_safe_text(detail, sizeof(detail), raw);
-	if (status >= 500 && status != 501) {
-		mca_log(MCA_LOG_ERR, "acme %s: %s", c->r->path, detail);
-		snprintf(detail, sizeof(detail), "internal error");
-	} else {
-		mca_log(MCA_LOG_NOTICE, "acme %s: %s: %s", c->r->path, type + 27, detail);
-	}
-	j = json_pack("{s:s, s:s, s:i}", "type", type, "detail", detail, "status", (int)status);
-	/* RFC 8555 6.2: say which algorithms are acceptable. */
-	if (j != NULL && strcmp(type, ACME_ERR("badSignatureAlgorithm")) == 0)
-		json_object_set_new(j, "algorithms",
-		                    json_pack("[s, s, s, s]", "ES256", "ES384", "RS256", "EdDSA"));
-	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (text == NULL) {
-		mca_log(MCA_LOG_ERR, "acme %s: could not build a problem document", c->r->path);
-		resp = MHD_create_response_from_buffer(
-		    strlen(fallback), (void *)(uintptr_t)fallback, MHD_RESPMEM_PERSISTENT);
-	} else {
-		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-		if (resp == NULL)
-			free(text);
-	}
-	if (resp == NULL)
-		return MCA_HTTP_FAIL;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
-	common_headers(c, resp); /* Retry-After too, when c->retry_after is set */
-	return mca_reply_response(c->r, status, resp);
-}
-
-const char *
-acme_url(const struct acme_ctx *c, const char *kind, const char *id, char *buf, size_t len)
-{
-	if (id != NULL)
-		snprintf(buf, len, "%s/%s/%s", c->base, kind, id);
-	else
-		snprintf(buf, len, "%s/%s", c->base, kind);
-	return buf;
-}
 
 static enum mca_http_result
 directory(struct acme_ctx *c)
@@ -172,9 +50,13 @@ host_header(struct mca_req *r)
 	return h;
 }
 
-/* Verify the JWS of a POST; fills c->jws, c->key, c->acct, c->payload. */
+/*
+ * Verify the JWS of a POST to resource `name` (NULL: unknown), signed as
+ * `signers` (ACME_SIGNER_*) allows; fills c->jws, c->key, c->acct,
+ * c->payload.
+ */
 static enum mca_http_result
-authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
+authenticate(struct acme_ctx *c, unsigned signers, const char *name, int *ok)
 {
 	struct mca_error err = {0};
 	char url[900], want_kid[700];
@@ -197,7 +79,7 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 	if (c->jws->nonce == NULL)
 		return acme_problem(c, 400, ACME_ERR("badNonce"),
 		                    "the protected header has no nonce");
-	nv = mca_nonce_redeem(c->srv->nonces, c->jws->nonce, (int64_t)mca_now());
+	nv = mca_nonce_redeem(c->nonces, c->jws->nonce, (int64_t)mca_now());
 	if (nv != MCA_NONCE_OK)
 		return acme_problem(c, 400, ACME_ERR("badNonce"),
 		                    "the nonce is %s; retry with the one in this reply",
@@ -207,7 +89,7 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		return acme_problem(c, 401, ACME_ERR("unauthorized"),
 		                    "the JWS url does not equal the request URL %s", url);
 	if (c->jws->jwk != NULL) {
-		if (!jwk_allowed)
+		if (!(signers & ACME_SIGNER_JWK))
 			return acme_problem(c, 400, ACME_ERR("malformed"),
 			                    "this resource needs a kid, not a jwk");
 		if (mca_jwk_to_pkey(c->jws->jwk, &c->key, &err) != MCA_OK)
@@ -215,9 +97,10 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 		if (mca_jwk_thumbprint(c->jws->jwk, c->thumb, &err) != MCA_OK)
 			return acme_problem(c, 400, ACME_ERR("badPublicKey"), "%s", err.msg);
 	} else {
-		if (!kid_allowed)
+		if (!(signers & ACME_SIGNER_KID))
 			return acme_problem(c, 400, ACME_ERR("malformed"),
-			                    "newAccount needs a jwk, not a kid");
+			                    "%s needs a jwk, not a kid",
+			                    name ? name : "this resource");
 		acme_url(c, "acct", "", want_kid, sizeof(want_kid));
 		if (strncmp(c->jws->kid, want_kid, strlen(want_kid)) != 0 ||
 		    mca_acme_account_get(c->st, c->jws->kid + strlen(want_kid), &c->acct, &err) !=
@@ -263,66 +146,21 @@ authenticate(struct acme_ctx *c, int jwk_allowed, int kid_allowed, int *ok)
 	return MCA_HTTP_QUEUED;
 }
 
-/* "KIND/ID" with a 16-hex id: returns the id or NULL. */
-static const char *
-id_after(const char *rest, const char *kind)
-{
-	size_t n = strlen(kind);
-	const char *id;
-
-	if (strncmp(rest, kind, n) != 0 || rest[n] != '/')
-		return NULL;
-	id = rest + n + 1;
-	if (strspn(id, "0123456789abcdef") != MCA_ACME_ID_LEN ||
-	    (id[MCA_ACME_ID_LEN] != '\0' && id[MCA_ACME_ID_LEN] != '/'))
-		return NULL;
-	return id;
-}
-
+/* Authenticate as the route table says, then call the resource's handler. */
 static enum mca_http_result
 dispatch_post(struct acme_ctx *c)
 {
-	enum mca_http_result res;
 	char id[MCA_ACME_ID_LEN + 1];
-	const char *p;
+	const struct acme_route *rt = acme_route_find(c->rest, id);
+	enum mca_http_result res;
 	int ok = 0;
 
-	if (strcmp(c->rest, "new-account") == 0) {
-		res = authenticate(c, 1, 0, &ok);
-		return ok ? acme_new_account(c) : res;
-	}
-	if (strcmp(c->rest, "revoke-cert") == 0) {
-		res = authenticate(c, 1, 1, &ok);
-		return ok ? acme_revoke_cert(c) : res;
-	}
-	res = authenticate(c, 0, 1, &ok);
+	res = authenticate(c, rt ? rt->signers : ACME_SIGNERS_UNKNOWN, rt ? rt->name : NULL, &ok);
 	if (!ok)
 		return res;
-	if (strcmp(c->rest, "new-order") == 0)
-		return acme_new_order(c);
-	if (strcmp(c->rest, "key-change") == 0)
-		return acme_problem(c, 501, ACME_ERR("serverInternal"),
-		                    "key rollover is not supported yet; create a new account");
-	if ((p = id_after(c->rest, "acct")) != NULL) {
-		snprintf(id, sizeof(id), "%.16s", p);
-		if (p[MCA_ACME_ID_LEN] == '\0')
-			return acme_account(c, id, 0);
-		if (strcmp(p + MCA_ACME_ID_LEN, "/orders") == 0)
-			return acme_account(c, id, 1);
-	}
-	snprintf(id, sizeof(id), "%.16s", "");
-#define ROUTE(kind, fn)                                                                            \
-	if ((p = id_after(c->rest, kind)) != NULL && p[MCA_ACME_ID_LEN] == '\0') {                 \
-		snprintf(id, sizeof(id), "%.16s", p);                                              \
-		return fn(c, id);                                                                  \
-	}
-	ROUTE("order", acme_order)
-	ROUTE("authz", acme_authz)
-	ROUTE("chall", acme_challenge)
-	ROUTE("finalize", acme_finalize)
-	ROUTE("cert", acme_cert)
-#undef ROUTE
-	return acme_problem(c, 404, ACME_ERR("malformed"), "no such resource");
+	if (rt == NULL)
+		return acme_problem(c, 404, ACME_ERR("malformed"), "no such resource");
+	return rt->match == ACME_MATCH_EXACT ? rt->exact(c) : rt->by_id(c, id);
 }
 
 enum mca_http_result
@@ -338,6 +176,7 @@ mca_ep_acme(struct mca_req *r)
 	memset(&c, 0, sizeof(c));
 	c.r = r;
 	c.srv = r->app; /* the daemon's struct mca_server (api/httpd.c) */
+	c.nonces = c.srv->nonces;
 	host = host_header(r);
 	slash = strchr(r->path_arg, '/');
 	plen = slash ? (size_t)(slash - r->path_arg) : strlen(r->path_arg);

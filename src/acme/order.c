@@ -570,22 +570,6 @@ order_issued(void *arg, struct mca_store *st, const char *serial, struct mca_err
 	return rc;
 }
 
-void
-acme_finalize_repair(struct mca_server *srv)
-{
-	struct mca_error err = {0};
-	struct mca_store *st = mca_server_store(srv, &err);
-	int64_t n = 0;
-
-	if (st == NULL || mca_acme_order_repair(st, &n, &err) != MCA_OK)
-		mca_log(MCA_LOG_ERR, "acme: cannot repair interrupted finalizations: %s", err.msg);
-	else if (n > 0)
-		mca_log(MCA_LOG_WARN,
-		        "acme: %lld order(s) were being finalized when the last run stopped; "
-		        "they are ready to be finalized again",
-		        (long long)n);
-}
-
 enum mca_http_result
 acme_finalize(struct acme_ctx *c, const char *id)
 {
@@ -627,7 +611,10 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		res = acme_problem(c, 400, ACME_ERR("badCSR"), "%s", why);
 		goto out;
 	}
-	/* Exactly one finalize of an order gets to issue. */
+	/*
+	 * Exactly one finalize of an order gets to issue.  A crash before the
+	 * commit leaves it "processing"; mca_acme_new makes it "ready" again.
+	 */
 	if (mca_acme_order_claim(c->st, id, &claimed, &err) != MCA_OK || !claimed) {
 		res = acme_problem(c, 403, ACME_ERR("orderNotReady"),
 		                   "the order is already being finalized");

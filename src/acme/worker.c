@@ -20,14 +20,13 @@
 #include <jansson.h>
 
 #include "acme/acme.h"
-#include "acme/acme_int.h"
 #include "acme/validate.h"
 #include "ca/conf.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon/server.h"
-#include "policy/profile.h"
 #include "store/acme.h"
+#include "store/pool.h"
+#include "store/store.h"
 
 /* A queued or running validation; account[0] == '\0' in an idle running slot. */
 struct job {
@@ -36,7 +35,7 @@ struct job {
 };
 
 struct mca_acme {
-	struct mca_server *srv;
+	struct mca_store_pool *pool; /* not owned */
 	struct mca_validate_cfg cfg;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -246,7 +245,7 @@ worker_main(void *arg)
 		}
 		memcpy(id, a->running[slot].id, sizeof(id));
 		pthread_mutex_unlock(&a->lock);
-		st = mca_server_store(a->srv, &err);
+		st = mca_store_pool_get(a->pool, &err);
 		if (st == NULL)
 			mca_log(MCA_LOG_ERR, "acme worker: database: %s", err.msg);
 		else
@@ -288,7 +287,7 @@ requeue(void *arg, const char *id)
 {
 	struct mca_acme *a = arg;
 	struct mca_error err = {0};
-	struct mca_store *st = mca_server_store(a->srv, &err);
+	struct mca_store *st = mca_store_pool_get(a->pool, &err);
 	char account[MCA_ACME_ID_LEN + 1];
 
 	if (st == NULL)
@@ -306,25 +305,42 @@ static void
 resume(struct mca_acme *a)
 {
 	struct mca_error err = {0};
-	struct mca_store *st = mca_server_store(a->srv, &err);
+	struct mca_store *st = mca_store_pool_get(a->pool, &err);
 
 	if (st == NULL || mca_acme_chall_processing(st, requeue, a, &err) != MCA_OK)
 		mca_log(MCA_LOG_WARN, "acme: cannot resume pending validations: %s", err.msg);
 }
 
+/* Orders a crash left "processing" (being finalized) become "ready" again. */
+static void
+repair_finalizations(struct mca_acme *a)
+{
+	struct mca_error err = {0};
+	struct mca_store *st = mca_store_pool_get(a->pool, &err);
+	int64_t n = 0;
+
+	if (st == NULL || mca_acme_order_repair(st, &n, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "acme: cannot repair interrupted finalizations: %s", err.msg);
+	else if (n > 0)
+		mca_log(MCA_LOG_WARN,
+		        "acme: %lld order(s) were being finalized when the last run stopped; "
+		        "they are ready to be finalized again",
+		        (long long)n);
+}
+
 mca_rc
-mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *err)
+mca_acme_new(const struct mca_conf *conf, struct mca_store_pool *pool, struct mca_acme **out,
+             struct mca_error *err)
 {
 	struct mca_acme *a;
 	struct worker_arg *w;
-	const struct mca_conf *conf = srv->conf;
 	size_t i;
 
 	*out = NULL;
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	a->srv = srv;
+	a->pool = pool;
 	a->cfg.http01_port = conf->acme_http01_port;
 	a->cfg.timeout_s = conf->acme_validation_timeout;
 	if (conf->acme_dns_resolver != NULL)
@@ -355,7 +371,7 @@ mca_acme_new(struct mca_server *srv, struct mca_acme **out, struct mca_error *er
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	}
 	resume(a);
-	acme_finalize_repair(srv);
+	repair_finalizations(a);
 	for (i = 0; i < a->workers; i++) {
 		w = malloc(sizeof(*w));
 		if (w != NULL) {
@@ -404,7 +420,7 @@ mca_acme_tick(struct mca_acme *a)
 	if (a == NULL || now - a->last_purge < 600)
 		return;
 	a->last_purge = now;
-	st = mca_server_store(a->srv, &err);
+	st = mca_store_pool_get(a->pool, &err);
 	if (st == NULL || mca_acme_purge(st, now - 7 * 86400, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "acme: purge failed: %s", err.msg);
 }
