@@ -20,7 +20,7 @@ void tu_rmtree(char *dir);
 /* The whole file at `path`, malloc'd and NUL-terminated; fails the test otherwise. */
 char *tu_read(const char *path);
 
-/* The path of the shipped templates/NAME.json ($TESTS_SRCDIR/.., else ../tests/..), malloc'd. */
+/* The path of the shipped templates/NAME.json ($MCA_TOP_SRCDIR, else ..), malloc'd. */
 char *tu_template_path(const char *name);
 
 /* The text of that template, malloc'd. */

@@ -23,7 +23,7 @@ sqlite3 "$db" "UPDATE certificates SET names = '[\"stale\"]' WHERE serial = '$sr
 	PRAGMA user_version = 4;"
 "$MTLSCA" -c "$conf" list >/dev/null 2>"$T_DIR/err" || { cat "$T_DIR/err"; fail "list after downgrade"; }
 eq "migration: schema version is current" "$(sqlite3 "$db" 'PRAGMA user_version')" \
-	"$(ls "$TESTS_SRCDIR/../sql/"*.sql | wc -l)"
+	"$(ls "$MCA_TOP_SRCDIR/sql/"*.sql | wc -l)"
 eq "migration: certificate names retyped from the DER" \
 	"$(sqlite3 "$db" "SELECT names FROM certificates WHERE serial = '$srv'")" \
 	'["dns:localhost","ip:127.0.0.1","ip:::1"]'

@@ -47,7 +47,7 @@ tu_read(const char *path)
 	char *text;
 	long n;
 
-	ck_assert_msg(f != NULL, "cannot open %s (is TESTS_SRCDIR set?)", path);
+	ck_assert_msg(f != NULL, "cannot open %s (is MCA_TOP_SRCDIR set?)", path);
 	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
 	n = ftell(f);
 	ck_assert_int_gt(n, 0);
@@ -63,12 +63,12 @@ tu_read(const char *path)
 char *
 tu_template_path(const char *name)
 {
-	const char *srcdir = getenv("TESTS_SRCDIR");
+	const char *top = getenv("MCA_TOP_SRCDIR");
 	char *path = NULL;
 
-	if (srcdir == NULL || srcdir[0] == '\0')
-		srcdir = "../tests";
-	ck_assert_int_ge(asprintf(&path, "%s/../templates/%s.json", srcdir, name), 0);
+	if (top == NULL || top[0] == '\0')
+		top = "..";
+	ck_assert_int_ge(asprintf(&path, "%s/templates/%s.json", top, name), 0);
 	return path;
 }
 

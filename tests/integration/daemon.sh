@@ -153,7 +153,7 @@ broken "http_listen port 0 and no public_url" "$b/nourl.conf" \
 	"$b/nourl.conf: field 'http_listen': port 0 needs a public_url (the CRL and caIssuers URLs of certificates)"
 sqlite3 "$b/mtlsca.db" "PRAGMA user_version = 999"
 broken "database newer than the program" "$b/mtlsca.conf" "newer than this mtlsca"
-sqlite3 "$b/mtlsca.db" "PRAGMA user_version = $(ls "$TESTS_SRCDIR"/../sql/*.sql | wc -l)"
+sqlite3 "$b/mtlsca.db" "PRAGMA user_version = $(ls "$MCA_TOP_SRCDIR"/sql/*.sql | wc -l)"
 start_daemon "$d/mtlsca.conf"
 jq --arg l "127.0.0.1:$HTTPS_PORT" '. + {"listen": $l}' "$b/mtlsca.conf" >"$b/inuse.conf"
 broken "port in use" "$b/inuse.conf" "listen 127.0.0.1:$HTTPS_PORT: Address already in use"

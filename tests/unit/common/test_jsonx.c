@@ -1,5 +1,5 @@
 /*
- * test_safetext.c - unit tests of mca_json_safe_text (jsonx.h): whatever
+ * test_jsonx.c - unit tests of mca_json_safe_text (jsonx.h): whatever
  * bytes go in, what comes out is well-formed UTF-8 that jansson packs,
  * ill-formed sequences become U+FFFD, a character cut at the end is
  * dropped, and a full buffer is cut at a character boundary.

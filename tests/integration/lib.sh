@@ -1,10 +1,11 @@
 # lib.sh - helpers shared by the integration tests (sourced, not run).
-# Environment from Makefile.am: MTLSCA, MTLSCAD, TESTS_SRCDIR, OPENSSL,
+# Environment from Makefile.am: MTLSCA, MTLSCAD, TESTS_SRCDIR (this
+# directory), MCA_TOP_SRCDIR (the source tree), OPENSSL,
 # CERTTOOL, CURL.  Each test makes its own temporary directory and stops
 # whatever it started, also when it fails.
 
 set -u
-: "${MTLSCA:?}" "${MTLSCAD:?}" "${TESTS_SRCDIR:?}"
+: "${MTLSCA:?}" "${MTLSCAD:?}" "${TESTS_SRCDIR:?}" "${MCA_TOP_SRCDIR:?}"
 OPENSSL=${OPENSSL:-openssl}
 CERTTOOL=${CERTTOOL:-certtool}
 CURL=${CURL:-curl}

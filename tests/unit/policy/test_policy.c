@@ -6,7 +6,7 @@
  * a table row that must be accepted or refused with the exact rule id.
  *
  * Keys are generated once in main() before the runner forks, so every
- * test shares them.  Templates are read from $TESTS_SRCDIR/../templates.
+ * test shares them.  Templates are read from $MCA_TOP_SRCDIR/templates.
  */
 #include "config.h" /* defines _GNU_SOURCE: strcasestr, asprintf */
 

@@ -103,7 +103,7 @@ srv_serial=$("$OPENSSL" x509 -in "$d/server.crt" -noout -serial | sed 's/serial=
 n=$(sqlite3 "$d/mtlsca.db" "SELECT profile FROM certificates WHERE serial = '$srv_serial'")
 eq "server.crt recorded under its serial" "$n" server
 eq "database schema version" "$(sqlite3 "$d/mtlsca.db" "PRAGMA user_version")" \
-	"$(ls "$TESTS_SRCDIR"/../sql/*.sql | wc -l)"
+	"$(ls "$MCA_TOP_SRCDIR"/sql/*.sql | wc -l)"
 "$OPENSSL" crl -inform DER -in "$d/crl/ca.crl" -CAfile "$d/chain.pem" -noout 2>&1 | grep -q "verify OK" ||
 	fail "crl/ca.crl signature"
 "$OPENSSL" crl -in "$d/crl/root.crl.pem" -CAfile "$d/root.crt" -noout 2>&1 | grep -q "verify OK" ||
@@ -113,7 +113,7 @@ eq "database schema version" "$(sqlite3 "$d/mtlsca.db" "PRAGMA user_version")" \
 check "certtool --crl-info parses crl/ca.crl" "$CERTTOOL" --crl-info --inder --infile "$d/crl/ca.crl"
 ok "first CRLs (issuing CA and root level) are published and verify"
 for t in public private domain-validated; do
-	cmp -s "$TESTS_SRCDIR/../templates/$t.json" "$d/templates/$t.json" || fail "template $t copied"
+	cmp -s "$MCA_TOP_SRCDIR/templates/$t.json" "$d/templates/$t.json" || fail "template $t copied"
 done
 ok "templates copied into the CA directory"
 jq -e '.listen == "127.0.0.1:0" and .database == "mtlsca.db" and .ca_key == "ca.key"' \

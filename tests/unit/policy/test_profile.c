@@ -4,7 +4,7 @@
  * loads, every malformed template is refused naming the file and the
  * field, and the DNS-pattern and CIDR helpers behave.
  *
- * Templates are read from $TESTS_SRCDIR/../templates (../tests when
+ * Templates are read from $MCA_TOP_SRCDIR/templates (../tests when
  * unset); malformed ones are the shipped texts with one substitution.
  */
 #include "config.h" /* defines _GNU_SOURCE: asprintf, nftw */
