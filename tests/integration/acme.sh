@@ -10,15 +10,13 @@ set -e
 
 CERTBOT=${CERTBOT:-certbot}
 LEGO=${LEGO:-lego}
-PYTHON=${ACME_PYTHON:-/usr/bin/python3} # Debian's, with python3-cryptography/-requests
 FAKEDNS=${FAKEDNS:-}
 for t in "$CERTBOT" "$LEGO" "$PYTHON"; do
 	command -v "$t" >/dev/null 2>&1 || fail "$t not found: run tools/install-deps"
 done
-"$PYTHON" -c 'import cryptography, requests' 2>/dev/null ||
-	fail "$PYTHON lacks cryptography/requests: install python3-cryptography python3-requests"
+need_python
 if [ -z "$FAKEDNS" ] || [ ! -x "$FAKEDNS" ]; then
-	fail "FAKEDNS (tests/fakedns) is not built: make tests/fakedns"
+	fail "FAKEDNS (tests/integration/fakedns) is not built: make tests/integration/fakedns"
 fi
 
 # Names, one per case (all under example.net, a real public suffix's child).
@@ -28,24 +26,6 @@ N_LEGO_DNS=lego-dns.example.net
 N_WILD=wild.example.net # lego asks for *.wild.example.net
 N_WRONG=wrong-response.example.net
 N_CSR=csr-mismatch.example.net
-
-# free_port: a TCP port on 127.0.0.1 that is free right now, below the
-# ephemeral range so that no outgoing connection takes it meanwhile
-free_port() {
-	"$PYTHON" -c 'import random, socket
-for _ in range(100):
-    p = random.randint(20000, 32000)
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break'
-}
 
 # client DESCRIPTION COMMAND...: an ACME client run must succeed; on failure
 # show its output and what the daemon logged

@@ -13,28 +13,7 @@
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 
-PYTHON=${ACME_PYTHON:-/usr/bin/python3} # Debian's, with python3-cryptography/-requests
-command -v "$PYTHON" >/dev/null 2>&1 || fail "$PYTHON not found: run tools/install-deps"
-"$PYTHON" -c 'import cryptography, requests' 2>/dev/null ||
-	fail "$PYTHON lacks cryptography/requests: install python3-cryptography python3-requests"
-
-# free_port: a TCP port on 127.0.0.1 that is free right now, below the
-# ephemeral range so that no outgoing connection takes it meanwhile
-free_port() {
-	"$PYTHON" -c 'import random, socket
-for _ in range(100):
-    p = random.randint(20000, 32000)
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break'
-}
+need_python
 
 # py DESCRIPTION ARGS...: run acme_crash.py, relaying its ok / not ok lines
 py() {

@@ -8,11 +8,9 @@
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 
-PYTHON=${ACME_PYTHON:-/usr/bin/python3}
 REQUESTS=5000
 command -v sqlite3 >/dev/null 2>&1 || fail "sqlite3 not found: run tools/install-deps"
-"$PYTHON" -c 'import cryptography, requests' 2>/dev/null ||
-	fail "$PYTHON lacks cryptography/requests: install python3-cryptography python3-requests"
+need_python
 
 d=$T_DIR/ca
 conf=$d/mtlsca.conf
@@ -21,11 +19,7 @@ state=$T_DIR/state.json
 init_ca "$d"
 
 # A fixed port, so that the account URL and the JWS urls stay the same across the restart.
-port=$("$PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()')
+port=$(free_port)
 jq --arg l "127.0.0.1:$port" '.listen = $l' "$conf" >"$conf.new"
 mv "$conf.new" "$conf"
 

@@ -8,30 +8,11 @@
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 
-PYTHON=${ACME_PYTHON:-/usr/bin/python3} # Debian's, with python3-cryptography/-requests
 FAKEDNS=${FAKEDNS:-}
-"$PYTHON" -c 'import cryptography, requests' 2>/dev/null ||
-	fail "$PYTHON lacks cryptography/requests: install python3-cryptography python3-requests"
+need_python
 if [ -z "$FAKEDNS" ] || [ ! -x "$FAKEDNS" ]; then
-	fail "FAKEDNS (tests/fakedns) is not built: make tests/fakedns"
+	fail "FAKEDNS (tests/integration/fakedns) is not built: make tests/integration/fakedns"
 fi
-
-# free_port: a TCP port on 127.0.0.1 that is free right now, below the ephemeral range
-free_port() {
-	"$PYTHON" -c 'import random, socket
-for _ in range(100):
-    p = random.randint(20000, 32000)
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break'
-}
 
 # run_phase PHASE: acme_validation.py PHASE against the running daemon
 run_phase() {

@@ -6,7 +6,6 @@
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 
-PYTHON=${ACME_PYTHON:-/usr/bin/python3}
 d=$T_DIR/ca
 init_ca "$d"
 conf=$d/mtlsca.conf
