@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,6 +72,25 @@ detach(void)
 	return p[1];
 }
 
+/*
+ * Every client connection is a descriptor: raise the open-files soft
+ * limit to the hard one (often 1024 soft against 524288 hard), so that
+ * limits.max_connections can be reached.  The listeners lower their
+ * connection limit, with a warning, if it still does not fit.
+ */
+static void
+raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		mca_log(MCA_LOG_WARN, "cannot raise the open-files limit to %llu: %s",
+		        (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -90,6 +110,7 @@ main(int argc, char **argv)
 	int c, sig, foreground = 0, ready_fd = -1, status = 1;
 
 	mca_log_set_ident("mtlscad");
+	raise_nofile_limit();
 	while ((c = getopt_long(argc, argv, "c:fhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -68,6 +68,7 @@ mca_httpd_bind(struct mca_server *srv, struct mca_httpd **out, struct mca_error 
 	cfg.max_connections = conf->max_connections;
 	cfg.max_connections_per_ip = conf->max_connections_per_ip;
 	cfg.connection_timeout = conf->connection_timeout;
+	cfg.request_timeout = conf->request_timeout;
 	cfg.header_memory = MCA_HTTP_HEADER_MAX;
 	cfg.hooks.begin = api_begin;
 	cfg.hooks.end = api_end;

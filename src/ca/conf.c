@@ -59,13 +59,14 @@ static const struct mca_jfield crl_fields[] = {
 
 struct raw_limits {
 	long long max_connections, max_connections_per_ip, threads;
-	const char *connection_timeout;
+	const char *connection_timeout, *request_timeout;
 };
 static const struct mca_jfield limits_fields[] = {
     MCA_JFIELD(struct raw_limits, max_connections, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_limits, max_connections_per_ip, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_limits, threads, MCA_J_INT, 0),
     MCA_JFIELD(struct raw_limits, connection_timeout, MCA_J_STRING, 0),
+    MCA_JFIELD(struct raw_limits, request_timeout, MCA_J_STRING, 0),
 };
 
 struct raw_acme {
@@ -420,7 +421,7 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 {
 	struct raw_conf raw = {0};
 	struct raw_crl crl = {0};
-	struct raw_limits lim = {LIM_ABSENT, LIM_ABSENT, LIM_ABSENT, NULL};
+	struct raw_limits lim = {LIM_ABSENT, LIM_ABSENT, LIM_ABSENT, NULL, NULL};
 	struct mca_error e = {0};
 	char buf[128];
 	int64_t timeout = 30;
@@ -511,7 +512,7 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 
 	if ((rc = conf_uint(c, "max_connections", lim.max_connections, 1, 100000,
 	                    &c->max_connections, err)) != MCA_OK ||
-	    (rc = conf_uint(c, "max_connections_per_ip", lim.max_connections_per_ip, 1, 100000,
+	    (rc = conf_uint(c, "max_connections_per_ip", lim.max_connections_per_ip, 0, 100000,
 	                    &c->max_connections_per_ip, err)) != MCA_OK ||
 	    (rc = conf_uint(c, "threads", lim.threads, 0, 256, &c->threads, err)) != MCA_OK)
 		return rc;
@@ -524,6 +525,16 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 			                     "%s: field 'limits.connection_timeout': at most 1h",
 			                     c->path);
 		c->connection_timeout = (unsigned)timeout;
+	}
+	if (lim.request_timeout != NULL) {
+		if ((rc = conf_duration(c, "limits.request_timeout", lim.request_timeout, &timeout,
+		                        err)) != MCA_OK)
+			return rc;
+		if (timeout < 1 || timeout > 3600)
+			return mca_error_set(err, MCA_ERR_CONFIG,
+			                     "%s: field 'limits.request_timeout': 1s to 1h",
+			                     c->path);
+		c->request_timeout = (unsigned)timeout;
 	}
 
 	if (raw.acme != NULL && (rc = conf_acme(c, raw.acme, err)) != MCA_OK)
@@ -570,9 +581,10 @@ mca_conf_load(const char *path, struct mca_conf **out, struct mca_error *err)
 	c->crl_refresh = 86400;
 	c->root_crl_validity = 365 * 86400;
 	c->log_level = MCA_LOG_INFO;
-	c->max_connections = 512;
-	c->max_connections_per_ip = 64;
+	c->max_connections = 4096;
+	c->max_connections_per_ip = 1024;
 	c->connection_timeout = 30;
+	c->request_timeout = 10;
 	c->acme_http01_port = 80;
 	c->acme_orders_per_hour = 300;
 	c->acme_validation_timeout = 10;

@@ -70,10 +70,11 @@ struct mca_conf {
 	    acme_new_accounts_per_hour; /* new accounts one client address may create an hour */
 
 	/* Connection limits of mtlscad. */
-	unsigned max_connections;
-	unsigned max_connections_per_ip;
-	unsigned connection_timeout; /* seconds */
-	unsigned threads;            /* 0: one per CPU */
+	unsigned max_connections;        /* default 4096 */
+	unsigned max_connections_per_ip; /* default 1024; 0: no per-address limit */
+	unsigned connection_timeout;     /* seconds idle, default 30 */
+	unsigned request_timeout;        /* seconds to receive one request, default 10 */
+	unsigned threads;                /* 0: one per CPU */
 };
 
 /*

@@ -262,6 +262,8 @@ mca_mhd_access_cb(void *cls, struct MHD_Connection *c, const char *url, const ch
 	(void)version;
 	if (r == NULL)
 		return req_new(cls, c, url, method, con_cls);
+	if (n == 0)
+		mca_mhd_conn_received(cls, c); /* the request is in: its deadline is met */
 	if (r->status != 0) {
 		/* Already answered (an early error): drop whatever still arrives. */
 		*upload_data_size = 0;
@@ -283,7 +285,7 @@ mca_mhd_completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct mca_req *r = *con_cls;
 	double secs;
 
-	(void)c;
+	mca_mhd_conn_done(l, c); /* the next request's deadline starts */
 	if (r == NULL)
 		return;
 	secs = (double)(mca_mhd_now_ns() - r->start_ns) / 1e9;

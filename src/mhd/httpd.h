@@ -62,14 +62,22 @@ struct mca_mhd_config {
 	struct mca_mhd_listen https;    /* serves every route */
 	struct mca_mhd_listen http;     /* plain HTTP: MCA_ROUTE_PUBLIC routes only */
 	/* HTTPS listener, PEM text, borrowed until mca_mhd_free: */
-	const char *cert_pem;  /* server certificate and its chain */
-	const char *key_pem;   /* its private key, unencrypted */
-	const char *trust_pem; /* CAs whose client certificates are requested */
-	unsigned threads;      /* per listener; 0: one per CPU, at most 64 */
-	unsigned max_connections;
-	unsigned max_connections_per_ip;
-	unsigned connection_timeout; /* seconds idle before a connection is closed */
-	size_t header_memory;        /* per connection; 0: MCA_HTTP_HEADER_MAX */
+	const char *cert_pem;            /* server certificate and its chain */
+	const char *key_pem;             /* its private key, unencrypted */
+	const char *trust_pem;           /* CAs whose client certificates are requested */
+	unsigned threads;                /* per listener; 0: one per CPU, at most 64 */
+	unsigned max_connections;        /* per listener; lowered to fit RLIMIT_NOFILE */
+	unsigned max_connections_per_ip; /* 0: no per-address limit */
+	unsigned connection_timeout;     /* seconds idle before a connection is closed */
+	/*
+	 * Seconds a client has to deliver a request (header and body): from
+	 * the accept (TLS handshake included) for the first one, from the
+	 * request line for later ones on a kept-alive connection, which must
+	 * send that line within connection_timeout of the previous reply.
+	 * Past it the connection is closed.  0: no deadline.
+	 */
+	unsigned request_timeout;
+	size_t header_memory; /* per connection; 0: MCA_HTTP_HEADER_MAX */
 	struct mca_mhd_hooks hooks;
 	void *app; /* given to every request as r->app */
 };

@@ -13,12 +13,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "mhd/httpd_int.h"
+
+/*
+ * Pending connections the kernel queues per listener (capped by
+ * net.core.somaxconn): a burst of clients, a proxy opening its pool, must
+ * not overflow it, which costs them a SYN retransmission (a second or more).
+ */
+#define LISTEN_BACKLOG 1024
+
+/* Descriptors kept for everything but client connections (database, logs, ...). */
+#define FD_RESERVE 128
+
+/* MHD log lines per second; more are counted and summarised. */
+#define LOG_PER_SECOND 5
 
 /* Bind and listen on `lc`; on success lc->port holds the bound port. */
 static mca_rc
@@ -48,7 +62,7 @@ bind_listener(struct mca_mhd_listen *lc, int *out, struct mca_error *err)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (res->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
 		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s %s:%u: %s", lc->name, lc->host,
 		                   lc->port, strerror(errno));
 		goto out;
@@ -81,7 +95,14 @@ mca_mhd_bind(const struct mca_mhd_config *cfg, struct mca_mhd **out, struct mca_
 	h->https.kind = MCA_LISTENER_HTTPS;
 	h->http.kind = MCA_LISTENER_HTTP;
 	h->https.fd = h->http.fd = -1;
-	if (h->cfg.https.host != NULL)
+	rc = mca_mhd_conns_init(&h->conns, err);
+	if (rc == MCA_OK) {
+		if (pthread_mutex_init(&h->loglimit.lock, NULL) != 0)
+			rc = mca_error_set(err, MCA_ERR_NOMEM, "pthread_mutex_init failed");
+		else
+			h->loglimit.inited = 1;
+	}
+	if (rc == MCA_OK && h->cfg.https.host != NULL)
 		rc = bind_listener(&h->cfg.https, &h->https.fd, err);
 	if (rc == MCA_OK && h->cfg.http.host != NULL)
 		rc = bind_listener(&h->cfg.http, &h->http.fd, err);
@@ -101,19 +122,79 @@ mca_mhd_port(const struct mca_mhd *h, enum mca_listener l)
 	return lc->host != NULL ? lc->port : 0;
 }
 
+/*
+ * Whether one more MHD line may be logged now: LOG_PER_SECOND a second,
+ * the rest counted; the first line of a new second says how many were
+ * dropped.  Hostile traffic must not fill the log.
+ */
+static int
+log_allowed(struct mca_mhd_loglimit *ll)
+{
+	int64_t now = mca_mhd_now_ns();
+	unsigned long long dropped = 0;
+	int ok;
+
+	pthread_mutex_lock(&ll->lock);
+	if (now - ll->window_ns >= 1000000000) {
+		ll->window_ns = now;
+		ll->in_window = 0;
+		dropped = ll->suppressed;
+		ll->suppressed = 0;
+	}
+	ok = ll->in_window < LOG_PER_SECOND;
+	if (ok)
+		ll->in_window++;
+	else
+		ll->suppressed++;
+	pthread_mutex_unlock(&ll->lock);
+	if (dropped > 0)
+		mca_log(MCA_LOG_NOTICE, "libmicrohttpd: %llu more messages not logged", dropped);
+	return ok;
+}
+
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
 {
+	struct mca_mhd_listener *l = cls;
 	char buf[512];
 	size_t n;
 
-	(void)cls;
+	if (!log_allowed(&l->h->loglimit))
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	/* MHD reports client misbehaviour (bad TLS, resets) here: not our bug. */
+	/*
+	 * MHD reports client misbehaviour here, not our bug: resets, bad TLS,
+	 * and "received handshake message out of context" for any failed
+	 * handshake (a client that closes or is shut down mid-handshake).
+	 */
 	mca_log(MCA_LOG_NOTICE, "libmicrohttpd: %s", buf);
+}
+
+/*
+ * The connection limit per listener that fits the open-files limit (both
+ * listeners may be full at once), with a warning when it had to be lowered.
+ */
+static unsigned
+fitting_connection_limit(const struct mca_mhd *h)
+{
+	struct rlimit rl;
+	unsigned want = h->cfg.max_connections, listeners;
+	unsigned long long avail;
+
+	listeners = (h->https.fd >= 0) + (h->http.fd >= 0);
+	if (listeners == 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	avail = rl.rlim_cur > FD_RESERVE + listeners ? (rl.rlim_cur - FD_RESERVE) / listeners : 1;
+	if ((unsigned long long)want <= avail)
+		return want;
+	mca_log(MCA_LOG_WARN,
+	        "limits.max_connections %u does not fit the open-files limit %llu "
+	        "(RLIMIT_NOFILE, ulimit -n): at most %llu connections per listener",
+	        want, (unsigned long long)rl.rlim_cur, avail);
+	return (unsigned)avail;
 }
 
 static unsigned
@@ -128,7 +209,7 @@ worker_threads(const struct mca_mhd_config *cfg)
 }
 
 static mca_rc
-start_listener(struct mca_mhd_listener *l, struct mca_error *err)
+start_listener(struct mca_mhd_listener *l, unsigned max_conn, struct mca_error *err)
 {
 	const struct mca_mhd_config *cfg = &l->h->cfg;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -147,22 +228,25 @@ start_listener(struct mca_mhd_listener *l, struct mca_error *err)
 		l->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, mca_mhd_access_cb, l, MHD_OPTION_EXTERNAL_LOGGER,
 		    mhd_logger, l, MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
-		    worker_threads(cfg), MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		    worker_threads(cfg), MHD_OPTION_CONNECTION_LIMIT, max_conn,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
 		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
-		    mca_mhd_completed_cb, l, MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem,
-		    MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem, MHD_OPTION_HTTPS_MEM_TRUST,
-		    cfg->trust_pem, MHD_OPTION_HTTPS_PRIORITIES, priorities, MHD_OPTION_END);
+		    mca_mhd_completed_cb, l, MHD_OPTION_NOTIFY_CONNECTION, mca_mhd_notify_cb, l,
+		    MHD_OPTION_URI_LOG_CALLBACK, mca_mhd_uri_cb, l, MHD_OPTION_HTTPS_MEM_CERT,
+		    cfg->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem,
+		    MHD_OPTION_HTTPS_MEM_TRUST, cfg->trust_pem, MHD_OPTION_HTTPS_PRIORITIES,
+		    priorities, MHD_OPTION_END);
 	} else {
 		l->d = MHD_start_daemon(
 		    flags, 0, NULL, NULL, mca_mhd_access_cb, l, MHD_OPTION_EXTERNAL_LOGGER,
 		    mhd_logger, l, MHD_OPTION_LISTEN_SOCKET, l->fd, MHD_OPTION_THREAD_POOL_SIZE,
-		    worker_threads(cfg), MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		    worker_threads(cfg), MHD_OPTION_CONNECTION_LIMIT, max_conn,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
 		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_NOTIFY_COMPLETED,
-		    mca_mhd_completed_cb, l, MHD_OPTION_END);
+		    mca_mhd_completed_cb, l, MHD_OPTION_NOTIFY_CONNECTION, mca_mhd_notify_cb, l,
+		    MHD_OPTION_URI_LOG_CALLBACK, mca_mhd_uri_cb, l, MHD_OPTION_END);
 	}
 	if (l->d == NULL)
 		return mca_error_set(err, MCA_ERR_CONFIG, "cannot start the %s listener",
@@ -174,12 +258,16 @@ start_listener(struct mca_mhd_listener *l, struct mca_error *err)
 mca_rc
 mca_mhd_start(struct mca_mhd *h, struct mca_error *err)
 {
+	unsigned max_conn;
 	mca_rc rc;
 
 	if (h->https.fd >= 0 && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return mca_error_set(err, MCA_ERR_CONFIG, "libmicrohttpd was built without TLS");
-	if ((rc = start_listener(&h->https, err)) != MCA_OK ||
-	    (rc = start_listener(&h->http, err)) != MCA_OK)
+	max_conn = fitting_connection_limit(h);
+	if ((rc = mca_mhd_conns_start(&h->conns, h->cfg.request_timeout, h->cfg.connection_timeout,
+	                              err)) != MCA_OK ||
+	    (rc = start_listener(&h->https, max_conn, err)) != MCA_OK ||
+	    (rc = start_listener(&h->http, max_conn, err)) != MCA_OK)
 		return rc;
 	return MCA_OK;
 }
@@ -220,6 +308,7 @@ mca_mhd_drain(struct mca_mhd *h, unsigned grace_s)
 			MHD_stop_daemon(ls[i]->d);
 		ls[i]->d = NULL;
 	}
+	mca_mhd_conns_stop(&h->conns);
 }
 
 void
@@ -233,5 +322,8 @@ mca_mhd_free(struct mca_mhd *h)
 		close(h->https.fd);
 	if (h->http.fd >= 0)
 		close(h->http.fd);
+	mca_mhd_conns_destroy(&h->conns);
+	if (h->loglimit.inited)
+		pthread_mutex_destroy(&h->loglimit.lock);
 	free(h);
 }

@@ -197,6 +197,7 @@ static const struct {
      {"limits", "max_connections_per_ip", "integer"}},
     {WITH("\"limits\": {\"threads\": true}"), {"limits", "threads", "integer"}},
     {WITH("\"limits\": {\"connection_timeout\": 30}"), {"limits", "connection_timeout", "string"}},
+    {WITH("\"limits\": {\"request_timeout\": 10}"), {"limits", "request_timeout", "string"}},
     /* Bad listener strings. */
     {WITH("\"listen\": \"localhost\""), {"'listen'", "localhost", "HOST:PORT"}},
     {WITH("\"listen\": \"\""), {"'listen'", "HOST:PORT"}},
@@ -259,6 +260,10 @@ static const struct {
     {WITH("\"limits\": {\"connection_timeout\": \"61m\"}"), {"'limits.connection_timeout'", "1h"}},
     {WITH("\"limits\": {\"connection_timeout\": \"3601s\"}"),
      {"'limits.connection_timeout'", "1h"}},
+    {WITH("\"limits\": {\"request_timeout\": \"10\"}"), {"'limits.request_timeout'", "'10'"}},
+    {WITH("\"limits\": {\"request_timeout\": \"0s\"}"), {"'limits.request_timeout'", "'0s'"}},
+    {WITH("\"limits\": {\"request_timeout\": \"3601s\"}"),
+     {"'limits.request_timeout'", "1s to 1h"}},
     /* crl.refresh must be shorter than crl.validity (explicit or default). */
     {WITH("\"crl\": {\"validity\": \"1d\", \"refresh\": \"1d\"}"), {"'crl.refresh'", "shorter"}},
     {WITH("\"crl\": {\"validity\": \"1d\", \"refresh\": \"2d\"}"), {"'crl.refresh'", "shorter"}},
@@ -277,8 +282,8 @@ static const struct {
     {WITH("\"limits\": {\"max_connections\": 9223372036854775807}"),
      {"'limits.max_connections'", "outside"}},
     {WITH("\"limits\": {\"max_connections\": 99999999999999999999}"), {"line"}},
-    {WITH("\"limits\": {\"max_connections_per_ip\": 0}"),
-     {"'limits.max_connections_per_ip'", "outside"}},
+    {WITH("\"limits\": {\"max_connections_per_ip\": -2}"),
+     {"'limits.max_connections_per_ip'", "-2 is outside 0..100000"}},
     {WITH("\"limits\": {\"max_connections_per_ip\": 100001}"),
      {"'limits.max_connections_per_ip'", "outside"}},
     {WITH("\"limits\": {\"threads\": 257}"), {"'limits.threads'", "257 is outside 0..256"}},
@@ -496,9 +501,10 @@ START_TEST(test_load_defaults)
 	ck_assert_int_eq(c->crl_refresh, 86400);
 	ck_assert_int_eq(c->root_crl_validity, 365 * 86400);
 	ck_assert_int_eq(c->log_level, MCA_LOG_INFO);
-	ck_assert_uint_eq(c->max_connections, 512);
-	ck_assert_uint_eq(c->max_connections_per_ip, 64);
+	ck_assert_uint_eq(c->max_connections, 4096);
+	ck_assert_uint_eq(c->max_connections_per_ip, 1024);
 	ck_assert_uint_eq(c->connection_timeout, 30);
+	ck_assert_uint_eq(c->request_timeout, 10);
 	ck_assert_uint_eq(c->threads, 0);
 	ck_assert_ptr_nonnull(c->admin_profiles);
 	ck_assert_str_eq(c->admin_profiles[0], "admin");
@@ -578,7 +584,7 @@ START_TEST(test_load_all_fields)
 	            "          \"root_validity\": \"30d\"},\n"
 	            "  \"limits\": {\"max_connections\": 100000,\n"
 	            "             \"max_connections_per_ip\": 1, \"threads\": 256,\n"
-	            "             \"connection_timeout\": \"1h\"},\n"
+	            "             \"connection_timeout\": \"1h\", \"request_timeout\": \"1h\"},\n"
 	            "  \"admin_profiles\": [\"admin\", \"ops\", \"break-glass\"]\n"
 	            "}\n");
 
@@ -608,6 +614,7 @@ START_TEST(test_load_all_fields)
 	ck_assert_uint_eq(c->max_connections_per_ip, 1);
 	ck_assert_uint_eq(c->threads, 256);
 	ck_assert_uint_eq(c->connection_timeout, 3600);
+	ck_assert_uint_eq(c->request_timeout, 3600);
 	ck_assert_str_eq(c->admin_profiles[0], "admin");
 	ck_assert_str_eq(c->admin_profiles[1], "ops");
 	ck_assert_str_eq(c->admin_profiles[2], "break-glass");
@@ -692,15 +699,17 @@ END_TEST
 START_TEST(test_load_lower_bounds)
 {
 	struct mca_conf *c = load_ok(WITH("\"limits\": {\"max_connections\": 1,"
-	                                  " \"max_connections_per_ip\": 1, \"threads\": 0,"
-	                                  " \"connection_timeout\": \"1s\"},"
+	                                  " \"max_connections_per_ip\": 0, \"threads\": 0,"
+	                                  " \"connection_timeout\": \"1s\","
+	                                  " \"request_timeout\": \"1s\"},"
 	                                  " \"crl\": {\"validity\": \"2s\", \"refresh\": \"1s\"},"
 	                                  " \"listen\": \"localhost:0\", \"admin_profiles\": []"));
 
 	ck_assert_uint_eq(c->max_connections, 1);
-	ck_assert_uint_eq(c->max_connections_per_ip, 1);
+	ck_assert_uint_eq(c->max_connections_per_ip, 0); /* no per-address limit */
 	ck_assert_uint_eq(c->threads, 0);
 	ck_assert_uint_eq(c->connection_timeout, 1);
+	ck_assert_uint_eq(c->request_timeout, 1);
 	ck_assert_int_eq(c->crl_validity, 2);
 	ck_assert_int_eq(c->crl_refresh, 1);
 	ck_assert_int_eq(c->root_crl_validity, 365 * 86400); /* untouched default */
@@ -719,8 +728,9 @@ START_TEST(test_load_empty_sections)
 
 	ck_assert_int_eq(c->crl_validity, 7 * 86400);
 	ck_assert_int_eq(c->crl_refresh, 86400);
-	ck_assert_uint_eq(c->max_connections, 512);
+	ck_assert_uint_eq(c->max_connections, 4096);
 	ck_assert_uint_eq(c->connection_timeout, 30);
+	ck_assert_uint_eq(c->request_timeout, 10);
 	mca_conf_free(c);
 	c = load_ok(WITH("\"crl\": {\"validity\": \"30d\", \"root_validity\": \"100w\"}"));
 	ck_assert_int_eq(c->crl_validity, 30 * 86400);
