@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,28 +29,104 @@ mca_name_type_str(enum mca_name_type t)
 	return "?";
 }
 
-/* PEM or DER into an X509_REQ. */
-static X509_REQ *
-read_req(const void *data, size_t len)
+/* Whether bytes [p, end) are all whitespace. */
+static int
+only_space(const unsigned char *p, const unsigned char *end)
 {
-	X509_REQ *req = NULL;
-	const unsigned char *p = data;
-	BIO *b;
+	for (; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return 0;
+	return 1;
+}
 
-	if (len >= 11 && memmem(data, len, "-----BEGIN", 10) != NULL) {
-		b = BIO_new_mem_buf(data, (int)len);
-		if (b != NULL)
-			req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
-		BIO_free(b);
-		return req;
-	}
-	req = d2i_X509_REQ(NULL, &p, (long)len);
-	if (req != NULL && p != (const unsigned char *)data + len) {
-		/* Trailing garbage after the DER. */
+/* DER into an X509_REQ, all of it: nothing may follow the structure. */
+static X509_REQ *
+read_der(const unsigned char *data, long len)
+{
+	const unsigned char *p = data;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, len);
+
+	if (req != NULL && p != data + len) {
 		X509_REQ_free(req);
 		req = NULL;
 	}
 	return req;
+}
+
+/*
+ * PEM (one CERTIFICATE REQUEST block, text before it allowed as RFC 7468
+ * says, only whitespace after it) or DER (nothing after it) into *out.
+ * A second block or trailing data is refused: what is signed must be all
+ * that was sent.
+ */
+static mca_rc
+read_req(const void *data, size_t len, X509_REQ **out, struct mca_error *err)
+{
+	const unsigned char *begin;
+	unsigned char *der = NULL;
+	char *name = NULL, *header = NULL;
+	long der_len = 0;
+	BIO *b = NULL;
+	mca_rc rc;
+
+	*out = NULL;
+	begin = len >= 10 ? memmem(data, len, "-----BEGIN", 10) : NULL;
+	if (begin == NULL) {
+		*out = len <= LONG_MAX ? read_der(data, (long)len) : NULL;
+		if (*out == NULL)
+			return mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+			                      "not a PEM or DER certificate signing request "
+			                      "(DER: one structure, nothing after it)");
+		return MCA_OK;
+	}
+	if (len > INT_MAX)
+		return mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse", "the CSR is too large");
+	if (memmem(begin + 10, len - (size_t)(begin + 10 - (const unsigned char *)data),
+	           "-----BEGIN", 10) != NULL)
+		return mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                      "more than one PEM block: send one CERTIFICATE REQUEST");
+	b = BIO_new_mem_buf(data, (int)len);
+	if (b == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (PEM_read_bio(b, &name, &header, &der, &der_len) != 1) {
+		ERR_clear_error();
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                    "the PEM block cannot be read");
+		goto out;
+	}
+	if (strcmp(name, "CERTIFICATE REQUEST") != 0 &&
+	    strcmp(name, "NEW CERTIFICATE REQUEST") != 0) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                    "the PEM block is '%.40s', not a CERTIFICATE REQUEST", name);
+		goto out;
+	}
+	{
+		char *rest = NULL;
+		long n = BIO_get_mem_data(b, &rest);
+
+		if (n > 0 &&
+		    !only_space((const unsigned char *)rest, (const unsigned char *)rest + n)) {
+			rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+			                    "data after the PEM block's END line");
+			goto out;
+		}
+	}
+	*out = read_der(der, der_len);
+	if (*out == NULL) {
+		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
+		                    "the PEM block is not a certificate signing request "
+		                    "(one DER structure, nothing after it)");
+		goto out;
+	}
+	rc = MCA_OK;
+out:
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(der);
+	BIO_free(b);
+	return rc;
 }
 
 /* Whether `nid` is a digest too weak to sign with (collisions are practical). */
@@ -246,12 +323,8 @@ mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_err
 	csr = calloc(1, sizeof(*csr));
 	if (csr == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	csr->req = read_req(data, len);
-	if (csr->req == NULL) {
-		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
-		                    "not a PEM or DER certificate signing request");
+	if ((rc = read_req(data, len, &csr->req, err)) != MCA_OK)
 		goto fail;
-	}
 	csr->pubkey = X509_REQ_get0_pubkey(csr->req);
 	if (csr->pubkey == NULL) {
 		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
