@@ -353,26 +353,33 @@ START_TEST(test_nested_refusal)
 END_TEST
 
 /* Inner transaction that conflicts once: not retried inside, the outer reruns all. */
+struct outer {
+	int calls;
+	struct script inner;
+};
+
 static mca_rc
 outer_with_conflicting_inner(struct mca_store *st, void *arg, struct mca_error *err)
 {
-	struct script *inner = arg;
+	struct outer *o = arg;
 	mca_rc rc;
 
+	o->calls++;
 	if ((rc = insert(st, "01", err)) != MCA_OK)
 		return rc;
-	return mca_store_txn(st, scripted, inner, err);
+	return mca_store_txn(st, scripted, &o->inner, err);
 }
 
 START_TEST(test_nested_conflict_goes_up)
 {
 	struct mca_error err = {0};
 	struct mca_store *st = open_db();
-	struct script inner = {.serial = "02", .conflicts = 1};
+	struct outer o = {.inner = {.serial = "02", .conflicts = 1}};
 
-	ck_assert_msg(mca_store_txn(st, outer_with_conflicting_inner, &inner, &err) == MCA_OK, "%s",
+	ck_assert_msg(mca_store_txn(st, outer_with_conflicting_inner, &o, &err) == MCA_OK, "%s",
 	              err.msg);
-	ck_assert_int_eq(inner.calls, 2); /* once per outer attempt */
+	ck_assert_int_eq(o.calls, 2);       /* the outer ran again ... */
+	ck_assert_int_eq(o.inner.calls, 2); /* ... and the inner once per outer run */
 	ck_assert_int_eq(other_count(), 2);
 	mca_store_close(st);
 }
