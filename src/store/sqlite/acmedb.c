@@ -1,4 +1,4 @@
-/* acme.c - SQLite: the ACME server's accounts, orders, authorizations, challenges. */
+/* acmedb.c - SQLite: the ACME server's accounts, orders, authorizations, challenges. */
 #include "config.h"
 
 #include <stdlib.h>
