@@ -75,7 +75,8 @@ struct mca_server {
 
 	int64_t last_purge; /* main thread only: mca_tick's hourly work */
 
-	/* Group commit of issued certificates (started after detaching). */
+	/* Group commit of issued certificates: started after detaching and
+	 * stopped by mtlscad, like the ACME workers. */
 	struct mca_committer *committer;
 };
 
