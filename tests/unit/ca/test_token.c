@@ -940,11 +940,14 @@ static const struct {
 	const char *msg;
 } revoke_bad_tab[] = {
     {"0000000000000000", "no live token with id 0000000000000000"},
-    {"", "'' is not a token id"},
-    {"0123", "'0123' is not a token id"},
-    {"0123456789ABCDEF", "'0123456789ABCDEF' is not a token id"},
-    {"0123456789abcdef0", "'0123456789abcdef0' is not a token id"},
-    {"0123456789abcdeg", "'0123456789abcdeg' is not a token id"},
+    {"", "not a token id (16 lower-case hex digits, as token list shows)"},
+    {"0123", "not a token id (16 lower-case hex digits, as token list shows)"},
+    {"0123456789ABCDEF", "not a token id (16 lower-case hex digits, as token list shows)"},
+    {"0123456789abcdef0", "not a token id (16 lower-case hex digits, as token list shows)"},
+    {"0123456789abcdeg", "not a token id (16 lower-case hex digits, as token list shows)"},
+    /* a whole token pasted: no part of its secret in the message */
+    {"mca_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+     "not a token id (16 lower-case hex digits, as token list shows)"},
 };
 
 /* Revoked: check and consume say so; a second revoke finds no live token. */
