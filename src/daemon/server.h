@@ -25,6 +25,7 @@
 #include "daemon/crlcache.h"
 #include "daemon/metrics.h"
 #include "daemon/ratelimit.h"
+#include "mhd/mhd.h"
 #include "policy/profile.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -93,6 +94,16 @@ mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mc
  * it cannot be opened.
  */
 struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
+
+/*
+ * The server a request of mtlscad's listeners belongs to: api/httpd.c
+ * hands it to mhd/ as the opaque app pointer of every request.
+ */
+static inline struct mca_server *
+mca_req_server(const struct mca_req *r)
+{
+	return r->app;
+}
 
 /*
  * Profile templates and the issuer built over them, immutable once
