@@ -116,14 +116,10 @@ chain_pem(STACK_OF(X509) * sk, char **out, struct mca_error *err)
 static int
 signer_usable(void *arg)
 {
-	static const unsigned char probe[] = "mtlsca health probe";
 	struct mca_server *srv = arg;
-	unsigned char *sig = NULL;
-	size_t len = 0;
 	int ok;
 
-	ok = mca_signer_sign(srv->ca_signer, probe, sizeof(probe), &sig, &len, NULL) == MCA_OK;
-	free(sig);
+	ok = mca_signer_probe(srv->ca_signer, NULL) == MCA_OK;
 	mca_metrics_signer_check(srv->metrics, ok);
 	return ok;
 }

@@ -27,12 +27,29 @@
 
 #include "common/err.h"
 
+/*
+ * What is being signed: a backend that checks before it signs (the
+ * daemon's signer process, signer/lint.h) needs to know.  MCA_SIGN_PROBE
+ * signs MCA_SIGNER_PROBE_MSG and nothing else (the health check): a
+ * backend signs its own copy of that constant, never bytes it was given.
+ */
+enum mca_sign_kind {
+	MCA_SIGN_CERT = 1,  /* a TBSCertificate */
+	MCA_SIGN_CRL = 2,   /* a TBSCertList */
+	MCA_SIGN_PROBE = 3, /* the fixed probe message */
+};
+
+#define MCA_SIGNER_PROBE_MSG "mtlsca health probe"
+
 /* What a backend provides.  `impl` is the backend's own state. */
 struct mca_signer_ops {
-	const char *name; /* "local", ... for logs */
-	/* Sign `tbs` with the algorithm of the key; *sig is malloc'd. */
-	mca_rc (*sign)(void *impl, const unsigned char *tbs, size_t tbs_len, unsigned char **sig,
-	               size_t *sig_len, struct mca_error *err);
+	const char *name; /* "local", "process", ... for logs */
+	/*
+	 * Sign `tbs` (of `kind`; for MCA_SIGN_PROBE tbs is the probe message)
+	 * with the algorithm of the key; *sig is malloc'd.
+	 */
+	mca_rc (*sign)(void *impl, enum mca_sign_kind kind, const unsigned char *tbs,
+	               size_t tbs_len, unsigned char **sig, size_t *sig_len, struct mca_error *err);
 	/* The public key, borrowed, valid while the signer lives. */
 	EVP_PKEY *(*pubkey)(void *impl);
 	void (*free)(void *impl);
@@ -74,9 +91,15 @@ EVP_PKEY *mca_signer_pubkey(const struct mca_signer *s);
  */
 const unsigned char *mca_signer_algor_der(const struct mca_signer *s, size_t *len);
 
-/* Sign `tbs`; *sig is malloc'd and owned by the caller. */
-mca_rc mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-                       unsigned char **sig, size_t *sig_len, struct mca_error *err);
+/* Sign `tbs` of `kind` (not MCA_SIGN_PROBE); *sig is malloc'd and owned by the caller. */
+mca_rc mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
+                       size_t tbs_len, unsigned char **sig, size_t *sig_len, struct mca_error *err);
+
+/*
+ * The health check: sign MCA_SIGNER_PROBE_MSG and verify the signature
+ * with the signer's public key.  MCA_OK when the key is there and usable.
+ */
+mca_rc mca_signer_probe(struct mca_signer *s, struct mca_error *err);
 
 /*
  * Sign the certificate `*cert` (its TBS is final but for the signature
@@ -88,7 +111,7 @@ mca_rc mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error 
  * Wrap signed bytes into the SEQUENCE { tbs, algorithm, BIT STRING sig }
  * shared by Certificate and CertificateList.  *out is malloc'd.
  */
-mca_rc mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-                       unsigned char **out, size_t *out_len, struct mca_error *err);
+mca_rc mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
+                       size_t tbs_len, unsigned char **out, size_t *out_len, struct mca_error *err);
 
 #endif
