@@ -124,6 +124,17 @@ mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned ch
 }
 
 mca_rc
+mca_signer_sign_probe(struct mca_signer *s, unsigned char **sig, size_t *sig_len,
+                      struct mca_error *err)
+{
+	static const unsigned char msg[] = MCA_SIGNER_PROBE_MSG;
+
+	*sig = NULL;
+	*sig_len = 0;
+	return s->ops->sign(s->impl, MCA_SIGN_PROBE, msg, sizeof(msg) - 1, sig, sig_len, err);
+}
+
+mca_rc
 mca_signer_probe(struct mca_signer *s, struct mca_error *err)
 {
 	static const unsigned char msg[] = MCA_SIGNER_PROBE_MSG;
@@ -134,8 +145,7 @@ mca_signer_probe(struct mca_signer *s, struct mca_error *err)
 	EVP_PKEY *pub = mca_signer_pubkey(s);
 	mca_rc rc;
 
-	if ((rc = s->ops->sign(s->impl, MCA_SIGN_PROBE, msg, sizeof(msg) - 1, &sig, &sig_len,
-	                       err)) != MCA_OK)
+	if ((rc = mca_signer_sign_probe(s, &sig, &sig_len, err)) != MCA_OK)
 		return rc;
 	if (EVP_PKEY_is_a(pub, "EC"))
 		md = EVP_PKEY_get_bits(pub) > 256 ? "SHA384" : "SHA256";

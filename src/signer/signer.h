@@ -95,6 +95,10 @@ const unsigned char *mca_signer_algor_der(const struct mca_signer *s, size_t *le
 mca_rc mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
                        size_t tbs_len, unsigned char **sig, size_t *sig_len, struct mca_error *err);
 
+/* Sign MCA_SIGNER_PROBE_MSG (kind MCA_SIGN_PROBE); *sig is malloc'd. */
+mca_rc mca_signer_sign_probe(struct mca_signer *s, unsigned char **sig, size_t *sig_len,
+                             struct mca_error *err);
+
 /*
  * The health check: sign MCA_SIGNER_PROBE_MSG and verify the signature
  * with the signer's public key.  MCA_OK when the key is there and usable.
