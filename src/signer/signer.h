@@ -69,8 +69,17 @@ mca_rc mca_signer_create(const struct mca_signer_ops *ops, void *impl, struct mc
 mca_rc mca_signer_local_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *err);
 
 /*
- * The one loader of a CA key file, for every caller: reads the passphrase
- * from `passphrase_file` (NULL: the key is not encrypted), loads
+ * MCA_OK when group and others may not read `path` (a key or passphrase
+ * file); otherwise MCA_ERR_CONFIG "PATH: group or others may read it: run
+ * 'chmod 600 PATH'" (MCA_ERR_IO when it cannot be looked at).
+ */
+mca_rc mca_signer_private_file(const char *path, struct mca_error *err);
+
+/*
+ * The one loader of a CA key file, for every caller (the CLI and the
+ * signer process): refuses a key or passphrase file that group or others
+ * may read (mca_signer_private_file); reads the passphrase only from
+ * `passphrase_file` (NULL: the key is not encrypted), loads
  * `key_path` and, when `cert` is not NULL, checks that the key belongs to
  * it (`cert_path` names it in the error).  Errors name the file.
  */

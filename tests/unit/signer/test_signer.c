@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <check.h>
 #include <openssl/evp.h>
@@ -289,7 +290,8 @@ START_TEST(loader)
 	struct mca_signer *s = NULL;
 	struct mca_error err = {0};
 	EVP_PKEY *k = make_key("EC", "P-256", 0), *other = make_key("EC", "P-256", 0);
-	char keyp[PATH_MAX + 16], passp[PATH_MAX + 16], encp[PATH_MAX + 16];
+	char keyp[PATH_MAX + 16], passp[PATH_MAX + 16], encp[PATH_MAX + 16],
+	    want[2 * PATH_MAX + 80];
 	X509 *mine = unsigned_cert(k), *theirs = unsigned_cert(other);
 	FILE *fp;
 
@@ -322,6 +324,20 @@ START_TEST(loader)
 	ck_assert_ptr_nonnull(fp);
 	fputs("correct horse\n", fp);
 	fclose(fp);
+	/* key and passphrase files that group or others may read: refused, naming the fix */
+	ck_assert_int_eq(chmod(passp, 0640), 0);
+	ck_assert_int_eq(mca_signer_load(encp, passp, mine, "ca.crt", &s, &err), MCA_ERR_CONFIG);
+	ck_assert_ptr_null(s);
+	snprintf(want, sizeof(want), "%s: group or others may read it: run 'chmod 600 %s'", passp,
+	         passp);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(chmod(passp, 0600), 0);
+	ck_assert_int_eq(chmod(encp, 0604), 0);
+	ck_assert_int_eq(mca_signer_load(encp, passp, mine, "ca.crt", &s, &err), MCA_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s: group or others may read it: run 'chmod 600 %s'", encp,
+	         encp);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(chmod(encp, 0600), 0);
 	ck_assert_msg(mca_signer_load(encp, passp, mine, "ca.crt", &s, &err) == MCA_OK, "%s",
 	              err.msg);
 	mca_signer_free(s);
