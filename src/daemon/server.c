@@ -243,6 +243,7 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->signer_conf.root_cert = conf->root_key != NULL ? conf->root_cert : NULL;
 	srv->signer_conf.passphrase_file = conf->passphrase_file;
 	srv->signer_conf.tls_key = conf->server_key;
+	srv->signer_conf.user = conf->signer_user;
 	srv->signer_conf.seccomp = env == NULL || strcmp(env, "0") != 0;
 	srv->signer_exe = strdup(signer_exe);
 	if (srv->signer_exe == NULL) {

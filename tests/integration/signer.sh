@@ -12,6 +12,31 @@ set -e
 
 d=$T_DIR/ca
 init_ca "$d"
+
+# ---- key and passphrase files that others may read: refused -------------------
+m=$T_DIR/modes
+cp -a "$d" "$m"
+chmod 640 "$m/ca.key"
+check_fails "ca.key mode 640: mtlscad refuses to start" 1 timeout 60 "$MTLSCAD" \
+	-c "$m/mtlsca.conf" --foreground
+stderr_one_line
+stderr_has "mtlscad: $m/ca.key: group or others may read it: run 'chmod 600 $m/ca.key'"
+check_fails "ca.key mode 640: the CLI refuses to sign a CRL" 1 "$MTLSCA" -c "$m/mtlsca.conf" crl
+stderr_has "$m/ca.key: group or others may read it: run 'chmod 600 $m/ca.key'"
+chmod 600 "$m/ca.key"
+chmod 604 "$m/root.key"
+check_fails "root.key mode 604: refused" 1 timeout 60 "$MTLSCAD" -c "$m/mtlsca.conf" --foreground
+stderr_one_line
+stderr_has "$m/root.key: group or others may read it: run 'chmod 600 $m/root.key'"
+chmod 600 "$m/root.key"
+printf 'pass phrase\n' >"$m/pass"
+chmod 644 "$m/pass"
+jq --arg p "$m/pass" '. + {"passphrase_file": $p}' "$m/mtlsca.conf" >"$m/pass.conf"
+check_fails "passphrase file mode 644: refused" 1 timeout 60 "$MTLSCAD" -c "$m/pass.conf" \
+	--foreground
+stderr_one_line
+stderr_has "$m/pass: group or others may read it: run 'chmod 600 $m/pass'"
+
 start_daemon "$d/mtlsca.conf"
 C="$CURL -s --max-time 30 --cacert $d/chain.pem"
 https=https://127.0.0.1:$HTTPS_PORT
@@ -26,6 +51,9 @@ sp=$(signer_pid)
 ok "the signer process runs (pid $sp)"
 grep -q -- "--signer-process" "/proc/$sp/cmdline" || fail "the child is not the signer process"
 ok "it is mtlscad --signer-process"
+eq "the signer runs under seccomp" "$(awk '/^Seccomp:/ {print $2}' "/proc/$sp/status")" 2
+eq "with no new privileges" "$(awk '/^NoNewPrivs:/ {print $2}' "/proc/$sp/status")" 1
+eq "and only its channel besides stdio" "$(ls "/proc/$sp/fd" | sort -n | tr '\n' ' ')" "0 1 2 3 "
 
 "$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T_DIR/k.pem" \
 	-subj /CN=web.internal -addext subjectAltName=DNS:web.internal -out "$T_DIR/r.csr" 2>/dev/null
@@ -92,4 +120,14 @@ ok "issuance works again after $i tries"
 stop_daemon
 grep -q "signer:.*closing the connection" "$D_LOG" && fail "the daemon sent a malformed frame"
 ok "no malformed frame from the daemon"
+
+# MTLSCAD_SECCOMP=0: the signer runs without its filter (environments without seccomp)
+export MTLSCAD_SECCOMP=0
+start_daemon "$d/mtlsca.conf"
+unset MTLSCAD_SECCOMP
+https=https://127.0.0.1:$HTTPS_PORT
+sp=$(signer_pid)
+eq "MTLSCAD_SECCOMP=0: no filter" "$(awk '/^Seccomp:/ {print $2}' "/proc/$sp/status")" 0
+eq "MTLSCAD_SECCOMP=0: signs" "$(sign "$tok")" 201
+stop_daemon
 echo "1..$T_NUM"

@@ -5,7 +5,7 @@
 # on the HTTPS port does not hold the key's private scalar (in either
 # byte order), the signer's does.  The root key too.  Needs root (reading
 # another process's memory, and the signer is not dumpable): skipped
-# otherwise.
+# otherwise.  With signer_user, the signer runs as that user.
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 
@@ -58,4 +58,22 @@ for k in ca root; do
 	eq "the $k key is in the signer" "$(sed -n "s/^$signer //p" "$T_DIR/$k.scan")" found
 done
 stop_daemon
+
+# signer_user: the signer runs as that user, the listener stays as it was.
+jq '. + {"signer_user": "nobody"}' "$d/mtlsca.conf" >"$d/user.conf"
+start_daemon "$d/user.conf"
+https=https://127.0.0.1:$HTTPS_PORT
+signer=$(ps -o pid= --ppid "$D_PID" | tr -d ' ')
+eq "the signer runs as nobody" "$(awk '/^Uid:/ {print $2 "," $3 "," $4}' "/proc/$signer/status")" \
+	"$(id -u nobody),$(id -u nobody),$(id -u nobody)"
+eq "with nobody's group" "$(awk '/^Gid:/ {print $2}' "/proc/$signer/status")" "$(id -g nobody)"
+eq "and no supplementary groups" "$(awk '/^Groups:/ {print $2}' "/proc/$signer/status")" ""
+eq "the listener stays root" "$(awk '/^Uid:/ {print $2}' "/proc/$D_PID/status")" 0
+eq "sign" "$(code -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+	--data @"$T_DIR/b.json" "$https/v1/sign")" 201
+stop_daemon
+jq '. + {"signer_user": "no-such-user-here"}' "$d/mtlsca.conf" >"$d/nouser.conf"
+check_fails "an unknown signer_user: refused" 1 timeout 60 "$MTLSCAD" -c "$d/nouser.conf" --foreground
+stderr_one_line
+stderr_has "mtlscad: signer_user 'no-such-user-here': no such user"
 echo "1..$T_NUM"
