@@ -3,7 +3,8 @@
 private scalar printed by `openssl pkey -text` in KEYTEXT, big-endian (as
 in DER/PEM) or little-endian (OpenSSL's BIGNUM limbs on x86-64).  Prints
 "PID found|absent|unreadable" per line.  Reads /proc/PID/maps and mem
-(needs root)."""
+(needs root), in chunks; mappings over 4 GiB (a sanitizer's shadow memory,
+reserved and never written with data) are skipped."""
 import re
 import sys
 
@@ -23,13 +24,23 @@ for pid in sys.argv[2:]:
             if not perms.startswith("r"):
                 continue
             lo, hi = (int(x, 16) for x in addr.split("-"))
-            try:
-                mem.seek(lo)
-                chunk = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
+            if hi - lo > 4 << 30:
                 continue
-            readable = True
-            if any(n in chunk for n in needles):
-                found = True
+            tail = b""
+            pos = lo
+            while pos < hi and not found:
+                n = min(16 << 20, hi - pos)
+                try:
+                    mem.seek(pos)
+                    chunk = mem.read(n)
+                except (OSError, ValueError, OverflowError):
+                    break
+                readable = True
+                # keep the end of the last chunk: a needle may straddle two
+                if any(x in tail + chunk for x in needles):
+                    found = True
+                tail = chunk[-31:]
+                pos += n
+            if found:
                 break
     print(pid, "found" if found else ("absent" if readable else "unreadable"))
