@@ -14,7 +14,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "ca/committer.h"
 #include "ca/token.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -405,7 +404,6 @@ mca_server_free(struct mca_server *srv)
 {
 	if (srv == NULL)
 		return;
-	mca_committer_free(srv->committer);
 	mca_profile_snap_release(srv->snap);
 	if (srv->lock_ready)
 		pthread_mutex_destroy(&srv->snap_lock);
