@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <seccomp.h>
 
@@ -150,6 +151,7 @@ struct key {
 	X509 *cert;
 	struct mca_lint_ca lint;
 	int64_t last_crl; /* the last CRL number signed; 0: none since start */
+	unsigned char last_crl_hash[SHA256_DIGEST_LENGTH]; /* of its TBS */
 };
 
 struct mca_signerproc {
@@ -310,8 +312,9 @@ handle(struct mca_signerproc *p, int fd, unsigned op, const unsigned char *pl, s
 	struct key *k = NULL;
 	unsigned char *out = NULL;
 	size_t out_len = 0;
+	unsigned char hash[SHA256_DIGEST_LENGTH];
 	int64_t number = 0;
-	int len_i, ok;
+	int len_i, ok, same;
 	mca_rc rc;
 
 	if (op == MCA_SIGOP_TLS_KEY) {
@@ -374,12 +377,22 @@ handle(struct mca_signerproc *p, int fd, unsigned op, const unsigned char *pl, s
 			                     &out_len, &e);
 		break;
 	default: /* MCA_SIGOP_SIGN_CRL */
-		rc = mca_lint_crl(&k->lint, pl + 1, len - 1, k->last_crl, &number, &e);
+		/*
+		 * The very CRL signed last may be signed again (a store
+		 * transaction that is rerun after a conflict builds the same
+		 * bytes): the same statement, no new number.
+		 */
+		SHA256(pl + 1, len - 1, hash);
+		same = k->last_crl > 0 && memcmp(hash, k->last_crl_hash, sizeof(hash)) == 0;
+		rc = mca_lint_crl(&k->lint, pl + 1, len - 1, same ? k->last_crl - 1 : k->last_crl,
+		                  &number, &e);
 		if (rc == MCA_OK)
 			rc = mca_signer_sign(k->signer, MCA_SIGN_CRL, pl + 1, len - 1, &out,
 			                     &out_len, &e);
-		if (rc == MCA_OK)
+		if (rc == MCA_OK) {
 			k->last_crl = number;
+			memcpy(k->last_crl_hash, hash, sizeof(hash));
+		}
 		break;
 	}
 	if (rc != MCA_OK) {

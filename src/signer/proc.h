@@ -13,7 +13,8 @@
  *           at most MCA_SIGNER_FRAME_MAX) | payload (length octets)
  * Requests (op):
  *   SIGN_CERT  key octet | TBSCertificate DER     -> the signature
- *   SIGN_CRL   key octet | TBSCertList DER        -> the signature
+ *   SIGN_CRL   key octet | TBSCertList DER        -> the signature (its number
+ *              must exceed the last signed, or the TBS be that one's, byte for byte)
  *   PROBE      key octet  (signs MCA_SIGNER_PROBE_MSG, nothing else) -> the signature
  *   PUBKEY     key octet                          -> SubjectPublicKeyInfo DER
  *   TLS_KEY    (empty; once per process, only when started with one)

@@ -125,21 +125,27 @@ leaf_tbs(const struct lca *ca, const struct leaf *l, size_t *len)
 	return tbs;
 }
 
-/* The TBSCertList DER of `issuer`'s CRL number `number` (malloc'd, free). */
+/* The TBSCertList DER of `issuer`'s CRL number `number` at `now` (malloc'd, free). */
 static unsigned char *
-crl_tbs(const struct lca *ca, X509 *issuer, int64_t number, size_t *len)
+crl_tbs_at(const struct lca *ca, X509 *issuer, int64_t number, int64_t now, size_t *len)
 {
 	struct mca_error err = {0};
 	unsigned char *tbs = NULL;
 	const unsigned char *alg;
 	size_t alg_len;
-	int64_t now = (int64_t)time(NULL);
 
 	alg = mca_signer_algor_der(ca->signer, &alg_len);
 	ck_assert_msg(mca_crl_build_tbs(alg, alg_len, issuer ? issuer : ca->cert, number, now,
 	                                now + 3600, NULL, 0, &tbs, len, &err) == MCA_OK,
 	              "%s", err.msg);
 	return tbs;
+}
+
+/* ... at a fixed time (so that the same arguments give the same bytes). */
+static unsigned char *
+crl_tbs(const struct lca *ca, X509 *issuer, int64_t number, size_t *len)
+{
+	return crl_tbs_at(ca, issuer, number, 1800000000, len);
 }
 
 #endif

@@ -208,6 +208,11 @@ START_TEST(signs_and_refuses)
 	/* CRLs: increasing numbers only, remembered by the process */
 	tbs = crl_tbs(&ca, NULL, 3, &len);
 	ck_assert_msg(sign_via(MCA_SIGN_CRL, tbs, len, &err) == MCA_OK, "%s", err.msg);
+	/* the very same bytes again (a rerun store transaction): the same CRL, signed */
+	ck_assert_msg(sign_via(MCA_SIGN_CRL, tbs, len, &err) == MCA_OK, "%s", err.msg);
+	free(tbs);
+	/* number 3 with other content: refused */
+	tbs = crl_tbs_at(&ca, NULL, 3, 1000, &len);
 	ck_assert_int_eq(sign_via(MCA_SIGN_CRL, tbs, len, &err), MCA_ERR_INTERNAL);
 	ck_assert_str_eq(err.rule, "signer.lint.crl_number");
 	ck_assert_str_eq(err.msg,
