@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "common/log.h"
 #include "daemon/server.h"
 #include "daemon/tick.h"
+#include "signer/proc.h"
 
 #define DRAIN_GRACE_S 10
 
@@ -106,9 +108,13 @@ main(int argc, char **argv)
 	struct mca_error err = {0};
 	sigset_t sigs;
 	const struct timespec tick = {1, 0};
-	char https_s[128], http_s[128];
+	char https_s[128], http_s[128], exe[PATH_MAX];
+	ssize_t exe_len;
 	int c, sig, foreground = 0, ready_fd = -1, status = 1;
 
+	/* The signer process is this program, exec'd (signer/proc.h). */
+	if (argc > 1 && strcmp(argv[1], "--signer-process") == 0)
+		return mca_signerproc_main(argc, argv);
 	mca_log_set_ident("mtlscad");
 	raise_nofile_limit();
 	while ((c = getopt_long(argc, argv, "c:fhV", opts, NULL)) != -1) {
@@ -156,18 +162,32 @@ main(int argc, char **argv)
 	}
 	mca_log_set_level(
 	    (enum mca_log_level)(level ? mca_log_level_parse(level) : conf->log_level));
-	if (mca_server_load(conf, &srv, &err) != MCA_OK) {
-		fprintf(stderr, "mtlscad: %s\n", err.msg);
+	exe_len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (exe_len <= 0) {
+		fprintf(stderr, "mtlscad: /proc/self/exe: %s\n", strerror(errno));
 		mca_conf_free(conf);
 		return 1;
+	}
+	exe[exe_len] = '\0';
+	/*
+	 * Detach first: the signer process must be our child to be reaped and
+	 * restarted.  stderr stays, so a failure below is still one line there
+	 * (and the parent exits 1).
+	 */
+	if (!foreground && (ready_fd = detach()) < 0) {
+		fprintf(stderr, "mtlscad: cannot detach: %s\n", strerror(errno));
+		mca_conf_free(conf);
+		return 1;
+	}
+	/* Starts the signer process: before any thread and any network input. */
+	if (mca_server_load(conf, exe, &srv, &err) != MCA_OK) {
+		fprintf(stderr, "mtlscad: %s\n", err.msg);
+		mca_conf_free(conf);
+		goto out;
 	}
 	conf = NULL; /* owned by srv */
 	if (mca_httpd_bind(srv, &httpd, &err) != MCA_OK) {
 		fprintf(stderr, "mtlscad: %s: %s\n", srv->conf->path, err.msg);
-		goto out;
-	}
-	if (!foreground && (ready_fd = detach()) < 0) {
-		fprintf(stderr, "mtlscad: cannot detach: %s\n", strerror(errno));
 		goto out;
 	}
 	/* Threads do not survive fork(): start the workers after detaching. */

@@ -651,7 +651,8 @@ acme_finalize(struct acme_ctx *c, const char *id)
 			 * retry (unless it changed meanwhile, e.g. deactivated).
 			 */
 			mca_acme_order_unclaim(c->st, id, NULL);
-			res = acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
+			res = acme_problem(c, err.code == MCA_ERR_SIGNER ? 503 : 500,
+			                   ACME_ERR("serverInternal"), "%s", err.msg);
 			goto out;
 		}
 		snprintf(why, sizeof(why), "%s: %s", err.rule, err.msg);

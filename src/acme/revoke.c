@@ -153,7 +153,8 @@ acme_revoke_cert(struct acme_ctx *c)
 	snprintf(actor, sizeof(actor), "acme:%s", c->have_acct ? c->acct.id : "certificate-key");
 	mca_server_publish_params(c->srv, c->st, &pub, actor);
 	if (mca_revoke(&pub, serial, reason, MCA_REVOKER_HOLDER, actor, &rr, &err) != MCA_OK) {
-		res = acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
+		res = acme_problem(c, err.code == MCA_ERR_SIGNER ? 503 : 500,
+		                   ACME_ERR("serverInternal"), "%s", err.msg);
 		goto out;
 	}
 	mca_metrics_count(c->srv->metrics, MCA_M_REVOKED, rr.profile);

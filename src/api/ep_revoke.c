@@ -58,6 +58,9 @@ mca_ep_revoke(struct mca_req *r)
 		return mca_reply_error(r, 404, "not_found", "%s", err.msg);
 	case MCA_ERR_POLICY:
 		return mca_reply_error(r, 403, "forbidden", "%s", err.msg);
+	case MCA_ERR_SIGNER:
+		/* recorded; its CRL is published by the retry (ca/revoke.h) */
+		return mca_reply_error(r, 503, "signer_unavailable", "%s", err.msg);
 	default:
 		return mca_reply_error(r, 500, "internal", "revocation failed: %s", err.msg);
 	}

@@ -19,6 +19,8 @@ mca_reply_issue_error(struct mca_req *r, const struct mca_error *err, const char
 		return mca_reply_error(r, 400, "bad_csr", "%s: %s", err->rule, err->msg);
 	case MCA_ERR_NOTFOUND:
 		return mca_reply_error(r, 403, "forbidden", "%s", err->msg);
+	case MCA_ERR_SIGNER:
+		return mca_reply_error(r, 503, "signer_unavailable", "%s", err->msg);
 	default:
 		return mca_reply_error(r, 500, "internal", "issuance failed: %s", err->msg);
 	}

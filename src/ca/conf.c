@@ -28,7 +28,7 @@ struct raw_conf {
 	const char *listen, *http_listen, *public_url, *crl_url, *ca_issuers_url;
 	const char *database, *root_cert, *root_key, *ca_cert, *ca_key, *chain;
 	const char *server_cert, *server_key, *passphrase_file, *templates_dir, *crl_dir;
-	const char *log_level;
+	const char *log_level, *signer_user;
 	json_t *crl, *limits, *admin_profiles, *acme;
 };
 
@@ -44,7 +44,7 @@ static const struct mca_jfield conf_fields[] = {
     F(templates_dir, MCA_J_STRING, 0),  F(crl_dir, MCA_J_STRING, 0),
     F(log_level, MCA_J_STRING, 0),      F(crl, MCA_J_OBJECT, 0),
     F(limits, MCA_J_OBJECT, 0),         F(admin_profiles, MCA_J_STRARR, 0),
-    F(acme, MCA_J_OBJECT, 0),
+    F(acme, MCA_J_OBJECT, 0),           F(signer_user, MCA_J_STRING, 0),
 };
 #undef F
 
@@ -510,6 +510,15 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 	        MCA_OK)
 		return rc;
 
+	if (raw.signer_user != NULL) {
+		if (raw.signer_user[0] == '\0' || strlen(raw.signer_user) > 64)
+			return mca_error_set(
+			    err, MCA_ERR_CONFIG,
+			    "%s: field 'signer_user': a user name of 1 to 64 characters", c->path);
+		c->signer_user = strdup(raw.signer_user);
+		if (c->signer_user == NULL)
+			return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
 	if ((rc = conf_duration(c, "crl.validity", crl.validity, &c->crl_validity, err)) !=
 	        MCA_OK ||
 	    (rc = conf_duration(c, "crl.refresh", crl.refresh, &c->crl_refresh, err)) != MCA_OK ||
@@ -660,6 +669,7 @@ mca_conf_free(struct mca_conf *c)
 	free(c->server_cert);
 	free(c->server_key);
 	free(c->passphrase_file);
+	free(c->signer_user);
 	free(c->templates_dir);
 	free(c->crl_dir);
 	for (i = 0; c->admin_profiles != NULL && c->admin_profiles[i] != NULL; i++)

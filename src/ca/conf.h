@@ -43,6 +43,7 @@ struct mca_conf {
 	char *server_cert;
 	char *server_key;
 	char *passphrase_file; /* NULL: keys are not encrypted */
+	char *signer_user;     /* mtlscad started as root: the signer process's user; NULL: stay */
 	char *templates_dir;
 	char *crl_dir;
 

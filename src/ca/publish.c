@@ -89,7 +89,8 @@ publish_txn(struct mca_store *st, void *arg, struct mca_error *err)
 	alg = mca_signer_algor_der(p->signer, &alg_len);
 	if ((rc = mca_crl_build_tbs(alg, alg_len, p->issuer, num, r->now, r->now + p->validity, e.v,
 	                            e.n, &tbs, &tbs_len, err)) != MCA_OK ||
-	    (rc = mca_signer_wrap(p->signer, tbs, tbs_len, &der, &der_len, err)) != MCA_OK)
+	    (rc = mca_signer_wrap(p->signer, MCA_SIGN_CRL, tbs, tbs_len, &der, &der_len, err)) !=
+	        MCA_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "{\"issuer\":\"%s\",\"number\":%lld,\"entries\":%zu}",
 	         p->which, (long long)num, e.n);

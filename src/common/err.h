@@ -26,7 +26,8 @@
 	X(MCA_ERR_NOTFOUND, "not_found", "not found")                                              \
 	X(MCA_ERR_POLICY, "policy_violation", "request violates the profile")                      \
 	X(MCA_ERR_BADCSR, "bad_csr", "unusable certificate signing request")                       \
-	X(MCA_ERR_INTERNAL, "internal", "internal error")
+	X(MCA_ERR_INTERNAL, "internal", "internal error")                                          \
+	X(MCA_ERR_SIGNER, "signer_unavailable", "the signer process is unavailable")
 
 typedef enum {
 #define MCA_X_ENUM(code, name, desc) code,

@@ -32,6 +32,12 @@ mca_log_set_level(enum mca_log_level level)
 	log_min = level;
 }
 
+enum mca_log_level
+mca_log_get_level(void)
+{
+	return log_min;
+}
+
 void
 mca_log_set_ident(const char *ident)
 {

@@ -22,6 +22,9 @@ int mca_log_level_parse(const char *s);
 /* Only messages at `level` or above are written.  Default: INFO. */
 void mca_log_set_level(enum mca_log_level level);
 
+/* The current minimum level. */
+enum mca_log_level mca_log_get_level(void);
+
 /* Prefix every line with `ident` ("mtlscad"). `ident` must outlive the program. */
 void mca_log_set_ident(const char *ident);
 

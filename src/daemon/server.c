@@ -1,10 +1,18 @@
 /* server.c - the daemon's loaded state. */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "ca/token.h"
 #include "common/log.h"
@@ -42,22 +50,109 @@ snap_load(struct mca_server *srv, struct mca_profile_snap **out, struct mca_erro
 	return MCA_OK;
 }
 
-/* Load a key and check it against its certificate. */
+/* The TLS key the signer process handed over must be the server certificate's. */
 static mca_rc
-load_pair(const char *keypath, const char *certpath, X509 *cert, const char *pass, EVP_PKEY **key,
-          struct mca_error *err)
+tls_key_matches(const char *pem, const char *keypath, X509 *cert, const char *certpath,
+                struct mca_error *err)
 {
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+	mca_rc rc = MCA_OK;
+
+	if (key == NULL)
+		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "%s: unreadable", keypath);
+	else if (!mca_key_matches_cert(key, cert))
+		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s: key does not match %s", keypath,
+		                   certpath);
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	BIO_free(b);
+	return rc;
+}
+
+static int64_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* Start a signer process and point the channel at it. */
+static mca_rc
+signer_start(struct mca_server *srv, int with_tls_key, struct mca_error *err)
+{
+	struct mca_signerproc_conf c = srv->signer_conf;
+	pid_t pid = -1;
+	int fd = -1;
 	mca_rc rc;
 
-	if ((rc = mca_key_load(keypath, pass, key, err)) != MCA_OK)
+	if (!with_tls_key)
+		c.tls_key = NULL;
+	if ((rc = mca_signerproc_spawn(srv->signer_exe, &c, &pid, &fd, err)) != MCA_OK)
 		return rc;
-	if (!mca_key_matches_cert(*key, cert)) {
-		EVP_PKEY_free(*key);
-		*key = NULL;
-		return mca_error_set(err, MCA_ERR_CONFIG, "%s: key does not match %s", keypath,
-		                     certpath);
-	}
+	srv->signer_pid = pid;
+	srv->signer_started = mono_now();
+	if (srv->signer_chan == NULL)
+		return mca_signer_chan_new(fd, &srv->signer_chan, err);
+	mca_signer_chan_reset(srv->signer_chan, fd);
 	return MCA_OK;
+}
+
+void
+mca_server_signer_check(struct mca_server *srv)
+{
+	struct mca_error err = {0};
+	int64_t now = mono_now();
+	int status = 0;
+	pid_t r;
+
+	if (srv->signer_pid > 0) {
+		r = waitpid(srv->signer_pid, &status, WNOHANG);
+		if (r == 0) {
+			if (mca_signer_chan_down(srv->signer_chan)) {
+				mca_log(MCA_LOG_ERR,
+				        "the signer process (pid %ld) does not answer: killing it",
+				        (long)srv->signer_pid);
+				kill(srv->signer_pid, SIGKILL);
+			} else if (now - srv->signer_started >= 60) {
+				srv->signer_backoff = 0;
+			}
+			return;
+		}
+		if (WIFSIGNALED(status))
+			mca_log(MCA_LOG_ERR, "the signer process (pid %ld) was killed by signal %d",
+			        (long)srv->signer_pid, WTERMSIG(status));
+		else
+			mca_log(MCA_LOG_ERR, "the signer process (pid %ld) exited with status %d",
+			        (long)srv->signer_pid,
+			        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		srv->signer_pid = -1;
+		mca_signer_chan_close(srv->signer_chan);
+		srv->signer_retry_at = now + srv->signer_backoff;
+		if (srv->signer_backoff > 0)
+			mca_log(MCA_LOG_WARN, "restarting the signer process in %lld s",
+			        (long long)srv->signer_backoff);
+	}
+	if (now < srv->signer_retry_at)
+		return;
+	srv->signer_backoff = srv->signer_backoff == 0 ? 1
+	                      : srv->signer_backoff * 2 > MCA_SIGNER_BACKOFF_MAX
+	                          ? MCA_SIGNER_BACKOFF_MAX
+	                          : srv->signer_backoff * 2;
+	if (signer_start(srv, 0, &err) != MCA_OK) {
+		srv->signer_retry_at = now + srv->signer_backoff;
+		mca_log(MCA_LOG_ERR, "restarting the signer process failed: %s; next try in %lld s",
+		        err.msg, (long long)srv->signer_backoff);
+		return;
+	}
+	if (mca_signer_probe(srv->ca_signer, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "the restarted signer process does not sign with %s: %s",
+		        srv->conf->ca_key, err.msg);
+	else
+		mca_log(MCA_LOG_NOTICE, "the signer process is back (pid %ld)",
+		        (long)srv->signer_pid);
 }
 
 /*
@@ -115,26 +210,22 @@ chain_pem(STACK_OF(X509) * sk, char **out, struct mca_error *err)
 static int
 signer_usable(void *arg)
 {
-	static const unsigned char probe[] = "mtlsca health probe";
 	struct mca_server *srv = arg;
-	unsigned char *sig = NULL;
-	size_t len = 0;
 	int ok;
 
-	ok = mca_signer_sign(srv->ca_signer, probe, sizeof(probe), &sig, &len, NULL) == MCA_OK;
-	free(sig);
+	ok = mca_signer_probe(srv->ca_signer, NULL) == MCA_OK;
 	mca_metrics_signer_check(srv->metrics, ok);
 	return ok;
 }
 
 mca_rc
-mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err)
+mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server **out,
+                struct mca_error *err)
 {
 	struct mca_server *srv;
 	struct mca_store *st = NULL;
-	char *pass = NULL;
-	EVP_PKEY *key = NULL;
 	X509 *server_cert = NULL;
+	const char *env = getenv(MCA_SIGNER_SECCOMP_ENV);
 	mca_rc rc;
 
 	*out = NULL;
@@ -143,29 +234,41 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	srv->conf = conf;
 	srv->started_at = mca_now();
-	if ((rc = mca_store_pool_new(conf->database, &srv->pool, err)) != MCA_OK)
+	srv->signer_pid = -1;
+	/* The CA keys and the passphrase file: only the signer process reads them. */
+	srv->signer_conf.ca_key = conf->ca_key;
+	srv->signer_conf.ca_cert = conf->ca_cert;
+	srv->signer_conf.root_key = conf->root_key;
+	srv->signer_conf.root_cert = conf->root_key != NULL ? conf->root_cert : NULL;
+	srv->signer_conf.passphrase_file = conf->passphrase_file;
+	srv->signer_conf.tls_key = conf->server_key;
+	srv->signer_conf.user = conf->signer_user;
+	srv->signer_conf.seccomp = env == NULL || strcmp(env, "0") != 0;
+	srv->signer_exe = strdup(signer_exe);
+	if (srv->signer_exe == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
-	if (conf->passphrase_file != NULL &&
-	    (rc = mca_passphrase_read(conf->passphrase_file, &pass, err)) != MCA_OK)
+	}
+	if ((rc = signer_start(srv, 1, err)) != MCA_OK)
+		goto fail;
+	if ((rc = mca_store_pool_new(conf->database, &srv->pool, err)) != MCA_OK)
 		goto fail;
 	if ((rc = mca_cert_load(conf->root_cert, &srv->root_cert, err)) != MCA_OK ||
 	    (rc = mca_cert_load(conf->ca_cert, &srv->ca_cert, err)) != MCA_OK ||
 	    (rc = mca_certs_load(conf->chain, &srv->chain, err)) != MCA_OK ||
 	    (rc = mca_cert_load(conf->server_cert, &server_cert, err)) != MCA_OK)
 		goto fail;
-	if ((rc = mca_signer_load(conf->ca_key, conf->passphrase_file, srv->ca_cert, conf->ca_cert,
-	                          &srv->ca_signer, err)) != MCA_OK)
+	if ((rc = mca_signer_client_new(srv->signer_chan, MCA_SIGKEY_CA, srv->ca_cert,
+	                                conf->ca_cert, &srv->ca_signer, err)) != MCA_OK)
 		goto fail;
 	if (conf->root_key != NULL &&
-	    (rc = mca_signer_load(conf->root_key, conf->passphrase_file, srv->root_cert,
-	                          conf->root_cert, &srv->root_signer, err)) != MCA_OK)
+	    (rc = mca_signer_client_new(srv->signer_chan, MCA_SIGKEY_ROOT, srv->root_cert,
+	                                conf->root_cert, &srv->root_signer, err)) != MCA_OK)
 		goto fail;
-	if ((rc = load_pair(conf->server_key, conf->server_cert, server_cert, pass, &key, err)) !=
-	        MCA_OK ||
-	    (rc = mca_key_to_pem(key, &srv->server_key_pem, err)) != MCA_OK)
+	if ((rc = mca_signer_chan_tls_key(srv->signer_chan, &srv->server_key_pem, err)) != MCA_OK ||
+	    (rc = tls_key_matches(srv->server_key_pem, conf->server_key, server_cert,
+	                          conf->server_cert, err)) != MCA_OK)
 		goto fail;
-	EVP_PKEY_free(key);
-	key = NULL;
 	if ((rc = mca_cert_to_pem(srv->root_cert, &srv->root_pem, err)) != MCA_OK ||
 	    (rc = mca_cert_to_pem(srv->ca_cert, &srv->ca_pem, err)) != MCA_OK ||
 	    (rc = server_chain_pem(server_cert, srv->ca_cert, &srv->server_cert_pem, err)) !=
@@ -210,13 +313,10 @@ mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error
 	if (rc != MCA_OK)
 		goto fail;
 	X509_free(server_cert);
-	mca_free_secret(pass);
 	*out = srv;
 	return MCA_OK;
 fail:
-	EVP_PKEY_free(key);
 	X509_free(server_cert);
-	mca_free_secret(pass);
 	srv->conf = NULL; /* the caller still owns conf on failure */
 	mca_server_free(srv);
 	return rc;
@@ -275,6 +375,30 @@ mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct m
 	p->actor = actor;
 }
 
+/* Close the channel (the signer process exits at end of file) and reap it, bounded. */
+static void
+signer_stop(struct mca_server *srv)
+{
+	const struct timespec pause = {0, 20 * 1000 * 1000};
+	int i, status;
+
+	mca_signer_chan_free(srv->signer_chan);
+	srv->signer_chan = NULL;
+	if (srv->signer_pid <= 0)
+		return;
+	for (i = 0; i < 100; i++) {
+		if (waitpid(srv->signer_pid, &status, WNOHANG) != 0)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	if (i == 100) {
+		kill(srv->signer_pid, SIGKILL);
+		while (waitpid(srv->signer_pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	srv->signer_pid = -1;
+}
+
 void
 mca_server_free(struct mca_server *srv)
 {
@@ -292,6 +416,7 @@ mca_server_free(struct mca_server *srv)
 	mca_nonces_free(srv->nonces);
 	mca_metrics_free(srv->metrics);
 	mca_signer_free(srv->ca_signer);
+	signer_stop(srv);
 	X509_free(srv->ca_cert);
 	X509_free(srv->root_cert);
 	sk_X509_pop_free(srv->chain, X509_free);
@@ -303,6 +428,7 @@ mca_server_free(struct mca_server *srv)
 	mca_free_secret(srv->server_key_pem);
 	mca_store_pool_free(srv->pool);
 	mca_conf_free(srv->conf);
+	free(srv->signer_exe);
 	free(srv);
 }
 

@@ -27,6 +27,8 @@
 #include "daemon/ratelimit.h"
 #include "mhd/mhd.h"
 #include "policy/profile.h"
+#include "signer/client.h"
+#include "signer/proc.h"
 #include "signer/signer.h"
 #include "store/store.h"
 
@@ -36,7 +38,19 @@ struct mca_nonces;
 
 struct mca_server {
 	struct mca_conf *conf;
+	/*
+	 * Both signers sign through the signer process (signer/proc.h), the
+	 * only holder of the CA keys, over signer_chan; mtlscad never signs
+	 * in-process.  The process is restarted by mca_server_signer_check.
+	 */
 	struct mca_signer *ca_signer;
+	struct mca_signer_chan *signer_chan;
+	struct mca_signerproc_conf signer_conf; /* strings are conf's */
+	char *signer_exe;                       /* mtlscad itself */
+	pid_t signer_pid;                       /* -1: none running */
+	int64_t signer_started;                 /* monotonic seconds */
+	int64_t signer_retry_at;                /* main thread: when to start the next one */
+	int64_t signer_backoff;                 /* seconds before the restart after that */
 	X509 *ca_cert, *root_cert;
 	STACK_OF(X509) * chain;     /* issuing CA first, root last */
 	char *root_pem, *chain_pem; /* served as is */
@@ -82,11 +96,26 @@ struct mca_server {
 };
 
 /*
- * Load the configuration's files: certificates, chain, CA key (with the
- * configured passphrase), server TLS key; check that the keys match their
- * certificates and that the database opens.  Errors name the file.
+ * Start the signer process (`signer_exe`, mtlscad itself, is exec'd: it
+ * loads the CA keys and the server TLS key, reading the passphrase file);
+ * load the certificates and chain; check that the signer's keys match
+ * the certificates, the TLS key the server certificate, and that the
+ * database opens.  Errors name the file (the signer's own message when
+ * it could not start).
  */
-mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mca_error *err);
+mca_rc mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server **out,
+                       struct mca_error *err);
+
+/*
+ * The signer process's life cycle, on the main thread about once a second
+ * (mca_tick): reap it when it died and start a new one, at once the first
+ * time, then after a back-off doubling from 1 to MCA_SIGNER_BACKOFF_MAX
+ * seconds (reset once one has run for a minute); kill one that stopped
+ * answering.  Everything is logged.  Meanwhile signing fails with
+ * MCA_ERR_SIGNER (503 signer_unavailable).
+ */
+#define MCA_SIGNER_BACKOFF_MAX 30
+void mca_server_signer_check(struct mca_server *srv);
 
 /*
  * The calling thread's database connection from the pool (store/pool.h),

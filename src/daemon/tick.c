@@ -48,6 +48,8 @@ mca_tick(struct mca_server *srv)
 	int64_t now = (int64_t)mca_now();
 	int n = 0;
 
+	/* First, so that the republication below finds a signer when it can. */
+	mca_server_signer_check(srv);
 	if (st == NULL) {
 		mca_log(MCA_LOG_ERR, "database: %s", err.msg);
 		return;

@@ -113,17 +113,56 @@ mca_signer_algor_der(const struct mca_signer *s, size_t *len)
 }
 
 mca_rc
-mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len, unsigned char **sig,
-                size_t *sig_len, struct mca_error *err)
+mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
+                size_t tbs_len, unsigned char **sig, size_t *sig_len, struct mca_error *err)
 {
 	*sig = NULL;
 	*sig_len = 0;
-	return s->ops->sign(s->impl, tbs, tbs_len, sig, sig_len, err);
+	if (kind != MCA_SIGN_CERT && kind != MCA_SIGN_CRL)
+		return mca_error_set(err, MCA_ERR_INVAL, "unknown kind of signature %d", (int)kind);
+	return s->ops->sign(s->impl, kind, tbs, tbs_len, sig, sig_len, err);
 }
 
 mca_rc
-mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len, unsigned char **out,
-                size_t *out_len, struct mca_error *err)
+mca_signer_sign_probe(struct mca_signer *s, unsigned char **sig, size_t *sig_len,
+                      struct mca_error *err)
+{
+	static const unsigned char msg[] = MCA_SIGNER_PROBE_MSG;
+
+	*sig = NULL;
+	*sig_len = 0;
+	return s->ops->sign(s->impl, MCA_SIGN_PROBE, msg, sizeof(msg) - 1, sig, sig_len, err);
+}
+
+mca_rc
+mca_signer_probe(struct mca_signer *s, struct mca_error *err)
+{
+	static const unsigned char msg[] = MCA_SIGNER_PROBE_MSG;
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *sig = NULL;
+	size_t sig_len = 0;
+	const char *md = NULL;
+	EVP_PKEY *pub = mca_signer_pubkey(s);
+	mca_rc rc;
+
+	if ((rc = mca_signer_sign_probe(s, &sig, &sig_len, err)) != MCA_OK)
+		return rc;
+	if (EVP_PKEY_is_a(pub, "EC"))
+		md = EVP_PKEY_get_bits(pub) > 256 ? "SHA384" : "SHA256";
+	else if (EVP_PKEY_is_a(pub, "RSA"))
+		md = "SHA256";
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestVerifyInit_ex(ctx, NULL, md, NULL, NULL, pub, NULL) != 1 ||
+	    EVP_DigestVerify(ctx, sig, sig_len, msg, sizeof(msg) - 1) != 1)
+		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "the probe signature does not verify");
+	EVP_MD_CTX_free(ctx);
+	free(sig);
+	return rc;
+}
+
+mca_rc
+mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
+                size_t tbs_len, unsigned char **out, size_t *out_len, struct mca_error *err)
 {
 	struct mca_der d;
 	unsigned char *sig = NULL;
@@ -132,7 +171,7 @@ mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len, 
 	mca_rc rc;
 
 	*out = NULL;
-	if ((rc = mca_signer_sign(s, tbs, tbs_len, &sig, &sig_len, err)) != MCA_OK)
+	if ((rc = mca_signer_sign(s, kind, tbs, tbs_len, &sig, &sig_len, err)) != MCA_OK)
 		return rc;
 	mca_der_init(&d);
 	mark = mca_der_open(&d, MCA_DER_SEQUENCE);
@@ -180,7 +219,8 @@ mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error *err)
 		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "encoding certificate");
 		goto out;
 	}
-	if ((rc = mca_signer_wrap(s, tbs, (size_t)tbs_len, &der, &der_len, err)) != MCA_OK)
+	if ((rc = mca_signer_wrap(s, MCA_SIGN_CERT, tbs, (size_t)tbs_len, &der, &der_len, err)) !=
+	    MCA_OK)
 		goto out;
 	p = der;
 	signed_cert = d2i_X509(NULL, &p, (long)der_len);

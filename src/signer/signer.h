@@ -27,12 +27,29 @@
 
 #include "common/err.h"
 
+/*
+ * What is being signed: a backend that checks before it signs (the
+ * daemon's signer process, signer/lint.h) needs to know.  MCA_SIGN_PROBE
+ * signs MCA_SIGNER_PROBE_MSG and nothing else (the health check): a
+ * backend signs its own copy of that constant, never bytes it was given.
+ */
+enum mca_sign_kind {
+	MCA_SIGN_CERT = 1,  /* a TBSCertificate */
+	MCA_SIGN_CRL = 2,   /* a TBSCertList */
+	MCA_SIGN_PROBE = 3, /* the fixed probe message */
+};
+
+#define MCA_SIGNER_PROBE_MSG "mtlsca health probe"
+
 /* What a backend provides.  `impl` is the backend's own state. */
 struct mca_signer_ops {
-	const char *name; /* "local", ... for logs */
-	/* Sign `tbs` with the algorithm of the key; *sig is malloc'd. */
-	mca_rc (*sign)(void *impl, const unsigned char *tbs, size_t tbs_len, unsigned char **sig,
-	               size_t *sig_len, struct mca_error *err);
+	const char *name; /* "local", "process", ... for logs */
+	/*
+	 * Sign `tbs` (of `kind`; for MCA_SIGN_PROBE tbs is the probe message)
+	 * with the algorithm of the key; *sig is malloc'd.
+	 */
+	mca_rc (*sign)(void *impl, enum mca_sign_kind kind, const unsigned char *tbs,
+	               size_t tbs_len, unsigned char **sig, size_t *sig_len, struct mca_error *err);
 	/* The public key, borrowed, valid while the signer lives. */
 	EVP_PKEY *(*pubkey)(void *impl);
 	void (*free)(void *impl);
@@ -52,8 +69,17 @@ mca_rc mca_signer_create(const struct mca_signer_ops *ops, void *impl, struct mc
 mca_rc mca_signer_local_new(EVP_PKEY *key, struct mca_signer **out, struct mca_error *err);
 
 /*
- * The one loader of a CA key file, for every caller: reads the passphrase
- * from `passphrase_file` (NULL: the key is not encrypted), loads
+ * MCA_OK when group and others may not read `path` (a key or passphrase
+ * file); otherwise MCA_ERR_CONFIG "PATH: group or others may read it: run
+ * 'chmod 600 PATH'" (MCA_ERR_IO when it cannot be looked at).
+ */
+mca_rc mca_signer_private_file(const char *path, struct mca_error *err);
+
+/*
+ * The one loader of a CA key file, for every caller (the CLI and the
+ * signer process): refuses a key or passphrase file that group or others
+ * may read (mca_signer_private_file); reads the passphrase only from
+ * `passphrase_file` (NULL: the key is not encrypted), loads
  * `key_path` and, when `cert` is not NULL, checks that the key belongs to
  * it (`cert_path` names it in the error).  Errors name the file.
  */
@@ -74,9 +100,19 @@ EVP_PKEY *mca_signer_pubkey(const struct mca_signer *s);
  */
 const unsigned char *mca_signer_algor_der(const struct mca_signer *s, size_t *len);
 
-/* Sign `tbs`; *sig is malloc'd and owned by the caller. */
-mca_rc mca_signer_sign(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-                       unsigned char **sig, size_t *sig_len, struct mca_error *err);
+/* Sign `tbs` of `kind` (not MCA_SIGN_PROBE); *sig is malloc'd and owned by the caller. */
+mca_rc mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
+                       size_t tbs_len, unsigned char **sig, size_t *sig_len, struct mca_error *err);
+
+/* Sign MCA_SIGNER_PROBE_MSG (kind MCA_SIGN_PROBE); *sig is malloc'd. */
+mca_rc mca_signer_sign_probe(struct mca_signer *s, unsigned char **sig, size_t *sig_len,
+                             struct mca_error *err);
+
+/*
+ * The health check: sign MCA_SIGNER_PROBE_MSG and verify the signature
+ * with the signer's public key.  MCA_OK when the key is there and usable.
+ */
+mca_rc mca_signer_probe(struct mca_signer *s, struct mca_error *err);
 
 /*
  * Sign the certificate `*cert` (its TBS is final but for the signature
@@ -88,7 +124,7 @@ mca_rc mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error 
  * Wrap signed bytes into the SEQUENCE { tbs, algorithm, BIT STRING sig }
  * shared by Certificate and CertificateList.  *out is malloc'd.
  */
-mca_rc mca_signer_wrap(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
-                       unsigned char **out, size_t *out_len, struct mca_error *err);
+mca_rc mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
+                       size_t tbs_len, unsigned char **out, size_t *out_len, struct mca_error *err);
 
 #endif

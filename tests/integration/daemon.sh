@@ -133,6 +133,7 @@ broken "unknown field" "$b/unknown.conf" "unknown field 'bogus'"
 jq '. + {"ca_key": "missing.key"}' "$b/mtlsca.conf" >"$b/nokey.conf"
 broken "missing key file" "$b/nokey.conf" "$b/missing.key: No such file"
 echo "not a key" >"$b/garbage.key"
+chmod 600 "$b/garbage.key"
 jq '. + {"ca_key": "garbage.key"}' "$b/mtlsca.conf" >"$b/garbage.conf"
 broken "unreadable key" "$b/garbage.conf" "$b/garbage.key: not a PEM private key"
 jq '. + {"ca_key": "server.key"}' "$b/mtlsca.conf" >"$b/mismatch.conf"
@@ -164,6 +165,7 @@ check_fails "no config is a usage error" 2 env -u MTLSCA_CONFIG "$MTLSCAD"
 # Encrypted keys: the daemon starts with the configured passphrase file, and
 # fails clearly without it or with a wrong one.
 printf 's3cret passphrase\n' >"$T_DIR/pass"
+chmod 600 "$T_DIR/pass"
 init_ca "$T_DIR/enc" --passphrase-file "$T_DIR/pass"
 start_daemon "$T_DIR/enc/mtlsca.conf"
 eq "encrypted keys: daemon serves" \
@@ -174,6 +176,7 @@ jq 'del(.passphrase_file)' "$T_DIR/enc/mtlsca.conf" >"$T_DIR/enc/nopass.conf"
 broken "encrypted key without passphrase_file" "$T_DIR/enc/nopass.conf" \
 	"$T_DIR/enc/ca.key: key is encrypted and no passphrase_file is configured"
 printf 'wrong\n' >"$T_DIR/wrongpass"
+chmod 600 "$T_DIR/wrongpass"
 jq --arg p "$T_DIR/wrongpass" '. + {"passphrase_file": $p}' "$T_DIR/enc/mtlsca.conf" \
 	>"$T_DIR/enc/wrong.conf"
 broken "wrong passphrase" "$T_DIR/enc/wrong.conf" "$T_DIR/enc/ca.key: wrong passphrase"

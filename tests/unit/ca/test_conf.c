@@ -181,6 +181,7 @@ static const struct {
     {WITH("\"templates_dir\": 1"), {"templates_dir", "string"}},
     {WITH("\"crl_dir\": []"), {"crl_dir", "string"}},
     {WITH("\"log_level\": 3"), {"log_level", "string"}},
+    {WITH("\"signer_user\": 1"), {"signer_user", "string"}},
     {WITH("\"crl\": \"7d\""), {"crl", "object"}},
     {WITH("\"crl\": []"), {"crl", "object"}},
     {WITH("\"limits\": 5"), {"limits", "object"}},
@@ -300,6 +301,7 @@ static const struct {
     {WITH("\"passphrase_file\": \"\""), {"'passphrase_file'", "empty path"}},
     {WITH("\"templates_dir\": \"\""), {"'templates_dir'", "empty path"}},
     {WITH("\"crl_dir\": \"\""), {"'crl_dir'", "empty path"}},
+    {WITH("\"signer_user\": \"\""), {"'signer_user'", "a user name of 1 to 64"}},
     /* The acme section. */
     {WITH("\"acme\": {\"bogus\": 1}"), {"unknown field 'bogus'"}},
     {WITH("\"acme\": {\"http01_port\": 0}"), {"'acme.http01_port'"}},
@@ -495,6 +497,7 @@ START_TEST(test_load_defaults)
 	ck_assert_tmp_path(c->server_cert, "server.crt");
 	ck_assert_tmp_path(c->server_key, "server.key");
 	ck_assert_ptr_null(c->passphrase_file);
+	ck_assert_ptr_null(c->signer_user);
 	ck_assert_tmp_path(c->templates_dir, "templates");
 	ck_assert_tmp_path(c->crl_dir, "crl");
 	ck_assert_int_eq(c->crl_validity, 7 * 86400);
@@ -606,6 +609,7 @@ START_TEST(test_load_all_fields)
 	            "  \"server_cert\": \"tls/server.crt\",\n"
 	            "  \"server_key\": \"/etc/mtlsca/tls/server.key\",\n"
 	            "  \"passphrase_file\": \"private/passphrase\",\n"
+	            "  \"signer_user\": \"mtlsca-signer\",\n"
 	            "  \"templates_dir\": \"/usr/share/mtlsca/templates\",\n"
 	            "  \"crl_dir\": \"out/crl\",\n"
 	            "  \"log_level\": \"debug\",\n"
@@ -633,6 +637,7 @@ START_TEST(test_load_all_fields)
 	ck_assert_tmp_path(c->server_cert, "tls/server.crt");
 	ck_assert_str_eq(c->server_key, "/etc/mtlsca/tls/server.key");
 	ck_assert_tmp_path(c->passphrase_file, "private/passphrase");
+	ck_assert_str_eq(c->signer_user, "mtlsca-signer");
 	ck_assert_str_eq(c->templates_dir, "/usr/share/mtlsca/templates");
 	ck_assert_tmp_path(c->crl_dir, "out/crl");
 	ck_assert_int_eq(c->log_level, MCA_LOG_DEBUG);

@@ -206,8 +206,9 @@ crl_sign(struct ca *ca, const unsigned char *tbs, size_t tbs_len, unsigned char 
 	const unsigned char *p;
 	X509_CRL *crl;
 
-	ck_assert_msg(mca_signer_wrap(ca->signer, tbs, tbs_len, der, der_len, &err) == MCA_OK, "%s",
-	              err.msg);
+	ck_assert_msg(mca_signer_wrap(ca->signer, MCA_SIGN_CRL, tbs, tbs_len, der, der_len, &err) ==
+	                  MCA_OK,
+	              "%s", err.msg);
 	p = *der;
 	crl = d2i_X509_CRL(NULL, &p, (long)*der_len);
 	ck_assert_msg(crl != NULL, "OpenSSL does not read the CRL");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <check.h>
 #include <openssl/evp.h>
@@ -84,7 +85,8 @@ START_TEST(local_key_types)
 	ck_assert_uint_eq(alg[4 + alg[3] - 2], keys[_i].oid_last[0]);
 	ck_assert_uint_eq(alg[4 + alg[3] - 1], keys[_i].oid_last[1]);
 
-	ck_assert_int_eq(mca_signer_sign(s, tbs, sizeof(tbs), &sig, &sig_len, &err), MCA_OK);
+	ck_assert_int_eq(mca_signer_sign(s, MCA_SIGN_CERT, tbs, sizeof(tbs), &sig, &sig_len, &err),
+	                 MCA_OK);
 	ctx = EVP_MD_CTX_new();
 	ck_assert_int_eq(EVP_DigestVerifyInit_ex(ctx, NULL, keys[_i].md, NULL, NULL, k, NULL), 1);
 	ck_assert_int_eq(EVP_DigestVerify(ctx, sig, sig_len, tbs, sizeof(tbs)), 1);
@@ -106,18 +108,20 @@ struct fake {
 	EVP_PKEY *key;
 	int signs;
 	int fail;
+	enum mca_sign_kind kind; /* of the last signature */
 	int *freed;
 };
 
 static mca_rc
-fake_sign(void *impl, const unsigned char *tbs, size_t tbs_len, unsigned char **sig,
-          size_t *sig_len, struct mca_error *err)
+fake_sign(void *impl, enum mca_sign_kind kind, const unsigned char *tbs, size_t tbs_len,
+          unsigned char **sig, size_t *sig_len, struct mca_error *err)
 {
 	struct fake *f = impl;
 	EVP_MD_CTX *ctx = NULL;
 	size_t len = 0;
 
 	f->signs++;
+	f->kind = kind;
 	if (f->fail)
 		return mca_error_set(err, MCA_ERR_CRYPTO, "fake backend unavailable");
 	ctx = EVP_MD_CTX_new();
@@ -206,13 +210,30 @@ START_TEST(foreign_backend)
 	x = unsigned_cert(f->key);
 	ck_assert_int_eq(mca_signer_sign_cert(s, &x, &err), MCA_OK);
 	ck_assert_int_eq(f->signs, 1);
+	ck_assert_int_eq(f->kind, MCA_SIGN_CERT);
 	ck_assert_int_eq(X509_verify(x, f->key), 1);
 	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
-	ck_assert_int_eq(
-	    mca_signer_wrap(s, (const unsigned char *)"\x30\x00", 2, &der, &der_len, &err), MCA_OK);
+	ck_assert_int_eq(mca_signer_wrap(s, MCA_SIGN_CERT, (const unsigned char *)"\x30\x00", 2,
+	                                 &der, &der_len, &err),
+	                 MCA_OK);
 	ck_assert_int_eq(f->signs, 2);
 	free(der);
 	der = NULL;
+	/* the kind reaches the backend as given; the probe signs the fixed message */
+	ck_assert_int_eq(mca_signer_wrap(s, MCA_SIGN_CRL, (const unsigned char *)"\x30\x00", 2,
+	                                 &der, &der_len, &err),
+	                 MCA_OK);
+	ck_assert_int_eq(f->kind, MCA_SIGN_CRL);
+	free(der);
+	der = NULL;
+	ck_assert_msg(mca_signer_probe(s, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_int_eq(f->kind, MCA_SIGN_PROBE);
+	ck_assert_int_eq(f->signs, 4);
+	/* the probe kind is not for arbitrary bytes */
+	ck_assert_int_eq(
+	    mca_signer_sign(s, MCA_SIGN_PROBE, (const unsigned char *)"x", 1, &der, &der_len, &err),
+	    MCA_ERR_INVAL);
+	ck_assert_int_eq(f->signs, 4);
 
 	/* a backend failure reaches the caller and leaves the certificate as it was */
 	f->fail = 1;
@@ -221,9 +242,10 @@ START_TEST(foreign_backend)
 	ck_assert_int_eq(mca_signer_sign_cert(s, &x, &err), MCA_ERR_CRYPTO);
 	ck_assert_str_eq(err.msg, "fake backend unavailable");
 	ck_assert_ptr_nonnull(x);
-	ck_assert_int_eq(
-	    mca_signer_wrap(s, (const unsigned char *)"\x30\x00", 2, &der, &der_len, &err),
-	    MCA_ERR_CRYPTO);
+	ck_assert_int_eq(mca_signer_wrap(s, MCA_SIGN_CERT, (const unsigned char *)"\x30\x00", 2,
+	                                 &der, &der_len, &err),
+	                 MCA_ERR_CRYPTO);
+	ck_assert_int_eq(mca_signer_probe(s, &err), MCA_ERR_CRYPTO);
 	ck_assert_ptr_null(der);
 	X509_free(x);
 
@@ -268,7 +290,8 @@ START_TEST(loader)
 	struct mca_signer *s = NULL;
 	struct mca_error err = {0};
 	EVP_PKEY *k = make_key("EC", "P-256", 0), *other = make_key("EC", "P-256", 0);
-	char keyp[PATH_MAX + 16], passp[PATH_MAX + 16], encp[PATH_MAX + 16];
+	char keyp[PATH_MAX + 16], passp[PATH_MAX + 16], encp[PATH_MAX + 16],
+	    want[2 * PATH_MAX + 80];
 	X509 *mine = unsigned_cert(k), *theirs = unsigned_cert(other);
 	FILE *fp;
 
@@ -301,6 +324,20 @@ START_TEST(loader)
 	ck_assert_ptr_nonnull(fp);
 	fputs("correct horse\n", fp);
 	fclose(fp);
+	/* key and passphrase files that group or others may read: refused, naming the fix */
+	ck_assert_int_eq(chmod(passp, 0640), 0);
+	ck_assert_int_eq(mca_signer_load(encp, passp, mine, "ca.crt", &s, &err), MCA_ERR_CONFIG);
+	ck_assert_ptr_null(s);
+	snprintf(want, sizeof(want), "%s: group or others may read it: run 'chmod 600 %s'", passp,
+	         passp);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(chmod(passp, 0600), 0);
+	ck_assert_int_eq(chmod(encp, 0604), 0);
+	ck_assert_int_eq(mca_signer_load(encp, passp, mine, "ca.crt", &s, &err), MCA_ERR_CONFIG);
+	snprintf(want, sizeof(want), "%s: group or others may read it: run 'chmod 600 %s'", encp,
+	         encp);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(chmod(encp, 0600), 0);
 	ck_assert_msg(mca_signer_load(encp, passp, mine, "ca.crt", &s, &err) == MCA_OK, "%s",
 	              err.msg);
 	mca_signer_free(s);

@@ -1,0 +1,45 @@
+/*
+ * lint.h - what the signer process checks before it signs (it is not a
+ * blind oracle: a worker with a bug, or an attacker who took over the
+ * HTTP process, cannot have it sign just anything).  Like Boulder's
+ * lint-before-sign; the full second look at a certificate stays in the
+ * worker (ca/issue.c).
+ *
+ * A TBSCertificate is signed only when: it parses as one DER element; its
+ * signature AlgorithmIdentifier is the signer's; its issuer is the CA's
+ * subject; its AKI keyIdentifier is the CA's SKI; it is not CA:TRUE and
+ * has no keyCertSign; its notAfter is not past the CA's; its serial is 16
+ * octets and positive (pki/serial.h).
+ * A TBSCertList only when: it parses; same algorithm, issuer and AKI
+ * checks; its CRL number is greater than `last` (the last this signer
+ * signed, 0 at start: any positive number is then accepted).
+ *
+ * A refusal is MCA_ERR_INTERNAL (the worker built something it must not
+ * have) with err->rule "signer.lint.CHECK" and a message naming the check.
+ * Pure functions over their arguments: thread-safe.
+ */
+#ifndef MCA_SIGNER_LINT_H
+#define MCA_SIGNER_LINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "common/err.h"
+
+/* The CA a signer signs for: its certificate and the signature algorithm (DER). */
+struct mca_lint_ca {
+	X509 *cert; /* borrowed */
+	const unsigned char *alg;
+	size_t alg_len;
+};
+
+mca_rc mca_lint_cert(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs_len,
+                     struct mca_error *err);
+
+/* On MCA_OK *number is the CRL's number (for the caller to remember once signed). */
+mca_rc mca_lint_crl(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs_len,
+                    int64_t last, int64_t *number, struct mca_error *err);
+
+#endif

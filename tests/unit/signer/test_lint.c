@@ -1,0 +1,203 @@
+/*
+ * test_lint.c - the signer's checks before it signs (signer/lint.h): a
+ * TBSCertificate with a foreign issuer, a wrong AKI, CA:TRUE,
+ * keyCertSign, a validity past the CA's, a serial that is not 16 octets
+ * positive, another signature algorithm, or bytes that are not exactly
+ * one TBS is refused with the rule and message of the check; a valid one
+ * passes.  A TBSCertList with a foreign issuer or AKI, or a CRL number
+ * not greater than the last signed, is refused; increasing numbers pass.
+ */
+#include "config.h"
+
+#include <check.h>
+
+#include "signer/lint.h"
+#include "lintca.h"
+
+static struct lca ca, foreign, twin;
+static struct mca_lint_ca lc;
+
+static void
+setup(void)
+{
+	lca_make(&ca, "Lint CA");
+	lca_make(&foreign, "Foreign CA");
+	lca_make(&twin, "Lint CA"); /* same name, other key: other SKI */
+	lc.cert = ca.cert;
+	lc.alg = mca_signer_algor_der(ca.signer, &lc.alg_len);
+}
+
+static void
+teardown(void)
+{
+	lca_free(&ca);
+	lca_free(&foreign);
+	lca_free(&twin);
+}
+
+/* Lint `l`; expect `rule` (NULL: accepted) and the message `msg`. */
+static void
+expect_cert(const struct leaf *l, const char *rule, const char *msg)
+{
+	struct mca_error err = {0};
+	size_t len = 0;
+	unsigned char *tbs = leaf_tbs(&ca, l, &len);
+	mca_rc rc = mca_lint_cert(&lc, tbs, len, &err);
+
+	OPENSSL_free(tbs);
+	if (rule == NULL) {
+		ck_assert_msg(rc == MCA_OK, "%s", err.msg);
+		return;
+	}
+	ck_assert_int_eq(rc, MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, rule);
+	ck_assert_str_eq(err.msg, msg);
+}
+
+START_TEST(cert_valid)
+{
+	struct leaf l = {0};
+
+	expect_cert(&l, NULL, NULL);
+	/* at the CA's notAfter exactly is still inside */
+	l.not_after = mca_asn1_time_unix(X509_get0_notAfter(ca.cert));
+	expect_cert(&l, NULL, NULL);
+}
+END_TEST
+
+START_TEST(cert_refused)
+{
+	static const unsigned char sha384[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+	                                       0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+	struct leaf l;
+
+	memset(&l, 0, sizeof(l));
+	l.issuer = foreign.cert;
+	expect_cert(&l, "signer.lint.issuer", "signer refused: issuer is not the CA's subject");
+	memset(&l, 0, sizeof(l));
+	l.issuer = twin.cert;
+	expect_cert(&l, "signer.lint.aki",
+	            "signer refused: authority key identifier is not the CA's SKI");
+	memset(&l, 0, sizeof(l));
+	l.ca = 1;
+	expect_cert(&l, "signer.lint.ca", "signer refused: basicConstraints CA:TRUE");
+	memset(&l, 0, sizeof(l));
+	l.ku = MCA_KU_DIGITAL_SIGNATURE | MCA_KU_KEY_CERT_SIGN;
+	expect_cert(&l, "signer.lint.key_usage", "signer refused: keyUsage keyCertSign");
+	memset(&l, 0, sizeof(l));
+	l.not_after = mca_asn1_time_unix(X509_get0_notAfter(ca.cert)) + 1;
+	expect_cert(&l, "signer.lint.validity",
+	            "signer refused: notAfter is past the CA certificate's");
+	memset(&l, 0, sizeof(l));
+	l.alg = sha384;
+	l.alg_len = sizeof(sha384);
+	expect_cert(&l, "signer.lint.algorithm",
+	            "signer refused: signature algorithm is not the CA key's");
+}
+END_TEST
+
+/* Serials: 15 and 17 octets, 16 with the top bit set (negative or 17 in DER). */
+START_TEST(cert_bad_serial)
+{
+	static const size_t lens[] = {15, 17, 16, 8};
+	struct leaf l;
+
+	memset(&l, 0, sizeof(l));
+	memset(l.serial, 0x42, sizeof(l.serial));
+	l.serial_len = lens[_i];
+	if (_i == 2)
+		l.serial[0] = 0x80;
+	expect_cert(&l, "signer.lint.serial",
+	            "signer refused: serial is not 16 octets and positive");
+}
+END_TEST
+
+START_TEST(not_one_tbs)
+{
+	struct mca_error err = {0};
+	struct leaf l = {0};
+	size_t len = 0;
+	unsigned char *tbs = leaf_tbs(&ca, &l, &len), *more;
+	int64_t n = 0;
+
+	ck_assert_int_eq(mca_lint_cert(&lc, (const unsigned char *)"\x30\x00", 2, &err),
+	                 MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.msg, "signer refused: not one DER TBSCertificate");
+	/* trailing data after the TBS */
+	more = malloc(len + 2);
+	memcpy(more, tbs, len);
+	memcpy(more + len, "\x05\x00", 2);
+	ck_assert_int_eq(mca_lint_cert(&lc, more, len + 2, &err), MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, "signer.lint.parse");
+	/* truncated */
+	ck_assert_int_eq(mca_lint_cert(&lc, tbs, len - 1, &err), MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, "signer.lint.parse");
+	ck_assert_int_eq(mca_lint_cert(&lc, tbs, 0, &err), MCA_ERR_INTERNAL);
+	/* a TBSCertificate is no TBSCertList */
+	ck_assert_int_eq(mca_lint_crl(&lc, tbs, len, 0, &n, &err), MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.msg, "signer refused: not one DER TBSCertList");
+	free(more);
+	OPENSSL_free(tbs);
+}
+END_TEST
+
+/* Lint CRL `number` of `issuer` after `last`; expect the message (NULL: accepted). */
+static void
+expect_crl(X509 *issuer, int64_t number, int64_t last, const char *rule, const char *msg)
+{
+	struct mca_error err = {0};
+	size_t len = 0;
+	unsigned char *tbs = crl_tbs(&ca, issuer, number, &len);
+	int64_t got = -1;
+	mca_rc rc = mca_lint_crl(&lc, tbs, len, last, &got, &err);
+
+	free(tbs);
+	if (rule == NULL) {
+		ck_assert_msg(rc == MCA_OK, "%s", err.msg);
+		ck_assert_int_eq(got, number);
+		return;
+	}
+	ck_assert_int_eq(rc, MCA_ERR_INTERNAL);
+	ck_assert_int_eq(got, 0);
+	ck_assert_str_eq(err.rule, rule);
+	ck_assert_str_eq(err.msg, msg);
+}
+
+START_TEST(crl)
+{
+	expect_crl(NULL, 1, 0, NULL, NULL);
+	expect_crl(NULL, 7, 6, NULL, NULL);
+	expect_crl(NULL, 100000, 7, NULL, NULL);
+	expect_crl(NULL, 7, 7, "signer.lint.crl_number",
+	           "signer refused: CRL number 7 is not greater than 7, the last signed");
+	expect_crl(NULL, 6, 7, "signer.lint.crl_number",
+	           "signer refused: CRL number 6 is not greater than 7, the last signed");
+	expect_crl(NULL, 0, 0, "signer.lint.crl_number", "signer refused: no positive CRL number");
+	expect_crl(foreign.cert, 8, 7, "signer.lint.issuer",
+	           "signer refused: issuer is not the CA's subject");
+	expect_crl(twin.cert, 8, 7, "signer.lint.aki",
+	           "signer refused: authority key identifier is not the CA's SKI");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *su = suite_create("lint");
+	TCase *tc = tcase_create("lint");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, cert_valid);
+	tcase_add_test(tc, cert_refused);
+	tcase_add_loop_test(tc, cert_bad_serial, 0, 4);
+	tcase_add_test(tc, not_one_tbs);
+	tcase_add_test(tc, crl);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
