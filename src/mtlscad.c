@@ -195,9 +195,17 @@ out:
 	if (ready_fd >= 0)
 		close(ready_fd);
 	mca_httpd_free(httpd);
-	/* The ACME workers use the server: stop them first. */
-	if (srv != NULL)
+	/*
+	 * mtlscad started the workers and stops them, before the state they
+	 * use: the ACME workers (on the server's store pool), then the
+	 * committer (which no request can reach any more).
+	 */
+	if (srv != NULL) {
 		mca_acme_free(srv->acme);
+		srv->acme = NULL;
+		mca_committer_free(srv->committer);
+		srv->committer = NULL;
+	}
 	mca_server_free(srv);
 	return status;
 }

@@ -175,7 +175,7 @@ mca_ep_acme(struct mca_req *r)
 
 	memset(&c, 0, sizeof(c));
 	c.r = r;
-	c.srv = r->app; /* the daemon's struct mca_server (api/httpd.c) */
+	c.srv = mca_req_server(r);
 	c.nonces = c.srv->nonces;
 	host = host_header(r);
 	slash = strchr(r->path_arg, '/');

@@ -360,16 +360,37 @@ read_identifiers(struct acme_ctx *c, enum mca_http_result *res)
 	return out;
 }
 
+struct new_order {
+	struct acme_ctx *c;
+	const struct mca_acme_order *o;
+	json_t *idents;
+};
+
+/* The order and an authorization per identifier, in one transaction. */
+static mca_rc
+new_order_txn(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	const struct new_order *na = arg;
+	size_t i;
+	mca_rc rc;
+
+	rc = mca_acme_order_add(st, na->o, err);
+	for (i = 0; rc == MCA_OK && i < json_array_size(na->idents); i++)
+		rc = add_authz(na->c, na->o->id, json_string_value(json_array_get(na->idents, i)),
+		               na->o->expires_at, err);
+	return rc;
+}
+
 enum mca_http_result
 acme_new_order(struct acme_ctx *c)
 {
+	struct new_order na;
 	struct mca_acme_order o;
 	struct mca_error err = {0};
 	enum mca_http_result res;
 	json_t *idents = NULL, *j;
 	char id[MCA_ACME_ID_LEN + 1], url[700], *text = NULL;
 	int64_t now = (int64_t)mca_now(), recent = 0;
-	size_t i;
 	mca_rc rc;
 
 	memset(&o, 0, sizeof(o));
@@ -400,18 +421,10 @@ acme_new_order(struct acme_ctx *c)
 	o.expires_at = now + ACME_ORDER_LIFETIME;
 	o.identifiers = text;
 	o.created_at = now;
-	if ((rc = mca_store_begin(c->st, &err)) != MCA_OK) {
-		res = acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);
-		goto out;
-	}
-	rc = mca_acme_order_add(c->st, &o, &err);
-	for (i = 0; rc == MCA_OK && i < json_array_size(idents); i++)
-		rc = add_authz(c, id, json_string_value(json_array_get(idents, i)), o.expires_at,
-		               &err);
-	if (rc == MCA_OK)
-		rc = mca_store_commit(c->st, &err);
-	if (rc != MCA_OK) {
-		mca_store_rollback(c->st);
+	na.c = c;
+	na.o = &o;
+	na.idents = idents;
+	if ((rc = mca_store_txn(c->st, new_order_txn, &na, &err)) != MCA_OK) {
 		res = rc == MCA_ERR_POLICY
 		          ? acme_problem(c, 400, ACME_ERR("rejectedIdentifier"), "%s", err.msg)
 		          : acme_problem(c, 500, ACME_ERR("serverInternal"), "%s", err.msg);

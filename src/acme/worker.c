@@ -159,10 +159,42 @@ problem(const char *method, const char *name, const struct mca_error *err)
 	return s;
 }
 
+/* A validation's outcome, as validate_one records it. */
+struct outcome {
+	const char *id, *name, *prob;
+	const struct mca_acme_chall *ch;
+	const struct mca_acme_authz *az;
+	const struct mca_acme_order *o;
+	const struct mca_acme_account *acct;
+	const struct mca_error *verr; /* NULL: valid */
+	int64_t now;
+};
+
+/* Challenge, authorization, validation row, and the order when it failed: one transaction. */
+static mca_rc
+record_outcome(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	const struct outcome *r = arg;
+	const char *status = r->verr == NULL ? "valid" : "invalid";
+	int settled = 0;
+	mca_rc rc;
+
+	if ((rc = mca_acme_chall_set(st, r->id, status, r->now, r->prob, err)) != MCA_OK ||
+	    (rc = mca_acme_authz_settle(st, r->az->id, status, r->now, &settled, err)) != MCA_OK ||
+	    (rc = mca_store_validation_add(st, r->name, r->ch->type, r->now, r->verr == NULL,
+	                                   r->verr ? r->verr->msg : NULL, r->acct->id, err)) !=
+	        MCA_OK)
+		return rc;
+	if (settled && r->verr != NULL)
+		rc = mca_acme_order_set(st, r->o->id, "invalid", r->prob, NULL, err);
+	return rc;
+}
+
 /* Validate one challenge and record the outcome in one transaction. */
 static void
 validate_one(struct mca_acme *a, struct mca_store *st, const char *id)
 {
+	struct outcome rec;
 	struct mca_acme_chall ch;
 	struct mca_acme_authz az;
 	struct mca_acme_order o;
@@ -170,7 +202,6 @@ validate_one(struct mca_acme *a, struct mca_store *st, const char *id)
 	struct mca_error err = {0}, verr = {0};
 	char keyauth[256], name[260], *prob = NULL;
 	int64_t now;
-	int settled = 0;
 	mca_rc vrc;
 
 	memset(&az, 0, sizeof(az));
@@ -195,21 +226,18 @@ validate_one(struct mca_acme *a, struct mca_store *st, const char *id)
 	mca_log(MCA_LOG_INFO, "acme: %s of %s for account %s: %s%s%s", ch.type, name, acct.id,
 	        vrc == MCA_OK ? "valid" : "invalid", vrc == MCA_OK ? "" : ": ",
 	        vrc == MCA_OK ? "" : verr.msg);
-	if (mca_store_begin(st, &err) != MCA_OK)
-		goto out;
-	if (mca_acme_chall_set(st, id, vrc == MCA_OK ? "valid" : "invalid", now, prob, &err) !=
-	        MCA_OK ||
-	    mca_acme_authz_settle(st, az.id, vrc == MCA_OK ? "valid" : "invalid", now, &settled,
-	                          &err) != MCA_OK ||
-	    mca_store_validation_add(st, name, ch.type, now, vrc == MCA_OK,
-	                             vrc == MCA_OK ? NULL : verr.msg, acct.id, &err) != MCA_OK ||
-	    (settled && vrc != MCA_OK &&
-	     mca_acme_order_set(st, o.id, "invalid", prob, NULL, &err) != MCA_OK) ||
-	    mca_store_commit(st, &err) != MCA_OK) {
-		mca_store_rollback(st);
+	rec.id = id;
+	rec.ch = &ch;
+	rec.az = &az;
+	rec.o = &o;
+	rec.acct = &acct;
+	rec.name = name;
+	rec.prob = prob;
+	rec.verr = vrc == MCA_OK ? NULL : &verr;
+	rec.now = now;
+	if (mca_store_txn(st, record_outcome, &rec, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "acme: recording the validation of %s failed: %s", name,
 		        err.msg);
-	}
 out:
 	free(prob);
 	mca_acme_chall_clear(&ch);

@@ -31,16 +31,10 @@ struct mca_identity {
 
 /*
  * What mhd/ carries opaquely for us: r->app is the daemon's server
- * (httpd.c puts it in the mhd config), r->app_req the request's identity
+ * (mca_req_server, daemon/server.h), r->app_req the request's identity
  * (allocated zeroed by httpd.c's begin hook for every request, freed by
  * its end hook).  Handlers reach them only through these two.
  */
-static inline struct mca_server *
-mca_req_server(const struct mca_req *r)
-{
-	return r->app;
-}
-
 static inline struct mca_identity *
 mca_req_id(const struct mca_req *r)
 {

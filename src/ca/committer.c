@@ -32,6 +32,40 @@ struct mca_committer {
 	pthread_t thread;
 };
 
+/* One certificate and its hook, in its own savepoint of the batch's transaction. */
+static mca_rc
+commit_job(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	struct job *j = arg;
+	mca_rc rc;
+
+	rc = mca_store_cert_insert(st, &j->rec, j->actor, j->action, err);
+	if (rc == MCA_OK && j->hook != NULL)
+		rc = j->hook->fn(j->hook->arg, st, j->rec.serial, err);
+	return rc;
+}
+
+/*
+ * The batch's transaction: every job gets its own outcome, a failing one
+ * is rolled back alone.  A conflict of one job fails the batch, which
+ * mca_store_txn then runs again whole (every job from the start).
+ */
+static mca_rc
+commit_jobs(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	struct job *j;
+
+	for (j = arg; j != NULL; j = j->next) {
+		mca_error_clear(&j->err);
+		j->rc = mca_store_txn(st, commit_job, j, &j->err);
+		if (mca_store_conflict(j->rc, &j->err)) {
+			*err = j->err;
+			return j->rc;
+		}
+	}
+	return MCA_OK;
+}
+
 /* Write one batch in one transaction; every job gets its outcome. */
 static void
 commit_batch(struct mca_committer *c, struct job *batch)
@@ -40,28 +74,13 @@ commit_batch(struct mca_committer *c, struct job *batch)
 	struct job *j;
 	mca_rc rc;
 
-	rc = mca_store_begin(c->st, &err);
-	for (j = batch; j != NULL; j = j->next) {
-		if (rc != MCA_OK) {
-			j->rc = rc;
-			j->err = err;
-			continue;
-		}
-		if ((j->rc = mca_store_savepoint(c->st, &j->err)) != MCA_OK)
-			continue;
-		j->rc = mca_store_cert_insert(c->st, &j->rec, j->actor, j->action, &j->err);
-		if (j->rc == MCA_OK && j->hook != NULL)
-			j->rc = j->hook->fn(j->hook->arg, c->st, j->rec.serial, &j->err);
-		if (j->rc != MCA_OK)
-			mca_store_savepoint_rollback(c->st);
-		else
-			j->rc = mca_store_savepoint_release(c->st, &j->err);
-	}
-	if (rc == MCA_OK && (rc = mca_store_commit(c->st, &err)) != MCA_OK) {
-		mca_store_rollback(c->st);
+	for (j = batch; j != NULL; j = j->next)
+		j->rc = MCA_OK;
+	if ((rc = mca_store_txn(c->st, commit_jobs, batch, &err)) != MCA_OK) {
 		mca_log(MCA_LOG_ERR, "group commit failed: %s", err.msg);
+		/* Nothing of the batch is recorded: those that had succeeded fail too. */
 		for (j = batch; j != NULL; j = j->next)
-			if (j->rc == MCA_OK) {
+			if (j->rc == MCA_OK || mca_store_conflict(j->rc, &j->err)) {
 				j->rc = rc;
 				j->err = err;
 			}

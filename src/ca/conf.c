@@ -149,6 +149,27 @@ conf_path(const struct mca_conf *c, const char *field, const char *val, char **o
 	return *out == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory") : MCA_OK;
 }
 
+/*
+ * The `database` field (store.h): a path or "sqlite:PATH", relative to the
+ * file's directory (kept as the plain path), or a "SCHEME://" URI, kept as
+ * written for mca_store_open to accept or refuse.
+ */
+static mca_rc
+conf_database(const struct mca_conf *c, const char *val, char **out, struct mca_error *err)
+{
+	const char *sep;
+
+	*out = NULL;
+	if (val != NULL && strncmp(val, "sqlite:", 7) == 0)
+		return conf_path(c, "database", val + 7, out, err);
+	if (val != NULL && (sep = strstr(val, "://")) != NULL && sep > val &&
+	    strcspn(val, "/:") == (size_t)(sep - val)) {
+		*out = strdup(val);
+		return *out == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory") : MCA_OK;
+	}
+	return conf_path(c, "database", val, out, err);
+}
+
 /* Parse a duration field, keeping the default when absent. */
 static mca_rc
 conf_duration(const struct mca_conf *c, const char *field, const char *val, int64_t *out,
@@ -472,7 +493,7 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 	    asprintf(&c->ca_issuers_url, "%s/ca.crt", c->public_url) < 0)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 
-	if ((rc = conf_path(c, "database", raw.database, &c->database, err)) != MCA_OK ||
+	if ((rc = conf_database(c, raw.database, &c->database, err)) != MCA_OK ||
 	    (rc = conf_path(c, "root_cert", raw.root_cert, &c->root_cert, err)) != MCA_OK ||
 	    (rc = conf_path(c, "root_key", raw.root_key, &c->root_key, err)) != MCA_OK ||
 	    (rc = conf_path(c, "ca_cert", raw.ca_cert, &c->ca_cert, err)) != MCA_OK ||

@@ -214,24 +214,37 @@ out:
 	return rc;
 }
 
+struct record_direct_arg {
+	const struct mca_issue_req *req;
+	X509 *cert;
+	const char *profile, *serial;
+};
+
+/* The certificate and req->on_record, in record_direct's transaction. */
+static mca_rc
+record_direct_txn(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	const struct record_direct_arg *a = arg;
+	const char *action = a->req->action ? a->req->action : "issue";
+	mca_rc rc;
+
+	if ((rc = mca_record_cert(st, a->cert, a->profile, a->req->requester, a->req->actor, action,
+	                          err)) != MCA_OK)
+		return rc;
+	return a->req->on_record->fn(a->req->on_record->arg, st, a->serial, err);
+}
+
 /* Record `cert` on `st` itself, with req->on_record in the same transaction. */
 static mca_rc
 record_direct(struct mca_store *st, const struct mca_issue_req *req, X509 *cert,
               const char *profile, const char *serial, struct mca_error *err)
 {
 	const char *action = req->action ? req->action : "issue";
-	mca_rc rc;
+	struct record_direct_arg a = {req, cert, profile, serial};
 
 	if (req->on_record == NULL)
 		return mca_record_cert(st, cert, profile, req->requester, req->actor, action, err);
-	if ((rc = mca_store_begin(st, err)) != MCA_OK)
-		return rc;
-	if ((rc = mca_record_cert(st, cert, profile, req->requester, req->actor, action, err)) !=
-	        MCA_OK ||
-	    (rc = req->on_record->fn(req->on_record->arg, st, serial, err)) != MCA_OK ||
-	    (rc = mca_store_commit(st, err)) != MCA_OK)
-		mca_store_rollback(st);
-	return rc;
+	return mca_store_txn(st, record_direct_txn, &a, err);
 }
 
 mca_rc

@@ -382,6 +382,21 @@ out:
 }
 
 /* Database with the init certificates recorded, and the first CRLs published. */
+/* The four certificates of a new CA, in write_database's transaction. */
+static mca_rc
+record_init_certs(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	struct init *in = arg;
+	static const char actor[] = "cli:init";
+	mca_rc rc;
+
+	if ((rc = mca_record_cert(st, in->root, "root", "init", actor, "issue", err)) != MCA_OK ||
+	    (rc = mca_record_cert(st, in->ca, "ca", "init", actor, "issue", err)) != MCA_OK ||
+	    (rc = mca_record_cert(st, in->server, "server", "init", actor, "issue", err)) != MCA_OK)
+		return rc;
+	return mca_record_cert(st, in->admin, "admin", "init", actor, "issue", err);
+}
+
 static mca_rc
 write_database(struct init *in, struct mca_error *err)
 {
@@ -401,20 +416,8 @@ write_database(struct init *in, struct mca_error *err)
 	if ((rc = mca_store_open(db, 1, &in->store, err)) != MCA_OK)
 		goto out;
 	/* All four rows in one transaction: one fsync. */
-	if ((rc = mca_store_begin(in->store, err)) != MCA_OK)
+	if ((rc = mca_store_txn(in->store, record_init_certs, in, err)) != MCA_OK)
 		goto out;
-	if ((rc = mca_record_cert(in->store, in->root, "root", "init", actor, "issue", err)) !=
-	        MCA_OK ||
-	    (rc = mca_record_cert(in->store, in->ca, "ca", "init", actor, "issue", err)) !=
-	        MCA_OK ||
-	    (rc = mca_record_cert(in->store, in->server, "server", "init", actor, "issue", err)) !=
-	        MCA_OK ||
-	    (rc = mca_record_cert(in->store, in->admin, "admin", "init", actor, "issue", err)) !=
-	        MCA_OK ||
-	    (rc = mca_store_commit(in->store, err)) != MCA_OK) {
-		mca_store_rollback(in->store);
-		goto out;
-	}
 	memset(&p, 0, sizeof(p));
 	p.store = in->store;
 	p.crl_dir = crl_dir;

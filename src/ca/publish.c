@@ -54,16 +54,63 @@ collect(void *arg, const char *serial, int64_t revoked_at, const char *reason)
 	return 0;
 }
 
-mca_rc
-mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_error *err)
+/* One CRL publication: everything mca_publish_crl does in its transaction. */
+struct publish_run {
+	const struct mca_publish *p;
+	const char *issuer_dn;
+	int64_t now, num;
+};
+
+/* Number, list, sign and record the next CRL (run again whole on a conflict). */
+static mca_rc
+publish_txn(struct mca_store *st, void *arg, struct mca_error *err)
 {
+	struct publish_run *r = arg;
+	const struct mca_publish *p = r->p;
 	struct entries e = {0};
 	struct mca_crl_rec prev = {0};
 	unsigned char *tbs = NULL, *der = NULL;
 	const unsigned char *alg;
 	size_t tbs_len = 0, der_len = 0, alg_len = 0;
-	char *issuer_dn = NULL, detail[96];
-	int64_t num = 0, now = mca_now(), since = 0;
+	char detail[96];
+	int64_t num = 0, since = 0;
+	mca_rc rc;
+
+	if ((rc = mca_store_crl_max_number(st, p->which, &num, err)) != MCA_OK)
+		goto out;
+	rc = mca_store_crl_latest(st, p->which, &prev, err);
+	if (rc == MCA_OK)
+		since = prev.this_update;
+	else if (rc != MCA_ERR_NOTFOUND)
+		goto out;
+	num++;
+	if ((rc = mca_store_revoked_foreach(st, r->issuer_dn, since, collect, &e, err)) != MCA_OK)
+		goto out;
+	alg = mca_signer_algor_der(p->signer, &alg_len);
+	if ((rc = mca_crl_build_tbs(alg, alg_len, p->issuer, num, r->now, r->now + p->validity, e.v,
+	                            e.n, &tbs, &tbs_len, err)) != MCA_OK ||
+	    (rc = mca_signer_wrap(p->signer, tbs, tbs_len, &der, &der_len, err)) != MCA_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "{\"issuer\":\"%s\",\"number\":%lld,\"entries\":%zu}",
+	         p->which, (long long)num, e.n);
+	if ((rc = mca_store_crl_insert(st, p->which, num, r->now, r->now + p->validity, der,
+	                               der_len, err)) != MCA_OK ||
+	    (rc = mca_store_audit(st, p->actor, "crl", NULL, detail, err)) != MCA_OK)
+		goto out;
+	r->num = num;
+out:
+	free(prev.der);
+	free(tbs);
+	free(der);
+	free(e.v);
+	return rc;
+}
+
+mca_rc
+mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_error *err)
+{
+	struct publish_run r = {p, NULL, mca_now(), 0};
+	char *issuer_dn = NULL;
 	mca_rc rc;
 
 	issuer_dn = mca_name_string(X509_get_subject_name(p->issuer));
@@ -71,43 +118,13 @@ mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_error *
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-
-	if ((rc = mca_store_begin(p->store, err)) != MCA_OK)
+	r.issuer_dn = issuer_dn;
+	if ((rc = mca_store_txn(p->store, publish_txn, &r, err)) != MCA_OK)
 		goto out;
-	if ((rc = mca_store_crl_max_number(p->store, p->which, &num, err)) != MCA_OK)
-		goto rollback;
-	rc = mca_store_crl_latest(p->store, p->which, &prev, err);
-	if (rc == MCA_OK)
-		since = prev.this_update;
-	else if (rc != MCA_ERR_NOTFOUND)
-		goto rollback;
-	num++;
-	if ((rc = mca_store_revoked_foreach(p->store, issuer_dn, since, collect, &e, err)) !=
-	    MCA_OK)
-		goto rollback;
-	alg = mca_signer_algor_der(p->signer, &alg_len);
-	if ((rc = mca_crl_build_tbs(alg, alg_len, p->issuer, num, now, now + p->validity, e.v, e.n,
-	                            &tbs, &tbs_len, err)) != MCA_OK ||
-	    (rc = mca_signer_wrap(p->signer, tbs, tbs_len, &der, &der_len, err)) != MCA_OK)
-		goto rollback;
-	snprintf(detail, sizeof(detail), "{\"issuer\":\"%s\",\"number\":%lld,\"entries\":%zu}",
-	         p->which, (long long)num, e.n);
-	if ((rc = mca_store_crl_insert(p->store, p->which, num, now, now + p->validity, der,
-	                               der_len, err)) != MCA_OK ||
-	    (rc = mca_store_audit(p->store, p->actor, "crl", NULL, detail, err)) != MCA_OK ||
-	    (rc = mca_store_commit(p->store, err)) != MCA_OK)
-		goto rollback;
 	if (number != NULL)
-		*number = num;
+		*number = r.num;
 	rc = mca_publish_write_latest(p, err);
-	goto out;
-rollback:
-	mca_store_rollback(p->store);
 out:
-	free(prev.der);
-	free(tbs);
-	free(der);
-	free(e.v);
 	free(issuer_dn);
 	return rc;
 }

@@ -360,7 +360,10 @@ mca_token_revoke(struct mca_store *st, const char *id, const char *actor, struct
 	mca_rc rc;
 
 	if (strlen(id) != MCA_TOKEN_ID_LEN || strspn(id, "0123456789abcdef") != MCA_TOKEN_ID_LEN)
-		return mca_error_set(err, MCA_ERR_NOTFOUND, "'%.32s' is not a token id", id);
+		/* Never echoed: an admin may paste a whole token (id and secret) here. */
+		return mca_error_set(
+		    err, MCA_ERR_NOTFOUND,
+		    "not a token id (16 lower-case hex digits, as token list shows)");
 	rc = mca_store_token_revoke(st, id, (int64_t)mca_now(), actor, &changed, err);
 	if (rc == MCA_OK && !changed)
 		return mca_error_set(err, MCA_ERR_NOTFOUND, "no live token with id %s", id);

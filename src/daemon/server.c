@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ca/committer.h"
 #include "ca/token.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -281,7 +280,6 @@ mca_server_free(struct mca_server *srv)
 {
 	if (srv == NULL)
 		return;
-	mca_committer_free(srv->committer);
 	mca_profile_snap_release(srv->snap);
 	if (srv->lock_ready)
 		pthread_mutex_destroy(&srv->snap_lock);

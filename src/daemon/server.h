@@ -25,6 +25,7 @@
 #include "daemon/crlcache.h"
 #include "daemon/metrics.h"
 #include "daemon/ratelimit.h"
+#include "mhd/mhd.h"
 #include "policy/profile.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -75,7 +76,8 @@ struct mca_server {
 
 	int64_t last_purge; /* main thread only: mca_tick's hourly work */
 
-	/* Group commit of issued certificates (started after detaching). */
+	/* Group commit of issued certificates: started after detaching and
+	 * stopped by mtlscad, like the ACME workers. */
 	struct mca_committer *committer;
 };
 
@@ -92,6 +94,16 @@ mca_rc mca_server_load(struct mca_conf *conf, struct mca_server **out, struct mc
  * it cannot be opened.
  */
 struct mca_store *mca_server_store(struct mca_server *srv, struct mca_error *err);
+
+/*
+ * The server a request of mtlscad's listeners belongs to: api/httpd.c
+ * hands it to mhd/ as the opaque app pointer of every request.
+ */
+static inline struct mca_server *
+mca_req_server(const struct mca_req *r)
+{
+	return r->app;
+}
 
 /*
  * Profile templates and the issuer built over them, immutable once

@@ -1,7 +1,9 @@
 /*
- * db.h - the ACME data layer: accounts, orders, authorizations,
- * challenges (sql/0003-acme.sql; nonces are not stored, see nonce.h).  One function per operation;
- * callers own the transaction when several must change together.
+ * acme.h - the ACME data layer: accounts, orders, authorizations,
+ * challenges (sql/0003-acme.sql; nonces are not stored, see nonce.h).
+ * One function per operation, dispatched to the store's backend
+ * (backend.h); callers wrap several in mca_store_txn (store.h) when they
+ * must change together.
  *
  * Strings in the structs are malloc'd and owned by them (*_clear).
  */

@@ -1,12 +1,17 @@
 /*
- * store.h - the SQLite database of a CA: certificates, CRLs, tokens, audit.
+ * store.h - the database of a CA: certificates, CRLs, tokens, audit,
+ * domain validations (ACME's tables: acme.h).
  *
- * One struct mca_store per thread: it owns one sqlite3 connection and the
- * prepared statements of that connection.  The database runs in WAL mode
- * with synchronous=FULL: a COMMIT returns only after the WAL is fsynced,
- * which is what "recorded" means in doc/durability.md (NORMAL could lose the
- * last commits on power loss).  Throughput comes from group commit:
- * callers may wrap many inserts in one mca_store_begin()/commit().
+ * The API is shaped by the domain, not by SQL: every function dispatches
+ * through the ops table of the backend chosen when the store is opened
+ * (backend.h; SQLite in src/store/sqlite/ is the only one built today).
+ *
+ * One struct mca_store per thread: it owns one database connection (and,
+ * for SQLite, the prepared statements of that connection).  Durability:
+ * a commit returns only once the database has it on stable storage, which
+ * is what "recorded" means in doc/durability.md (SQLite runs in WAL mode
+ * with synchronous=FULL).  Throughput comes from group commit: callers
+ * may make many changes in one mca_store_txn().
  *
  * Strings in records returned by this module are malloc'd and owned by the
  * record; free them with the matching *_free function.
@@ -21,34 +26,57 @@
 
 struct mca_store;
 
-/* Highest schema version this program knows (the number of migrations). */
+/* Highest schema version this program knows for SQLite (the number of its migrations). */
 int mca_store_schema_latest(void);
 
 /*
- * Open the database at `path`, creating it when `create` is set, and bring
- * its schema up to date.  A database whose user_version is newer than
- * mca_store_schema_latest() is refused with MCA_ERR_SCHEMA.
+ * Open the database named by `database` (the `database` setting of
+ * mtlsca.conf), creating it when `create` is set, and bring its schema up
+ * to date.  `database` is a file path or "sqlite:PATH" (SQLite); a
+ * "postgresql://" or "postgres://" URI is refused with MCA_ERR_CONFIG
+ * (that backend is not built in), as is any other "SCHEME://".  A
+ * database whose schema is newer than this program knows is refused with
+ * MCA_ERR_SCHEMA; a missing one without `create` is MCA_ERR_NOTFOUND.
  */
-mca_rc mca_store_open(const char *path, int create, struct mca_store **out, struct mca_error *err);
+mca_rc mca_store_open(const char *database, int create, struct mca_store **out,
+                      struct mca_error *err);
 
-/* Close and free (NULL is fine). */
+/* Close and free (NULL is fine).  An open transaction is rolled back. */
 void mca_store_close(struct mca_store *st);
 
-/* The schema version recorded in the database (PRAGMA user_version). */
+/* The schema version recorded in the database; -1 when unreadable. */
 int mca_store_schema_version(struct mca_store *st);
 
 /* Whether the database answers queries: health checks. */
 mca_rc mca_store_ping(struct mca_store *st, struct mca_error *err);
 
-/* Transactions.  begin takes the write lock at once (BEGIN IMMEDIATE). */
-mca_rc mca_store_begin(struct mca_store *st, struct mca_error *err);
-mca_rc mca_store_commit(struct mca_store *st, struct mca_error *err);
-void mca_store_rollback(struct mca_store *st);
+/*
+ * Transactions.  mca_store_txn runs `fn` in a transaction that holds the
+ * write lock from its start:
+ *  - fn returns MCA_OK: commit; the result of the commit is returned;
+ *  - fn returns an error: rollback; nothing fn wrote remains; the error
+ *    is returned (with fn's message in err);
+ *  - the backend reports a conflict with another connection
+ *    (mca_store_conflict: the lock could not be had in time, a
+ *    serialization failure) at begin, inside fn or at commit: rollback
+ *    and run the whole transaction again, fn included, up to
+ *    MCA_STORE_TXN_ATTEMPTS times in all, then return the conflict.  fn's
+ *    own errors are never retried.  fn must therefore leave nothing
+ *    behind that a second run would trip over (reset its outputs at the
+ *    start) and must hand a store error on unchanged (same rc, same err)
+ *    for the retry to see it.
+ * Called from inside fn (or any open transaction): a nested transaction,
+ * a savepoint; an error of the inner fn rolls back the inner fn's writes
+ * only, and the outer fn decides what to do (nothing is retried there: a
+ * conflict goes up to the outermost transaction, which retries).
+ * Not reentrant across threads: one store, one thread (see above).
+ */
+#define MCA_STORE_TXN_ATTEMPTS 3
+typedef mca_rc (*mca_store_txn_fn)(struct mca_store *st, void *arg, struct mca_error *err);
+mca_rc mca_store_txn(struct mca_store *st, mca_store_txn_fn fn, void *arg, struct mca_error *err);
 
-/* Savepoints inside a transaction: one row of a batch can fail alone. */
-mca_rc mca_store_savepoint(struct mca_store *st, struct mca_error *err);
-mca_rc mca_store_savepoint_release(struct mca_store *st, struct mca_error *err);
-void mca_store_savepoint_rollback(struct mca_store *st);
+/* Whether (rc, err) is a retryable conflict with another connection. */
+int mca_store_conflict(mca_rc rc, const struct mca_error *err);
 
 /* One certificate row. */
 struct mca_cert_rec {
@@ -70,8 +98,8 @@ struct mca_cert_rec {
 };
 
 /*
- * Insert a certificate and its audit row ("issue" by `actor`).  Runs in
- * the caller's transaction when one is open, else in its own.  A duplicate
+ * Insert a certificate and its audit row (`action` by `actor`) in one
+ * transaction (nested in the caller's when one is open).  A duplicate
  * serial is MCA_ERR_EXISTS.
  */
 mca_rc mca_store_cert_insert(struct mca_store *st, const struct mca_cert_rec *rec,
@@ -90,6 +118,23 @@ void mca_cert_rec_free(struct mca_cert_rec *rec);
 /* Append an audit row (in the caller's transaction, if any). */
 mca_rc mca_store_audit(struct mca_store *st, const char *actor, const char *action,
                        const char *serial, const char *detail_json, struct mca_error *err);
+
+/* One audit row as mca_store_audit_list hands it over (valid during the call only). */
+struct mca_audit_rec {
+	int64_t id, at;
+	const char *actor, *action;
+	const char *serial; /* NULL when the event concerns no certificate */
+	const char *detail; /* JSON object text */
+};
+
+/*
+ * Call `cb` for every audit row with an id above `after_id` (0: all), in
+ * the order of events.  A non-zero return from cb stops the walk (and is
+ * not an error).
+ */
+mca_rc mca_store_audit_list(struct mca_store *st, int64_t after_id,
+                            int (*cb)(void *arg, const struct mca_audit_rec *r), void *arg,
+                            struct mca_error *err);
 
 /* Highest CRL number stored for `issuer` ("ca" or "root"); 0 when none. */
 mca_rc mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *number,

@@ -552,6 +552,35 @@ START_TEST(test_load_acme)
 }
 END_TEST
 
+/*
+ * `database`: a path is resolved like every other path, "sqlite:PATH"
+ * becomes that resolved path, and a "SCHEME://" URI is kept as written
+ * for the store to accept or refuse (store.h); "sqlite:" alone is empty.
+ */
+START_TEST(test_load_database_forms)
+{
+	struct mca_conf *c = load_ok("{" NO_DATABASE ", \"database\": \"sqlite:data/ca.db\"}");
+
+	ck_assert_tmp_path(c->database, "data/ca.db");
+	mca_conf_free(c);
+	c = load_ok("{" NO_DATABASE ", \"database\": \"sqlite:/srv/ca.db\"}");
+	ck_assert_str_eq(c->database, "/srv/ca.db");
+	mca_conf_free(c);
+	c = load_ok("{" NO_DATABASE ", \"database\": \"postgresql://mca@db/ca\"}");
+	ck_assert_str_eq(c->database, "postgresql://mca@db/ca");
+	mca_conf_free(c);
+	/* "://" after a '/' is part of a file name, not a scheme. */
+	c = load_ok("{" NO_DATABASE ", \"database\": \"odd/x://y.db\"}");
+	ck_assert_tmp_path(c->database, "odd/x://y.db");
+	mca_conf_free(c);
+	{
+		static const char *const sub[3] = {"'database'", "empty path", NULL};
+
+		expect_conf_error("{" NO_DATABASE ", \"database\": \"sqlite:\"}", sub);
+	}
+}
+END_TEST
+
 /* Every field set: each value lands in its struct member, paths resolved or kept. */
 START_TEST(test_load_all_fields)
 {
@@ -933,6 +962,7 @@ conf_suite(void)
 	tc = tcase_create("load_ok");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_load_defaults);
+	tcase_add_test(tc, test_load_database_forms);
 	tcase_add_test(tc, test_load_all_fields);
 	tcase_add_test(tc, test_load_acme);
 	tcase_add_test(tc, test_load_acme_deny_default_and_empty);

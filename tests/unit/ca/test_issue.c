@@ -26,7 +26,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sqlite3.h>
 
 #include "ca/conf.h"
 #include "ca/issue.h"
@@ -282,28 +281,39 @@ serial_of(X509 *cert, char out[MCA_SERIAL_HEX_MAX])
 	ck_assert_int_eq(mca_serial_from_asn1(X509_get0_serialNumber(cert), out, &err), MCA_OK);
 }
 
-/* Actor and action of the audit rows of `serial`, read with SQLite directly. */
+/* What audit_rows collects for one serial. */
+struct audit_of {
+	const char *serial;
+	char *actor, *action;
+	size_t actor_len, action_len;
+	int n;
+};
+
+static int
+audit_of_cb(void *arg, const struct mca_audit_rec *r)
+{
+	struct audit_of *a = arg;
+
+	if (r->serial == NULL || strcmp(r->serial, a->serial) != 0)
+		return 0;
+	snprintf(a->actor, a->actor_len, "%s", r->actor);
+	snprintf(a->action, a->action_len, "%s", r->action);
+	a->n++;
+	return 0;
+}
+
+/* Actor and action of the (last) audit row of `serial`; the number of its rows. */
 static int
 audit_rows(const char *serial, char *actor, size_t actor_len, char *action, size_t action_len)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	int n = 0;
+	struct audit_of a = {serial, actor, action, actor_len, action_len, 0};
+	struct mca_error err = {0};
+	struct mca_store *st = NULL;
 
-	ck_assert_int_eq(sqlite3_open_v2(conf->database, &db, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT actor, action FROM audit WHERE serial = ?",
-	                                    -1, &s, NULL),
-	                 SQLITE_OK);
-	sqlite3_bind_text(s, 1, serial, -1, SQLITE_STATIC);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		snprintf(actor, actor_len, "%s", (const char *)sqlite3_column_text(s, 0));
-		snprintf(action, action_len, "%s", (const char *)sqlite3_column_text(s, 1));
-		n++;
-	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	ck_assert_msg(mca_store_open(conf->database, 0, &st, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_msg(mca_store_audit_list(st, 0, audit_of_cb, &a, &err) == MCA_OK, "%s", err.msg);
+	mca_store_close(st);
+	return a.n;
 }
 
 /* ---- accepted issuance ----------------------------------------------------- */

@@ -6,8 +6,11 @@
  *
  * Databases live in a mkdtemp(3) directory created once per test case in
  * the parent process (an unchecked fixture), so it is removed even when a
- * forked test fails half-way.  Where a test needs to see or change the
- * file behind the library's back it uses a second, raw sqlite3 connection.
+ * forked test fails half-way.  What another connection sees is read
+ * through a second store.  A raw sqlite3 connection is used only where a
+ * test must do what the store API never does: make the file look as a
+ * newer program or a broken schema left it, and read the SQLite pragmas
+ * the durability story depends on (journal_mode, integrity_check).
  *
  * Tests of library bugs these tests found (fixed since) live in the
  * "regressions" test case; see the comment above each of them.
@@ -27,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "common/util.h"
+#include "store/backend.h"
 #include "store/store.h"
 #include "testutil.h"
 
@@ -145,6 +149,69 @@ store_open(void)
 	return st;
 }
 
+/* Rows in `table` as a second connection sees them (what others see). */
+static int64_t
+other_count(const char *table)
+{
+	struct mca_error err = {0};
+	struct mca_store *o = NULL;
+	int64_t n;
+
+	ck_assert_msg(mca_store_open(db_path, 0, &o, &err) == MCA_OK, "%s", err.msg);
+	n = mca_store_count(o, table);
+	mca_store_close(o);
+	return n;
+}
+
+/* A copy of one audit row, found by mca_store_audit_list. */
+struct audit_copy {
+	const char *action; /* wanted action; NULL: the last row */
+	int found;
+	int64_t at;
+	char actor[64], got_action[64], serial[64], detail[128];
+};
+
+static int
+audit_copy_cb(void *arg, const struct mca_audit_rec *r)
+{
+	struct audit_copy *a = arg;
+
+	if (a->action != NULL && strcmp(a->action, r->action) != 0)
+		return 0;
+	a->found = 1;
+	a->at = r->at;
+	snprintf(a->actor, sizeof(a->actor), "%s", r->actor);
+	snprintf(a->got_action, sizeof(a->got_action), "%s", r->action);
+	snprintf(a->serial, sizeof(a->serial), "%s", r->serial ? r->serial : "(null)");
+	snprintf(a->detail, sizeof(a->detail), "%s", r->detail);
+	return a->action != NULL; /* the first match, or walk on to the last row */
+}
+
+/* The first audit row with `action` (NULL: the last row); fails the test when none. */
+static void
+audit_get(struct mca_store *st, const char *action, struct audit_copy *out)
+{
+	struct mca_error err = {0};
+
+	memset(out, 0, sizeof(*out));
+	out->action = action;
+	ck_assert_int_eq(mca_store_audit_list(st, 0, audit_copy_cb, out, &err), MCA_OK);
+	ck_assert_msg(out->found, "no audit row %s", action ? action : "at all");
+}
+
+/* Revoke `serial` at `at` for `reason` through the store, failing the test on error. */
+static void
+revoke_cert(struct mca_store *st, const char *serial, int64_t at, const char *reason)
+{
+	struct mca_error err = {0};
+	int changed = 0;
+
+	ck_assert_msg(mca_store_cert_revoke(st, serial, at, reason, "test", &changed, &err) ==
+	                  MCA_OK,
+	              "%s: %s", serial, err.msg);
+	ck_assert_int_eq(changed, 1);
+}
+
 /* ---- records ------------------------------------------------------------- */
 
 #define FAKE_DER_LEN 300
@@ -217,8 +284,10 @@ START_TEST(test_open_fresh)
 	ck_assert_int_eq(mca_store_count(st, "audit; DELETE FROM audit"), -1);
 	ck_assert_int_eq(mca_store_count(st, "Audit"), -1);
 	mca_store_close(st);
-	/* The version is recorded in the file itself. */
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), mca_store_schema_latest());
+	/* The version is recorded in the file itself: a new connection reads it. */
+	ck_assert_int_eq(mca_store_open(db_path, 0, &st, &err), MCA_OK);
+	ck_assert_int_eq(mca_store_schema_version(st), mca_store_schema_latest());
+	mca_store_close(st);
 	mca_store_close(NULL); /* documented as fine */
 }
 END_TEST
@@ -370,7 +439,7 @@ START_TEST(test_pragmas)
 	ck_assert_str_eq(buf, "wal");
 	raw_text("PRAGMA integrity_check", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "ok");
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 20);
+	ck_assert_int_eq(other_count("certificates"), 20);
 }
 END_TEST
 
@@ -462,19 +531,16 @@ START_TEST(test_cert_insert_audit_row)
 	struct mca_error err = {0};
 	struct mca_store *st = store_open();
 	struct mca_cert_rec *r = make_rec("5555", ISSUER, 1800000000);
-	char buf[128];
+	struct audit_copy a;
 
 	ck_assert_int_eq(mca_store_cert_insert(st, r, "admin:bob", "renew", &err), MCA_OK);
 	ck_assert_int_eq(mca_store_count(st, "audit"), 1);
-	raw_text("SELECT actor FROM audit", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "admin:bob");
-	raw_text("SELECT action FROM audit", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "renew");
-	raw_text("SELECT serial FROM audit", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "5555");
-	raw_text("SELECT detail FROM audit", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "{}");
-	ck_assert_int_eq(raw_int("SELECT at FROM audit"), NOW);
+	audit_get(st, NULL, &a);
+	ck_assert_str_eq(a.actor, "admin:bob");
+	ck_assert_str_eq(a.got_action, "renew");
+	ck_assert_str_eq(a.serial, "5555");
+	ck_assert_str_eq(a.detail, "{}");
+	ck_assert_int_eq(a.at, NOW);
 	mca_cert_rec_free(r);
 	mca_store_close(st);
 }
@@ -485,21 +551,21 @@ START_TEST(test_audit_append)
 {
 	struct mca_error err = {0};
 	struct mca_store *st = store_open();
-	char buf[128];
+	struct audit_copy a;
 
 	ck_assert_int_eq(mca_store_audit(st, "cli", "crl.publish", NULL, "{\"number\":1}", &err),
 	                 MCA_OK);
 	ck_assert_int_eq(mca_store_audit(st, "cli", "revoke", "abcd", NULL, &err), MCA_OK);
 	ck_assert_int_eq(mca_store_count(st, "audit"), 2);
-	raw_text("SELECT serial FROM audit WHERE action = 'crl.publish'", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "(null)");
-	raw_text("SELECT detail FROM audit WHERE action = 'crl.publish'", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "{\"number\":1}");
-	raw_text("SELECT detail FROM audit WHERE action = 'revoke'", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "{}");
-	/* Rows are ordered by id: the trail keeps the order of events. */
-	raw_text("SELECT action FROM audit ORDER BY id DESC LIMIT 1", buf, sizeof(buf));
-	ck_assert_str_eq(buf, "revoke");
+	audit_get(st, "crl.publish", &a);
+	ck_assert_str_eq(a.serial, "(null)");
+	ck_assert_str_eq(a.detail, "{\"number\":1}");
+	audit_get(st, "revoke", &a);
+	ck_assert_str_eq(a.serial, "abcd");
+	ck_assert_str_eq(a.detail, "{}");
+	/* Rows come in the order of events: the last one is the revoke. */
+	audit_get(st, NULL, &a);
+	ck_assert_str_eq(a.got_action, "revoke");
 	mca_store_close(st);
 }
 END_TEST
@@ -545,8 +611,8 @@ START_TEST(test_cert_duplicate)
 	free(c->fingerprint);
 	c->fingerprint = strdup("fresh-fingerprint");
 	ck_assert_int_eq(mca_store_cert_insert(st, c, "test", "issue", &err), MCA_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 2);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit"), 2);
+	ck_assert_int_eq(other_count("certificates"), 2);
+	ck_assert_int_eq(other_count("audit"), 2);
 	mca_cert_rec_free(a);
 	mca_cert_rec_free(b);
 	mca_cert_rec_free(c);
@@ -707,10 +773,11 @@ START_TEST(test_revoked_foreach)
 	ck_assert_int_eq(mca_store_revoked_foreach(st, ISSUER, 0, walk_cb, &w, &err), MCA_OK);
 	ck_assert_int_eq(w.calls, 0); /* nothing revoked yet */
 
-	raw_exec("UPDATE certificates SET status = 'revoked', revoked_at = 1500,"
-	         " reason = 'keyCompromise' WHERE serial IN ('0c', '0b', '0e');"
-	         "UPDATE certificates SET status = 'revoked', revoked_at = 1400,"
-	         " reason = 'superseded' WHERE serial IN ('0a', '0f');");
+	revoke_cert(st, "0c", 1500, "keyCompromise");
+	revoke_cert(st, "0b", 1500, "keyCompromise");
+	revoke_cert(st, "0e", 1500, "keyCompromise");
+	revoke_cert(st, "0a", 1400, "superseded");
+	revoke_cert(st, "0f", 1400, "superseded");
 
 	memset(&w, 0, sizeof(w));
 	ck_assert_int_eq(mca_store_revoked_foreach(st, ISSUER, 2000, walk_cb, &w, &err), MCA_OK);
@@ -746,8 +813,7 @@ START_TEST(test_cert_get_revoked)
 	struct mca_cert_rec *got = NULL;
 
 	insert_cert(st, "77", ISSUER, 5000);
-	raw_exec("UPDATE certificates SET status = 'revoked', revoked_at = 1234,"
-	         " reason = 'keyCompromise' WHERE serial = '77'");
+	revoke_cert(st, "77", 1234, "keyCompromise");
 	ck_assert_int_eq(mca_store_cert_get(st, "77", &got, &err), MCA_OK);
 	ck_assert_str_eq(got->status, "revoked");
 	ck_assert_int_eq(got->revoked_at, 1234);
@@ -767,8 +833,9 @@ START_TEST(test_revoked_foreach_stop)
 	insert_cert(st, "01", ISSUER, 5000);
 	insert_cert(st, "02", ISSUER, 5000);
 	insert_cert(st, "03", ISSUER, 5000);
-	raw_exec("UPDATE certificates SET status = 'revoked', revoked_at = 1, reason ="
-	         " 'cessationOfOperation'");
+	revoke_cert(st, "01", 1, "cessationOfOperation");
+	revoke_cert(st, "02", 1, "cessationOfOperation");
+	revoke_cert(st, "03", 1, "cessationOfOperation");
 	memset(&w, 0, sizeof(w));
 	w.stop_after = 2;
 	ck_assert_int_eq(mca_store_revoked_foreach(st, ISSUER, 0, walk_cb, &w, &err),
@@ -785,74 +852,111 @@ END_TEST
 
 /* ---- transactions -------------------------------------------------------- */
 
-/* begin + insert + rollback leaves neither the row nor its audit entry. */
+/* Inserts "aa" and "bb", checks what is visible where, then refuses. */
+static mca_rc
+two_then_refuse(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	(void)arg;
+	insert_cert(st, "aa", ISSUER, 5000);
+	insert_cert(st, "bb", ISSUER, 5000);
+	ck_assert_int_eq(mca_store_count(st, "certificates"), 2); /* own writes visible */
+	ck_assert_int_eq(other_count("certificates"), 0);         /* not to others */
+	return mca_error_set(err, MCA_ERR_POLICY, "refused by the test");
+}
+
+/* A refusing transaction leaves neither the rows nor their audit entries. */
 START_TEST(test_txn_rollback)
 {
 	struct mca_error err = {0};
 	struct mca_store *st = store_open();
 
-	ck_assert_int_eq(mca_store_begin(st, &err), MCA_OK);
-	insert_cert(st, "aa", ISSUER, 5000);
-	insert_cert(st, "bb", ISSUER, 5000);
-	ck_assert_int_eq(mca_store_count(st, "certificates"), 2);          /* own writes visible */
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 0); /* not to others */
-	mca_store_rollback(st);
+	ck_assert_int_eq(mca_store_txn(st, two_then_refuse, NULL, &err), MCA_ERR_POLICY);
+	ck_assert_str_eq(err.msg, "refused by the test");
 	ck_assert_int_eq(mca_store_count(st, "certificates"), 0);
 	ck_assert_int_eq(mca_store_count(st, "audit"), 0);
-	mca_store_rollback(st); /* without a transaction: a no-op */
+	/* No transaction is left open: the next insert is committed on its own. */
 	insert_cert(st, "cc", ISSUER, 5000);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 1);
+	ck_assert_int_eq(other_count("certificates"), 1);
 	mca_store_close(st);
 }
 END_TEST
 
+/* 16 inserts and a duplicate that fails alone (its own nested transaction). */
+static mca_rc
+sixteen_and_a_duplicate(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	struct mca_cert_rec *dup = arg;
+	char serial[8];
+	int i;
+
+	for (i = 0x10; i < 0x20; i++) {
+		snprintf(serial, sizeof(serial), "%02x", i);
+		insert_cert(st, serial, ISSUER, 5000);
+	}
+	ck_assert_int_eq(mca_store_cert_insert(st, dup, "test", "issue", err), MCA_ERR_EXISTS);
+	ck_assert_int_eq(other_count("certificates"), 0);
+	return MCA_OK;
+}
+
 /*
- * begin + many inserts + commit makes all of them visible to others at
- * once; a duplicate inside the caller's transaction fails alone and does
- * not abort the rest.
+ * Many inserts in one transaction become visible to others at once on
+ * commit; a duplicate inside it fails alone and does not abort the rest.
  */
 START_TEST(test_txn_commit)
 {
 	struct mca_error err = {0};
 	struct mca_store *st = store_open();
 	struct mca_cert_rec *dup = make_rec("10", ISSUER, 5000);
-	char serial[8];
-	int i;
 
-	ck_assert_int_eq(mca_store_begin(st, &err), MCA_OK);
-	for (i = 0x10; i < 0x20; i++) {
-		snprintf(serial, sizeof(serial), "%02x", i);
-		insert_cert(st, serial, ISSUER, 5000);
-	}
 	free(dup->fingerprint);
 	dup->fingerprint = strdup("another");
-	ck_assert_int_eq(mca_store_cert_insert(st, dup, "test", "issue", &err), MCA_ERR_EXISTS);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 0);
-	ck_assert_int_eq(mca_store_commit(st, &err), MCA_OK);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 16);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit"), 16);
-	/* commit without a transaction is an error, not a silent success. */
-	ck_assert_int_ne(mca_store_commit(st, &err), MCA_OK);
+	ck_assert_int_eq(mca_store_txn(st, sixteen_and_a_duplicate, dup, &err), MCA_OK);
+	ck_assert_int_eq(other_count("certificates"), 16);
+	ck_assert_int_eq(other_count("audit"), 16);
 	mca_cert_rec_free(dup);
 	mca_store_close(st);
 }
 END_TEST
 
-/* BEGIN IMMEDIATE takes the write lock: a second writer cannot start meanwhile. */
+static mca_rc
+count_calls(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	(void)st;
+	(void)err;
+	(*(int *)arg)++;
+	return MCA_OK;
+}
+
+/* A second writer tries while the first holds the write lock. */
+static mca_rc
+second_writer(struct mca_store *st, void *arg, struct mca_error *err)
+{
+	struct mca_store *other = arg;
+	struct mca_error e = {0};
+	int calls = 0;
+
+	(void)st;
+	(void)err;
+	ck_assert_int_eq(mca_store_txn(other, count_calls, &calls, &e), MCA_ERR_DB);
+	ck_assert_msg(mca_store_conflict(MCA_ERR_DB, &e), "not a conflict: %s", e.msg);
+	ck_assert_int_eq(calls, 0);
+	return MCA_OK;
+}
+
+/* A transaction takes the write lock at its start: a second writer cannot begin meanwhile. */
 START_TEST(test_txn_immediate)
 {
 	struct mca_error err = {0};
-	struct mca_store *st = store_open();
-	sqlite3 *db;
+	struct mca_store *st = store_open(), *other = NULL;
+	int calls = 0;
 
-	ck_assert_int_eq(mca_store_begin(st, &err), MCA_OK);
-	db = raw_open(db_path);
-	sqlite3_busy_timeout(db, 0);
-	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) & 0xff, SQLITE_BUSY);
-	mca_store_rollback(st);
-	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; ROLLBACK", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
+	ck_assert_int_eq(mca_store_open(db_path, 0, &other, &err), MCA_OK);
+	mca_store_lock_wait(other, 0);
+	ck_assert_int_eq(mca_store_txn(st, second_writer, other, &err), MCA_OK);
+	/* Once the first is done, the second gets in. */
+	ck_assert_int_eq(mca_store_txn(other, count_calls, &calls, &err), MCA_OK);
+	ck_assert_int_eq(calls, 1);
+	mca_store_close(other);
 	mca_store_close(st);
 }
 END_TEST
@@ -860,8 +964,8 @@ END_TEST
 /* ---- regressions: library bugs these tests found, fixed since ------------ */
 
 /*
- * FIXED BUG (src/store/store.c, store_migrate): on a failed migration the message
- * is built with mca_error_set(err, rc, "...: %s", ..., err->msg), i.e.
+ * FIXED BUG (then src/store/store.c, store_migrate; now src/store/sqlite/db.c, migrate): on a
+ * failed migration the message is built with mca_error_set(err, rc, "...: %s", ..., err->msg), i.e.
  * vsnprintf into err->msg reading from err->msg (overlapping, undefined
  * behaviour).  With glibc the SQLite reason is lost and the prefix is
  * repeated: "<db>: migration 0001-initial.sql failed: <db>: migration
@@ -881,8 +985,8 @@ START_TEST(test_known_bug_migration_message)
 END_TEST
 
 /*
- * FIXED BUG (src/store/store.c, stmt_done): every SQLITE_CONSTRAINT result is
- * reported as MCA_ERR_EXISTS ("already exists"), so a CHECK or NOT NULL
+ * FIXED BUG (then src/store/store.c, stmt_done; now src/store/sqlite/db.c, mca_sq_done): every
+ * SQLITE_CONSTRAINT result is reported as MCA_ERR_EXISTS ("already exists"), so a CHECK or NOT NULL
  * violation (CRL number 0, unknown CRL issuer, certificate without
  * requester) tells the caller the row already exists.
  */
