@@ -65,6 +65,25 @@ entry_check(const struct mca_crl_entry *e, size_t i, struct mca_error *err)
 	return mca_error_set(err, MCA_ERR_INVAL, "CRL entry %zu: unknown reason %d", i, e->reason);
 }
 
+/*
+ * Whether `t` can be written as a CRL time: a GeneralizedTime has four
+ * digits of year (RFC 5280 4.1.2.5.2); ASN1_TIME_set writes later years
+ * as text no parser reads back.
+ */
+static mca_rc
+time_check(int64_t t, const char *what, size_t i, struct mca_error *err)
+{
+	if (t >= MCA_CRL_TIME_MIN && t <= MCA_CRL_TIME_MAX)
+		return MCA_OK;
+	if (i == (size_t)-1)
+		return mca_error_set(err, MCA_ERR_INVAL,
+		                     "CRL %s %lld is outside the years 0000..9999", what,
+		                     (long long)t);
+	return mca_error_set(err, MCA_ERR_INVAL,
+	                     "CRL entry %zu: %s %lld is outside the years 0000..9999", i, what,
+	                     (long long)t);
+}
+
 /* OIDs (content octets) of the extensions we write. */
 static const unsigned char oid_aki[] = {0x55, 0x1d, 0x23};         /* 2.5.29.35 */
 static const unsigned char oid_crl_number[] = {0x55, 0x1d, 0x14};  /* 2.5.29.20 */
@@ -125,8 +144,12 @@ mca_crl_build_tbs(const unsigned char *alg, size_t alg_len, X509 *issuer, int64_
 	if (number < 0)
 		return mca_error_set(err, MCA_ERR_INVAL, "negative CRL number %lld",
 		                     (long long)number);
+	if ((rc = time_check(this_update, "thisUpdate", (size_t)-1, err)) != MCA_OK ||
+	    (rc = time_check(next_update, "nextUpdate", (size_t)-1, err)) != MCA_OK)
+		return rc;
 	for (i = 0; i < n_entries; i++)
-		if ((rc = entry_check(&entries[i], i, err)) != MCA_OK)
+		if ((rc = entry_check(&entries[i], i, err)) != MCA_OK ||
+		    (rc = time_check(entries[i].revoked_at, "revocation time", i, err)) != MCA_OK)
 			return rc;
 	ski = X509_get0_subject_key_id(issuer);
 	name_len = i2d_X509_NAME(X509_get_subject_name(issuer), &name);

@@ -26,6 +26,10 @@ enum mca_crl_reason {
 	MCA_REASON_PRIVILEGE_WITHDRAWN = 9,
 };
 
+/* The times a CRL can say: 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z (four-digit years). */
+#define MCA_CRL_TIME_MIN INT64_C(-62167219200)
+#define MCA_CRL_TIME_MAX INT64_C(253402300799)
+
 /* "keyCompromise" -> 1 ...; -1 when not a reason the CLI and API accept. */
 int mca_crl_reason_parse(const char *name);
 const char *mca_crl_reason_name(int reason);
@@ -45,7 +49,9 @@ struct mca_crl_entry {
  * or that has no subjectKeyIdentifier (the CRL's AKI) is MCA_ERR_CRYPTO,
  * "CRL issuer lacks a name or an SKI".  A negative `number`, or an entry
  * whose serial is not a positive integer of 1..20 octets or whose reason
- * is not one above, is MCA_ERR_INVAL naming it; nothing is encoded.
+ * is not one above, or a time (thisUpdate, nextUpdate, an entry's
+ * revocation time) outside MCA_CRL_TIME_MIN..MCA_CRL_TIME_MAX, is
+ * MCA_ERR_INVAL naming it; nothing is encoded.
  */
 mca_rc mca_crl_build_tbs(const unsigned char *alg, size_t alg_len, X509 *issuer, int64_t number,
                          int64_t this_update, int64_t next_update,

@@ -613,6 +613,10 @@ static const struct {
 	const char *der; /* tag, length, digits */
 	size_t len;
 } times[] = {
+    {INT64_C(-62167219200),
+     "\x18\x0f"
+     "00000101000000Z",
+     17},
     {INT64_C(-631152001),
      "\x18\x0f"
      "19491231235959Z",
@@ -856,7 +860,48 @@ static const struct {
      {{0x00, 0x00}, 2, T_2026, 0},
      "CRL entry 1: serial is not a positive integer of 1..20 octets"},
     {1, {{0x01}, 21, T_2026, 0}, "CRL entry 1: serial is not a positive integer of 1..20 octets"},
+    /* Found by fuzz_der_crl: a year past 9999 was written as text no parser reads back. */
+    {1,
+     {{0x01}, 1, INT64_C(253402300800), 0},
+     "CRL entry 1: revocation time 253402300800 is outside the years 0000..9999"},
+    {1,
+     {{0x01}, 1, INT64_C(-62167219201), 0},
+     "CRL entry 1: revocation time -62167219201 is outside the years 0000..9999"},
 };
+
+/* thisUpdate and nextUpdate past 9999 (or before year 0) are refused the same way. */
+static const struct {
+	int64_t this_update, next_update;
+	const char *msg;
+} bad_times[] = {
+    {INT64_C(253402300800), T_2050, "CRL thisUpdate 253402300800 is outside the years 0000..9999"},
+    {T_2026, INT64_C(253402300800), "CRL nextUpdate 253402300800 is outside the years 0000..9999"},
+    {T_2026, INT64_C(1099511627520),
+     "CRL nextUpdate 1099511627520 is outside the years 0000..9999"},
+    {INT64_C(-62167219201), T_2050, "CRL thisUpdate -62167219201 is outside the years 0000..9999"},
+};
+
+START_TEST(invalid_times)
+{
+	struct mca_crl_entry e = {{0x01}, 1, T_2026, MCA_REASON_KEY_COMPROMISE};
+	struct ca ca;
+	struct mca_error err = {0};
+	const unsigned char *alg;
+	static unsigned char sentinel[] = "not touched";
+	unsigned char *tbs = sentinel;
+	size_t alg_len = 0, tbs_len = 0;
+	mca_rc rc;
+
+	ca_make(&ca, 0, NULL, 1, "time CA");
+	alg = mca_signer_algor_der(ca.signer, &alg_len);
+	rc = mca_crl_build_tbs(alg, alg_len, ca.cert, 1, bad_times[_i].this_update,
+	                       bad_times[_i].next_update, &e, 1, &tbs, &tbs_len, &err);
+	ck_assert_int_eq(rc, MCA_ERR_INVAL);
+	ck_assert_str_eq(err.msg, bad_times[_i].msg);
+	ck_assert_ptr_null(tbs);
+	ca_free(&ca);
+}
+END_TEST
 
 START_TEST(invalid_input)
 {
@@ -912,6 +957,7 @@ crl_suite(void)
 	tcase_add_test(tc, issuer_without_ski);
 	tcase_add_test(tc, issuer_empty_name);
 	tcase_add_loop_test(tc, invalid_input, 0, NELEM(bad_input));
+	tcase_add_loop_test(tc, invalid_times, 0, NELEM(bad_times));
 	suite_add_tcase(s, tc);
 	return s;
 }
