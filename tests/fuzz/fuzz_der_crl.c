@@ -237,7 +237,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fail("valid input refused: %s", err.msg);
 	if (!strict_der(tbs, tbs_len, 0))
 		fz_fail("the TBSCertList is not strict DER");
-	if (mca_signer_wrap(ca->signer, tbs, tbs_len, &der, &der_len, &err) != MCA_OK)
+	if (mca_signer_wrap(ca->signer, MCA_SIGN_CRL, tbs, tbs_len, &der, &der_len, &err) != MCA_OK)
 		fz_fail("wrap: %s", err.msg);
 	if (!strict_der(der, der_len, 0))
 		fz_fail("the CertificateList is not strict DER");
