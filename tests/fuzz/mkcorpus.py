@@ -145,3 +145,30 @@ put('der_crl', 'entries', crl(42, 1796083200, 1796688000,
 put('der_crl', 'generalized', crl(2 ** 40, 2524608000, 2524608000 + 86400,
                                   [(b'\x01', 2524608000, 4)]))
 put('der_crl', 'refused', crl(-1, 0, 0, [(b'', 0, 7)]))
+
+# ---- signer: selector octet (mod 3) then a TBSCertificate, a TBSCertList or frames ----
+# The fuzz CA is made afresh in each run, so these are issued by another CA: the
+# lint refuses them at the issuer check, after parsing them whole.
+import datetime
+sk = ec.generate_private_key(ec.SECP256R1())
+now = datetime.datetime(2026, 12, 1)
+ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'mtlsca fuzz CA')])
+leaf = (x509.CertificateBuilder().subject_name(x509.Name([]))
+        .issuer_name(ca_name).public_key(sk.public_key())
+        .serial_number(int.from_bytes(b'\x11' * 16, 'big'))
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName('a.example.internal')]), True)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+        .sign(sk, hashes.SHA256()))
+put('signer', 'tbs-cert', b'\x00' + leaf.tbs_certificate_bytes)
+cl = (x509.CertificateRevocationListBuilder().issuer_name(ca_name)
+      .last_update(now).next_update(now + datetime.timedelta(days=7))
+      .add_extension(x509.CRLNumber(7), False)
+      .sign(sk, hashes.SHA256()))
+put('signer', 'tbs-crl', b'\x01' + cl.tbs_certlist_bytes)
+def frame(op, payload):
+    return bytes([op]) + struct.pack('>I', len(payload)) + payload
+put('signer', 'frames', b'\x02' + frame(1, b'\x00' + leaf.tbs_certificate_bytes) + frame(3, b'\x00')
+    + frame(4, b''))
+put('signer', 'frame-too-long', b'\x02' + bytes([1]) + struct.pack('>I', 65537) + b'x' * 16)
+put('signer', 'frame-truncated', b'\x02' + bytes([2]) + struct.pack('>I', 100) + b'abc')
