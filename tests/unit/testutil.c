@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -94,4 +95,16 @@ tu_subst(char *text, const char *from, const char *to)
 	                 0);
 	free(text);
 	return out;
+}
+
+void
+tu_db_remove(const char *path)
+{
+	char p[4200];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
 }

@@ -17,6 +17,9 @@ void tu_mkdtemp(char *buf, size_t len, const char *name);
 /* Remove the tree at `dir` and empty the string (nothing when already empty). */
 void tu_rmtree(char *dir);
 
+/* Remove the SQLite database at `path` with its -wal and -shm files (absent ones are fine). */
+void tu_db_remove(const char *path);
+
 /* The whole file at `path`, malloc'd and NUL-terminated; fails the test otherwise. */
 char *tu_read(const char *path);
 

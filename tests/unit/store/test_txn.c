@@ -44,13 +44,7 @@ tmp_teardown(void)
 static void
 test_setup(void)
 {
-	char p[PATH_MAX + 64];
-
-	unlink(db_path);
-	snprintf(p, sizeof(p), "%s-wal", db_path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db_path);
-	unlink(p);
+	tu_db_remove(db_path);
 }
 
 static struct mca_store *
