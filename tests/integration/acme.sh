@@ -2,7 +2,7 @@
 # acme.sh - the ACME server (RFC 8555) of the domain-validated profile with
 # real clients: certbot (standalone http-01, then revoke: the serial lands on
 # the served CRL), lego (http-01; dns-01 for a name and a wildcard against
-# tests/fakedns), and acme_negative.py (raw JWS: bad signatures, nonces, urls,
+# tests/integration/fakedns), and acme_negative.py (raw JWS: bad signatures, nonces, urls,
 # content types, alg none, a wrong http-01 response, a CSR for other names).
 # Each case uses its own name so that no earlier validation is reused.
 set -e

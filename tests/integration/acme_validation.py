@@ -11,7 +11,7 @@ maps deny.example.net to 127.0.0.1, where a correct responder listens.
 PHASE "limits": the daemon runs with "http01_deny": [], "validation_workers":
 2, "validation_timeout": "4s", "pending_validations_per_account": 3,
 "pending_validations": 4, and
-acme.dns_resolver points at a tests/fakedns whose records file says
+acme.dns_resolver points at a tests/integration/fakedns whose records file says
 "_acme-challenge.slowN.example.net DROP" (it never answers those).
 acme.hosts maps fast, redir-other, redir-same and redir-query .example.net to
 127.0.0.1.

@@ -1,7 +1,7 @@
 /*
  * test_validate.c - unit tests of validate.h: http-01 against a small HTTP
  * server on a loopback port (a thread of the test), dns-01 against
- * tests/fakedns run as a child process.  Nothing leaves the loopback
+ * tests/integration/fakedns run as a child process.  Nothing leaves the loopback
  * interface: "test.example" is mapped to 127.0.0.1 through cfg.hosts.
  */
 #include "config.h"
@@ -532,7 +532,7 @@ START_TEST(test_http01_deny_v6_and_fallback)
 }
 END_TEST
 
-/* ---- dns-01 against tests/fakedns ----------------------------------------- */
+/* ---- dns-01 against tests/integration/fakedns ------------------------------ */
 
 static struct {
 	pid_t pid;
@@ -607,7 +607,7 @@ dns_records(const char *tmpl, const char *digest)
 static void
 dns_start(void)
 {
-	const char *prog = getenv("FAKEDNS") ? getenv("FAKEDNS") : "./tests/fakedns";
+	const char *prog = getenv("FAKEDNS") ? getenv("FAKEDNS") : "./tests/integration/fakedns";
 	struct pollfd p;
 	char line[64];
 	size_t n = 0;
