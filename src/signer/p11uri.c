@@ -29,8 +29,8 @@ hexval(char c)
 
 /*
  * Percent-decode [v, v+len) into out (room for `max` octets).  Returns the
- * decoded length, -1 for bad encoding or a character outside the URI
- * syntax, -2 when longer than max.
+ * decoded length, -1 for bad percent-encoding, -3 for a character that
+ * must be percent-encoded, -2 when longer than max.
  */
 static long
 decode(const char *v, size_t len, unsigned char *out, size_t max)
@@ -52,7 +52,7 @@ decode(const char *v, size_t len, unsigned char *out, size_t max)
 			i += 2;
 		} else if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>' ||
 		           c == '\\' || c == '^' || c == '`' || c == '{' || c == '}' || c == '#') {
-			return -1;
+			return -3;
 		}
 		if (n >= max)
 			return -2;
@@ -130,8 +130,7 @@ one_attr(struct mca_p11uri *u, const char *s, size_t len, int query, unsigned *s
 		*seen |= 1u << 31;
 		n = decode(eq + 1, len - nlen - 1, buf, sizeof(buf));
 		if (n < 0)
-			return mca_error_set(err, MCA_ERR_CONFIG,
-			                     "pkcs11 URI: attribute 'type': bad percent-encoding");
+			n = 0; /* no type is spelled so: refused below */
 		return set_type(u, buf, (size_t)n, err);
 	}
 	if (query && nlen == 9 && memcmp(s, "pin-value", 9) == 0)
@@ -158,6 +157,11 @@ one_attr(struct mca_p11uri *u, const char *s, size_t len, int query, unsigned *s
 		return mca_error_set(err, MCA_ERR_CONFIG,
 		                     "pkcs11 URI: attribute '%s': longer than %zu octets", a->name,
 		                     a->max);
+	if (n == -3)
+		return mca_error_set(err, MCA_ERR_CONFIG,
+		                     "pkcs11 URI: attribute '%s': a character that must be "
+		                     "percent-encoded (space, quote, non-ASCII, ...)",
+		                     a->name);
 	if (n == 0)
 		return mca_error_set(err, MCA_ERR_CONFIG, "pkcs11 URI: attribute '%s': empty",
 		                     a->name);
