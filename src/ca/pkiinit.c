@@ -18,6 +18,7 @@
 #include "ca/publish.h"
 #include "ca/record.h"
 #include "common/embedded.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "pki/certgen.h"
 #include "pki/crl.h"
@@ -552,6 +553,23 @@ leaf_urls(const struct mca_init_opts *o, const struct mca_hostport *http, struct
 	return MCA_OK;
 }
 
+/* A failed init leaves no keys behind in the token either. */
+static void
+destroy_token_keys(struct init *in)
+{
+	const struct mca_p11conf p11 = {in->o->pkcs11_module, in->o->pkcs11_pin_file};
+	struct mca_error e = {0};
+	char **uris[] = {&in->root_uri, &in->ca_uri};
+	size_t i;
+
+	mca_signer_free(in->root_signer);
+	mca_signer_free(in->ca_signer);
+	in->root_signer = in->ca_signer = NULL;
+	for (i = 0; i < 2; i++)
+		if (*uris[i] != NULL && mca_signer_pkcs11_destroy(*uris[i], &p11, &e) != MCA_OK)
+			mca_log(MCA_LOG_WARN, "init: could not remove %s: %s", *uris[i], e.msg);
+}
+
 static void
 init_free(struct init *in)
 {
@@ -649,6 +667,8 @@ mca_init_run(const struct mca_init_opts *o, struct mca_init_result *res, struct 
 	snprintf(res->config_path, sizeof(res->config_path), "%s/mtlsca.conf", o->dir);
 	rc = MCA_OK;
 out:
+	if (rc != MCA_OK)
+		destroy_token_keys(&in);
 	free(parent);
 	free(urls.crl_url);
 	free(urls.ca_issuers_url);

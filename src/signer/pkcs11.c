@@ -928,7 +928,7 @@ mca_signer_pkcs11_generate(const struct mca_p11conf *c, const char *token, enum 
                            struct mca_error *err)
 {
 	struct p11key k; /* only to find the slot and log in */
-	CK_FUNCTION_LIST_PTR f;
+	CK_FUNCTION_LIST_PTR f = NULL;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG bits = 0;
 	CK_BYTE exp[] = {0x01, 0x00, 0x01};
@@ -1046,10 +1046,70 @@ mca_signer_pkcs11_generate(const struct mca_p11conf *c, const char *token, enum 
 	if ((rc = mca_p11uri_format(token, label, id, sizeof(id), uri, err)) != MCA_OK)
 		goto out;
 	rc = mca_signer_pkcs11_new(*uri, c, NULL, NULL, out, err);
+out:
+	if (rc != MCA_OK && hpriv != CK_INVALID_HANDLE) {
+		/* generated but unusable: leave nothing in the token */
+		f->C_DestroyObject(s, hpriv);
+		f->C_DestroyObject(s, hpub);
+	}
 	if (rc != MCA_OK) {
 		free(*uri);
 		*uri = NULL;
 	}
+	if (s != CK_INVALID_HANDLE)
+		k.mod->f->C_CloseSession(s);
+	module_put(k.mod);
+	mca_free_secret(k.pin);
+	return rc;
+}
+
+mca_rc
+mca_signer_pkcs11_destroy(const char *uri, const struct mca_p11conf *c, struct mca_error *err)
+{
+	struct p11key k;
+	CK_FUNCTION_LIST_PTR f;
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE obj;
+	CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY};
+	CK_SLOT_ID slot = 0;
+	CK_RV rv;
+	size_t i;
+	mca_rc rc;
+
+	memset(&k, 0, sizeof(k));
+	if ((rc = mca_p11uri_parse(uri, &k.uri, err)) != MCA_OK)
+		return rc;
+	if (k.uri.object[0] == '\0' || !k.uri.has_id)
+		return mca_error_set(err, MCA_ERR_INVAL,
+		                     "pkcs11 URI: destroying needs both object= and id=");
+	if ((c != NULL && c->pin_file != NULL &&
+	     (rc = mca_passphrase_read(c->pin_file, &k.pin, err)) != MCA_OK) ||
+	    (rc = module_get(c != NULL ? c->module : NULL, &k.mod, err)) != MCA_OK ||
+	    (rc = find_slot(&k, &slot, err)) != MCA_OK)
+		goto out;
+	f = k.mod->f;
+	rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+	if (rv == CKR_OK && k.pin != NULL) {
+		rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)k.pin, strlen(k.pin));
+		if (rv == CKR_USER_ALREADY_LOGGED_IN)
+			rv = CKR_OK;
+	}
+	if (rv != CKR_OK) {
+		rc = mca_error_set(err, MCA_ERR_SIGNER, "pkcs11 token '%s': %s", k.uri.token,
+		                   CKR(rv));
+		goto out;
+	}
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		if ((rc = find_object(&k, s, classes[i], &obj, err)) != MCA_OK)
+			goto out;
+		if (obj != CK_INVALID_HANDLE && (rv = f->C_DestroyObject(s, obj)) != CKR_OK) {
+			rc = mca_error_set(err, MCA_ERR_SIGNER,
+			                   "pkcs11 token '%s': C_DestroyObject: %s", k.uri.token,
+			                   CKR(rv));
+			goto out;
+		}
+	}
+	rc = MCA_OK;
 out:
 	if (s != CK_INVALID_HANDLE)
 		k.mod->f->C_CloseSession(s);

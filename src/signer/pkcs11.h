@@ -68,6 +68,15 @@ mca_rc mca_signer_pkcs11_generate(const struct mca_p11conf *c, const char *token
                                   struct mca_signer **out, struct mca_error *err);
 
 /*
+ * Destroy the private and public key objects of `uri` (which must name
+ * both object= and id=, as mca_signer_pkcs11_generate writes): undoes a
+ * generation whose use failed (mtlsca init).  Signers over the key must be
+ * freed first.
+ */
+mca_rc mca_signer_pkcs11_destroy(const char *uri, const struct mca_p11conf *c,
+                                 struct mca_error *err);
+
+/*
  * The one opener of a CA key for every caller: a PKCS#11 URI goes to
  * mca_signer_pkcs11_new (with `p11`; NULL is refused with a message
  * asking for pkcs11_module), anything else is a key file for
