@@ -36,6 +36,11 @@ struct module {
 	CK_FUNCTION_LIST_PTR f;
 	int refs;
 	unsigned gen; /* bumped by module_reinit: sessions of older ones are gone */
+	/*
+	 * Read-held around every call into the module by a key, write-held by
+	 * module_reinit.  Taken after the key's own lock, never before it.
+	 */
+	pthread_rwlock_t rw;
 };
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -162,8 +167,10 @@ init:
 		goto out;
 	}
 	snprintf(m->path, sizeof(m->path), "%s", path);
-	if (dl != NULL)
+	if (dl != NULL) {
+		pthread_rwlock_init(&m->rw, NULL);
 		m->dl = dl;
+	}
 	m->f = f;
 	m->refs = 1;
 	dl = NULL;
@@ -188,11 +195,11 @@ module_reinit(struct module *m, struct mca_error *err)
 
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
-	pthread_mutex_lock(&modules_lock);
+	pthread_rwlock_wrlock(&m->rw);
 	m->f->C_Finalize(NULL);
 	rv = m->f->C_Initialize(&args);
 	m->gen++;
-	pthread_mutex_unlock(&modules_lock);
+	pthread_rwlock_unlock(&m->rw);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
 		return mca_error_set(err, MCA_ERR_SIGNER, "pkcs11_module %s: C_Initialize: %s",
 		                     m->path, CKR(rv));
@@ -588,8 +595,8 @@ token_sign(struct p11key *k, CK_MECHANISM_TYPE mech, const unsigned char *in, si
 	if (rv == CKR_OK && (len == 0 || len > 8192))
 		rv = CKR_FUNCTION_FAILED;
 	if (rv == CKR_OK && (buf = malloc(len)) == NULL) {
-		/* the operation is still active: a zero-length call ends it (ignored) */
-		f->C_Sign(k->sess, (CK_BYTE_PTR)(uintptr_t)in, in_len, NULL, &len);
+		/* the operation is still active: only closing the session ends it */
+		drop_session(k);
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	}
 	if (rv == CKR_OK)
@@ -713,7 +720,9 @@ reconnect(struct p11key *k, struct mca_error *err)
 	rc = connect_key(k, 0, NULL, &e);
 	if (rc != MCA_OK && rc != MCA_ERR_CONFIG) { /* not for a wrong PIN */
 		mca_error_clear(&e);
+		pthread_rwlock_unlock(&k->mod->rw); /* the caller's read hold */
 		rc = module_reinit(k->mod, &e);
+		pthread_rwlock_rdlock(&k->mod->rw);
 		if (rc == MCA_OK)
 			rc = connect_key(k, 0, NULL, &e);
 	}
@@ -754,12 +763,14 @@ p11_sign(void *impl, enum mca_sign_kind kind, const unsigned char *tbs, size_t t
 	(void)kind; /* the signer process lints before it calls us */
 	*sig = NULL;
 	pthread_mutex_lock(&k->lock);
+	pthread_rwlock_rdlock(&k->mod->rw);
 	if (k->sess != CK_INVALID_HANDLE && k->gen != k->mod->gen)
 		drop_session(k); /* the module was initialised again under us */
 	if (k->sess == CK_INVALID_HANDLE)
 		rc = reconnect(k, err);
 	if (rc == MCA_OK)
 		rc = sign_locked(k, tbs, tbs_len, sig, sig_len, err);
+	pthread_rwlock_unlock(&k->mod->rw);
 	pthread_mutex_unlock(&k->lock);
 	return rc;
 }
@@ -777,8 +788,11 @@ p11_free(void *impl)
 
 	if (k == NULL)
 		return;
-	if (k->mod != NULL)
+	if (k->mod != NULL) {
+		pthread_rwlock_rdlock(&k->mod->rw);
 		drop_session(k);
+		pthread_rwlock_unlock(&k->mod->rw);
+	}
 	module_put(k->mod);
 	EVP_PKEY_free(k->pub);
 	mca_free_secret(k->pin);
@@ -850,13 +864,17 @@ mca_signer_pkcs11_new(const char *uri, const struct mca_p11conf *c, X509 *cert,
 	}
 	if ((rc = module_get(module, &k->mod, err)) != MCA_OK)
 		goto fail;
-	if ((rc = connect_key(k, 1, &pubobj, err)) != MCA_OK) {
+	pthread_rwlock_rdlock(&k->mod->rw);
+	rc = connect_key(k, 1, &pubobj, err);
+	if (rc == MCA_OK)
+		k->pub = token_pubkey(k, k->sess, pubobj);
+	pthread_rwlock_unlock(&k->mod->rw);
+	if (rc != MCA_OK) {
 		/* at start, a token that is not there is a configuration error */
 		if (rc == MCA_ERR_SIGNER)
 			rc = err != NULL ? (err->code = MCA_ERR_CONFIG) : MCA_ERR_CONFIG;
 		goto fail;
 	}
-	k->pub = token_pubkey(k, k->sess, pubobj);
 	certkey = cert != NULL ? X509_get0_pubkey(cert) : NULL;
 	if (k->pub == NULL && certkey != NULL) {
 		EVP_PKEY_up_ref(certkey);
@@ -885,12 +903,14 @@ mca_signer_pkcs11_new(const char *uri, const struct mca_p11conf *c, X509 *cert,
 		return rc;
 	/* The private key must sign for the public key we announce. */
 	if ((rc = mca_signer_probe(*out, err)) != MCA_OK) {
-		mca_signer_free(*out);
+		char token[sizeof(k->uri.token)];
+
+		snprintf(token, sizeof(token), "%s", k->uri.token);
+		mca_signer_free(*out); /* and k */
 		*out = NULL;
 		return mca_error_set(err, rc == MCA_ERR_CRYPTO ? MCA_ERR_CONFIG : rc,
 		                     "pkcs11 token '%s': the private key does not sign for %s",
-		                     k->uri.token,
-		                     cert_path != NULL ? cert_path : "its public key");
+		                     token, cert_path != NULL ? cert_path : "its public key");
 	}
 	return MCA_OK;
 fail:
