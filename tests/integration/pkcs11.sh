@@ -171,6 +171,33 @@ check "mtlsca crl --root (the root key in the token)" "$MTLSCA" -c "$d/mtlsca.co
 check "... the new root CRL verifies" \
 	"$OPENSSL" crl -inform DER -in "$d/crl/root.crl" -noout -verify -CAfile "$d/root.crt"
 
+# ---- keys list on a CA with key files, and with the root key offline ----------
+init_ca "$T_DIR/files"
+check "keys list: a CA with key files" "$MTLSCA" -c "$T_DIR/files/mtlsca.conf" keys list --check
+grep -q "^ca  *file  *ec-p256  *$T_DIR/files/ca.key\$" "$T_DIR/out" &&
+	grep -q "^root  *file  *ec-p256  *$T_DIR/files/root.key\$" "$T_DIR/out" &&
+	[ "$(grep -c 'check: ok' "$T_DIR/out")" -eq 2 ] || { cat "$T_DIR/out"; fail "keys list: files"; }
+ok "keys list: root and ca are files, both usable"
+jq 'del(.root_key)' "$d/mtlsca.conf" >"$d/offline.conf"
+check "keys list: the root key offline" "$MTLSCA" -c "$d/offline.conf" keys list
+grep -q "^root  *offline  *ec-p256  *-\$" "$T_DIR/out" || { cat "$T_DIR/out"; fail "keys list: offline"; }
+ok "keys list: root offline"
+check_fails "keys without 'list': usage error" 2 "$MTLSCA" -c "$d/mtlsca.conf" keys
+stderr_has "the subcommand is 'list'"
+
+# ---- the CLI signing in the token under valgrind: no leaks, no memory errors --
+if [ "${MCA_SANITIZERS:-no}" != yes ] && command -v valgrind >/dev/null; then
+	mkcsr vg
+	for cmd in "crl" "crl --root" "issue --csr $T_DIR/vg.csr --profile private --out $T_DIR/vg.crt"; do
+		# shellcheck disable=SC2086
+		valgrind --leak-check=full --show-leak-kinds=definite,indirect \
+			--errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+			--log-file="$T_DIR/vg.log" "$MTLSCA" -c "$d/mtlsca.conf" $cmd >"$T_DIR/out" 2>&1 ||
+			{ cat "$T_DIR/out" "$T_DIR/vg.log"; fail "valgrind mtlsca $cmd"; }
+		ok "valgrind: mtlsca $cmd signs in the token without leaks or memory errors"
+	done
+fi
+
 # ---- a token that goes away and comes back -------------------------------------
 start_daemon "$d/mtlsca.conf"
 sign_api before
