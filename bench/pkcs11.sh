@@ -52,7 +52,7 @@ run() {
 		--http-listen 127.0.0.1:0 --public-url http://ca.bench.internal:8080 "$@" >/dev/null
 	"$build/src/mtlscad" -c "$dir/$name/mtlsca.conf" --foreground 2>"$dir/$name.log" &
 	pid=$!
-	while ! grep -q "listening https=" "$dir/$name.log"; do
+	while ! grep -q "listening https=" "$dir/$name.log" 2>/dev/null; do
 		kill -0 $pid 2>/dev/null || { cat "$dir/$name.log"; exit 1; }
 		sleep 0.1
 	done
