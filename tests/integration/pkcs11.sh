@@ -170,6 +170,17 @@ d=$T_DIR/ca-ec-p256
 check "mtlsca crl --root (the root key in the token)" "$MTLSCA" -c "$d/mtlsca.conf" crl --root
 check "... the new root CRL verifies" \
 	"$OPENSSL" crl -inform DER -in "$d/crl/root.crl" -noout -verify -CAfile "$d/root.crt"
+# mtlscad republishes the root CRL (here every 2 s) through the signer process
+jq '.crl.root_validity = "4s"' "$d/mtlsca.conf" >"$d/rootcrl.conf"
+before=$("$OPENSSL" crl -inform DER -in "$d/crl/root.crl" -noout -crlnumber)
+start_daemon "$d/rootcrl.conf"
+wait_for_line "$D_LOG" "published root CRL number" "$D_PID" 200 ||
+	fail "mtlscad republishes the root CRL"
+stop_daemon
+after=$("$OPENSSL" crl -inform DER -in "$d/crl/root.crl" -noout -crlnumber)
+[ "$after" != "$before" ] || fail "the root CRL number did not move ($before)"
+check "mtlscad's root CRL (signed in the token by the signer process) verifies" \
+	"$OPENSSL" crl -inform DER -in "$d/crl/root.crl" -noout -verify -CAfile "$d/root.crt"
 
 # ---- keys list on a CA with key files, and with the root key offline ----------
 init_ca "$T_DIR/files"
