@@ -211,6 +211,9 @@ fi
 
 # ---- a token that goes away and comes back -------------------------------------
 start_daemon "$d/mtlsca.conf"
+sp=$(ps -o pid= --ppid "$D_PID" | tr -d ' ')
+eq "the signer process (pid $sp) runs under its seccomp filter" \
+	"$(awk '/^Seccomp:/ {print $2}' "/proc/$sp/status")" 2
 sign_api before
 eq "token present: 201" "$code" 201
 tokdir=$(grep -l "tok-ec-p256" "$T_DIR"/tokens/*/token.object | xargs dirname)
@@ -241,7 +244,8 @@ grep -q "pkcs11 token 'tok-ec-p256': logged in again" "$D_LOG" ||
 	{ cat "$D_LOG"; fail "the log says the signer logged in again"; }
 ok "the log says the signer logged in again"
 grep -q "killed by signal" "$D_LOG" && { cat "$D_LOG"; fail "the signer process was killed"; }
-ok "the signer process stayed up (its seccomp filter allows the login)"
+eq "the signer process stayed up (its seccomp filter allows the login again)" \
+	"$(ps -o pid= --ppid "$D_PID" | tr -d ' ')" "$sp"
 stop_daemon
 
 # ---- refusals at start: one line naming the token / the module path ------------
