@@ -182,6 +182,27 @@ after=$("$OPENSSL" crl -inform DER -in "$d/crl/root.crl" -noout -crlnumber)
 check "mtlscad's root CRL (signed in the token by the signer process) verifies" \
 	"$OPENSSL" crl -inform DER -in "$d/crl/root.crl" -noout -verify -CAfile "$d/root.crt"
 
+# ---- no public key object in the token: the public key comes from ca.crt ------
+d=$T_DIR/ca-ec-p384
+caid=$(jq -r .ca_key "$d/mtlsca.conf" | sed 's/.*;id=\([^;]*\);.*/\1/; s/%//g')
+"$PKCS11_TOOL" --module "$MODULE" --token-label tok-ec-p384 --login --pin 1234 \
+	--delete-object --type pubkey --id "$caid" >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; fail "delete pubkey"; }
+"$PKCS11_TOOL" --module "$MODULE" --token-label tok-ec-p384 --login --pin 1234 \
+	--list-objects --type pubkey >"$T_DIR/objs" 2>&1
+eq "the CA's public key object is gone" "$(grep -c "ID: *$caid" "$T_DIR/objs")" 0
+start_daemon "$d/mtlsca.conf"
+sign_api nopub
+eq "no public key object: POST /v1/sign still 201 (public key from ca.crt)" "$code" 201
+check "... and the certificate verifies" \
+	"$OPENSSL" verify -CAfile "$d/root.crt" -untrusted "$d/ca.crt" "$T_DIR/nopub.crt"
+stop_daemon
+# a certificate that is not the key's: refused at start
+jq --arg c "$d/root.crt" '.ca_cert = $c' "$d/mtlsca.conf" >"$d/wrongcert.conf"
+check_fails "ca_cert of another key: mtlscad refuses to start" 1 \
+	"$MTLSCAD" -c "$d/wrongcert.conf" --foreground
+stderr_has "pkcs11 token 'tok-ec-p384': the private key does not sign for $d/root.crt"
+d=$T_DIR/ca-ec-p256
+
 # ---- keys list on a CA with key files, and with the root key offline ----------
 init_ca "$T_DIR/files"
 check "keys list: a CA with key files" "$MTLSCA" -c "$T_DIR/files/mtlsca.conf" keys list --check
