@@ -603,9 +603,7 @@ token_sign(struct p11key *k, CK_MECHANISM_TYPE mech, const unsigned char *in, si
 		rv = f->C_Sign(k->sess, (CK_BYTE_PTR)(uintptr_t)in, in_len, buf, &len);
 	if (rv != CKR_OK) {
 		free(buf);
-		drop_session(k);
-		k->backoff = 0;
-		k->retry_at = 0; /* the first login again is right away */
+		drop_session(k); /* the next request logs in again (the back-off is reconnect's) */
 		mca_log(MCA_LOG_ERR, "pkcs11 token '%s': C_Sign: %s: logging in again",
 		        k->uri.token, CKR(rv));
 		return mca_error_set(err, MCA_ERR_SIGNER, "pkcs11 token '%s': C_Sign: %s",
