@@ -236,8 +236,9 @@ struct p11key {
 	CK_OBJECT_HANDLE key;
 	CK_KEY_TYPE ktype;
 	EVP_PKEY *pub;
-	const char *md; /* the signer hashes with this; NULL: Ed25519 */
-	size_t half;    /* ECDSA: octets of r and of s */
+	const char *md;             /* the signer hashes with this; NULL: Ed25519 */
+	CK_MECHANISM_TYPE rsa_mech; /* CKM_RSA_PKCS, else CKM_SHA256_RSA_PKCS */
+	size_t half;                /* ECDSA: octets of r and of s */
 	int64_t retry_at, backoff;
 };
 
@@ -375,23 +376,45 @@ get_attr(struct p11key *k, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, CK_ATTRIBU
 
 /* id-ecPublicKey */
 static const unsigned char oid_ec_pubkey[] = {0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
-/* id-Ed25519 */
+/* id-Ed25519, and the named curves (CKA_EC_PARAMS) of P-256 and P-384 */
 static const unsigned char oid_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
-/* CKA_EC_POINT: a DER OCTET STRING around the point, or (some tokens) the bare point. */
+static const unsigned char oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                         0xce, 0x3d, 0x03, 0x01, 0x07};
+static const unsigned char oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+/*
+ * CKA_EC_POINT: a DER OCTET STRING around the point, or (some tokens) the
+ * bare point.  `rawlen` is the bare point's length for the curve (0:
+ * unknown), which tells the two apart: a bare point may parse as DER.
+ */
 static void
-unwrap_point(const unsigned char *p, size_t len, const unsigned char **pt, size_t *ptlen)
+unwrap_point(const unsigned char *p, size_t len, size_t rawlen, const unsigned char **pt,
+             size_t *ptlen)
 {
 	const unsigned char *q = p;
-	ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &q, (long)len);
+	ASN1_OCTET_STRING *os = NULL;
 
 	*pt = p;
 	*ptlen = len;
+	if (rawlen != 0 && len == rawlen)
+		return;
+	os = d2i_ASN1_OCTET_STRING(NULL, &q, (long)len);
 	if (os != NULL && q == p + len) {
 		*pt = p + (len - (size_t)ASN1_STRING_length(os));
 		*ptlen = (size_t)ASN1_STRING_length(os);
 	}
 	ASN1_OCTET_STRING_free(os);
 	ERR_clear_error();
+}
+
+/* The bare point's length of a curve: uncompressed for P-256/P-384, 32 for Ed25519. */
+static size_t
+raw_point_len(const unsigned char *params, size_t len)
+{
+	if (len == sizeof(oid_p256) && memcmp(params, oid_p256, len) == 0)
+		return 65;
+	if (len == sizeof(oid_p384) && memcmp(params, oid_p384, len) == 0)
+		return 97;
+	return 0;
 }
 
 /* The public key from the token's objects; NULL when it cannot be had. */
@@ -434,13 +457,14 @@ token_pubkey(struct p11key *k, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pubobj)
 	if (pubobj == CK_INVALID_HANDLE ||
 	    get_attr(k, s, pubobj, CKA_EC_POINT, &point, &point_len, NULL) != MCA_OK)
 		goto out;
-	unwrap_point(point, point_len, &pt, &ptlen);
 	if (k->ktype == CKK_EC_EDWARDS) {
+		unwrap_point(point, point_len, 32, &pt, &ptlen);
 		pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pt, ptlen);
 		goto out;
 	}
 	if (get_attr(k, s, pubobj, CKA_EC_PARAMS, &params, &params_len, NULL) != MCA_OK)
 		goto out;
+	unwrap_point(point, point_len, raw_point_len(params, params_len), &pt, &ptlen);
 	/* SubjectPublicKeyInfo { { id-ecPublicKey, params }, BIT STRING point } */
 	mark = mca_der_open(&d, MCA_DER_SEQUENCE);
 	inner = mca_der_open(&d, MCA_DER_SEQUENCE);
@@ -558,12 +582,20 @@ connect_key(struct p11key *k, int first, CK_OBJECT_HANDLE *pubobj, struct mca_er
 		goto fail;
 	}
 	mech = kt == CKK_EC ? CKM_ECDSA : kt == CKK_RSA ? CKM_RSA_PKCS : CKM_EDDSA;
-	if (first && f->C_GetMechanismInfo(slot, mech, &mi) != CKR_OK) {
-		rc = mca_error_set(err, MCA_ERR_CONFIG, "pkcs11 token '%s': no %s", k->uri.token,
-		                   kt == CKK_EC    ? "CKM_ECDSA"
-		                   : kt == CKK_RSA ? "CKM_RSA_PKCS"
-		                                   : "CKM_EDDSA");
-		goto fail;
+	if (first) {
+		k->rsa_mech = CKM_RSA_PKCS;
+		/* RSA: the signer's DigestInfo with CKM_RSA_PKCS, else the token hashes */
+		if (kt == CKK_RSA && f->C_GetMechanismInfo(slot, mech, &mi) != CKR_OK &&
+		    f->C_GetMechanismInfo(slot, CKM_SHA256_RSA_PKCS, &mi) == CKR_OK)
+			mech = k->rsa_mech = CKM_SHA256_RSA_PKCS;
+		if (f->C_GetMechanismInfo(slot, mech, &mi) != CKR_OK) {
+			rc = mca_error_set(err, MCA_ERR_CONFIG, "pkcs11 token '%s': no %s",
+			                   k->uri.token,
+			                   kt == CKK_EC    ? "CKM_ECDSA"
+			                   : kt == CKK_RSA ? "CKM_RSA_PKCS nor CKM_SHA256_RSA_PKCS"
+			                                   : "CKM_EDDSA");
+			goto fail;
+		}
 	}
 	if (pubobj != NULL && (rc = find_object(k, s, CKO_PUBLIC_KEY, pubobj, err)) != MCA_OK)
 		goto fail;
@@ -636,6 +668,8 @@ sign_locked(struct p11key *k, const unsigned char *tbs, size_t tbs_len, unsigned
 	*sig = NULL;
 	if (k->ktype == CKK_EC_EDWARDS)
 		return token_sign(k, CKM_EDDSA, tbs, tbs_len, sig, sig_len, err);
+	if (k->ktype == CKK_RSA && k->rsa_mech == CKM_SHA256_RSA_PKCS)
+		return token_sign(k, CKM_SHA256_RSA_PKCS, tbs, tbs_len, sig, sig_len, err);
 	if (k->ktype == CKK_RSA) {
 		memcpy(in, digestinfo_sha256, sizeof(digestinfo_sha256));
 		if (!EVP_Digest(tbs, tbs_len, in + sizeof(digestinfo_sha256), &mdlen, EVP_sha256(),
@@ -920,17 +954,14 @@ fail:
 static const unsigned char *
 ec_params(enum mca_key_type t, size_t *len)
 {
-	static const unsigned char p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
-	                                     0xce, 0x3d, 0x03, 0x01, 0x07};
-	static const unsigned char p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 
 	switch (t) {
 	case MCA_KEY_EC_P256:
-		*len = sizeof(p256);
-		return p256;
+		*len = sizeof(oid_p256);
+		return oid_p256;
 	case MCA_KEY_EC_P384:
-		*len = sizeof(p384);
-		return p384;
+		*len = sizeof(oid_p384);
+		return oid_p384;
 	case MCA_KEY_ED25519:
 		*len = sizeof(oid_ed25519);
 		return oid_ed25519;

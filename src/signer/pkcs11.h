@@ -11,9 +11,11 @@
  * Signatures: ECDSA P-256 / P-384 (the signer hashes, CKM_ECDSA signs the
  * digest, the raw r || s becomes a DER ECDSA-Sig-Value), RSA PKCS#1 v1.5
  * with SHA-256 (the signer hashes and prefixes the DigestInfo, CKM_RSA_PKCS
- * signs), Ed25519 with CKM_EDDSA where the token has it.  The public key
- * is read from the token (CKA_EC_POINT, CKA_MODULUS) or, when the token
- * has no public key object, taken from the certificate.
+ * signs; a token without CKM_RSA_PKCS hashes itself with
+ * CKM_SHA256_RSA_PKCS), Ed25519 with CKM_EDDSA where the token has it.  The
+ * public key is read from the token (CKA_EC_POINT, DER-wrapped or bare;
+ * CKA_MODULUS) or, when the token has no public key object, taken from the
+ * certificate.
  *
  * Sessions: each key has one logged-in session, reused for every
  * signature under a mutex.  When the token fails a signature (removed,

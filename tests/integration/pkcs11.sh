@@ -7,7 +7,9 @@
 # CA (signer process under its seccomp filter) signs, renews, revokes and
 # publishes CRLs that verify; "mtlsca keys list" says where the keys live;
 # a token that goes away answers 503 signer_unavailable and signs again once
-# back; a wrong PIN and a missing module stop mtlscad with one line naming
+# back; a module that fails C_Sign (p11shim.c) answers 503 and backs off
+# until it works, one without CKM_RSA_PKCS or with bare EC points still
+# serves; a wrong PIN and a missing module stop mtlscad with one line naming
 # the token / the path.
 set -e
 . "$TESTS_SRCDIR/lib.sh"
@@ -268,6 +270,78 @@ grep -q "killed by signal" "$D_LOG" && { cat "$D_LOG"; fail "the signer process 
 eq "the signer process stayed up (its seccomp filter allows the login again)" \
 	"$(ps -o pid= --ppid "$D_PID" | tr -d ' ')" "$sp"
 stop_daemon
+
+# ---- a module that misbehaves on demand (tests/integration/p11shim.c) ---------
+SHIM=$(cd "$(dirname "$MTLSCA")/.." && pwd)/tests/integration/p11shim.so
+[ -f "$SHIM" ] || fail "$SHIM not built (make check builds it)"
+mkdir "$T_DIR/faults"
+P11SHIM_DIR=$T_DIR/faults P11SHIM_MODULE=$MODULE
+export P11SHIM_DIR P11SHIM_MODULE
+
+# RSA keys without CKM_RSA_PKCS: the token hashes (CKM_SHA256_RSA_PKCS)
+touch "$T_DIR/faults/no-rsa-pkcs"
+new_token tok-shim-rsa
+d=$T_DIR/ca-shim-rsa
+init_ca "$d" --key-type rsa-2048 --pkcs11-module "$SHIM" --pkcs11-token tok-shim-rsa \
+	--pkcs11-pin-file "$T_DIR/pin"
+ok "init on a token without CKM_RSA_PKCS (CKM_SHA256_RSA_PKCS)"
+check "... its chain verifies" \
+	"$OPENSSL" verify -CAfile "$d/root.crt" -untrusted "$d/ca.crt" "$d/server.crt"
+start_daemon "$d/mtlsca.conf"
+sign_api shimrsa
+eq "... POST /v1/sign: 201" "$code" 201
+check "... and the certificate verifies" \
+	"$OPENSSL" verify -CAfile "$d/root.crt" -untrusted "$d/ca.crt" "$T_DIR/shimrsa.crt"
+stop_daemon
+rm "$T_DIR/faults/no-rsa-pkcs"
+
+# CKA_EC_POINT as the bare point (no DER OCTET STRING around it)
+touch "$T_DIR/faults/raw-ec-point"
+new_token tok-shim-ec
+d=$T_DIR/ca-shim-ec
+init_ca "$d" --key-type ec-p256 --pkcs11-module "$SHIM" --pkcs11-token tok-shim-ec \
+	--pkcs11-pin-file "$T_DIR/pin"
+check "a token answering bare EC points: init, and the chain verifies" \
+	"$OPENSSL" verify -CAfile "$d/root.crt" -untrusted "$d/ca.crt" "$d/server.crt"
+check "... keys list --check" "$MTLSCA" -c "$d/mtlsca.conf" keys list --check
+
+# A token whose C_Sign fails (CKR_DEVICE_ERROR): 503, back-off, then signs again
+start_daemon "$d/mtlsca.conf"
+sign_api shim1
+eq "shim token: 201" "$code" 201
+touch "$T_DIR/faults/fail-sign"
+sign_api shim2
+eq "C_Sign fails: 503 signer_unavailable" "$code $(jq -r .error "$T_DIR/shim2.out")" \
+	"503 signer_unavailable"
+grep -q "pkcs11 token 'tok-shim-ec': C_Sign: CKR_DEVICE_ERROR" "$D_LOG" ||
+	{ cat "$D_LOG"; fail "the log names the token and the CKR"; }
+ok "the log says C_Sign: CKR_DEVICE_ERROR for the token"
+sign_api shim3
+eq "the login again signs no probe either: 503" "$code" 503
+grep -q "tok-shim-ec': C_Sign: CKR_DEVICE_ERROR; next login in 1 s" "$D_LOG" ||
+	{ cat "$D_LOG"; fail "the failed login again backs off 1 s"; }
+ok "the failed login again backs off (1 s)"
+sign_api shim4
+eq "within the back-off: 503" "$code" 503
+# (on a slow machine the second login may come first: then its back-off is 2 s)
+grep -Eq "tok-shim-ec' is unavailable; next login in|CKR_DEVICE_ERROR; next login in 2 s" \
+	"$D_LOG" || { cat "$D_LOG"; fail "the log tells of the back-off"; }
+ok "the log tells of the back-off"
+rm "$T_DIR/faults/fail-sign"
+n=0
+while :; do
+	sign_api shim5
+	[ "$code" = 201 ] && break
+	n=$((n + 1))
+	[ $n -lt 20 ] || { cat "$D_LOG"; fail "C_Sign works again: still $code"; }
+	sleep 0.3
+done
+ok "C_Sign works again: 201 after the back-off"
+check "... and that certificate verifies" \
+	"$OPENSSL" verify -CAfile "$d/root.crt" -untrusted "$d/ca.crt" "$T_DIR/shim5.crt"
+stop_daemon
+rm "$T_DIR/faults/raw-ec-point"
+d=$T_DIR/ca-ec-p256
 
 # ---- refusals at start: one line naming the token / the module path ------------
 echo 9999 >"$T_DIR/badpin"
