@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,6 +746,11 @@ reconnect(struct p11key *k, struct mca_error *err)
 	int64_t now = mono_now();
 	mca_rc rc;
 
+	if (k->retry_at == INT64_MAX)
+		return mca_error_set(err, MCA_ERR_SIGNER,
+		                     "pkcs11 token '%s': no more logins with a PIN it refused; "
+		                     "restart mtlscad with the right one",
+		                     k->uri.token);
 	if (now < k->retry_at)
 		return mca_error_set(err, MCA_ERR_SIGNER,
 		                     "pkcs11 token '%s' is unavailable; next login in %lld s",
@@ -769,6 +775,13 @@ reconnect(struct p11key *k, struct mca_error *err)
 			                   k->uri.token);
 		}
 		free(sig);
+	}
+	if (rc == MCA_ERR_CONFIG) {
+		/* a PIN the token refuses: trying again would count towards locking it */
+		drop_session(k);
+		k->retry_at = INT64_MAX;
+		mca_log(MCA_LOG_ERR, "%s; no more logins until mtlscad restarts", e.msg);
+		return mca_error_set(err, MCA_ERR_SIGNER, "%s", e.msg);
 	}
 	if (rc != MCA_OK) {
 		drop_session(k);

@@ -24,7 +24,9 @@
  * requests log in again, with back-off (1 s doubling to
  * MCA_P11_BACKOFF_MAX between attempts; requests in between fail at once
  * with MCA_ERR_SIGNER).  A key that logs in again must still sign for the
- * same public key (checked with a probe signature).
+ * same public key (checked with a probe signature).  A PIN the token
+ * refuses then is not tried again (each try counts towards locking the
+ * token): the key answers MCA_ERR_SIGNER until the process restarts.
  *
  * Errors at open are one line naming the token or the module path:
  *   "pkcs11 token 'mtlsca': the PIN in /etc/mtlsca/pin is wrong (CKR_PIN_INCORRECT)"

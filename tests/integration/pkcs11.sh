@@ -340,6 +340,34 @@ ok "C_Sign works again: 201 after the back-off"
 check "... and that certificate verifies" \
 	"$OPENSSL" verify -CAfile "$d/root.crt" -untrusted "$d/ca.crt" "$T_DIR/shim5.crt"
 stop_daemon
+# The PIN changed under the running signer (SoftHSM keeps the old one until
+# the module is initialised again, which a token that goes away brings):
+# it logs in once with the refused PIN, then no more (each wrong PIN
+# counts towards locking the token).
+start_daemon "$d/mtlsca.conf"
+"$PKCS11_TOOL" --module "$MODULE" --token-label tok-shim-ec --login --pin 1234 \
+	--change-pin --new-pin 5678 >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; fail "change the PIN"; }
+tokdir=$(grep -l "tok-shim-ec" "$T_DIR"/tokens/*/token.object | xargs dirname)
+mv "$tokdir" "$T_DIR/away"
+sign_api shim6
+sign_api shim7
+mv "$T_DIR/away" "$tokdir"
+sleep 1.2
+sign_api shim7
+eq "the PIN is refused at the login again: 503" "$code" 503
+grep -q "tok-shim-ec': the PIN in $T_DIR/pin is wrong (CKR_PIN_INCORRECT); no more logins" \
+	"$D_LOG" || { cat "$D_LOG"; fail "the log says the PIN is refused and no more logins"; }
+ok "the log says the PIN is refused and the signer stops logging in"
+sleep 1.2
+sign_api shim8
+eq "... and it does not try again: 503" "$code" 503
+eq "... one login with the refused PIN, no more" "$(grep -c 'signer\[error\]: pkcs11 token .tok-shim-ec.: the PIN' "$D_LOG")" 1
+grep -q "no more logins with a PIN it refused; restart mtlscad" "$D_LOG" ||
+	{ cat "$D_LOG"; fail "later requests say why"; }
+ok "later requests say to restart mtlscad with the right PIN"
+stop_daemon
+"$PKCS11_TOOL" --module "$MODULE" --token-label tok-shim-ec --login --pin 5678 \
+	--change-pin --new-pin 1234 >"$T_DIR/out" 2>&1 || { cat "$T_DIR/out"; fail "PIN back"; }
 rm "$T_DIR/faults/raw-ec-point"
 d=$T_DIR/ca-ec-p256
 
