@@ -3,7 +3,7 @@
  * and a database backend.  Only the store and its backends include this;
  * everything above uses store.h.
  *
- * A backend is one directory below src/store/ (sqlite/ today; pg/ later)
+ * A backend is one directory below src/store/ (sqlite/, pg/)
  * that provides an open function and one `struct mca_store_ops`: a table
  * of the row-level operations the domain API is built from, plus the
  * transaction primitives mca_store_txn() drives.  The generic layer
@@ -176,5 +176,8 @@ void mca_store_lock_wait(struct mca_store *st, int ms);
 /* The backends built in. */
 mca_rc mca_store_sqlite_open(const char *path, int create, struct mca_store **out,
                              struct mca_error *err);
+/* `conninfo`: a libpq URI or keyword string; `flags`: MCA_STORE_CREATE, MCA_STORE_WAIT. */
+mca_rc mca_store_pg_open(const char *conninfo, int flags, struct mca_store **out,
+                         struct mca_error *err);
 
 #endif
