@@ -31,6 +31,11 @@ struct mca_init_opts {
 	 * listener (refused when its port is 0).
 	 */
 	const char *public_url;
+	/*
+	 * The `database` setting (store.h); NULL: mtlsca.db in the directory.
+	 * A server database must hold no CA yet (MCA_ERR_EXISTS otherwise).
+	 */
+	const char *database;
 };
 
 struct mca_init_result {

@@ -17,6 +17,7 @@ cli_init_usage(void)
 	      "                   [--dns NAME[,NAME...]] [--ip ADDR[,ADDR...]]\n"
 	      "                   [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
 	      "                   [--public-url URL] [--passphrase-file FILE]\n"
+	      "                   [--database DATABASE]\n"
 	      "\n"
 	      "Create a new internal PKI in DIR (which must not exist, or be empty):\n"
 	      "root and issuing CA, the daemon's TLS certificate, an admin client\n"
@@ -31,7 +32,9 @@ cli_init_usage(void)
 	      "  --http-listen HOST:PORT plain HTTP listener (default 127.0.0.1:8080)\n"
 	      "  --public-url URL        base of the CRL and caIssuers URLs in certificates\n"
 	      "                          (default http://HTTP-LISTEN; needed with port 0)\n"
-	      "  --passphrase-file FILE  encrypt the private keys with the first line of FILE\n",
+	      "  --passphrase-file FILE  encrypt the private keys with the first line of FILE\n"
+	      "  --database DATABASE     a PostgreSQL URI or keyword string (an empty\n"
+	      "                          database) instead of DIR/mtlsca.db\n",
 	      stdout);
 }
 
@@ -66,6 +69,7 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	    {"http-listen", required_argument, NULL, 'L'},
 	    {"passphrase-file", required_argument, NULL, 'p'},
 	    {"public-url", required_argument, NULL, 'u'},
+	    {"database", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -109,6 +113,9 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 			break;
 		case 'p':
 			o.passphrase_file = optarg;
+			break;
+		case 'B':
+			o.database = optarg;
 			break;
 		case 'u':
 			o.public_url = optarg;

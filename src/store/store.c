@@ -98,6 +98,14 @@ uri_scheme_len(const char *s)
 	return strncmp(s + n, "://", 3) == 0 ? n : 0;
 }
 
+int
+mca_store_is_server(const char *database)
+{
+	return database != NULL &&
+	       (strncmp(database, "postgresql://", 13) == 0 ||
+	        strncmp(database, "postgres://", 11) == 0 || pg_keywords(database));
+}
+
 mca_rc
 mca_store_open(const char *database, int flags, struct mca_store **out, struct mca_error *err)
 {
@@ -164,6 +172,13 @@ int
 mca_store_conflict(mca_rc rc, const struct mca_error *err)
 {
 	return rc == MCA_ERR_DB && err != NULL && strcmp(err->rule, MCA_STORE_CONFLICT) == 0;
+}
+
+int
+mca_store_unavailable(mca_rc rc, const struct mca_error *err)
+{
+	return mca_store_conflict(rc, err) || (rc == MCA_ERR_DB && err != NULL &&
+	                                       strcmp(err->rule, MCA_STORE_COMMIT_UNKNOWN) == 0);
 }
 
 /* A transaction inside an open one: a savepoint, no retry (the outermost retries). */

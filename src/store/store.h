@@ -60,6 +60,13 @@ int mca_store_pg_schema_latest(void);
 mca_rc mca_store_open(const char *database, int flags, struct mca_store **out,
                       struct mca_error *err);
 
+/*
+ * Whether `database` names a database server (PostgreSQL URI or keyword
+ * string) rather than a file: such a setting is kept as written by the
+ * configuration, never taken for a path.
+ */
+int mca_store_is_server(const char *database);
+
 /* Close and free (NULL is fine).  An open transaction is rolled back. */
 void mca_store_close(struct mca_store *st);
 
@@ -96,6 +103,20 @@ mca_rc mca_store_txn(struct mca_store *st, mca_store_txn_fn fn, void *arg, struc
 
 /* Whether (rc, err) is a retryable conflict with another connection. */
 int mca_store_conflict(mca_rc rc, const struct mca_error *err);
+
+/*
+ * The rule of a commit whose outcome is unknown: the connection to the
+ * database server went away while it committed.  Not retried (the
+ * transaction may have landed); nothing was handed out either.
+ */
+#define MCA_STORE_COMMIT_UNKNOWN "db.commit_unknown"
+
+/*
+ * Whether (rc, err) says the database cannot serve now (a conflict past
+ * the retries, an unreachable server, a commit cut off): a caller may try
+ * again later (HTTP 503), unlike other database errors.
+ */
+int mca_store_unavailable(mca_rc rc, const struct mca_error *err);
 
 /* One certificate row. */
 struct mca_cert_rec {

@@ -143,7 +143,12 @@ pg_fail(struct mca_pg *c, const PGresult *r, struct mca_error *err)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
-	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK || retryable_state(state))
+	/*
+	 * No SQLSTATE: libpq's own error, the connection's (a send or read on
+	 * a socket the server closed, before libpq marks the connection bad).
+	 */
+	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK || state == NULL ||
+	    retryable_state(state))
 		return mca_error_rule(err, MCA_ERR_DB, MCA_STORE_CONFLICT, "%s: %s", c->label, buf);
 	if (state != NULL && strcmp(state, "23505") == 0) /* unique_violation */
 		return mca_error_set(err, MCA_ERR_EXISTS, "%s: %s", c->label, buf);
@@ -512,8 +517,9 @@ pg_commit(void *impl, struct mca_error *err)
 		 * The connection went away while the server may or may not have
 		 * committed: not a conflict to retry blindly, an error.
 		 */
-		rc = mca_error_set(err, MCA_ERR_DB, "%s: commit failed (outcome unknown): %s",
-		                   c->label, PQerrorMessage(c->conn));
+		rc = mca_error_rule(err, MCA_ERR_DB, MCA_STORE_COMMIT_UNKNOWN,
+		                    "%s: commit failed (outcome unknown): %s", c->label,
+		                    PQerrorMessage(c->conn));
 	} else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		/* COMMIT of a transaction that failed earlier is a ROLLBACK. */
 		rc =
