@@ -76,5 +76,7 @@ int cli_list(const struct cli_global *g, int argc, char **argv);
 void cli_list_usage(void);
 int cli_show(const struct cli_global *g, int argc, char **argv);
 void cli_show_usage(void);
+int cli_db(const struct cli_global *g, int argc, char **argv);
+void cli_db_usage(void);
 
 #endif

@@ -36,6 +36,15 @@
 /* The rule id (err->rule) of a retryable conflict; see mca_store_conflict. */
 #define MCA_STORE_CONFLICT "db.conflict"
 
+/* One column value of a raw row (rows, row_put). */
+enum mca_store_val_type { MCA_VAL_NULL, MCA_VAL_INT, MCA_VAL_TEXT, MCA_VAL_BLOB };
+struct mca_store_val {
+	enum mca_store_val_type type;
+	int64_t i;     /* MCA_VAL_INT */
+	const void *p; /* MCA_VAL_TEXT (NUL-terminated) and MCA_VAL_BLOB */
+	size_t len;    /* MCA_VAL_BLOB */
+};
+
 struct mca_store_ops {
 	const char *name; /* "sqlite" */
 
@@ -156,6 +165,23 @@ struct mca_store_ops {
 	mca_rc (*acme_chall_processing)(void *impl, int (*cb)(void *arg, const char *id), void *arg,
 	                                struct mca_error *err);
 	mca_rc (*acme_purge)(void *impl, int64_t before, struct mca_error *err);
+
+	/*
+	 * Raw rows, for copying a database to another backend (copy.c).
+	 * `table` and `cols` come from copy.c's fixed list, never from input.
+	 * rows: call cb with every row of `table` (values in `cols` order,
+	 * valid during the call) in the order of insertion; a non-zero
+	 * return stops the walk and is returned as MCA_ERR_INTERNAL.
+	 * row_put: insert one row as it is (ids included).  rows_end: after
+	 * the last row_put of `table` (a backend with sequences moves them
+	 * past the copied ids).
+	 */
+	mca_rc (*rows)(void *impl, const char *table, const char *const *cols, size_t ncols,
+	               int (*cb)(void *arg, const struct mca_store_val *v), void *arg,
+	               struct mca_error *err);
+	mca_rc (*row_put)(void *impl, const char *table, const char *const *cols, size_t ncols,
+	                  const struct mca_store_val *v, struct mca_error *err);
+	mca_rc (*rows_end)(void *impl, const char *table, struct mca_error *err);
 };
 
 /*

@@ -627,6 +627,9 @@ static const struct mca_store_ops pg_ops = {
     .acme_chall_list = mca_pg_acme_chall_list,
     .acme_chall_processing = mca_pg_acme_chall_processing,
     .acme_purge = mca_pg_acme_purge,
+    .rows = mca_pg_rows,
+    .row_put = mca_pg_row_put,
+    .rows_end = mca_pg_rows_end,
 };
 
 /* "postgresql db=NAME host=HOST port=PORT": what messages name (never the password). */
@@ -699,4 +702,16 @@ mca_store_pg_open(const char *conninfo, int flags, struct mca_store **out, struc
 fail:
 	pg_close(c);
 	return rc;
+}
+
+mca_rc
+mca_pg_ensure(struct mca_pg *c, struct mca_error *err)
+{
+	return ensure(c, err);
+}
+
+mca_rc
+mca_pg_fail(struct mca_pg *c, const PGresult *r, struct mca_error *err)
+{
+	return pg_fail(c, r, err);
 }

@@ -172,4 +172,17 @@ mca_rc mca_pg_acme_chall_processing(void *impl, int (*cb)(void *arg, const char 
                                     struct mca_error *err);
 mca_rc mca_pg_acme_purge(void *impl, int64_t before, struct mca_error *err);
 
+/* rows.c */
+#define MCA_PG_COPY_COLS 24
+mca_rc mca_pg_rows(void *impl, const char *table, const char *const *cols, size_t ncols,
+                   int (*cb)(void *arg, const struct mca_store_val *v), void *arg,
+                   struct mca_error *err);
+mca_rc mca_pg_row_put(void *impl, const char *table, const char *const *cols, size_t ncols,
+                      const struct mca_store_val *v, struct mca_error *err);
+mca_rc mca_pg_rows_end(void *impl, const char *table, struct mca_error *err);
+/* Make sure the connection is up (db.c); rows.c runs its own statements on it. */
+mca_rc mca_pg_ensure(struct mca_pg *c, struct mca_error *err);
+/* The error of a failed result (db.c). */
+mca_rc mca_pg_fail(struct mca_pg *c, const PGresult *r, struct mca_error *err);
+
 #endif
