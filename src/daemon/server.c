@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "daemon/nonce.h"
 #include "daemon/server.h"
+#include "daemon/tick.h"
 #include "pki/keys.h"
 #include "store/pool.h"
 
@@ -313,6 +314,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	if ((rc = mca_store_open(conf->database, MCA_STORE_WAIT, &st, err)) != MCA_OK)
 		goto fail;
 	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
+	if (rc == MCA_OK)
+		mca_tick_share_nonces(srv, st);
 	mca_store_close(st);
 	if (rc != MCA_OK && mca_store_conflict(rc, err))
 		mca_log(MCA_LOG_WARN, "database not reachable yet: %s", err->msg);

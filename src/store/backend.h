@@ -165,6 +165,14 @@ struct mca_store_ops {
 	mca_rc (*acme_chall_processing)(void *impl, int (*cb)(void *arg, const char *id), void *arg,
 	                                struct mca_error *err);
 	mca_rc (*acme_purge)(void *impl, int64_t before, struct mca_error *err);
+	/*
+	 * Shared ACME nonces (acme.h); NULL in a backend whose database has
+	 * one process serving it (SQLite: the key stays in memory).
+	 */
+	mca_rc (*acme_nonce_key)(void *impl, const unsigned char fresh[32], unsigned char key[32],
+	                         struct mca_error *err);
+	mca_rc (*acme_nonce_use)(void *impl, const char *nonce, int64_t expires_at, int *first,
+	                         struct mca_error *err);
 
 	/*
 	 * Raw rows, for copying a database to another backend (copy.c).

@@ -3,9 +3,9 @@
 # database (pglib.sh): an account and an order made through instance A and
 # validated there (http-01), then finalized through instance B, which finds
 # the order ready, issues, and serves the certificate; A then reports the
-# order valid and serves the same certificate.  The client takes a fresh
-# nonce from each instance it talks to: nonces are per instance
-# (doc/multi-instance.md).
+# order valid and serves the same certificate.  Nonces are shared
+# (acme_multi_nonce.py): one from A is good at B, and once spent at B it
+# is refused at A.
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 . "$TESTS_SRCDIR/pglib.sh"
@@ -31,11 +31,12 @@ B_PORT=$HTTPS_PORT
 ok "instance B listens"
 
 # py DESCRIPTION ARGS...: acme_crash.py's steps, relaying its ok / not ok lines
+PY_SCRIPT=acme_crash.py
 py() {
 	_desc=$1
 	shift
 	set +e
-	"$PYTHON" "$TESTS_SRCDIR/acme_crash.py" "$@" >"$T_DIR/py.out" 2>&1
+	"$PYTHON" "$TESTS_SRCDIR/$PY_SCRIPT" "$@" >"$T_DIR/py.out" 2>&1
 	_rc=$?
 	set -e
 	while IFS= read -r _line; do
@@ -49,7 +50,7 @@ py() {
 		*) echo "# $_line" ;;
 		esac
 	done <"$T_DIR/py.out"
-	[ "$_rc" -eq 0 ] || fail "$_desc: acme_crash.py exited $_rc"
+	[ "$_rc" -eq 0 ] || fail "$_desc: $PY_SCRIPT exited $_rc"
 }
 
 state=$T_DIR/order.json
@@ -71,4 +72,14 @@ eq "B recorded the certificate and made the order valid" \
 sed "s/127\.0\.0\.1:$B_PORT/127.0.0.1:$A_PORT/g" "$state.b" >"$state.a"
 py "back on A" "$state.a" resume valid
 eq "A serves the certificate B issued" "$PY_SERIAL" "$b_serial"
+
+for l in "$A_LOG" "$D_LOG"; do
+	grep -q "ACME nonces: shared with the other instances" "$l" || { cat "$l"; fail "nonces shared"; }
+done
+ok "both instances share the ACME nonce key"
+PY_SCRIPT=acme_multi_nonce.py
+py "nonces" "https://127.0.0.1:$A_PORT/acme/domain-validated/directory" \
+	"https://127.0.0.1:$B_PORT/acme/domain-validated/directory" "$d/chain.pem"
+eq "spent nonces are in the shared set" \
+	"$(psql_ca 'SELECT count(*) > 0 FROM acme_nonce_uses')" t
 echo "1..$T_NUM"

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "store/pg/pg.h"
 
 #define T(s, i) mca_pg_str(s, 0, i)
@@ -497,10 +499,61 @@ mca_pg_acme_chall_processing(void *impl, int (*cb)(void *arg, const char *id), v
 mca_rc
 mca_pg_acme_purge(void *impl, int64_t before, struct mca_error *err)
 {
+	static const char sql_purge_nonces[] =
+	    "DELETE FROM acme_nonce_uses WHERE expires_at < $1::bigint";
 	struct mca_pg_params p = {0};
+	mca_rc rc;
 
 	mca_pg_int(&p, before);
-	return mca_pg_cmd(impl, sql_purge_orders, &p, NULL, err);
+	if ((rc = mca_pg_cmd(impl, sql_purge_orders, &p, NULL, err)) != MCA_OK)
+		return rc;
+	return mca_pg_cmd(impl, sql_purge_nonces, &p, NULL, err);
+}
+
+/* ---- shared nonces ----------------------------------------------------------- */
+
+static const char sql_key_put[] = "INSERT INTO mca_secrets (name, value)"
+                                  " VALUES ('acme_nonce_key', $1) ON CONFLICT (name) DO NOTHING";
+static const char sql_key_get[] = "SELECT value FROM mca_secrets WHERE name = 'acme_nonce_key'";
+static const char sql_nonce_use[] = "INSERT INTO acme_nonce_uses (nonce, expires_at)"
+                                    " VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING";
+
+mca_rc
+mca_pg_acme_nonce_key(void *impl, const unsigned char fresh[32], unsigned char key[32],
+                      struct mca_error *err)
+{
+	struct mca_pg_params p = {0};
+	PGresult *s = NULL;
+	unsigned char *v = NULL;
+	size_t len = 0;
+	mca_rc rc;
+
+	mca_pg_blob(&p, fresh, 32);
+	if ((rc = mca_pg_cmd(impl, sql_key_put, &p, NULL, err)) != MCA_OK ||
+	    (rc = mca_pg_run(impl, sql_key_get, NULL, &s, err)) != MCA_OK)
+		return rc;
+	if (PQntuples(s) != 1 || (v = mca_pg_bytes(s, 0, 0, &len)) == NULL || len != 32)
+		rc = mca_error_set(err, MCA_ERR_DB,
+		                   "the shared ACME nonce key is missing or not 32 "
+		                   "octets");
+	else
+		memcpy(key, v, 32);
+	if (v != NULL)
+		OPENSSL_cleanse(v, len);
+	free(v);
+	PQclear(s);
+	return rc;
+}
+
+mca_rc
+mca_pg_acme_nonce_use(void *impl, const char *nonce, int64_t expires_at, int *first,
+                      struct mca_error *err)
+{
+	struct mca_pg_params p = {0};
+
+	mca_pg_text(&p, nonce);
+	mca_pg_int(&p, expires_at);
+	return mca_pg_cmd(impl, sql_nonce_use, &p, first, err);
 }
 
 mca_rc

@@ -171,6 +171,10 @@ mca_rc mca_pg_acme_chall_list(void *impl, const char *authz,
 mca_rc mca_pg_acme_chall_processing(void *impl, int (*cb)(void *arg, const char *id), void *arg,
                                     struct mca_error *err);
 mca_rc mca_pg_acme_purge(void *impl, int64_t before, struct mca_error *err);
+mca_rc mca_pg_acme_nonce_key(void *impl, const unsigned char fresh[32], unsigned char key[32],
+                             struct mca_error *err);
+mca_rc mca_pg_acme_nonce_use(void *impl, const char *nonce, int64_t expires_at, int *first,
+                             struct mca_error *err);
 
 /* rows.c */
 #define MCA_PG_COPY_COLS 24
