@@ -352,6 +352,25 @@ ensure(struct mca_pg *c, struct mca_error *err)
 	return MCA_OK;
 }
 
+/*
+ * Whether to run `sql` again at once: it found the connection dead (the
+ * server restarted while it sat idle), it is a read, outside a
+ * transaction, and not retried yet.  Writes are not (the server may have
+ * run one whose reply was lost); in a transaction mca_store_txn retries
+ * the whole.
+ */
+static int
+read_again(struct mca_pg *c, const char *sql, int *retried, struct mca_error *err)
+{
+	if (*retried || c->txn || strncmp(sql, "SELECT", 6) != 0 || c->conn == NULL ||
+	    PQstatus(c->conn) == CONNECTION_OK)
+		return 0;
+	*retried = 1;
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	return 1;
+}
+
 mca_rc
 mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGresult **out,
            struct mca_error *err)
@@ -360,9 +379,11 @@ mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGr
 	PGresult *r;
 	ExecStatusType s;
 	size_t i;
+	int retried = 0;
 	mca_rc rc;
 
 	*out = NULL;
+again:
 	if ((rc = ensure(c, err)) != MCA_OK)
 		return rc;
 	for (i = 0; i < c->n_stmt && c->stmt[i].sql != sql; i++)
@@ -376,6 +397,8 @@ mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGr
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			rc = pg_fail(c, r, err);
 			PQclear(r);
+			if (read_again(c, sql, &retried, err))
+				goto again;
 			return rc;
 		}
 		PQclear(r);
@@ -391,6 +414,8 @@ mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGr
 	}
 	rc = pg_fail(c, r, err);
 	PQclear(r);
+	if (read_again(c, sql, &retried, err))
+		goto again;
 	return rc;
 }
 

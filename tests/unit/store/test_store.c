@@ -1089,17 +1089,24 @@ START_TEST(test_pg_concurrent_migration)
 END_TEST
 
 /*
- * A connection the server dropped is a conflict for the transaction that
- * meets it; mca_store_txn's next attempt reconnects (PQreset) and the
- * insert lands once.
+ * A connection the server dropped: a read outside a transaction runs again
+ * at once on a fresh connection; for a transaction it is a conflict, and
+ * mca_store_txn's next attempt reconnects (PQreset): the insert lands once.
  */
 START_TEST(test_pg_reconnect)
 {
+	static const char kill_others[] =
+	    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = current_database() AND pid <> pg_backend_pid()";
+	struct mca_error err = {0};
 	struct mca_store *st = store_open();
+	struct mca_cert_rec *got = NULL;
 
 	insert_cert(st, "01", ISSUER, 5000);
-	tu_pg_exec(db_path, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-	                    " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+	tu_pg_exec(db_path, kill_others);
+	ck_assert_msg(mca_store_cert_get(st, "01", &got, &err) == MCA_OK, "%s", err.msg);
+	mca_cert_rec_free(got);
+	tu_pg_exec(db_path, kill_others);
 	insert_cert(st, "02", ISSUER, 5000);
 	ck_assert_int_eq(mca_store_count(st, "certificates"), 2);
 	ck_assert_int_eq(other_count("audit"), 2);
