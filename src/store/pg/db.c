@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,14 @@
 
 /* ---- parameters and columns ------------------------------------------------ */
 
+/* Past MCA_PG_PARAM_MAX: n becomes MCA_PG_PARAM_MAX + 1 and mca_pg_run refuses to run. */
 void
 mca_pg_text(struct mca_pg_params *p, const char *v)
 {
+	if (p->n >= MCA_PG_PARAM_MAX) {
+		p->n = MCA_PG_PARAM_MAX + 1;
+		return;
+	}
 	p->v[p->n] = v;
 	p->len[p->n] = 0;
 	p->fmt[p->n] = 0;
@@ -46,6 +52,10 @@ mca_pg_null(struct mca_pg_params *p)
 void
 mca_pg_int(struct mca_pg_params *p, int64_t v)
 {
+	if (p->n >= MCA_PG_PARAM_MAX) {
+		p->n = MCA_PG_PARAM_MAX + 1;
+		return;
+	}
 	snprintf(p->num[p->n], sizeof(p->num[0]), "%lld", (long long)v);
 	mca_pg_text(p, p->num[p->n]);
 }
@@ -54,6 +64,10 @@ void
 mca_pg_blob(struct mca_pg_params *p, const unsigned char *v, size_t len)
 {
 	/* Binary format: the bytes as they are, NUL octets included. */
+	if (p->n >= MCA_PG_PARAM_MAX || len > INT_MAX) {
+		p->n = MCA_PG_PARAM_MAX + 1;
+		return;
+	}
 	p->v[p->n] = v != NULL ? (const char *)v : "";
 	p->len[p->n] = (int)len;
 	p->fmt[p->n] = 1;
@@ -383,6 +397,9 @@ mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGr
 	mca_rc rc;
 
 	*out = NULL;
+	if (p != NULL && p->n > MCA_PG_PARAM_MAX)
+		return mca_error_set(err, MCA_ERR_INTERNAL,
+		                     "too many parameters (raise MCA_PG_PARAM_MAX)");
 again:
 	if ((rc = ensure(c, err)) != MCA_OK)
 		return rc;

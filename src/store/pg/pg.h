@@ -52,7 +52,7 @@ struct mca_pg {
 	size_t n_stmt;
 };
 
-/* Bound parameters of one statement; values must outlive the call. */
+/* Bound parameters of one statement; values must outlive the call; at most MCA_PG_PARAM_MAX. */
 struct mca_pg_params {
 	int n;
 	const char *v[MCA_PG_PARAM_MAX];
