@@ -78,5 +78,7 @@ int cli_show(const struct cli_global *g, int argc, char **argv);
 void cli_show_usage(void);
 int cli_keys(const struct cli_global *g, int argc, char **argv);
 void cli_keys_usage(void);
+int cli_db(const struct cli_global *g, int argc, char **argv);
+void cli_db_usage(void);
 
 #endif
