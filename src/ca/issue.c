@@ -153,7 +153,7 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 	return MCA_OK;
 }
 
-/* The certificate the policy approved, built and signed. */
+/* The certificate the policy approved, built (unsigned). */
 static mca_rc
 build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *csr,
       const struct mca_policy_result *res, const unsigned char *serial, X509 **out,
@@ -191,6 +191,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.serial_len = MCA_SERIAL_LEN;
 	g.subject = subject;
 	g.pubkey = csr->pubkey;
+	g.spki = csr->spki;
 	g.issuer = is->ca_cert;
 	g.not_before = res->not_before;
 	g.not_after = res->not_after;
@@ -203,11 +204,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.ca_issuers_url = is->ca_issuers_url;
 	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
 		g.policies[i] = p->policies[i];
-	if ((rc = mca_certgen_build(&g, out, err)) == MCA_OK &&
-	    (rc = mca_signer_sign_cert(is->signer, out, err)) != MCA_OK) {
-		X509_free(*out);
-		*out = NULL;
-	}
+	rc = mca_certgen_build(&g, out, err);
 out:
 	GENERAL_NAMES_free(san);
 	X509_NAME_free(subject);
@@ -269,6 +266,26 @@ mca_issue_decide(struct mca_issuer *is, struct mca_store *st, const struct mca_i
 	return rc;
 }
 
+/* The test hook on the signed DER (issue.h): decoded for it, encoded again after. */
+static mca_rc
+run_test_hook(struct mca_signer *signer, unsigned char **der, size_t *der_len,
+              struct mca_error *err)
+{
+	const unsigned char *p = *der;
+	X509 *cert = d2i_X509(NULL, &p, (long)*der_len);
+	mca_rc rc;
+
+	if (cert == NULL)
+		return mca_error_ssl(err, MCA_ERR_INTERNAL, "re-reading signed certificate");
+	if ((rc = mca_issue_test_hook(&cert, signer)) == MCA_OK) {
+		free(*der);
+		*der = NULL;
+		rc = mca_cert_to_der(cert, der, der_len, err);
+	}
+	X509_free(cert);
+	return rc;
+}
+
 mca_rc
 mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
                struct mca_error *err)
@@ -277,16 +294,16 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	unsigned char serial[MCA_SERIAL_LEN];
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	X509 *cert = NULL;
+	X509 *tbs = NULL;
 	mca_rc rc;
 
 	*out = NULL;
 	if ((rc = mca_serial_generate(serial, err)) != MCA_OK ||
-	    (rc = build(is, d->profile, d->csr, &d->res, serial, &cert, err)) != MCA_OK)
+	    (rc = build(is, d->profile, d->csr, &d->res, serial, &tbs, err)) != MCA_OK ||
+	    (rc = mca_signer_sign_cert_der(is->signer, tbs, &der, &der_len, err)) != MCA_OK)
 		goto out;
-	if (mca_issue_test_hook != NULL && (rc = mca_issue_test_hook(&cert, is->signer)) != MCA_OK)
-		goto out;
-	if ((rc = mca_cert_to_der(cert, &der, &der_len, err)) != MCA_OK)
+	if (mca_issue_test_hook != NULL &&
+	    (rc = run_test_hook(is->signer, &der, &der_len, err)) != MCA_OK)
 		goto out;
 	memset(&ex, 0, sizeof(ex));
 	ex.profile = d->profile;
@@ -297,13 +314,11 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	ex.ca_cert = is->ca_cert;
 	ex.crl_url = is->crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
-	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
-		goto out;
-	*out = cert;
-	cert = NULL;
+	/* The second look's own parse is the one certificate object from here on. */
+	rc = mca_inspect_parse(der, der_len, &ex, out, err);
 out:
 	free(der);
-	X509_free(cert);
+	X509_free(tbs);
 	return rc;
 }
 

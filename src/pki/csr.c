@@ -326,6 +326,7 @@ mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_err
 	if ((rc = read_req(data, len, &csr->req, err)) != MCA_OK)
 		goto fail;
 	csr->pubkey = X509_REQ_get0_pubkey(csr->req);
+	csr->spki = X509_REQ_get_X509_PUBKEY(csr->req);
 	if (csr->pubkey == NULL) {
 		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
 		                    "the CSR's public key cannot be read");
@@ -362,6 +363,10 @@ mca_csr_from_cert(X509 *cert, struct mca_csr **out, struct mca_error *err)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	csr->pubkey = X509_get_pubkey(cert);
 	csr->own_pubkey = 1;
+	if (X509_up_ref(cert) == 1) {
+		csr->cert = cert;
+		csr->spki = X509_get_X509_PUBKEY(cert);
+	}
 	if (csr->pubkey == NULL) {
 		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
 		                    "the certificate's public key cannot be read");
@@ -390,5 +395,6 @@ mca_csr_free(struct mca_csr *csr)
 		free(csr->names[i].value);
 	free(csr->cn);
 	X509_REQ_free(csr->req);
+	X509_free(csr->cert);
 	free(csr);
 }

@@ -38,8 +38,10 @@ struct mca_csr {
 	X509_REQ *req;
 	EVP_PKEY *pubkey; /* borrowed from req, or owned (own_pubkey) */
 	int own_pubkey;
-	char *cn;          /* subject CN, NULL when absent */
-	int subject_other; /* the subject has attributes other than CN */
+	X509 *cert;              /* mca_csr_from_cert: a reference to that certificate */
+	const X509_PUBKEY *spki; /* the key as sent (borrowed from req or cert) */
+	char *cn;                /* subject CN, NULL when absent */
+	int subject_other;       /* the subject has attributes other than CN */
 	struct mca_name names[MCA_CSR_MAX_NAMES];
 	size_t n_names;
 	int san_unsupported; /* a SAN of a type we never issue (otherName, dirName...) */

@@ -288,9 +288,22 @@ mca_rc
 mca_inspect(const unsigned char *der, size_t der_len, const struct mca_inspect_expect *e,
             struct mca_error *err)
 {
+	X509 *x = NULL;
+	mca_rc rc = mca_inspect_parse(der, der_len, e, &x, err);
+
+	X509_free(x);
+	return rc;
+}
+
+mca_rc
+mca_inspect_parse(const unsigned char *der, size_t der_len, const struct mca_inspect_expect *e,
+                  X509 **out, struct mca_error *err)
+{
 	const unsigned char *p = der;
 	X509 *x = d2i_X509(NULL, &p, (long)der_len);
 	mca_rc rc;
+
+	*out = NULL;
 
 	if (x == NULL || p != der + der_len) {
 		X509_free(x);
@@ -301,7 +314,10 @@ mca_inspect(const unsigned char *der, size_t der_len, const struct mca_inspect_e
 	    (rc = check_names(x, e, err)) == MCA_OK &&
 	    (rc = check_extension_set(x, e, err)) == MCA_OK)
 		rc = check_links(x, e, err);
-	X509_free(x);
+	if (rc == MCA_OK)
+		*out = x;
+	else
+		X509_free(x);
 	ERR_clear_error();
 	return rc;
 }

@@ -30,4 +30,12 @@ struct mca_inspect_expect {
 mca_rc mca_inspect(const unsigned char *der, size_t der_len, const struct mca_inspect_expect *e,
                    struct mca_error *err);
 
+/*
+ * Like mca_inspect, and on MCA_OK *out is the certificate as this parse
+ * read it (the caller's), so that what was inspected is what is recorded
+ * and returned, decoded once.
+ */
+mca_rc mca_inspect_parse(const unsigned char *der, size_t der_len,
+                         const struct mca_inspect_expect *e, X509 **out, struct mca_error *err);
+
 #endif
