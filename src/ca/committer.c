@@ -7,6 +7,7 @@
 
 #include "ca/committer.h"
 #include "ca/record.h"
+#include "ca/token.h"
 #include "common/log.h"
 #include "store/store.h"
 
@@ -21,8 +22,19 @@ struct job {
 	struct job *next;
 };
 
+/* Uses held on one token by requests in flight. */
+struct hold {
+	char id[MCA_TOKEN_ID_LEN + 1];
+	int64_t n;
+	struct hold *next;
+};
+
+#define HOLD_BUCKETS 64
+
 struct mca_committer {
 	struct mca_store *st;
+	pthread_mutex_t holds_lock;
+	struct hold *holds[HOLD_BUCKETS];
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* jobs queued, or stop */
 	pthread_cond_t done; /* a batch finished */
@@ -134,6 +146,7 @@ mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_er
 		return rc;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->holds_lock, NULL);
 	pthread_cond_init(&c->work, NULL);
 	pthread_cond_init(&c->done, NULL);
 	if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
@@ -148,6 +161,9 @@ mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_er
 void
 mca_committer_free(struct mca_committer *c)
 {
+	struct hold *h;
+	size_t i;
+
 	if (c == NULL)
 		return;
 	if (c->started) {
@@ -160,6 +176,12 @@ mca_committer_free(struct mca_committer *c)
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->lock);
+	for (i = 0; i < HOLD_BUCKETS; i++)
+		while ((h = c->holds[i]) != NULL) {
+			c->holds[i] = h->next;
+			free(h);
+		}
+	pthread_mutex_destroy(&c->holds_lock);
 	mca_store_close(c->st);
 	free(c);
 }
@@ -201,4 +223,57 @@ mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profi
 		*err = j.err;
 	mca_cert_rec_clear(&j.rec);
 	return rc;
+}
+
+/* The bucket of a token id (hex digits: any few of them spread well). */
+static struct hold **
+bucket(struct mca_committer *c, const char *id)
+{
+	size_t i, v = 0;
+
+	for (i = 0; id[i] != '\0' && i < 8; i++)
+		v = v * 31 + (unsigned char)id[i];
+	return &c->holds[v % HOLD_BUCKETS];
+}
+
+int
+mca_committer_token_hold(struct mca_committer *c, const char *id, int64_t uses_left)
+{
+	struct hold **b, *h;
+	int ok = 0;
+
+	if (strlen(id) > MCA_TOKEN_ID_LEN)
+		return 0;
+	pthread_mutex_lock(&c->holds_lock);
+	b = bucket(c, id);
+	for (h = *b; h != NULL && strcmp(h->id, id) != 0; h = h->next)
+		;
+	if (h == NULL && uses_left > 0 && (h = calloc(1, sizeof(*h))) != NULL) {
+		memcpy(h->id, id, strlen(id) + 1);
+		h->next = *b;
+		*b = h;
+	}
+	if (h != NULL && h->n < uses_left) {
+		h->n++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&c->holds_lock);
+	return ok;
+}
+
+void
+mca_committer_token_release(struct mca_committer *c, const char *id)
+{
+	struct hold **p, *h;
+
+	pthread_mutex_lock(&c->holds_lock);
+	for (p = bucket(c, id); (h = *p) != NULL; p = &h->next)
+		if (strcmp(h->id, id) == 0) {
+			if (--h->n <= 0) {
+				*p = h->next;
+				free(h);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&c->holds_lock);
 }
