@@ -42,6 +42,7 @@ typedef struct {
 	ASN1_BIT_STRING *signature;
 } MCA_REQ;
 
+/* clang-format off: the ASN.1 template macros are not C statements */
 ASN1_SEQUENCE(MCA_SPKI) =
     {
         ASN1_SIMPLE(MCA_SPKI, algor, X509_ALGOR),
@@ -63,8 +64,9 @@ ASN1_SEQUENCE(MCA_SPKI) =
                         ASN1_SIMPLE(MCA_REQ, sig_alg, X509_ALGOR),
                         ASN1_SIMPLE(MCA_REQ, signature, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(MCA_REQ)
+                    /* clang-format on */
 
-                        const char *
+                    const char *
                     mca_name_type_str(enum mca_name_type t)
 {
 	switch (t) {
