@@ -42,27 +42,25 @@ typedef struct {
 	ASN1_BIT_STRING *signature;
 } MCA_REQ;
 
-/* clang-format off: the ASN.1 template macros are not C statements */
-ASN1_SEQUENCE(MCA_SPKI) =
-    {
-        ASN1_SIMPLE(MCA_SPKI, algor, X509_ALGOR),
-        ASN1_SIMPLE(MCA_SPKI, public_key, ASN1_BIT_STRING),
+/* The ASN.1 template macros are not C statements: */
+/* clang-format off */
+ASN1_SEQUENCE(MCA_SPKI) = {
+	ASN1_SIMPLE(MCA_SPKI, algor, X509_ALGOR),
+	ASN1_SIMPLE(MCA_SPKI, public_key, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(MCA_SPKI)
 
-        ASN1_SEQUENCE_enc(MCA_CRI, enc, NULL) =
-            {
-                ASN1_SIMPLE(MCA_CRI, version, ASN1_INTEGER),
-                ASN1_SIMPLE(MCA_CRI, subject, X509_NAME),
-                ASN1_SIMPLE(MCA_CRI, spki, MCA_SPKI),
-                /* not OPTIONAL in RFC 2986; OpenSSL's X509_REQ takes its absence too */
-                ASN1_IMP_SET_OF_OPT(MCA_CRI, attributes, X509_ATTRIBUTE, 0),
+ASN1_SEQUENCE_enc(MCA_CRI, enc, NULL) = {
+	ASN1_SIMPLE(MCA_CRI, version, ASN1_INTEGER),
+	ASN1_SIMPLE(MCA_CRI, subject, X509_NAME),
+	ASN1_SIMPLE(MCA_CRI, spki, MCA_SPKI),
+	/* not OPTIONAL in RFC 2986; OpenSSL's X509_REQ takes its absence too */
+	ASN1_IMP_SET_OF_OPT(MCA_CRI, attributes, X509_ATTRIBUTE, 0),
 } static_ASN1_SEQUENCE_END_ref(MCA_CRI, MCA_CRI)
 
-                ASN1_SEQUENCE(MCA_REQ) =
-                    {
-                        ASN1_SIMPLE(MCA_REQ, info, MCA_CRI),
-                        ASN1_SIMPLE(MCA_REQ, sig_alg, X509_ALGOR),
-                        ASN1_SIMPLE(MCA_REQ, signature, ASN1_BIT_STRING),
+ASN1_SEQUENCE(MCA_REQ) = {
+	ASN1_SIMPLE(MCA_REQ, info, MCA_CRI),
+	ASN1_SIMPLE(MCA_REQ, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(MCA_REQ, signature, ASN1_BIT_STRING),
 } static_ASN1_SEQUENCE_END(MCA_REQ)
                     /* clang-format on */
 
