@@ -61,11 +61,11 @@ ASN1_SEQUENCE(MCA_REQ) = {
 	ASN1_SIMPLE(MCA_REQ, info, MCA_CRI),
 	ASN1_SIMPLE(MCA_REQ, sig_alg, X509_ALGOR),
 	ASN1_SIMPLE(MCA_REQ, signature, ASN1_BIT_STRING),
-} static_ASN1_SEQUENCE_END(MCA_REQ)
-                    /* clang-format on */
+} static_ASN1_SEQUENCE_END(MCA_REQ);
+/* clang-format on */
 
-                    const char *
-                    mca_name_type_str(enum mca_name_type t)
+const char *
+mca_name_type_str(enum mca_name_type t)
 {
 	switch (t) {
 	case MCA_NAME_DNS:
