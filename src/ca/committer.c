@@ -19,6 +19,7 @@ struct job {
 	struct mca_error err;
 	mca_rc rc;
 	int done;
+	pthread_cond_t cv; /* `done` set: only this caller is woken */
 	struct job *next;
 };
 
@@ -37,7 +38,6 @@ struct mca_committer {
 	struct hold *holds[HOLD_BUCKETS];
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* jobs queued, or stop */
-	pthread_cond_t done; /* a batch finished */
 	struct job *head, *tail;
 	int stop;
 	int started;
@@ -123,9 +123,11 @@ committer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		commit_batch(c, batch);
 		pthread_mutex_lock(&c->lock);
-		for (j = batch; j != NULL; j = j->next)
+		/* Each caller waits on its own condition: one wake-up each, no herd. */
+		for (j = batch; j != NULL; j = j->next) {
 			j->done = 1;
-		pthread_cond_broadcast(&c->done);
+			pthread_cond_signal(&j->cv);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -148,7 +150,6 @@ mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_er
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->holds_lock, NULL);
 	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->done, NULL);
 	if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
 		mca_committer_free(c);
 		return mca_error_set(err, MCA_ERR_INTERNAL, "cannot start the committer thread");
@@ -173,7 +174,6 @@ mca_committer_free(struct mca_committer *c)
 		pthread_mutex_unlock(&c->lock);
 		pthread_join(c->thread, NULL);
 	}
-	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->lock);
 	for (i = 0; i < HOLD_BUCKETS; i++)
@@ -208,6 +208,7 @@ mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profi
 	j.actor = actor;
 	j.action = action;
 	j.hook = hook;
+	pthread_cond_init(&j.cv, NULL);
 	pthread_mutex_lock(&c->lock);
 	if (c->tail != NULL)
 		c->tail->next = &j;
@@ -216,8 +217,9 @@ mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profi
 	c->tail = &j;
 	pthread_cond_signal(&c->work);
 	while (!j.done)
-		pthread_cond_wait(&c->done, &c->lock);
+		pthread_cond_wait(&j.cv, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+	pthread_cond_destroy(&j.cv);
 	rc = j.rc;
 	if (rc != MCA_OK && err != NULL)
 		*err = j.err;

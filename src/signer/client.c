@@ -31,17 +31,24 @@
  * done, so that no thread ever reads or writes a number that was reused.
  * Lock order: wlock, then lock.
  */
+/* A request waiting for its turn to read (on its thread's stack). */
+struct waiter {
+	uint64_t ticket;
+	pthread_cond_t cv; /* its turn came, or the socket died */
+	struct waiter *next;
+};
+
 struct sock {
 	int fd;
 	int refs; /* requests using it, + 1 while it is the channel's */
 	int dead; /* failed or replaced: no new request, waiters fail */
 	uint64_t next_ticket, serving;
+	struct waiter *waiters; /* each woken alone: no herd per reply */
 };
 
 struct mca_signer_chan {
 	pthread_mutex_t wlock; /* one writer at a time */
 	pthread_mutex_t lock;  /* guards cur and every sock's fields */
-	pthread_cond_t turn;   /* a sock's `serving` moved, or it died */
 	struct sock *cur;      /* NULL: down */
 };
 
@@ -74,16 +81,33 @@ sock_unref(struct sock *k)
 static void
 sock_kill(struct mca_signer_chan *c, struct sock *k)
 {
+	struct waiter *w;
+
 	if (k->dead)
 		return;
 	k->dead = 1;
 	/* a thread blocked on it returns at once; the number stays ours */
 	shutdown(k->fd, SHUT_RDWR);
+	for (w = k->waiters; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cv);
 	if (c->cur == k) {
 		c->cur = NULL;
 		sock_unref(k);
 	}
-	pthread_cond_broadcast(&c->turn);
+}
+
+/* The turn moved on (c->lock held): wake the request whose turn it is. */
+static void
+sock_next(struct sock *k)
+{
+	struct waiter *w;
+
+	k->serving++;
+	for (w = k->waiters; w != NULL; w = w->next)
+		if (w->ticket == k->serving) {
+			pthread_cond_signal(&w->cv);
+			break;
+		}
 }
 
 /* A new socket object over `fd` (taken), or NULL (fd closed). */
@@ -119,7 +143,6 @@ mca_signer_chan_new(int fd, struct mca_signer_chan **out, struct mca_error *err)
 	}
 	pthread_mutex_init(&c->wlock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->turn, NULL);
 	c->cur = sock_new(fd);
 	*out = c;
 	return MCA_OK;
@@ -163,7 +186,6 @@ mca_signer_chan_free(struct mca_signer_chan *c)
 	if (c->cur != NULL)
 		sock_kill(c, c->cur);
 	pthread_mutex_unlock(&c->lock);
-	pthread_cond_destroy(&c->turn);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->wlock);
 	free(c);
@@ -184,6 +206,7 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	unsigned char *pl = NULL;
 	unsigned status = 0;
 	uint64_t ticket = 0;
+	struct waiter me, **wp;
 	struct sock *k;
 	size_t len = 0, r;
 	int dead;
@@ -217,8 +240,18 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 		goto failed;
 	/* Wait for this request's turn, then read its reply. */
 	pthread_mutex_lock(&c->lock);
-	while (!k->dead && k->serving != ticket)
-		pthread_cond_wait(&c->turn, &c->lock);
+	if (!k->dead && k->serving != ticket) {
+		me.ticket = ticket;
+		pthread_cond_init(&me.cv, NULL);
+		me.next = k->waiters;
+		k->waiters = &me;
+		while (!k->dead && k->serving != ticket)
+			pthread_cond_wait(&me.cv, &c->lock);
+		for (wp = &k->waiters; *wp != &me; wp = &(*wp)->next)
+			;
+		*wp = me.next;
+		pthread_cond_destroy(&me.cv);
+	}
 	dead = k->dead;
 	pthread_mutex_unlock(&c->lock);
 	if (dead) {
@@ -228,8 +261,7 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	if ((rc = mca_sigframe_read(k->fd, &status, &pl, &len, &e)) != MCA_OK)
 		goto failed;
 	pthread_mutex_lock(&c->lock);
-	k->serving++;
-	pthread_cond_broadcast(&c->turn);
+	sock_next(k);
 	sock_unref(k);
 	pthread_mutex_unlock(&c->lock);
 	if (status == 0) {
