@@ -21,7 +21,10 @@ struct mca_inspect_expect {
 	const unsigned char *serial; /* big-endian */
 	size_t serial_len;
 	EVP_PKEY *pubkey; /* the CSR's key */
-	X509 *ca_cert;    /* the issuer */
+	/* its SubjectPublicKeyInfo (NULL: compare with pubkey): the certificate's must be these
+	 * bytes */
+	const X509_PUBKEY *spki;
+	X509 *ca_cert; /* the issuer */
 	const char *crl_url;
 	const char *ca_issuers_url;
 };
@@ -29,13 +32,5 @@ struct mca_inspect_expect {
 /* Check the DER certificate against `e`; MCA_ERR_INTERNAL naming the first mismatch. */
 mca_rc mca_inspect(const unsigned char *der, size_t der_len, const struct mca_inspect_expect *e,
                    struct mca_error *err);
-
-/*
- * Like mca_inspect, and on MCA_OK *out is the certificate as this parse
- * read it (the caller's), so that what was inspected is what is recorded
- * and returned, decoded once.
- */
-mca_rc mca_inspect_parse(const unsigned char *der, size_t der_len,
-                         const struct mca_inspect_expect *e, X509 **out, struct mca_error *err);
 
 #endif
