@@ -5,7 +5,7 @@
 # many-use token per connection) and POST /v1/renew (mTLS).  Every side
 # signs with a P-256 CA; the peers are started here and stopped at exit.
 #
-# usage: bench/compare.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
+# usage: [THREADS=N] bench/compare.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
 #        bench/compare.sh --smoke [BUILD_DIR]   (1 s, 4 connections: the
 #        benches keep working; figures meaningless)
 #
@@ -14,6 +14,9 @@
 # from /proc/PID/stat over the run, divided by the certificates issued), the
 # server's peak RSS, and the ratios of mtlscad to CFSSL.  Without cfssl
 # (Debian golang-cfssl) the CFSSL sides are skipped with a message.
+# THREADS sets mtlscad's limits.threads (default: the configuration's
+# default, one per CPU); a group commit batches at most that many
+# certificates, as each request thread waits for its own.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 smoke=0
@@ -218,6 +221,13 @@ fi
 m=$dir/mtlsca
 "$mtlsca" init --dir "$m" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
 	--public-url http://ca.bench.internal:8080 >/dev/null
+if [ -n "${THREADS:-}" ]; then
+	python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+c.setdefault("limits", {})["threads"] = int(sys.argv[2])
+json.dump(c, open(sys.argv[1], "w"), indent=2)' "$m/mtlsca.conf" "$THREADS"
+fi
+echo "mtlscad: limits.threads ${THREADS:-default (one per CPU)}"
 "$mtlscad" -c "$m/mtlsca.conf" --foreground 2>"$m/log" &
 dpid=$!
 pids="$pids $dpid"

@@ -32,14 +32,6 @@
 #include "common/err.h"
 #include "mhd/mhd.h"
 
-/*
- * Worker threads per CPU and listener when the configuration says 0.
- * libmicrohttpd gives each worker an equal share of the connection limit,
- * so more workers would let an uneven spread of connections hit one
- * worker's share early (tests/integration/hostile.sh, 2,000 slow clients).
- */
-#define MCA_MHD_THREADS_PER_CPU 4
-
 /* One listening address. */
 struct mca_mhd_listen {
 	const char *name; /* for error messages, e.g. the config key "listen" */
@@ -70,11 +62,11 @@ struct mca_mhd_config {
 	struct mca_mhd_listen https;    /* serves every route */
 	struct mca_mhd_listen http;     /* plain HTTP: MCA_ROUTE_PUBLIC routes only */
 	/* HTTPS listener, PEM text, borrowed until mca_mhd_free: */
-	const char *cert_pem;     /* server certificate and its chain */
-	const char *key_pem;      /* its private key, unencrypted */
-	const char *trust_pem;    /* CAs whose client certificates are requested */
-	unsigned threads;         /* per listener; 0: MCA_MHD_THREADS_PER_CPU per CPU, <= 64 */
-	unsigned max_connections; /* per listener; lowered to fit RLIMIT_NOFILE */
+	const char *cert_pem;            /* server certificate and its chain */
+	const char *key_pem;             /* its private key, unencrypted */
+	const char *trust_pem;           /* CAs whose client certificates are requested */
+	unsigned threads;                /* per listener; 0: one per CPU, at most 64 */
+	unsigned max_connections;        /* per listener; lowered to fit RLIMIT_NOFILE */
 	unsigned max_connections_per_ip; /* 0: no per-address limit */
 	unsigned connection_timeout;     /* seconds idle before a connection is closed */
 	/*

@@ -204,11 +204,7 @@ worker_threads(const struct mca_mhd_config *cfg)
 
 	if (cfg->threads > 0)
 		return cfg->threads;
-	/*
-	 * Handlers block while the signer signs and the group commit syncs:
-	 * several threads per CPU keep both busy and let batches form.
-	 */
-	n = sysconf(_SC_NPROCESSORS_ONLN) * MCA_MHD_THREADS_PER_CPU;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
