@@ -14,7 +14,7 @@
 # from /proc/PID/stat over the run, divided by the certificates issued), the
 # server's peak RSS, and the ratios of mtlscad to CFSSL.  Without cfssl
 # (Debian golang-cfssl) the CFSSL sides are skipped with a message.
-# THREADS sets mtlscad's limits.threads (default: the configuration's
+# SKIP_CFSSL=1 runs mtlscad's sides only.  THREADS sets mtlscad's limits.threads (default: the configuration's
 # default, one per CPU); a group commit batches at most that many
 # certificates, as each request thread waits for its own.
 set -eu
@@ -140,7 +140,9 @@ csr_json=$(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read(
 
 # ---- CFSSL --------------------------------------------------------------------
 cfssl_rps_db= cfssl_rps_nodb=
-if command -v cfssl >/dev/null 2>&1; then
+if [ -n "${SKIP_CFSSL:-}" ]; then
+	echo "CFSSL: skipped (SKIP_CFSSL set)"
+elif command -v cfssl >/dev/null 2>&1; then
 	c=$dir/cfssl
 	mkdir -p "$c"
 	"$OPENSSL" req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
