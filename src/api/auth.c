@@ -14,33 +14,39 @@
 #include <openssl/x509v3.h>
 
 #include "api/http.h"
+#include "api/idcache.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "pki/keys.h"
 #include "pki/serial.h"
 
 /*
- * The client's certificate, as an OpenSSL object.  Whatever chain the
+ * The DER of the client's certificate as the TLS session has it (borrowed
+ * from GnuTLS for the connection's life), or NULL.  Whatever chain the
  * client sent is ignored: the only intermediate we accept is our own.
  */
-static X509 *
-peer_leaf(struct MHD_Connection *c)
+static const gnutls_datum_t *
+peer_der(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci;
 	const gnutls_datum_t *certs;
 	unsigned int n = 0;
-	const unsigned char *p;
-	X509 *leaf;
 
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci == NULL || ci->tls_session == NULL)
 		return NULL;
 	certs = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
-	if (certs == NULL || n == 0)
-		return NULL;
-	p = certs[0].data;
-	leaf = d2i_X509(NULL, &p, (long)certs[0].size);
-	if (leaf == NULL || p != certs[0].data + certs[0].size) {
+	return certs != NULL && n > 0 && certs[0].size > 0 ? &certs[0] : NULL;
+}
+
+/* `der` as an OpenSSL object, all of it, or NULL. */
+static X509 *
+parse_leaf(const gnutls_datum_t *der)
+{
+	const unsigned char *p = der->data;
+	X509 *leaf = d2i_X509(NULL, &p, (long)der->size);
+
+	if (leaf != NULL && p != der->data + der->size) {
 		X509_free(leaf);
 		leaf = NULL;
 	}
@@ -48,39 +54,59 @@ peer_leaf(struct MHD_Connection *c)
 	return leaf;
 }
 
+/* Whether `cert` chains to our root through our intermediate and is fit for TLS clients. */
+static int
+chain_verifies(struct mca_req *r, X509 *cert)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok;
+
+	/* A client identity needs a certificate fit for TLS clients (clientAuth). */
+	ok = ctx != NULL &&
+	     X509_STORE_CTX_init(ctx, mca_req_server(r)->trust, cert, mca_req_server(r)->chain) ==
+	         1 &&
+	     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1 &&
+	     X509_verify_cert(ctx) == 1;
+	if (!ok)
+		mca_log(MCA_LOG_NOTICE, "client %s: certificate does not verify: %s", r->client,
+		        ctx ? X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)) : "?");
+	X509_STORE_CTX_free(ctx);
+	return ok;
+}
+
 void
 mca_http_identify(struct mca_req *r)
 {
 	struct mca_identity *id = mca_req_id(r);
-	X509_STORE_CTX *ctx = NULL;
+	const gnutls_datum_t *der;
 	mca_rc rc = MCA_OK;
 	struct mca_error err = {0};
 	struct mca_store *st;
+	unsigned char md[32];
 	char serial[MCA_SERIAL_HEX_MAX], fp[65];
+	int64_t now = (int64_t)mca_now();
 	size_t i;
-	int ok;
 
 	if (r->listener != MCA_LISTENER_HTTPS)
 		return;
-	id->cert = peer_leaf(r->conn);
-	if (id->cert == NULL)
+	der = peer_der(r->conn);
+	if (der == NULL)
 		goto out;
 	id->presented = 1;
-	ctx = X509_STORE_CTX_new();
-	/* A client identity needs a certificate fit for TLS clients (clientAuth). */
-	ok = ctx != NULL &&
-	     X509_STORE_CTX_init(ctx, mca_req_server(r)->trust, id->cert,
-	                         mca_req_server(r)->chain) == 1 &&
-	     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1 &&
-	     X509_verify_cert(ctx) == 1;
-	if (!ok) {
-		mca_log(MCA_LOG_NOTICE, "client %s: certificate does not verify: %s", r->client,
-		        ctx ? X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)) : "?");
+	if (!mca_idcache_fingerprint(der->data, der->size, md))
 		goto out;
+	/* Decoded and verified once per certificate (idcache.h), not once per request. */
+	id->cert = mca_idcache_get(md, now);
+	if (id->cert == NULL) {
+		id->cert = parse_leaf(der);
+		if (id->cert == NULL || !chain_verifies(r, id->cert))
+			goto out;
+		mca_idcache_put(md, id->cert, now);
 	}
-	if (mca_serial_from_asn1(X509_get0_serialNumber(id->cert), serial, &err) != MCA_OK ||
-	    mca_cert_fingerprint(id->cert, fp, &err) != MCA_OK)
+	mca_hex(md, sizeof(md), fp);
+	if (mca_serial_from_asn1(X509_get0_serialNumber(id->cert), serial, &err) != MCA_OK)
 		goto out;
+	/* Its row, on every request: a revocation or expiry counts at once. */
 	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL || (rc = mca_store_cert_get(st, serial, &id->rec, &err)) != MCA_OK) {
 		/* Unknown is 401; a database that cannot answer now is 503 (try again). */
@@ -90,7 +116,7 @@ mca_http_identify(struct mca_req *r)
 		goto out;
 	}
 	if (strcmp(id->rec->fingerprint, fp) != 0 || strcmp(id->rec->status, "valid") != 0 ||
-	    id->rec->not_after <= (int64_t)mca_now()) {
+	    id->rec->not_after <= now) {
 		mca_log(MCA_LOG_NOTICE, "client %s: certificate %s is %s", r->client, serial,
 		        strcmp(id->rec->status, "valid") != 0 ? "revoked" : "expired or altered");
 		goto out;
@@ -101,7 +127,6 @@ mca_http_identify(struct mca_req *r)
 			id->admin = 1;
 	snprintf(r->identity, sizeof(r->identity), "%s:%s", id->admin ? "admin" : "cert", serial);
 out:
-	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
 }
 

@@ -23,14 +23,6 @@ static const struct mca_jfield sign_fields[] = {
     MCA_JFIELD(struct sign_body, validity, MCA_J_STRING, 0),
 };
 
-/* Give back a token use taken for an issuance that then failed on our side. */
-static void
-refund(struct mca_store *st, const char *id)
-{
-	if (mca_token_refund(st, id, NULL) != MCA_OK)
-		mca_log(MCA_LOG_ERR, "token %s: could not give back a use", id);
-}
-
 /* The rate-limit key of a token id (the addresses' table holds both kinds). */
 static void
 token_key(char *buf, size_t len, const char *id)
@@ -108,6 +100,8 @@ mca_ep_sign(struct mca_req *r)
 	struct mca_token tok;
 	struct mca_issue_req req;
 	struct mca_issued iss;
+	struct mca_token_use use = {NULL, 0};
+	struct mca_record_hook hook;
 	struct mca_profile_snap *snap = NULL;
 	struct mca_decision d;
 	struct mca_csr *csr = NULL;
@@ -118,7 +112,9 @@ mca_ep_sign(struct mca_req *r)
 	enum mca_token_state state;
 	enum mca_http_result res;
 	int64_t validity = 0, retry = 0;
+	int held = 0;
 
+	memset(&req, 0, sizeof(req));
 	memset(&tok, 0, sizeof(tok));
 	memset(&iss, 0, sizeof(iss));
 	memset(&d, 0, sizeof(d));
@@ -173,27 +169,40 @@ mca_ep_sign(struct mca_req *r)
 	req.requester = r->identity;
 	req.actor = r->identity;
 	req.action = "issue";
-	/* check token -> decide -> consume -> sign -> record */
+	/*
+	 * check token -> decide -> hold a use -> sign -> record the
+	 * certificate and the use in one transaction (committer.h) -> release.
+	 */
 	snap = mca_server_profiles(mca_req_server(r));
 	if (mca_issue_decide(snap->issuer, st, &req, &d, &err) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
 	}
-	/* Taken atomically, after every refusal that is the request's fault. */
-	state = mca_token_consume(st, tok.id, &err);
-	if (state != MCA_TOKEN_OK) {
-		res = token_refused(r, state, tok.id, &err);
-		goto out;
+	use.id = tok.id;
+	hook.fn = mca_token_use_hook;
+	hook.arg = &use;
+	req.on_record = &hook;
+	/* After every refusal that is the request's fault; in memory, no write. */
+	if (req.committer != NULL) {
+		if (!mca_committer_token_hold(req.committer, tok.id, tok.uses_left)) {
+			res = token_refused(r, MCA_TOKEN_USED, tok.id, &err);
+			goto out;
+		}
+		held = 1;
 	}
 	if (mca_issue_sign(snap->issuer, &d, &cert, &err) != MCA_OK ||
 	    mca_issue_record(st, &req, &d, &cert, &iss, &err) != MCA_OK) {
-		refund(st, tok.id);
-		res = mca_reply_issue_error(r, &err, tok.profile);
+		/* Nothing was recorded: neither the certificate nor the use. */
+		res = use.refused
+		          ? token_refused(r, mca_token_refusal(st, tok.id, &err), tok.id, &err)
+		          : mca_reply_issue_error(r, &err, tok.profile);
 		goto out;
 	}
 	mca_metrics_count(mca_req_server(r)->metrics, MCA_M_ISSUED, tok.profile);
 	res = mca_reply_issued(r, &iss, tok.profile);
 out:
+	if (held)
+		mca_committer_token_release(req.committer, tok.id);
 	X509_free(cert);
 	mca_decision_clear(&d);
 	mca_profile_snap_release(snap);

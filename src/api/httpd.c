@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "api/http.h"
+#include "api/idcache.h"
 #include "mhd/httpd.h"
 
 struct mca_httpd {
@@ -114,4 +115,5 @@ mca_httpd_free(struct mca_httpd *h)
 		return;
 	mca_mhd_free(h->mhd);
 	free(h);
+	mca_idcache_clear();
 }

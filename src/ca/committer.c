@@ -7,6 +7,7 @@
 
 #include "ca/committer.h"
 #include "ca/record.h"
+#include "ca/token.h"
 #include "common/log.h"
 #include "store/store.h"
 
@@ -18,14 +19,25 @@ struct job {
 	struct mca_error err;
 	mca_rc rc;
 	int done;
+	pthread_cond_t cv; /* `done` set: only this caller is woken */
 	struct job *next;
 };
 
+/* Uses held on one token by requests in flight. */
+struct hold {
+	char id[MCA_TOKEN_ID_LEN + 1];
+	int64_t n;
+	struct hold *next;
+};
+
+#define HOLD_BUCKETS 64
+
 struct mca_committer {
 	struct mca_store *st;
+	pthread_mutex_t holds_lock;
+	struct hold *holds[HOLD_BUCKETS];
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* jobs queued, or stop */
-	pthread_cond_t done; /* a batch finished */
 	struct job *head, *tail;
 	int stop;
 	int started;
@@ -111,9 +123,11 @@ committer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		commit_batch(c, batch);
 		pthread_mutex_lock(&c->lock);
-		for (j = batch; j != NULL; j = j->next)
+		/* Each caller waits on its own condition: one wake-up each, no herd. */
+		for (j = batch; j != NULL; j = j->next) {
 			j->done = 1;
-		pthread_cond_broadcast(&c->done);
+			pthread_cond_signal(&j->cv);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -135,8 +149,8 @@ mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_er
 		return rc;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->holds_lock, NULL);
 	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->done, NULL);
 	if (pthread_create(&c->thread, NULL, committer_main, c) != 0) {
 		mca_committer_free(c);
 		return mca_error_set(err, MCA_ERR_INTERNAL, "cannot start the committer thread");
@@ -149,6 +163,9 @@ mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_er
 void
 mca_committer_free(struct mca_committer *c)
 {
+	struct hold *h;
+	size_t i;
+
 	if (c == NULL)
 		return;
 	if (c->started) {
@@ -158,9 +175,14 @@ mca_committer_free(struct mca_committer *c)
 		pthread_mutex_unlock(&c->lock);
 		pthread_join(c->thread, NULL);
 	}
-	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->lock);
+	for (i = 0; i < HOLD_BUCKETS; i++)
+		while ((h = c->holds[i]) != NULL) {
+			c->holds[i] = h->next;
+			free(h);
+		}
+	pthread_mutex_destroy(&c->holds_lock);
 	mca_store_close(c->st);
 	free(c);
 }
@@ -187,6 +209,7 @@ mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profi
 	j.actor = actor;
 	j.action = action;
 	j.hook = hook;
+	pthread_cond_init(&j.cv, NULL);
 	pthread_mutex_lock(&c->lock);
 	if (c->tail != NULL)
 		c->tail->next = &j;
@@ -195,11 +218,65 @@ mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profi
 	c->tail = &j;
 	pthread_cond_signal(&c->work);
 	while (!j.done)
-		pthread_cond_wait(&c->done, &c->lock);
+		pthread_cond_wait(&j.cv, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+	pthread_cond_destroy(&j.cv);
 	rc = j.rc;
 	if (rc != MCA_OK && err != NULL)
 		*err = j.err;
 	mca_cert_rec_clear(&j.rec);
 	return rc;
+}
+
+/* The bucket of a token id (hex digits: any few of them spread well). */
+static struct hold **
+bucket(struct mca_committer *c, const char *id)
+{
+	size_t i, v = 0;
+
+	for (i = 0; id[i] != '\0' && i < 8; i++)
+		v = v * 31 + (unsigned char)id[i];
+	return &c->holds[v % HOLD_BUCKETS];
+}
+
+int
+mca_committer_token_hold(struct mca_committer *c, const char *id, int64_t uses_left)
+{
+	struct hold **b, *h;
+	int ok = 0;
+
+	if (strlen(id) > MCA_TOKEN_ID_LEN)
+		return 0;
+	pthread_mutex_lock(&c->holds_lock);
+	b = bucket(c, id);
+	for (h = *b; h != NULL && strcmp(h->id, id) != 0; h = h->next)
+		;
+	if (h == NULL && uses_left > 0 && (h = calloc(1, sizeof(*h))) != NULL) {
+		memcpy(h->id, id, strlen(id) + 1);
+		h->next = *b;
+		*b = h;
+	}
+	if (h != NULL && h->n < uses_left) {
+		h->n++;
+		ok = 1;
+	}
+	pthread_mutex_unlock(&c->holds_lock);
+	return ok;
+}
+
+void
+mca_committer_token_release(struct mca_committer *c, const char *id)
+{
+	struct hold **p, *h;
+
+	pthread_mutex_lock(&c->holds_lock);
+	for (p = bucket(c, id); (h = *p) != NULL; p = &h->next)
+		if (strcmp(h->id, id) == 0) {
+			if (--h->n <= 0) {
+				*p = h->next;
+				free(h);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&c->holds_lock);
 }

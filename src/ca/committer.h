@@ -55,4 +55,26 @@ mca_rc mca_committer_record_with(struct mca_committer *c, X509 *cert, const char
                                  const char *requester, const char *actor, const char *action,
                                  const struct mca_record_hook *hook, struct mca_error *err);
 
+/*
+ * In-memory holds on enrollment-token uses, so that an issuance against a
+ * token takes its use in the certificate's own transaction (through a
+ * record hook: mca_token_use_hook, token.h) and no request writes (and
+ * syncs) a token row of its own:
+ *
+ *   check (read) -> decide -> hold -> sign -> record with the use -> release
+ *
+ * mca_committer_token_hold takes one of the `uses_left` uses the check saw,
+ * refusing (0) when as many are held by requests in flight already, so
+ * that concurrent requests do not sign more certificates than the token
+ * has uses.  The durable bound is the hook's conditional UPDATE, in the
+ * same committed batch as the certificate: a use is recorded exactly when
+ * its certificate is, before any reply, and nothing is to be given back
+ * when an issuance fails (the release is the refund).
+ * Thread-safe; `id` is a token id (MCA_TOKEN_ID_LEN hex digits).
+ */
+int mca_committer_token_hold(struct mca_committer *c, const char *id, int64_t uses_left);
+
+/* Release a hold taken by mca_committer_token_hold (after the record returned). */
+void mca_committer_token_release(struct mca_committer *c, const char *id);
+
 #endif

@@ -1,9 +1,11 @@
 /* issue.c - the issuance engine. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "ca/issue.h"
@@ -153,7 +155,7 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 	return MCA_OK;
 }
 
-/* The certificate the policy approved, built and signed. */
+/* The certificate the policy approved, built (unsigned). */
 static mca_rc
 build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *csr,
       const struct mca_policy_result *res, const unsigned char *serial, X509 **out,
@@ -191,6 +193,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.serial_len = MCA_SERIAL_LEN;
 	g.subject = subject;
 	g.pubkey = csr->pubkey;
+	g.spki = csr->spki;
 	g.issuer = is->ca_cert;
 	g.not_before = res->not_before;
 	g.not_after = res->not_after;
@@ -203,11 +206,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.ca_issuers_url = is->ca_issuers_url;
 	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
 		g.policies[i] = p->policies[i];
-	if ((rc = mca_certgen_build(&g, out, err)) == MCA_OK &&
-	    (rc = mca_signer_sign_cert(is->signer, out, err)) != MCA_OK) {
-		X509_free(*out);
-		*out = NULL;
-	}
+	rc = mca_certgen_build(&g, out, err);
 out:
 	GENERAL_NAMES_free(san);
 	X509_NAME_free(subject);
@@ -269,6 +268,80 @@ mca_issue_decide(struct mca_issuer *is, struct mca_store *st, const struct mca_i
 	return rc;
 }
 
+/* The test hook on the signed DER (issue.h): decoded for it, encoded again after. */
+static mca_rc
+run_test_hook(struct mca_signer *signer, unsigned char **der, size_t *der_len,
+              struct mca_error *err)
+{
+	const unsigned char *p = *der;
+	X509 *cert = d2i_X509(NULL, &p, (long)*der_len);
+	mca_rc rc;
+
+	if (cert == NULL)
+		return mca_error_ssl(err, MCA_ERR_INTERNAL, "re-reading signed certificate");
+	if ((rc = mca_issue_test_hook(&cert, signer)) == MCA_OK) {
+		free(*der);
+		*der = NULL;
+		rc = mca_cert_to_der(cert, der, der_len, err);
+	}
+	X509_free(cert);
+	return rc;
+}
+
+/*
+ * The built certificate becomes the signed one: the signature algorithm and
+ * value of `der` set on `tbs`, which must then encode to `der` exactly.  So
+ * what the second look inspected is, byte for byte, what is recorded and
+ * returned, without decoding it once more (OpenSSL 3.0 decodes the key of
+ * every certificate it parses, at several times the cost of the rest).
+ */
+static mca_rc
+adopt_signature(X509 *tbs, const unsigned char *der, size_t der_len, struct mca_error *err)
+{
+	const unsigned char *p = der, *end = der + der_len;
+	const ASN1_BIT_STRING *psig = NULL;
+	const X509_ALGOR *palg = NULL;
+	ASN1_BIT_STRING *bits = NULL, *sig;
+	X509_ALGOR *alg = NULL;
+	unsigned char *enc = NULL;
+	int tag = 0, xclass = 0, r, enc_len;
+	long len = 0;
+	mca_rc rc = MCA_OK;
+
+	r = ASN1_get_object(&p, &len, &tag, &xclass, (long)der_len);
+	if (!(r & 0x80) && tag == V_ASN1_SEQUENCE) {
+		/* over the TBSCertificate, to the signature algorithm and value */
+		r = ASN1_get_object(&p, &len, &tag, &xclass, (long)(end - p));
+		if (!(r & 0x80) && len <= end - p) {
+			p += len;
+			alg = d2i_X509_ALGOR(NULL, &p, (long)(end - p));
+			bits = alg != NULL ? d2i_ASN1_BIT_STRING(NULL, &p, (long)(end - p)) : NULL;
+		}
+	}
+	X509_get0_signature(&psig, &palg, tbs);
+	/* OpenSSL exposes both only as const; they are the certificate's own fields. */
+	sig = (ASN1_BIT_STRING *)(uintptr_t)psig;
+	if (alg == NULL || bits == NULL || p != end || sig == NULL || palg == NULL ||
+	    !X509_ALGOR_copy((X509_ALGOR *)(uintptr_t)palg, alg) ||
+	    !ASN1_STRING_set(sig, bits->data, bits->length)) {
+		rc = mca_error_ssl(err, MCA_ERR_INTERNAL,
+		                   "second look: the signed certificate's "
+		                   "signature cannot be read");
+		goto out;
+	}
+	sig->flags = bits->flags;
+	enc_len = i2d_X509(tbs, &enc);
+	if (enc_len <= 0 || (size_t)enc_len != der_len || memcmp(enc, der, der_len) != 0)
+		rc = mca_error_set(err, MCA_ERR_INTERNAL,
+		                   "second look: the signed certificate is not the one built");
+out:
+	OPENSSL_free(enc);
+	X509_ALGOR_free(alg);
+	ASN1_BIT_STRING_free(bits);
+	ERR_clear_error();
+	return rc;
+}
+
 mca_rc
 mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
                struct mca_error *err)
@@ -277,16 +350,16 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	unsigned char serial[MCA_SERIAL_LEN];
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	X509 *cert = NULL;
+	X509 *tbs = NULL;
 	mca_rc rc;
 
 	*out = NULL;
 	if ((rc = mca_serial_generate(serial, err)) != MCA_OK ||
-	    (rc = build(is, d->profile, d->csr, &d->res, serial, &cert, err)) != MCA_OK)
+	    (rc = build(is, d->profile, d->csr, &d->res, serial, &tbs, err)) != MCA_OK ||
+	    (rc = mca_signer_sign_cert_der(is->signer, tbs, &der, &der_len, err)) != MCA_OK)
 		goto out;
-	if (mca_issue_test_hook != NULL && (rc = mca_issue_test_hook(&cert, is->signer)) != MCA_OK)
-		goto out;
-	if ((rc = mca_cert_to_der(cert, &der, &der_len, err)) != MCA_OK)
+	if (mca_issue_test_hook != NULL &&
+	    (rc = run_test_hook(is->signer, &der, &der_len, err)) != MCA_OK)
 		goto out;
 	memset(&ex, 0, sizeof(ex));
 	ex.profile = d->profile;
@@ -294,16 +367,18 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	ex.serial = serial;
 	ex.serial_len = sizeof(serial);
 	ex.pubkey = d->csr->pubkey;
+	ex.spki = d->csr->spki;
 	ex.ca_cert = is->ca_cert;
 	ex.crl_url = is->crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
-	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
+	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK ||
+	    (rc = adopt_signature(tbs, der, der_len, err)) != MCA_OK)
 		goto out;
-	*out = cert;
-	cert = NULL;
+	*out = tbs;
+	tbs = NULL;
 out:
 	free(der);
-	X509_free(cert);
+	X509_free(tbs);
 	return rc;
 }
 

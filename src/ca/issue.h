@@ -85,6 +85,12 @@ struct mca_issue_req {
 };
 
 struct mca_issued {
+	/*
+	 * The signed certificate as built: it encodes to exactly the DER the
+	 * second look inspected.  Its public key is not decoded again
+	 * (X509_get0_pubkey is NULL; the key is the CSR's, and
+	 * X509_get_X509_PUBKEY has its bytes).
+	 */
 	X509 *cert;
 	char serial[MCA_SERIAL_HEX_MAX];
 	int64_t not_before, not_after;
@@ -113,7 +119,8 @@ mca_rc mca_issue_decide(struct mca_issuer *is, struct mca_store *st,
 /*
  * Build and sign the certificate `d` describes, then look at it again.
  * MCA_ERR_INTERNAL when the second look fails; signer errors as they come.
- * Nothing is recorded; *cert (owned by the caller) only on success.
+ * Nothing is recorded; *cert (owned by the caller) only on success: the
+ * built object with the signature, as struct mca_issued's cert.
  */
 mca_rc mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **cert,
                       struct mca_error *err);

@@ -329,15 +329,22 @@ out:
 enum mca_token_state
 mca_token_consume(struct mca_store *st, const char *id, struct mca_error *err)
 {
-	struct mca_token_row row;
 	int taken = 0;
-	enum mca_token_state state;
 
 	if (mca_store_token_consume(st, id, (int64_t)mca_now(), &taken, err) != MCA_OK)
 		return MCA_TOKEN_ERROR;
 	if (taken)
 		return MCA_TOKEN_OK;
 	/* Lost the race, or expired or revoked meanwhile: say which. */
+	return mca_token_refusal(st, id, err);
+}
+
+enum mca_token_state
+mca_token_refusal(struct mca_store *st, const char *id, struct mca_error *err)
+{
+	struct mca_token_row row;
+	enum mca_token_state state;
+
 	if (mca_store_token_get(st, id, &row, err) != MCA_OK)
 		return MCA_TOKEN_ERROR; /* even NOTFOUND: it was there a moment ago */
 	state = row.revoked_at != 0                    ? MCA_TOKEN_REVOKED
@@ -345,6 +352,23 @@ mca_token_consume(struct mca_store *st, const char *id, struct mca_error *err)
 	                                               : MCA_TOKEN_USED;
 	mca_token_row_clear(&row);
 	return state;
+}
+
+mca_rc
+mca_token_use_hook(void *arg, struct mca_store *st, const char *serial, struct mca_error *err)
+{
+	struct mca_token_use *u = arg;
+	int taken = 0;
+	mca_rc rc;
+
+	(void)serial;
+	if ((rc = mca_store_token_consume(st, u->id, (int64_t)mca_now(), &taken, err)) != MCA_OK)
+		return rc;
+	if (taken)
+		return MCA_OK;
+	u->refused = 1;
+	return mca_error_rule(err, MCA_ERR_POLICY, "token.used",
+	                      "the token has no use left (spent, expired or revoked meanwhile)");
 }
 
 mca_rc

@@ -90,6 +90,29 @@ enum mca_token_state mca_token_check(struct mca_store *st, const char *secret,
  */
 enum mca_token_state mca_token_consume(struct mca_store *st, const char *id, struct mca_error *err);
 
+/*
+ * Taking a use in the certificate's transaction (committer.h): the
+ * record hook's argument.  The hook takes one use of `id` on the
+ * committer's connection (the conditional UPDATE of mca_token_consume);
+ * when none is left (or the token expired or was revoked meanwhile) it
+ * sets `refused` and fails with rule "token.used", which undoes the
+ * certificate's row: neither is recorded.
+ */
+struct mca_token_use {
+	const char *id;
+	int refused;
+};
+
+/* The record hook (struct mca_record_hook's fn) over a struct mca_token_use. */
+mca_rc mca_token_use_hook(void *arg, struct mca_store *st, const char *serial,
+                          struct mca_error *err);
+
+/*
+ * Why a token that was found a moment ago can give no use now: REVOKED,
+ * EXPIRED or USED; MCA_TOKEN_ERROR when it cannot be read.
+ */
+enum mca_token_state mca_token_refusal(struct mca_store *st, const char *id, struct mca_error *err);
+
 /* Give one use back after an issuance that failed on our side. */
 mca_rc mca_token_refund(struct mca_store *st, const char *id, struct mca_error *err);
 

@@ -215,6 +215,57 @@ set_time(X509 *x, int which, int64_t t)
 	return ok;
 }
 
+/* A copy of an ASN1_TYPE value of type `ptype` (AlgorithmIdentifier parameters). */
+static int
+dup_param(int ptype, const void *pval, void **out)
+{
+	*out = NULL;
+	switch (ptype) {
+	case V_ASN1_UNDEF:
+	case V_ASN1_NULL:
+		return 1;
+	case V_ASN1_OBJECT:
+		*out = OBJ_dup(pval);
+		break;
+	default: /* SEQUENCE, OCTET STRING ...: an ASN1_STRING holding the encoding */
+		*out = ASN1_STRING_dup(pval);
+		break;
+	}
+	return *out != NULL;
+}
+
+/* The certificate's SubjectPublicKeyInfo set to a copy of `src`'s fields. */
+static int
+copy_spki(X509 *x, const X509_PUBKEY *src)
+{
+	ASN1_OBJECT *alg = NULL, *obj = NULL;
+	const ASN1_OBJECT *aobj = NULL;
+	const unsigned char *key = NULL;
+	unsigned char *key_copy = NULL;
+	X509_ALGOR *algor = NULL;
+	const void *pval = NULL;
+	void *param = NULL;
+	int key_len = 0, ptype = V_ASN1_UNDEF;
+
+	if (!X509_PUBKEY_get0_param(&alg, &key, &key_len, &algor, src) || key_len <= 0)
+		return 0;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, algor);
+	obj = OBJ_dup(aobj);
+	key_copy = OPENSSL_memdup(key, (size_t)key_len);
+	if (obj == NULL || key_copy == NULL || !dup_param(ptype, pval, &param))
+		goto fail;
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj, ptype, param, key_copy, key_len))
+		return 1;
+fail:
+	ASN1_OBJECT_free(obj);
+	OPENSSL_free(key_copy);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(param);
+	else
+		ASN1_STRING_free(param);
+	return 0;
+}
+
 mca_rc
 mca_certgen_build(const struct mca_certgen *g, X509 **out, struct mca_error *err)
 {
@@ -230,7 +281,7 @@ mca_certgen_build(const struct mca_certgen *g, X509 **out, struct mca_error *err
 	    !X509_set_serialNumber(x, serial) || !X509_set_subject_name(x, g->subject) ||
 	    !X509_set_issuer_name(x, g->issuer ? X509_get_subject_name(g->issuer) : g->subject) ||
 	    !set_time(x, 0, g->not_before) || !set_time(x, 1, g->not_after) ||
-	    !X509_set_pubkey(x, g->pubkey))
+	    !(g->spki != NULL ? copy_spki(x, g->spki) : X509_set_pubkey(x, g->pubkey)))
 		goto fail;
 	step = "basicConstraints";
 	if (!add_basic_constraints(x, g))

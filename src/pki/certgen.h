@@ -31,8 +31,14 @@ struct mca_certgen {
 	const unsigned char *serial; /* big-endian, positive */
 	size_t serial_len;
 	const X509_NAME *subject; /* may be empty (then the SAN must be critical) */
-	EVP_PKEY *pubkey;         /* the subject's public key */
-	X509 *issuer;             /* NULL: self-signed (issuer = subject) */
+	EVP_PKEY *pubkey;         /* the subject's public key (used when spki is NULL) */
+	/*
+	 * The subject's SubjectPublicKeyInfo as a CSR or certificate carried
+	 * it: copied into the certificate as it is (algorithm, parameters and
+	 * key bits), without encoding `pubkey` and decoding it again.
+	 */
+	const X509_PUBKEY *spki;
+	X509 *issuer; /* NULL: self-signed (issuer = subject) */
 	int64_t not_before, not_after;
 	int ca;      /* basicConstraints CA:TRUE */
 	int pathlen; /* with ca: pathLenConstraint, -1 for none */

@@ -6,12 +6,63 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1t.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "pki/csr.h"
+
+/*
+ * CertificationRequest (RFC 2986) as OpenSSL's X509_REQ template has it,
+ * but with the SubjectPublicKeyInfo kept as its two fields: OpenSSL 3.0
+ * decodes an X509_PUBKEY's key while parsing, through its decoder framework
+ * (most of d2i_X509_REQ's cost), and mca_csr_parse builds the key itself
+ * (from the point, for named-curve EC keys).  The info keeps its encoding,
+ * so the signature is checked over the bytes as sent.
+ */
+typedef struct {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *public_key;
+} MCA_SPKI;
+
+typedef struct {
+	ASN1_ENCODING enc;
+	ASN1_INTEGER *version;
+	X509_NAME *subject;
+	MCA_SPKI *spki;
+	STACK_OF(X509_ATTRIBUTE) * attributes;
+} MCA_CRI;
+
+typedef struct {
+	MCA_CRI *info;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *signature;
+} MCA_REQ;
+
+/* The ASN.1 template macros are not C statements: */
+/* clang-format off */
+ASN1_SEQUENCE(MCA_SPKI) = {
+	ASN1_SIMPLE(MCA_SPKI, algor, X509_ALGOR),
+	ASN1_SIMPLE(MCA_SPKI, public_key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(MCA_SPKI)
+
+ASN1_SEQUENCE_enc(MCA_CRI, enc, NULL) = {
+	ASN1_SIMPLE(MCA_CRI, version, ASN1_INTEGER),
+	ASN1_SIMPLE(MCA_CRI, subject, X509_NAME),
+	ASN1_SIMPLE(MCA_CRI, spki, MCA_SPKI),
+	/* not OPTIONAL in RFC 2986; OpenSSL's X509_REQ takes its absence too */
+	ASN1_IMP_SET_OF_OPT(MCA_CRI, attributes, X509_ATTRIBUTE, 0),
+} static_ASN1_SEQUENCE_END_ref(MCA_CRI, MCA_CRI)
+
+ASN1_SEQUENCE(MCA_REQ) = {
+	ASN1_SIMPLE(MCA_REQ, info, MCA_CRI),
+	ASN1_SIMPLE(MCA_REQ, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(MCA_REQ, signature, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(MCA_REQ);
+/* clang-format on */
 
 const char *
 mca_name_type_str(enum mca_name_type t)
@@ -39,15 +90,21 @@ only_space(const unsigned char *p, const unsigned char *end)
 	return 1;
 }
 
-/* DER into an X509_REQ, all of it: nothing may follow the structure. */
-static X509_REQ *
+static void
+req_free(MCA_REQ *req)
+{
+	ASN1_item_free((ASN1_VALUE *)req, ASN1_ITEM_rptr(MCA_REQ));
+}
+
+/* DER into a request, all of it: nothing may follow the structure. */
+static MCA_REQ *
 read_der(const unsigned char *data, long len)
 {
 	const unsigned char *p = data;
-	X509_REQ *req = d2i_X509_REQ(NULL, &p, len);
+	MCA_REQ *req = (MCA_REQ *)ASN1_item_d2i(NULL, &p, len, ASN1_ITEM_rptr(MCA_REQ));
 
 	if (req != NULL && p != data + len) {
-		X509_REQ_free(req);
+		req_free(req);
 		req = NULL;
 	}
 	return req;
@@ -60,7 +117,7 @@ read_der(const unsigned char *data, long len)
  * that was sent.
  */
 static mca_rc
-read_req(const void *data, size_t len, X509_REQ **out, struct mca_error *err)
+read_req(const void *data, size_t len, MCA_REQ **out, struct mca_error *err)
 {
 	const unsigned char *begin;
 	unsigned char *der = NULL;
@@ -143,15 +200,12 @@ weak_digest(int nid)
  * "csr.weak_signature".
  */
 static mca_rc
-check_sig_alg(X509_REQ *req, struct mca_error *err)
+check_sig_alg(const X509_ALGOR *alg, struct mca_error *err)
 {
-	const ASN1_BIT_STRING *sig = NULL;
-	const X509_ALGOR *alg = NULL;
 	RSA_PSS_PARAMS *pss = NULL;
 	int nid, md = NID_undef, pk = NID_undef;
 	const char *name;
 
-	X509_REQ_get0_signature(req, &sig, &alg);
 	if (alg == NULL)
 		return mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
 		                      "the CSR has no signature algorithm");
@@ -269,14 +323,134 @@ out:
 	return rc;
 }
 
-static mca_rc
-read_names(struct mca_csr *csr, struct mca_error *err)
+/*
+ * The extensions of the extensionRequest attribute (or Microsoft's older
+ * one), as X509_REQ_get_extensions reads them: none without the
+ * attribute, NULL when it is not a SEQUENCE or does not parse.
+ */
+static STACK_OF(X509_EXTENSION) * requested_extensions(const MCA_REQ *req)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr->req);
+	static const int nids[] = {NID_ext_req, NID_ms_ext_req};
+	const ASN1_TYPE *t = NULL;
+	const unsigned char *p;
+	size_t i;
+	int idx;
+
+	for (i = 0; i < sizeof(nids) / sizeof(nids[0]) && t == NULL; i++) {
+		idx = X509at_get_attr_by_NID(req->info->attributes, nids[i], -1);
+		if (idx >= 0)
+			t = X509_ATTRIBUTE_get0_type(X509at_get_attr(req->info->attributes, idx),
+			                             0);
+	}
+	if (t == NULL)
+		return sk_X509_EXTENSION_new_null();
+	if (t->type != V_ASN1_SEQUENCE)
+		return NULL;
+	p = t->value.sequence->data;
+	return (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(NULL, &p, t->value.sequence->length,
+	                                                 ASN1_ITEM_rptr(X509_EXTENSIONS));
+}
+
+static mca_rc
+read_names(struct mca_csr *csr, const MCA_REQ *req, struct mca_error *err)
+{
+	STACK_OF(X509_EXTENSION) *exts = requested_extensions(req);
 	mca_rc rc = read_names_from(csr, exts, err);
 
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
+}
+
+/* `xpub`'s fields set to copies of the request's (no key decoded). */
+static int
+set_spki(X509_PUBKEY *xpub, const MCA_SPKI *spki)
+{
+	const ASN1_OBJECT *alg = NULL;
+	const void *pval = NULL;
+	ASN1_OBJECT *obj = NULL;
+	unsigned char *key = NULL;
+	void *param = NULL;
+	int ptype = V_ASN1_UNDEF;
+
+	X509_ALGOR_get0(&alg, &ptype, &pval, spki->algor);
+	obj = OBJ_dup(alg);
+	key = OPENSSL_memdup(spki->public_key->data, (size_t)spki->public_key->length);
+	if (ptype == V_ASN1_OBJECT)
+		param = OBJ_dup(pval);
+	else if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL)
+		param = ASN1_STRING_dup(pval);
+	if (obj != NULL && key != NULL &&
+	    (param != NULL || ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL) &&
+	    X509_PUBKEY_set0_param(xpub, obj, ptype, param, key, spki->public_key->length))
+		return 1;
+	ASN1_OBJECT_free(obj);
+	OPENSSL_free(key);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(param);
+	else
+		ASN1_STRING_free(param);
+	return 0;
+}
+
+/*
+ * The request's key as an X509_PUBKEY (for the certificate: certgen.h
+ * copies it as it is) and as an EVP_PKEY: for a named-curve EC key built
+ * from the curve and the point (EVP_PKEY_fromdata checks that the point is
+ * on the curve), any other key through OpenSSL's SubjectPublicKeyInfo
+ * decoder.  NULL when the key cannot be read.
+ */
+static EVP_PKEY *
+read_pubkey(const MCA_SPKI *spki, X509_PUBKEY **xpub)
+{
+	const ASN1_OBJECT *alg = NULL;
+	const void *pval = NULL;
+	int ptype = V_ASN1_UNDEF, curve;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	OSSL_PARAM params[3];
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int len;
+
+	*xpub = NULL;
+	len = ASN1_item_i2d((const ASN1_VALUE *)spki, &der, ASN1_ITEM_rptr(MCA_SPKI));
+	p = der;
+	/* The plain structure, no key decoded: X509_PUBKEY_INTERNAL's view. */
+	if (len <= 0 || (*xpub = X509_PUBKEY_new()) == NULL)
+		goto out;
+	X509_ALGOR_get0(&alg, &ptype, &pval, spki->algor);
+	curve = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
+	if (OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey && curve != NID_undef &&
+	    OBJ_nid2sn(curve) != NULL && spki->public_key->length > 0) {
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)OBJ_nid2sn(curve), 0);
+		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+		                                              spki->public_key->data,
+		                                              (size_t)spki->public_key->length);
+		params[2] = OSSL_PARAM_construct_end();
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+		    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+			pkey = NULL;
+	} else {
+		pkey = d2i_PUBKEY(NULL, &p, len);
+		if (pkey != NULL && p != der + len) {
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+		}
+	}
+	if (pkey == NULL || !set_spki(*xpub, spki)) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+out:
+	if (pkey == NULL) {
+		X509_PUBKEY_free(*xpub);
+		*xpub = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	OPENSSL_free(der);
+	return pkey;
 }
 
 /* Subject CN (the last one) and whether any other attribute is present. */
@@ -314,6 +488,7 @@ mca_rc
 mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_error *err)
 {
 	struct mca_csr *csr = NULL;
+	MCA_REQ *req = NULL;
 	mca_rc rc;
 
 	*out = NULL;
@@ -323,29 +498,35 @@ mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct mca_err
 	csr = calloc(1, sizeof(*csr));
 	if (csr == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	if ((rc = read_req(data, len, &csr->req, err)) != MCA_OK)
+	if ((rc = read_req(data, len, &req, err)) != MCA_OK)
 		goto fail;
-	csr->pubkey = X509_REQ_get0_pubkey(csr->req);
+	csr->pubkey = read_pubkey(req->info->spki, &csr->spki_own);
+	csr->own_pubkey = 1;
+	csr->spki = csr->spki_own;
 	if (csr->pubkey == NULL) {
 		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
 		                    "the CSR's public key cannot be read");
 		goto fail;
 	}
-	if ((rc = check_sig_alg(csr->req, err)) != MCA_OK)
+	if ((rc = check_sig_alg(req->sig_alg, err)) != MCA_OK)
 		goto fail;
-	if (X509_REQ_verify(csr->req, csr->pubkey) != 1) {
+	/* Over the info's bytes as sent (the template keeps their encoding). */
+	if (ASN1_item_verify(ASN1_ITEM_rptr(MCA_CRI), req->sig_alg, req->signature, req->info,
+	                     csr->pubkey) != 1) {
 		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.signature",
 		                    "the CSR's signature does not verify with its public key");
 		goto fail;
 	}
-	if ((rc = read_subject(csr, X509_REQ_get_subject_name(csr->req), err)) != MCA_OK ||
-	    (rc = read_names(csr, err)) != MCA_OK)
+	if ((rc = read_subject(csr, req->info->subject, err)) != MCA_OK ||
+	    (rc = read_names(csr, req, err)) != MCA_OK)
 		goto fail;
 	ERR_clear_error();
+	req_free(req);
 	*out = csr;
 	return MCA_OK;
 fail:
 	ERR_clear_error();
+	req_free(req);
 	mca_csr_free(csr);
 	return rc;
 }
@@ -362,6 +543,10 @@ mca_csr_from_cert(X509 *cert, struct mca_csr **out, struct mca_error *err)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	csr->pubkey = X509_get_pubkey(cert);
 	csr->own_pubkey = 1;
+	if (X509_up_ref(cert) == 1) {
+		csr->cert = cert;
+		csr->spki = X509_get_X509_PUBKEY(cert);
+	}
 	if (csr->pubkey == NULL) {
 		rc = mca_error_rule(err, MCA_ERR_BADCSR, "csr.parse",
 		                    "the certificate's public key cannot be read");
@@ -389,6 +574,7 @@ mca_csr_free(struct mca_csr *csr)
 	for (i = 0; i < csr->n_names; i++)
 		free(csr->names[i].value);
 	free(csr->cn);
-	X509_REQ_free(csr->req);
+	X509_PUBKEY_free(csr->spki_own);
+	X509_free(csr->cert);
 	free(csr);
 }

@@ -3,6 +3,9 @@
  * or DER), self-signature verified, and reduced to what the policy looks
  * at: the public key, the requested names, the subject CN.
  *
+ * The request is parsed once, without OpenSSL 3.0's key decoder for the
+ * common case: a named-curve EC key is built from its curve and point.
+ *
  * Ownership: struct mca_csr owns everything in it (mca_csr_free).
  */
 #ifndef MCA_CSR_H
@@ -35,11 +38,13 @@ struct mca_name {
 };
 
 struct mca_csr {
-	X509_REQ *req;
-	EVP_PKEY *pubkey; /* borrowed from req, or owned (own_pubkey) */
+	EVP_PKEY *pubkey; /* owned when own_pubkey */
 	int own_pubkey;
-	char *cn;          /* subject CN, NULL when absent */
-	int subject_other; /* the subject has attributes other than CN */
+	X509 *cert;              /* mca_csr_from_cert: a reference to that certificate */
+	X509_PUBKEY *spki_own;   /* mca_csr_parse: the key's structure, owned */
+	const X509_PUBKEY *spki; /* the key as sent (spki_own, or the cert's) */
+	char *cn;                /* subject CN, NULL when absent */
+	int subject_other;       /* the subject has attributes other than CN */
 	struct mca_name names[MCA_CSR_MAX_NAMES];
 	size_t n_names;
 	int san_unsupported; /* a SAN of a type we never issue (otherName, dirName...) */
@@ -57,7 +62,7 @@ mca_rc mca_csr_parse(const void *data, size_t len, struct mca_csr **out, struct 
 /*
  * A request made from an existing certificate: its public key, SANs and
  * CN, for a renewal that keeps the key (the holder proved possession of
- * the key over mTLS, so there is no signature to check).  `req` is NULL.
+ * the key over mTLS, so there is no signature to check).  spki is the certificate's.
  */
 mca_rc mca_csr_from_cert(X509 *cert, struct mca_csr **out, struct mca_error *err);
 

@@ -21,7 +21,10 @@ struct mca_inspect_expect {
 	const unsigned char *serial; /* big-endian */
 	size_t serial_len;
 	EVP_PKEY *pubkey; /* the CSR's key */
-	X509 *ca_cert;    /* the issuer */
+	/* its SubjectPublicKeyInfo (NULL: compare with pubkey): the certificate's must be these
+	 * bytes */
+	const X509_PUBKEY *spki;
+	X509 *ca_cert; /* the issuer */
 	const char *crl_url;
 	const char *ca_issuers_url;
 };

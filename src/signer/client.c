@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,39 @@
 #include "signer/client.h"
 #include "signer/proc.h"
 
+/*
+ * Requests are pipelined: a thread writes its frame (writes are serialised
+ * by `wlock`) and takes a ticket; the process serves a socket one frame at
+ * a time, so replies come back in the order of the requests, and the
+ * holder of ticket `serving` reads the next reply while later requests
+ * already wait in the socket.  The process is never idle for a round trip
+ * between two requests, and the frame protocol is unchanged.
+ *
+ * A socket is an object of its own, counted: a failure or a reset marks it
+ * dead and shuts it down (every request on it fails: their replies are
+ * lost with it), and the descriptor is closed only when its last user is
+ * done, so that no thread ever reads or writes a number that was reused.
+ * Lock order: wlock, then lock.
+ */
+/* A request waiting for its turn to read (on its thread's stack). */
+struct waiter {
+	uint64_t ticket;
+	pthread_cond_t cv; /* its turn came, or the socket died */
+	struct waiter *next;
+};
+
+struct sock {
+	int fd;
+	int refs; /* requests using it, + 1 while it is the channel's */
+	int dead; /* failed or replaced: no new request, waiters fail */
+	uint64_t next_ticket, serving;
+	struct waiter *waiters; /* each woken alone: no herd per reply */
+};
+
 struct mca_signer_chan {
-	pthread_mutex_t lock; /* one request at a time; guards fd */
-	int fd;               /* -1: down */
+	pthread_mutex_t wlock; /* one writer at a time */
+	pthread_mutex_t lock;  /* guards cur and every sock's fields */
+	struct sock *cur;      /* NULL: down */
 };
 
 struct client {
@@ -36,6 +67,68 @@ set_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* Drop one reference (c->lock held); the last one closes the descriptor. */
+static void
+sock_unref(struct sock *k)
+{
+	if (--k->refs == 0) {
+		close(k->fd);
+		free(k);
+	}
+}
+
+/* Mark `k` dead and stop using it as the channel's (c->lock held). */
+static void
+sock_kill(struct mca_signer_chan *c, struct sock *k)
+{
+	struct waiter *w;
+
+	if (k->dead)
+		return;
+	k->dead = 1;
+	/* a thread blocked on it returns at once; the number stays ours */
+	shutdown(k->fd, SHUT_RDWR);
+	for (w = k->waiters; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cv);
+	if (c->cur == k) {
+		c->cur = NULL;
+		sock_unref(k);
+	}
+}
+
+/* The turn moved on (c->lock held): wake the request whose turn it is. */
+static void
+sock_next(struct sock *k)
+{
+	struct waiter *w;
+
+	k->serving++;
+	for (w = k->waiters; w != NULL; w = w->next)
+		if (w->ticket == k->serving) {
+			pthread_cond_signal(&w->cv);
+			break;
+		}
+}
+
+/* A new socket object over `fd` (taken), or NULL (fd closed). */
+static struct sock *
+sock_new(int fd)
+{
+	struct sock *k;
+
+	if (fd < 0)
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		close(fd);
+		return NULL;
+	}
+	set_timeouts(fd);
+	k->fd = fd;
+	k->refs = 1;
+	return k;
+}
+
 mca_rc
 mca_signer_chan_new(int fd, struct mca_signer_chan **out, struct mca_error *err)
 {
@@ -48,10 +141,9 @@ mca_signer_chan_new(int fd, struct mca_signer_chan **out, struct mca_error *err)
 			close(fd);
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	}
+	pthread_mutex_init(&c->wlock, NULL);
 	pthread_mutex_init(&c->lock, NULL);
-	c->fd = fd;
-	if (fd >= 0)
-		set_timeouts(fd);
+	c->cur = sock_new(fd);
 	*out = c;
 	return MCA_OK;
 }
@@ -59,12 +151,12 @@ mca_signer_chan_new(int fd, struct mca_signer_chan **out, struct mca_error *err)
 void
 mca_signer_chan_reset(struct mca_signer_chan *c, int fd)
 {
-	if (fd >= 0)
-		set_timeouts(fd);
+	struct sock *k = sock_new(fd);
+
 	pthread_mutex_lock(&c->lock);
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = fd;
+	if (c->cur != NULL)
+		sock_kill(c, c->cur);
+	c->cur = k;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -80,7 +172,7 @@ mca_signer_chan_down(struct mca_signer_chan *c)
 	int down;
 
 	pthread_mutex_lock(&c->lock);
-	down = c->fd < 0;
+	down = c->cur == NULL;
 	pthread_mutex_unlock(&c->lock);
 	return down;
 }
@@ -90,16 +182,20 @@ mca_signer_chan_free(struct mca_signer_chan *c)
 {
 	if (c == NULL)
 		return;
-	if (c->fd >= 0)
-		close(c->fd);
+	pthread_mutex_lock(&c->lock);
+	if (c->cur != NULL)
+		sock_kill(c, c->cur);
+	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->wlock);
 	free(c);
 }
 
 /*
  * One request and its reply.  A channel that fails (gone, no answer in
- * time, a malformed reply) is closed: MCA_ERR_SIGNER.  A refusal by the
- * process comes back as its rc, rule and message.
+ * time, a malformed reply) is closed: MCA_ERR_SIGNER, for this request and
+ * every one waiting on the same socket.  A refusal by the process comes
+ * back as its rc, rule and message.
  */
 static mca_rc
 request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t alen,
@@ -109,7 +205,11 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	struct mca_error e = {0};
 	unsigned char *pl = NULL;
 	unsigned status = 0;
+	uint64_t ticket = 0;
+	struct waiter me, **wp;
+	struct sock *k;
 	size_t len = 0, r;
+	int dead;
 	mca_rc rc;
 
 	*reply = NULL;
@@ -117,19 +217,52 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	if (alen + blen > MCA_SIGNER_FRAME_MAX)
 		return mca_error_set(err, MCA_ERR_INVAL, "%zu octets to sign: over the bound of %d",
 		                     alen + blen, MCA_SIGNER_FRAME_MAX);
+	/* Write the frame and take a ticket. */
+	pthread_mutex_lock(&c->wlock);
 	pthread_mutex_lock(&c->lock);
-	if (c->fd < 0) {
-		pthread_mutex_unlock(&c->lock);
+	k = c->cur;
+	if (k != NULL)
+		k->refs++;
+	pthread_mutex_unlock(&c->lock);
+	if (k == NULL) {
+		pthread_mutex_unlock(&c->wlock);
 		return mca_error_set(err, MCA_ERR_SIGNER, "the signer process is unavailable");
 	}
-	if ((rc = mca_sigframe_write(c->fd, op, a, alen, b, blen, &e)) != MCA_OK ||
-	    (rc = mca_sigframe_read(c->fd, &status, &pl, &len, &e)) != MCA_OK) {
-		close(c->fd);
-		c->fd = -1;
-		pthread_mutex_unlock(&c->lock);
-		return mca_error_set(err, MCA_ERR_SIGNER, "the signer process is unavailable (%s)",
-		                     e.msg);
+	rc = mca_sigframe_write(k->fd, op, a, alen, b, blen, &e);
+	pthread_mutex_lock(&c->lock);
+	if (rc == MCA_OK && !k->dead)
+		ticket = k->next_ticket++;
+	else if (rc == MCA_OK)
+		rc = mca_error_set(&e, MCA_ERR_IO, "signer channel: closed meanwhile");
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->wlock);
+	if (rc != MCA_OK)
+		goto failed;
+	/* Wait for this request's turn, then read its reply. */
+	pthread_mutex_lock(&c->lock);
+	if (!k->dead && k->serving != ticket) {
+		me.ticket = ticket;
+		pthread_cond_init(&me.cv, NULL);
+		me.next = k->waiters;
+		k->waiters = &me;
+		while (!k->dead && k->serving != ticket)
+			pthread_cond_wait(&me.cv, &c->lock);
+		for (wp = &k->waiters; *wp != &me; wp = &(*wp)->next)
+			;
+		*wp = me.next;
+		pthread_cond_destroy(&me.cv);
 	}
+	dead = k->dead;
+	pthread_mutex_unlock(&c->lock);
+	if (dead) {
+		rc = mca_error_set(&e, MCA_ERR_IO, "signer channel: an earlier request failed");
+		goto failed;
+	}
+	if ((rc = mca_sigframe_read(k->fd, &status, &pl, &len, &e)) != MCA_OK)
+		goto failed;
+	pthread_mutex_lock(&c->lock);
+	sock_next(k);
+	sock_unref(k);
 	pthread_mutex_unlock(&c->lock);
 	if (status == 0) {
 		*reply = pl;
@@ -148,6 +281,12 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	}
 	free(pl);
 	return rc;
+failed:
+	pthread_mutex_lock(&c->lock);
+	sock_kill(c, k);
+	sock_unref(k);
+	pthread_mutex_unlock(&c->lock);
+	return mca_error_set(err, MCA_ERR_SIGNER, "the signer process is unavailable (%s)", e.msg);
 }
 
 static mca_rc

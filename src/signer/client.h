@@ -3,8 +3,10 @@
  * signatures are made by the signer process (signer/proc.h) over a
  * channel.
  *
- * One channel (a socket to the process, with a mutex: one request at a
- * time, so threads share it safely) serves both keys.  When the process
+ * One channel (a socket to the process) serves both keys and every
+ * thread: requests are pipelined on it (each thread writes its frame, then
+ * reads its reply in turn, in the order written), so the process always
+ * has the next request waiting and one round trip is not the ceiling.  When the process
  * is gone or does not answer within MCA_SIGNER_TIMEOUT_S, the channel is
  * closed and every request fails with MCA_ERR_SIGNER until
  * mca_signer_chan_reset() gives it the socket of a new process.  The

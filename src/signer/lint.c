@@ -43,6 +43,59 @@ wrap_unsigned(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs
 	return d.buf;
 }
 
+/* Step over one DER element at *p (within end); 0 when it is not one. */
+static int
+skip_element(const unsigned char **p, const unsigned char *end, int *tag, int enter)
+{
+	long len = 0;
+	int xclass = 0, r;
+
+	r = ASN1_get_object(p, &len, tag, &xclass, (long)(end - *p));
+	if ((r & 0x80) || r == 0x21 || len > end - *p) /* error, or indefinite length */
+		return 0;
+	if (!enter)
+		*p += len;
+	return 1;
+}
+
+/*
+ * In lint's own copy of a TBSCertificate, overwrite the content of the
+ * SubjectPublicKeyInfo's algorithm OID with an unassigned OID of the same
+ * length (0.1.1...).  Lint never looks at the subject's key, but OpenSSL
+ * 3.0 decodes every SubjectPublicKeyInfo while it parses a certificate,
+ * through its decoder framework, at several times the cost of all the
+ * rest (and of the signature): with an algorithm it does not know, it
+ * keeps the structure and skips the decoding.  The bytes signed are the
+ * request's, untouched.  When the TBS is not laid out as expected nothing
+ * is changed, and d2i_X509 judges it as it is.
+ */
+static void
+mask_key_alg(unsigned char *tbs, size_t tbs_len)
+{
+	const unsigned char *p = tbs, *end = tbs + tbs_len;
+	int tag = 0, i;
+	long len = 0;
+	int xclass = 0, r;
+
+	if (!skip_element(&p, end, &tag, 1) || tag != V_ASN1_SEQUENCE || p >= end)
+		return;
+	/* version [0] (optional), serial, signature, issuer, validity, subject */
+	if (*p == 0xa0 && !skip_element(&p, end, &tag, 0))
+		return;
+	for (i = 0; i < 5; i++)
+		if (p >= end || !skip_element(&p, end, &tag, 0))
+			return;
+	/* SubjectPublicKeyInfo { AlgorithmIdentifier { OID ... } ... } */
+	if (p >= end || !skip_element(&p, end, &tag, 1) || tag != V_ASN1_SEQUENCE || p >= end ||
+	    !skip_element(&p, end, &tag, 1) || tag != V_ASN1_SEQUENCE || p >= end)
+		return;
+	r = ASN1_get_object(&p, &len, &tag, &xclass, (long)(end - p));
+	if ((r & 0x80) || r != 0 || tag != V_ASN1_OBJECT || len < 1 || len > end - p)
+		return;
+	/* 0.1, then .1 for every further octet: a valid, unassigned OID */
+	memset(tbs + (p - tbs), 0x01, (size_t)len);
+}
+
 /* The AlgorithmIdentifier `a` is exactly ours. */
 static int
 same_alg(const struct mca_lint_ca *ca, const X509_ALGOR *a)
@@ -100,6 +153,8 @@ mca_lint_cert(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs
 	der = wrap_unsigned(ca, tbs, tbs_len, &der_len);
 	if (der == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	/* the copy's TBS starts after the outer SEQUENCE's header */
+	mask_key_alg(der + (der_len - tbs_len - ca->alg_len - 3), tbs_len);
 	p = der;
 	x = d2i_X509(NULL, &p, (long)der_len);
 	if (x == NULL || p != der + der_len) {

@@ -193,16 +193,17 @@ mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned ch
 }
 
 mca_rc
-mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error *err)
+mca_signer_sign_cert_der(struct mca_signer *s, X509 *cert, unsigned char **der, size_t *der_len,
+                         struct mca_error *err)
 {
 	X509_ALGOR *alg = NULL;
 	const unsigned char *p;
-	unsigned char *tbs = NULL, *der = NULL;
+	unsigned char *tbs = NULL;
 	int tbs_len;
-	size_t der_len = 0;
-	X509 *signed_cert = NULL;
 	mca_rc rc = MCA_ERR_CRYPTO;
 
+	*der = NULL;
+	*der_len = 0;
 	p = s->alg;
 	alg = d2i_X509_ALGOR(NULL, &p, (long)s->alg_len);
 	/*
@@ -210,18 +211,33 @@ mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error *err)
 	 * certificate's own field, and re-encoding below picks the change up.
 	 */
 	if (alg == NULL ||
-	    !X509_ALGOR_copy((X509_ALGOR *)(uintptr_t)X509_get0_tbs_sigalg(*cert), alg)) {
+	    !X509_ALGOR_copy((X509_ALGOR *)(uintptr_t)X509_get0_tbs_sigalg(cert), alg)) {
 		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "setting signature algorithm");
 		goto out;
 	}
-	tbs_len = i2d_re_X509_tbs(*cert, &tbs);
+	tbs_len = i2d_re_X509_tbs(cert, &tbs);
 	if (tbs_len <= 0) {
 		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "encoding certificate");
 		goto out;
 	}
-	if ((rc = mca_signer_wrap(s, MCA_SIGN_CERT, tbs, (size_t)tbs_len, &der, &der_len, err)) !=
-	    MCA_OK)
-		goto out;
+	rc = mca_signer_wrap(s, MCA_SIGN_CERT, tbs, (size_t)tbs_len, der, der_len, err);
+out:
+	X509_ALGOR_free(alg);
+	OPENSSL_free(tbs);
+	return rc;
+}
+
+mca_rc
+mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error *err)
+{
+	const unsigned char *p;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	X509 *signed_cert = NULL;
+	mca_rc rc;
+
+	if ((rc = mca_signer_sign_cert_der(s, *cert, &der, &der_len, err)) != MCA_OK)
+		return rc;
 	p = der;
 	signed_cert = d2i_X509(NULL, &p, (long)der_len);
 	if (signed_cert == NULL || p != der + der_len) {
@@ -233,8 +249,6 @@ mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error *err)
 	*cert = signed_cert;
 	rc = MCA_OK;
 out:
-	X509_ALGOR_free(alg);
-	OPENSSL_free(tbs);
 	free(der);
 	return rc;
 }

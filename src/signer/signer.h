@@ -121,6 +121,15 @@ mca_rc mca_signer_probe(struct mca_signer *s, struct mca_error *err);
 mca_rc mca_signer_sign_cert(struct mca_signer *s, X509 **cert, struct mca_error *err);
 
 /*
+ * Like mca_signer_sign_cert, but the signed certificate comes back as DER
+ * (*der malloc'd) and `cert` keeps its TBS (with the signature algorithm
+ * set): for a caller that parses the result itself anyway (the second
+ * look), so that it is decoded once, not twice.
+ */
+mca_rc mca_signer_sign_cert_der(struct mca_signer *s, X509 *cert, unsigned char **der,
+                                size_t *der_len, struct mca_error *err);
+
+/*
  * Wrap signed bytes into the SEQUENCE { tbs, algorithm, BIT STRING sig }
  * shared by Certificate and CertificateList.  *out is malloc'd.
  */

@@ -284,6 +284,39 @@ START_TEST(test_hook_same_transaction)
 }
 END_TEST
 
+/*
+ * Token holds: as many as the uses the check saw, then refused until one
+ * is released; tokens are counted apart; a token with no use left is never
+ * held; releasing what is not held changes nothing.
+ */
+START_TEST(test_token_holds)
+{
+	static const char a[] = "0123456789abcdef", b[] = "fedcba9876543210";
+	struct mca_committer *c = NULL;
+	struct mca_error err = {0};
+
+	ck_assert_int_eq(mca_committer_new(db, &c, &err), MCA_OK);
+	ck_assert_int_eq(mca_committer_token_hold(c, a, 2), 1);
+	ck_assert_int_eq(mca_committer_token_hold(c, a, 2), 1);
+	ck_assert_int_eq(mca_committer_token_hold(c, a, 2), 0);
+	/* a later check that saw more uses left (a refund elsewhere) allows more */
+	ck_assert_int_eq(mca_committer_token_hold(c, a, 3), 1);
+	ck_assert_int_eq(mca_committer_token_hold(c, b, 1), 1);
+	ck_assert_int_eq(mca_committer_token_hold(c, b, 1), 0);
+	mca_committer_token_release(c, a);
+	ck_assert_int_eq(mca_committer_token_hold(c, a, 3), 1);
+	ck_assert_int_eq(mca_committer_token_hold(c, a, 3), 0);
+	ck_assert_int_eq(mca_committer_token_hold(c, "0000000000000000", 0), 0);
+	mca_committer_token_release(c, "1111111111111111");
+	/* an id longer than a token id is never held */
+	ck_assert_int_eq(mca_committer_token_hold(c, "0123456789abcdef0", 5), 0);
+	mca_committer_token_release(c, b);
+	ck_assert_int_eq(mca_committer_token_hold(c, b, 1), 1);
+	/* holds still taken are freed with the committer */
+	mca_committer_free(c);
+}
+END_TEST
+
 /* Stopping with nothing queued is clean; a missing database is an error. */
 START_TEST(test_lifecycle)
 {
@@ -315,6 +348,7 @@ main(void)
 	tcase_add_test(tc, test_duplicate_fails_alone);
 	tcase_add_test(tc, test_hook_same_transaction);
 	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_token_holds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -530,7 +530,18 @@ START_TEST(test_signed_by_ca)
 	              mca_rc_name(rc), err.rule, err.msg);
 	ck_assert_int_eq(X509_verify(out.cert, X509_get0_pubkey(ca_cert)), 1);
 	ck_assert_int_eq(X509_check_issued(ca_cert, out.cert), X509_V_OK);
-	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(out.cert), key), 1);
+	/* the key as built, not decoded (issue.h): the SubjectPublicKeyInfo is the key's */
+	{
+		unsigned char *a = NULL, *b = NULL;
+		int la = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(out.cert), &a),
+		    lb = i2d_PUBKEY(key, &b);
+
+		ck_assert_int_gt(la, 0);
+		ck_assert_int_eq(la, lb);
+		ck_assert_int_eq(memcmp(a, b, (size_t)la), 0);
+		OPENSSL_free(a);
+		OPENSSL_free(b);
+	}
 	ck_assert_int_eq(out.not_after - out.not_before, DAY + 60); /* the profile's default */
 	mca_issued_clear(&out);
 	mca_csr_free(csr);
@@ -1160,6 +1171,47 @@ START_TEST(test_second_look)
 }
 END_TEST
 
+/* extendedKeyUsage made critical: nothing the second look's checks look at. */
+static int
+eku_critical(X509 *x)
+{
+	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+	int ok =
+	    eku != NULL && X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 1, X509V3_ADD_REPLACE) == 1;
+
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return ok;
+}
+
+/*
+ * A certificate that passes every check of the second look but is not the
+ * one built (re-signed by the CA after a change no check looks at) is
+ * still refused: what is recorded and returned is the built object, which
+ * must encode to exactly the DER inspected.
+ */
+START_TEST(test_second_look_not_built)
+{
+	static const char *const names[] = {"DNS:notbuilt.example.internal", NULL};
+	static const struct corruption row = {"EKU critical", eku_critical, 0, 1};
+	struct mca_csr *csr = make_csr(NULL, names);
+	struct mca_error err = {0};
+	struct mca_issued out = {0};
+	struct counts before = counts_now();
+	mca_rc rc;
+
+	hook_row = &row;
+	mca_issue_test_hook = corrupting_hook;
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	mca_issue_test_hook = NULL;
+	hook_row = NULL;
+	ck_assert_int_eq(rc, MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.msg, "second look: the signed certificate is not the one built");
+	ck_assert_ptr_null(out.cert);
+	ck_added(before, 0);
+	mca_csr_free(csr);
+}
+END_TEST
+
 /* ---- typed names (names.h, token.h) ------------------------------------------ */
 
 /* Token names as minted: typed, or untyped by the documented rule; NULL want: refused. */
@@ -1280,6 +1332,7 @@ issue_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_second_look_control);
 	tcase_add_loop_test(tc, test_second_look, 0, NELEM(corruptions));
+	tcase_add_test(tc, test_second_look_not_built);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1343,9 +1343,22 @@ START_TEST(test_csr_parse_fields)
 	ck_assert_msg(rc == MCA_OK, "%s: rc %d rule '%s': %s", _i == 0 ? "PEM" : "DER", rc,
 	              err.rule, err.msg);
 	ck_assert_ptr_nonnull(csr);
-	ck_assert_ptr_nonnull(csr->req);
 	ck_assert_ptr_nonnull(csr->pubkey);
 	ck_assert_int_eq(EVP_PKEY_eq(csr->pubkey, keys[K_P256]), 1);
+	/* The key built from the point; its structure kept byte for byte as sent. */
+	{
+		unsigned char *a = NULL, *b = NULL;
+		int la, lb;
+
+		ck_assert_ptr_nonnull(csr->spki);
+		la = i2d_X509_PUBKEY(csr->spki, &a);
+		lb = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &b);
+		ck_assert_int_gt(la, 0);
+		ck_assert_int_eq(la, lb);
+		ck_assert_int_eq(memcmp(a, b, (size_t)la), 0);
+		OPENSSL_free(a);
+		OPENSSL_free(b);
+	}
 	ck_assert_pstr_eq(csr->cn, "www.example.com");
 	ck_assert_int_eq(csr->subject_other, _i == 1);
 	ck_assert_int_eq(csr->san_unsupported, 0);

@@ -65,6 +65,36 @@ START_TEST(cert_valid)
 }
 END_TEST
 
+/*
+ * Lint parses a copy whose key algorithm it masks (lint.c): the TBS it was
+ * given stays byte for byte what it was, and a TBS whose key has an
+ * algorithm no one knows is judged on the rest the same way (lint does
+ * not look at the subject's key).
+ */
+START_TEST(cert_input_untouched)
+{
+	struct mca_error err = {0};
+	struct leaf l = {0};
+	size_t len = 0;
+	unsigned char *tbs = leaf_tbs(&ca, &l, &len), *copy = malloc(len);
+	static const unsigned char ec_oid[] = {0x06, 0x07, 0x2a, 0x86, 0x48,
+	                                       0xce, 0x3d, 0x02, 0x01};
+	unsigned char *o;
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, tbs, len);
+	ck_assert_int_eq(mca_lint_cert(&lc, tbs, len, &err), MCA_OK);
+	ck_assert_int_eq(memcmp(copy, tbs, len), 0);
+	/* another key algorithm in the request: still signed-off on the rest */
+	o = memmem(tbs, len, ec_oid, sizeof(ec_oid));
+	ck_assert_ptr_nonnull(o);
+	o[8] = 0x07;
+	ck_assert_int_eq(mca_lint_cert(&lc, tbs, len, &err), MCA_OK);
+	free(copy);
+	OPENSSL_free(tbs);
+}
+END_TEST
+
 START_TEST(cert_refused)
 {
 	static const unsigned char sha384[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
@@ -190,6 +220,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, cert_valid);
+	tcase_add_test(tc, cert_input_untouched);
 	tcase_add_test(tc, cert_refused);
 	tcase_add_loop_test(tc, cert_bad_serial, 0, 4);
 	tcase_add_test(tc, not_one_tbs);

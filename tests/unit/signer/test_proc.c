@@ -20,8 +20,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -324,7 +326,112 @@ START_TEST(process_gone)
 }
 END_TEST
 
-/* One mutexed channel: how many certificate signatures a second (printed, not asserted). */
+/* What one pipelining thread did. */
+struct piper {
+	pthread_t thread;
+	int n, ok, unavailable, wrong; /* wrong: a reply that is not its request's */
+};
+
+/*
+ * Sign `n` distinct TBSCertificates (and a probe every fourth time) through
+ * the one shared channel; every signed certificate must verify over its
+ * own TBS, so a reply handed to the wrong request shows.
+ */
+static void *
+pipe_worker(void *arg)
+{
+	struct piper *w = arg;
+	struct mca_error err = {0};
+	struct leaf l = {0};
+	unsigned char *tbs, *der = NULL;
+	const unsigned char *p;
+	size_t len = 0, der_len = 0;
+	X509 *x;
+	mca_rc rc;
+	int i;
+
+	for (i = 0; i < w->n; i++) {
+		if (i % 4 == 3) {
+			rc = mca_signer_probe(cs, &err);
+			w->ok += rc == MCA_OK;
+			w->unavailable += rc == MCA_ERR_SIGNER;
+			w->wrong += rc != MCA_OK && rc != MCA_ERR_SIGNER;
+			continue;
+		}
+		tbs = leaf_tbs(&ca, &l, &len);
+		rc = mca_signer_wrap(cs, MCA_SIGN_CERT, tbs, len, &der, &der_len, &err);
+		if (rc == MCA_OK) {
+			p = der;
+			x = d2i_X509(NULL, &p, (long)der_len);
+			if (x != NULL && X509_verify(x, ca.key) == 1)
+				w->ok++;
+			else
+				w->wrong++;
+			X509_free(x);
+			free(der);
+			der = NULL;
+		} else if (rc == MCA_ERR_SIGNER) {
+			w->unavailable++;
+		} else {
+			w->wrong++;
+		}
+		OPENSSL_free(tbs);
+	}
+	return NULL;
+}
+
+/* 8 threads, 100 requests each, on one channel: every reply is its request's. */
+START_TEST(pipelined)
+{
+	struct piper w[8];
+	int i;
+
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 8; i++) {
+		w[i].n = 100;
+		ck_assert_int_eq(pthread_create(&w[i].thread, NULL, pipe_worker, &w[i]), 0);
+	}
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(pthread_join(w[i].thread, NULL), 0);
+		ck_assert_int_eq(w[i].wrong, 0);
+		ck_assert_int_eq(w[i].unavailable, 0);
+		ck_assert_int_eq(w[i].ok, 100);
+	}
+	ck_assert_int_eq(mca_signer_chan_down(chan), 0);
+}
+END_TEST
+
+/*
+ * The process killed while 8 threads pipeline requests on its channel:
+ * each request either got its own signature or MCA_ERR_SIGNER (none hangs,
+ * none gets another's reply), and the channel is down afterwards.
+ */
+START_TEST(pipelined_process_gone)
+{
+	struct piper w[8];
+	int i, status = 0, ok = 0;
+
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 8; i++) {
+		w[i].n = 400;
+		ck_assert_int_eq(pthread_create(&w[i].thread, NULL, pipe_worker, &w[i]), 0);
+	}
+	usleep(50 * 1000);
+	ck_assert_int_eq(kill(child, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	child = -1;
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(pthread_join(w[i].thread, NULL), 0);
+		ck_assert_int_eq(w[i].wrong, 0);
+		ck_assert_int_eq(w[i].ok + w[i].unavailable, 400);
+		ok += w[i].ok;
+	}
+	ck_assert_int_lt(ok, 8 * 400);
+	ck_assert_int_eq(mca_signer_chan_down(chan), 1);
+}
+END_TEST
+
+/* One channel: how many certificate signatures a second (printed, not asserted). */
 START_TEST(throughput)
 {
 	struct mca_error err = {0};
@@ -374,6 +481,8 @@ main(void)
 	tcase_add_test(tc, keys);
 	tcase_add_test(tc, malformed_frames);
 	tcase_add_test(tc, process_gone);
+	tcase_add_test(tc, pipelined);
+	tcase_add_test(tc, pipelined_process_gone);
 	tcase_add_test(tc, throughput);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
