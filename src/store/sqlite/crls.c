@@ -79,3 +79,92 @@ mca_sq_crl_latest(void *impl, const char *issuer, struct mca_crl_rec *out, struc
 	sqlite3_reset(s);
 	return rc;
 }
+
+/* ---- pre-encoded entries ---- */
+
+static const char sql_entry_add[] =
+    "INSERT INTO crl_entries (issuer, key, not_after, shard, seq, entry)"
+    " VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1 FROM crl_entries), ?5)";
+static const char sql_entries_all[] = "SELECT key, not_after, shard, seq, entry FROM crl_entries"
+                                      " WHERE issuer = ?1 AND not_after > ?2 ORDER BY key";
+static const char sql_entries_shard[] =
+    "SELECT key, not_after, shard, seq, entry FROM crl_entries"
+    " WHERE issuer = ?1 AND shard = ?3 AND not_after > ?2 ORDER BY key";
+static const char sql_entries_after[] = "SELECT key, not_after, shard, seq, entry FROM crl_entries"
+                                        " WHERE issuer = ?1 AND seq > ?2 ORDER BY seq";
+
+mca_rc
+mca_sq_crl_entry_add(void *impl, const struct mca_crl_entry_row *r, struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	sqlite3_stmt *s = mca_sq_stmt(c, sql_entry_add, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, r->issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, r->key, (int)r->key_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, r->not_after);
+	if (r->shard >= 0)
+		sqlite3_bind_int(s, 4, r->shard);
+	sqlite3_bind_blob(s, 5, r->entry, (int)r->entry_len, SQLITE_STATIC);
+	return mca_sq_done(c, s, err);
+}
+
+/* Step `s` (columns as sql_entries_*) and hand each row to cb. */
+static mca_rc
+entries_walk(struct mca_sq *c, sqlite3_stmt *s, const char *issuer, mca_crl_entry_cb cb, void *arg,
+             struct mca_error *err)
+{
+	struct mca_crl_entry_row r;
+	int step;
+	mca_rc rc = MCA_OK;
+
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		r.issuer = issuer;
+		r.key = sqlite3_column_blob(s, 0);
+		r.key_len = (size_t)sqlite3_column_bytes(s, 0);
+		r.not_after = sqlite3_column_int64(s, 1);
+		r.shard = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 2);
+		r.seq = sqlite3_column_int64(s, 3);
+		r.entry = sqlite3_column_blob(s, 4);
+		r.entry_len = (size_t)sqlite3_column_bytes(s, 4);
+		if (cb(arg, &r) != 0) {
+			rc = mca_error_set(err, MCA_ERR_INTERNAL, "CRL entry walk failed");
+			break;
+		}
+	}
+	if (rc == MCA_OK && step != SQLITE_DONE)
+		rc = mca_sq_err(c, err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+mca_rc
+mca_sq_crl_entries(void *impl, const char *issuer_dn, int shard, int64_t since, mca_crl_entry_cb cb,
+                   void *arg, struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	sqlite3_stmt *s = mca_sq_stmt(c, shard < 0 ? sql_entries_all : sql_entries_shard, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer_dn, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	if (shard >= 0)
+		sqlite3_bind_int(s, 3, shard);
+	return entries_walk(c, s, issuer_dn, cb, arg, err);
+}
+
+mca_rc
+mca_sq_crl_entries_after(void *impl, const char *issuer_dn, int64_t after, mca_crl_entry_cb cb,
+                         void *arg, struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	sqlite3_stmt *s = mca_sq_stmt(c, sql_entries_after, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer_dn, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, after);
+	return entries_walk(c, s, issuer_dn, cb, arg, err);
+}
