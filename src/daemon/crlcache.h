@@ -6,6 +6,11 @@
  *
  * Readers take a reference to an immutable snapshot, so a refresh never
  * blocks or frees what a response is still sending.  Thread-safe.
+ *
+ * With partitioned CRLs (mca_crlcache_set_shards, ca/publish.h) the cache
+ * also holds each shard's CRL ("ca-K"), and it owns the in-memory copy of
+ * the issuing CA's pre-encoded CRL entries (ca/crlset.h) that mtlscad
+ * publishes from.
  */
 #ifndef MCA_CRLCACHE_H
 #define MCA_CRLCACHE_H
@@ -13,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/x509.h>
+
+#include "ca/crlset.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -29,6 +37,7 @@ struct mca_crl_snap {
 	char *pem;
 	size_t pem_len;
 	int64_t number, this_update, next_update;
+	long entries;  /* revoked certificates listed */
 	char etag[48]; /* quoted */
 };
 
@@ -36,6 +45,29 @@ struct mca_crlcache;
 
 struct mca_crlcache *mca_crlcache_new(void);
 void mca_crlcache_free(struct mca_crlcache *c);
+
+/* Hold shards 0..n-1 as well (before the cache is shared). */
+mca_rc mca_crlcache_set_shards(struct mca_crlcache *c, unsigned n, struct mca_error *err);
+
+/* The number of shards held. */
+unsigned mca_crlcache_shards(struct mca_crlcache *c);
+
+/* Shard k's snapshot (a new reference), NULL when k is no shard or none is published. */
+struct mca_crl_snap *mca_crlcache_get_shard(struct mca_crlcache *c, unsigned k);
+
+/*
+ * The in-memory CRL entries of the CA whose certificate is `ca` (made at
+ * the first call; later calls return the same set).  NULL on out of
+ * memory.  Owned by the cache.
+ */
+struct mca_crlset *mca_crlcache_entries(struct mca_crlcache *c, X509 *ca);
+
+/*
+ * Prometheus text for the CRLs held: size in octets and number of entries
+ * of the complete CRL and of each shard (mtlsca_crl_bytes{crl="ca-3"}).
+ * malloc'd; NULL on out of memory.
+ */
+char *mca_crlcache_metrics(struct mca_crlcache *c);
 
 /* Load any CRL newer than the cached one; *changed tells whether one was loaded. */
 mca_rc mca_crlcache_refresh(struct mca_crlcache *c, struct mca_store *st, int *changed,

@@ -46,6 +46,7 @@ snap_load(struct mca_server *srv, struct mca_profile_snap **out, struct mca_erro
 		mca_profile_snap_release(s);
 		return rc;
 	}
+	mca_issuer_set_crl_shards(s->issuer, srv->conf->crl_shards, srv->conf->crl_shard_url);
 	*out = s;
 	return MCA_OK;
 }
@@ -301,6 +302,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	if ((rc = mca_nonces_new(MCA_NONCE_WINDOW, MCA_NONCE_LIFETIME, &srv->nonces, err)) !=
 	    MCA_OK)
 		goto fail;
+	if ((rc = mca_crlcache_set_shards(srv->crls, conf->crl_shards, err)) != MCA_OK)
+		goto fail;
 	pthread_mutex_init(&srv->snap_lock, NULL);
 	srv->lock_ready = 1;
 	if ((rc = snap_load(srv, &srv->snap, err)) != MCA_OK)
@@ -373,6 +376,9 @@ mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct m
 	p->crl_dir = srv->conf->crl_dir;
 	p->validity = srv->conf->crl_validity;
 	p->actor = actor;
+	p->shards = srv->conf->crl_shards;
+	p->shard_url = srv->conf->crl_shard_url;
+	p->set = mca_crlcache_entries(srv->crls, srv->ca_cert);
 }
 
 /* Close the channel (the signer process exits at end of file) and reap it, bounded. */

@@ -21,8 +21,15 @@ maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which
 	struct mca_publish pub;
 	struct mca_error err = {0};
 	int64_t number = 0, this_update = snap ? snap->this_update : 0;
+	unsigned k;
 
 	mca_crl_snap_release(snap);
+	/* A shard not published yet (crl.shards was raised) cannot wait for the schedule. */
+	for (k = 0; which == MCA_CRL_CA && k < mca_crlcache_shards(srv->crls); k++) {
+		if ((snap = mca_crlcache_get_shard(srv->crls, k)) == NULL)
+			this_update = 0;
+		mca_crl_snap_release(snap);
+	}
 	if (this_update + every > now)
 		return;
 	mca_server_publish_params(srv, st, &pub, "mtlscad:schedule");

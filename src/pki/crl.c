@@ -410,6 +410,37 @@ mca_crl_build_tbs(const unsigned char *alg, size_t alg_len, X509 *issuer, int64_
 	return mca_crl_build_tbs_emit(&p, emit_list, &l, der, der_len, err);
 }
 
+long
+mca_crl_der_entries(const unsigned char *der, size_t der_len)
+{
+	const unsigned char *p = der, *end = der + der_len, *v, *q, *qe, *x;
+	size_t n, m;
+	unsigned tag;
+	long k = 0;
+	int i;
+
+	/* CertificateList { TBSCertList { version?, alg, issuer, this, next?, list? ... } ... } */
+	if (!mca_der_next(&p, end, &tag, &v, &n) || tag != MCA_DER_SEQUENCE ||
+	    !mca_der_next(&v, v + n, &tag, &q, &m) || tag != MCA_DER_SEQUENCE)
+		return -1;
+	qe = q + m;
+	if (q < qe && *q == MCA_DER_INTEGER && !mca_der_next(&q, qe, &tag, &x, &n))
+		return -1;
+	for (i = 0; i < 3; i++)
+		if (!mca_der_next(&q, qe, &tag, &x, &n))
+			return -1;
+	if (q < qe && (*q == 0x17 || *q == 0x18) && !mca_der_next(&q, qe, &tag, &x, &n))
+		return -1;
+	if (q >= qe || *q != MCA_DER_SEQUENCE)
+		return 0;
+	if (!mca_der_next(&q, qe, &tag, &x, &n))
+		return -1;
+	for (p = x, end = x + n; p < end; k++)
+		if (!mca_der_next(&p, end, &tag, &v, &m))
+			return -1;
+	return k;
+}
+
 char *
 mca_crl_pem(const unsigned char *der, size_t der_len, size_t *pem_len)
 {

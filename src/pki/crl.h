@@ -132,6 +132,12 @@ unsigned mca_crl_shard_of(const unsigned char *serial, size_t len, unsigned n);
 int mca_crl_shard_from_cdp(X509 *cert);
 
 /*
+ * The number of entries of a CRL (DER), counted by walking its
+ * revokedCertificates (no object per entry); -1 when it is not a CRL.
+ */
+long mca_crl_der_entries(const unsigned char *der, size_t der_len);
+
+/*
  * PEM ("X509 CRL") of DER bytes, encoded directly (a CRL is not parsed
  * for it).  *pem is malloc'd and NUL-terminated; NULL on out of memory.
  */

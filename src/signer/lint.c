@@ -156,41 +156,6 @@ out:
 
 /* ---- TBSCertList walking: its entries are checked without an object each ---- */
 
-/*
- * One DER TLV at *p (before `end`): its tag octet (single-octet tags
- * only), where its value starts and its length; *p moves past it.  0 when
- * it is not a definite-length TLV that fits.
- */
-static int
-tlv(const unsigned char **p, const unsigned char *end, unsigned *tag, const unsigned char **val,
-    size_t *len)
-{
-	const unsigned char *q = *p;
-	size_t n = 0, k;
-
-	if (end - q < 2 || (q[0] & 0x1f) == 0x1f)
-		return 0;
-	*tag = q[0];
-	if (q[1] < 0x80) {
-		n = q[1];
-		q += 2;
-	} else {
-		k = q[1] & 0x7f;
-		if (k == 0 || k > 4 || (size_t)(end - q) < 2 + k || q[2] == 0)
-			return 0;
-		for (q += 2; k > 0; k--)
-			n = n << 8 | *q++;
-		if (n < 0x80)
-			return 0; /* not minimal: DER */
-	}
-	if ((size_t)(end - q) < n)
-		return 0;
-	*val = q;
-	*len = n;
-	*p = q + n;
-	return 1;
-}
-
 /* Extensions ::= SEQUENCE OF SEQUENCE { OID, BOOLEAN OPTIONAL, OCTET STRING } (content). */
 static int
 exts_ok(const unsigned char *p, size_t len)
@@ -202,15 +167,16 @@ exts_ok(const unsigned char *p, size_t len)
 	if (len == 0)
 		return 0;
 	while (p < end) {
-		if (!tlv(&p, end, &tag, &v, &n) || tag != 0x30)
+		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
 			return 0;
 		q = v;
 		qe = v + n;
-		if (!tlv(&q, qe, &tag, &x, &m) || tag != 0x06 || m == 0)
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x06 || m == 0)
 			return 0;
-		if (q < qe && *q == 0x01 && (!tlv(&q, qe, &tag, &x, &m) || m != 1 || x[0] != 0xff))
+		if (q < qe && *q == 0x01 &&
+		    (!mca_der_next(&q, qe, &tag, &x, &m) || m != 1 || x[0] != 0xff))
 			return 0;
-		if (!tlv(&q, qe, &tag, &x, &m) || tag != 0x04 || q != qe)
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x04 || q != qe)
 			return 0;
 	}
 	return 1;
@@ -231,18 +197,19 @@ entries_bad(const unsigned char *p, size_t len)
 	long i;
 
 	for (i = 0; p < end; i++) {
-		if (!tlv(&p, end, &tag, &v, &n) || tag != 0x30)
+		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
 			return i;
 		q = v;
 		qe = v + n;
-		if (!tlv(&q, qe, &tag, &x, &m) || tag != 0x02 || m == 0 || m > 21 ||
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x02 || m == 0 || m > 21 ||
 		    (x[0] & 0x80) || (m > 1 && x[0] == 0 && !(x[1] & 0x80)) ||
 		    (m == 21 && x[0] != 0) || (m == 1 && x[0] == 0))
 			return i;
-		if (!tlv(&q, qe, &tag, &x, &m) ||
+		if (!mca_der_next(&q, qe, &tag, &x, &m) ||
 		    !((tag == 0x17 && m == 13) || (tag == 0x18 && m == 15)))
 			return i;
-		if (q < qe && (!tlv(&q, qe, &tag, &x, &m) || tag != 0x30 || !exts_ok(x, m)))
+		if (q < qe &&
+		    (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x30 || !exts_ok(x, m)))
 			return i;
 		if (q != qe)
 			return i;
@@ -269,22 +236,22 @@ split_entries(const unsigned char *tbs, size_t tbs_len, unsigned char **rest, si
 	*rest = NULL;
 	*list = NULL;
 	*list_len = 0;
-	if (!tlv(&p, end, &tag, &v, &n) || tag != 0x30 || p != end)
+	if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30 || p != end)
 		return 0;
 	q = v;
 	qe = v + n;
 	/* version?, signature, issuer, thisUpdate, nextUpdate?, then the list if any */
-	if (q < qe && *q == 0x02 && !tlv(&q, qe, &tag, &x, &m))
+	if (q < qe && *q == 0x02 && !mca_der_next(&q, qe, &tag, &x, &m))
 		return 0;
 	for (field = 0; field < 3; field++)
-		if (!tlv(&q, qe, &tag, &x, &m) ||
+		if (!mca_der_next(&q, qe, &tag, &x, &m) ||
 		    (field < 2 ? tag != 0x30 : (tag != 0x17 && tag != 0x18)))
 			return 0;
-	if (q < qe && (*q == 0x17 || *q == 0x18) && !tlv(&q, qe, &tag, &x, &m))
+	if (q < qe && (*q == 0x17 || *q == 0x18) && !mca_der_next(&q, qe, &tag, &x, &m))
 		return 0;
 	el = q;
 	if (q < qe && *q == 0x30) {
-		if (!tlv(&q, qe, &tag, &x, &m))
+		if (!mca_der_next(&q, qe, &tag, &x, &m))
 			return 0;
 		lstart = el;
 		*list = x;
