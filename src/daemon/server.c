@@ -312,6 +312,11 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
 		goto fail;
 	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
+	/* Load the CRL entries now, not in the first revocation. */
+	if (rc == MCA_OK && mca_crlcache_entries(srv->crls, srv->ca_cert) == NULL)
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	if (rc == MCA_OK)
+		rc = mca_crlset_sync(mca_crlcache_entries(srv->crls, srv->ca_cert), st, err);
 	mca_store_close(st);
 	if (rc != MCA_OK)
 		goto fail;
