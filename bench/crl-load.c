@@ -111,6 +111,14 @@ main(int argc, char **argv)
 		return die(db, "reading crl_entries (schema 6 or later?)");
 	seq0 = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO crl_issuers (dn) VALUES (?1)", -1, &q,
+	                       NULL) != SQLITE_OK)
+		return die(db, "prepare");
+	sqlite3_bind_text(q, 1, issuer, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return die(db, "insert issuer");
+	sqlite3_finalize(q);
 	if (sqlite3_prepare_v2(
 	        db,
 	        "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
@@ -119,8 +127,9 @@ main(int argc, char **argv)
 	        " 'revoked', ?6, ?7, 'crl-load', ?3, ?8)",
 	        -1, &cert, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
-	                       "INSERT INTO crl_entries (issuer, key, not_after, shard, seq, entry)"
-	                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                       "INSERT INTO crl_entries (issuer_id, key, not_after, shard, seq,"
+	                       " entry) VALUES ((SELECT id FROM crl_issuers WHERE dn = ?1), ?2,"
+	                       " ?3, ?4, ?5, ?6)",
 	                       -1, &ent, NULL) != SQLITE_OK)
 		return die(db, "prepare");
 	if ((index_path && (index = fopen(index_path, "w")) == NULL) ||

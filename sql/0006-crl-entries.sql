@@ -9,16 +9,21 @@
 -- read only the rows added since (by itself or by the CLI).  not_after:
 -- the certificate's; an entry stays on CRLs until one CRL after it.
 -- shard: the CRL shard the certificate's CDP names (certificates.crl_shard).
+-- The issuer is a small number (crl_issuers), so that a row of a million is
+-- about 80 octets and the seq index about 25: what a CRL reads is small.
+CREATE TABLE crl_issuers (
+	id          INTEGER PRIMARY KEY,
+	dn          TEXT    NOT NULL UNIQUE        -- issuer DN (RFC 2253), as certificates.issuer
+) STRICT;
 CREATE TABLE crl_entries (
-	issuer      TEXT    NOT NULL,              -- issuer DN (RFC 2253), as certificates.issuer
+	issuer_id   INTEGER NOT NULL REFERENCES crl_issuers (id),
 	key         BLOB    NOT NULL,
 	not_after   INTEGER NOT NULL,
 	shard       INTEGER CHECK (shard IS NULL OR shard >= 0),
 	seq         INTEGER NOT NULL UNIQUE CHECK (seq > 0),
 	entry       BLOB    NOT NULL,
-	PRIMARY KEY (issuer, key)
+	PRIMARY KEY (issuer_id, key)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX crl_entries_shard ON crl_entries (issuer, shard, key);
 
 -- certificates.crl_shard: the shard /crl/{k} of the CRL distribution point
 -- put into the certificate at issuance (k = serial mod crl.shards); NULL
@@ -28,9 +33,11 @@ ALTER TABLE certificates ADD COLUMN crl_shard INTEGER CHECK (crl_shard IS NULL O
 -- The entries of the certificates revoked so far, encoded by mtlsca's own
 -- encoder (SQL functions mca_crl_entry, mca_crl_key registered before
 -- migrating), in serial order.
-INSERT INTO crl_entries (issuer, key, not_after, shard, seq, entry)
-	SELECT issuer, mca_crl_key(serial), not_after, NULL,
-	       row_number() OVER (ORDER BY mca_crl_key(serial)),
+INSERT INTO crl_issuers (dn)
+	SELECT DISTINCT issuer FROM certificates WHERE status = 'revoked' ORDER BY issuer;
+INSERT INTO crl_entries (issuer_id, key, not_after, shard, seq, entry)
+	SELECT (SELECT id FROM crl_issuers WHERE dn = issuer), mca_crl_key(serial), not_after,
+	       NULL, row_number() OVER (ORDER BY mca_crl_key(serial)),
 	       mca_crl_entry(serial, revoked_at, reason)
 	FROM certificates WHERE status = 'revoked';
 

@@ -179,7 +179,11 @@ mca_crlset_sync(struct mca_crlset *s, struct mca_store *st, struct mca_error *er
 
 	pthread_mutex_lock(&s->lock);
 	n0 = s->n;
-	rc = mca_store_crl_entries_after(st, s->issuer, s->seq, append, &run, err);
+	/* The first time, every row in serial order (nothing to sort); then the new ones. */
+	if (s->seq == 0 && s->n == 0)
+		rc = mca_store_crl_entries(st, s->issuer, -1, INT64_MIN, append, &run, err);
+	else
+		rc = mca_store_crl_entries_after(st, s->issuer, s->seq, append, &run, err);
 	if (run.bad)
 		rc = mca_error_set(err, MCA_ERR_DB,
 		                   "a stored CRL entry is not one this program wrote");

@@ -15,8 +15,6 @@
 #include "pki/keys.h"
 #include "pki/serial.h"
 
-static mca_rc write_latest(const struct mca_publish *p, int shard, struct mca_error *err);
-
 void
 mca_publish_crl_name(const struct mca_publish *p, int shard, char name[16])
 {
@@ -26,16 +24,25 @@ mca_publish_crl_name(const struct mca_publish *p, int shard, char name[16])
 		snprintf(name, 16, "%.4s-%d", p->which, shard & 0xffff);
 }
 
+/* A CRL signed and stored by the transaction, kept for the files and the callback. */
+struct published {
+	char name[16];
+	struct mca_crl_rec rec;
+};
+
 /* One CRL publication: everything mca_publish_crl does in its transaction. */
 struct publish_run {
 	const struct mca_publish *p;
 	const char *issuer_dn;
 	int64_t now;
-	int shard;     /* mca_publish_crl_shard's */
-	int64_t num;   /* out: the complete CRL's number */
-	size_t n;      /* entries of the CRL being built */
-	int64_t since; /* its expiry cut-off */
-	int target;    /* its shard, -1: complete */
+	int shard;              /* mca_publish_crl_shard's */
+	int64_t num;            /* out: the complete CRL's number */
+	size_t n;               /* entries of the CRL being built */
+	int64_t since;          /* its expiry cut-off */
+	int target;             /* its shard, -1: complete */
+	struct mca_crlset *set; /* p->set, or one for this run (shards from the CLI) */
+	struct published *out;  /* [n_out] */
+	size_t n_out;
 	struct mca_store *st;
 	struct mca_error *err;
 };
@@ -62,8 +69,8 @@ emit_entries(void *arg, struct mca_der *d)
 	mca_rc rc;
 
 	r->n = 0;
-	if (r->p->set != NULL) {
-		mca_crlset_emit(r->p->set, r->target, r->since, d, &r->n);
+	if (r->set != NULL) {
+		mca_crlset_emit(r->set, r->target, r->since, d, &r->n);
 		return 0;
 	}
 	rc = mca_store_crl_entries(r->st, r->issuer_dn, r->target, r->since, append_row, a, r->err);
@@ -79,23 +86,23 @@ static mca_rc
 publish_one(struct publish_run *r, int target, int64_t number, struct mca_error *err)
 {
 	const struct mca_publish *p = r->p;
+	struct published *out = &r->out[r->n_out];
 	struct mca_crl_params cp;
 	struct mca_crl_rec prev = {0};
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbs_len = 0, der_len = 0;
-	char name[16], detail[128], *url = NULL;
+	char detail[128], *url = NULL;
 	mca_rc rc;
 
-	mca_publish_crl_name(p, target, name);
+	mca_publish_crl_name(p, target, out->name);
 	r->target = target;
 	r->since = 0;
-	rc = mca_store_crl_latest(r->st, name, &prev, err);
+	/* The previous CRL's thisUpdate: an entry expired before it is left out now. */
+	rc = mca_store_crl_latest_info(r->st, out->name, &prev, err);
 	if (rc == MCA_OK)
 		r->since = prev.this_update;
 	else if (rc != MCA_ERR_NOTFOUND)
 		goto out;
-	free(prev.der);
-	prev.der = NULL;
 	if (target >= 0 && asprintf(&url, "%s%d", p->shard_url, target) < 0) {
 		url = NULL;
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
@@ -116,16 +123,34 @@ publish_one(struct publish_run *r, int target, int64_t number, struct mca_error 
 	free(tbs);
 	tbs = NULL;
 	snprintf(detail, sizeof(detail), "{\"issuer\":\"%s\",\"number\":%lld,\"entries\":%zu}",
-	         name, (long long)number, r->n);
-	if ((rc = mca_store_crl_insert(r->st, name, number, r->now, r->now + p->validity, der,
+	         out->name, (long long)number, r->n);
+	if ((rc = mca_store_crl_insert(r->st, out->name, number, r->now, r->now + p->validity, der,
 	                               der_len, err)) != MCA_OK ||
 	    (rc = mca_store_audit(r->st, p->actor, "crl", NULL, detail, err)) != MCA_OK)
 		goto out;
+	out->rec.number = number;
+	out->rec.this_update = r->now;
+	out->rec.next_update = r->now + p->validity;
+	out->rec.der = der;
+	out->rec.der_len = der_len;
+	der = NULL;
+	r->n_out++;
 out:
 	free(url);
 	free(tbs);
 	free(der);
 	return rc;
+}
+
+/* Forget what a run kept (before a rerun, and at the end). */
+static void
+run_clear(struct publish_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_out; i++)
+		free(r->out[i].rec.der);
+	r->n_out = 0;
 }
 
 /* Number, list, sign and record the CRLs (run again whole on a conflict). */
@@ -141,6 +166,7 @@ publish_txn(struct mca_store *st, void *arg, struct mca_error *err)
 
 	r->st = st;
 	r->num = 0;
+	run_clear(r);
 	if (r->shard == MCA_PUBLISH_ALL) {
 		first = 0;
 		last = (int)p->shards - 1;
@@ -157,7 +183,7 @@ publish_txn(struct mca_store *st, void *arg, struct mca_error *err)
 		if (n > num)
 			num = n;
 	}
-	if (p->set != NULL && (rc = mca_crlset_sync(p->set, st, err)) != MCA_OK)
+	if (r->set != NULL && (rc = mca_crlset_sync(r->set, st, err)) != MCA_OK)
 		return rc;
 	for (k = first; k >= 0 && k <= last; k++)
 		if ((rc = publish_one(r, k, ++num, err)) != MCA_OK)
@@ -166,6 +192,62 @@ publish_txn(struct mca_store *st, void *arg, struct mca_error *err)
 		return rc;
 	r->num = num;
 	return MCA_OK;
+}
+
+/*
+ * Write what the run published to the CRL directory, under its lock: each
+ * CRL unless the store has a newer one by then (another process published
+ * after this one: that one is written instead); then hand it to the
+ * callback.
+ */
+static mca_rc
+write_out(const struct mca_publish *p, struct publish_run *r, struct mca_error *err)
+{
+	struct mca_crl_rec latest = {0};
+	char *lock = NULL, *pem = NULL;
+	size_t i, pem_len = 0;
+	int64_t max = 0;
+	int fd = -1;
+	mca_rc rc = MCA_OK;
+
+	if (asprintf(&lock, "%s/.lock", p->crl_dir) < 0)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		rc = mca_error_set(err, MCA_ERR_IO, "%s: %s", lock, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < r->n_out && rc == MCA_OK; i++) {
+		struct mca_crl_rec *rec = &r->out[i].rec;
+
+		if ((rc = mca_store_crl_max_number(p->store, r->out[i].name, &max, err)) != MCA_OK)
+			break;
+		if (max != rec->number) {
+			/* Re-read under the lock: whoever writes last writes the newest. */
+			if ((rc = mca_store_crl_latest(p->store, r->out[i].name, &latest, err)) !=
+			    MCA_OK)
+				break;
+			free(rec->der);
+			*rec = latest;
+			memset(&latest, 0, sizeof(latest));
+		}
+		pem = mca_crl_pem(rec->der, rec->der_len, &pem_len);
+		if (pem == NULL) {
+			rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+			break;
+		}
+		rc = mca_crl_write_files(p->crl_dir, r->out[i].name, rec->der, rec->der_len, pem,
+		                         pem_len, err);
+		if (rc == MCA_OK && p->on_published != NULL)
+			p->on_published(p->on_published_arg, r->out[i].name, rec, &pem, pem_len);
+		free(pem);
+		pem = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(lock);
+	return rc;
 }
 
 mca_rc
@@ -186,17 +268,36 @@ mca_publish_crl_shard(const struct mca_publish *p, int shard, int64_t *number,
 		                     shard, sharded ? p->shards : 0);
 	r.shard = shard >= 0 || (shard == MCA_PUBLISH_ALL && sharded) ? shard : -1;
 	issuer_dn = mca_name_string(X509_get_subject_name(p->issuer));
-	if (issuer_dn == NULL) {
+	r.out = calloc(r.shard == MCA_PUBLISH_ALL ? p->shards + 1 : 2, sizeof(*r.out));
+	if (issuer_dn == NULL || r.out == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	r.issuer_dn = issuer_dn;
+	/*
+	 * Entries from memory: mtlscad's set, or, for more than one CRL, one
+	 * read once for this run; a single complete CRL streams from the store.
+	 */
+	r.set = p->set;
+	if (r.set == NULL && r.shard != -1 && (r.set = mca_crlset_new(issuer_dn)) == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if ((rc = mca_store_txn(p->store, publish_txn, &r, err)) != MCA_OK)
 		goto out;
 	if (number != NULL)
 		*number = r.num;
-	rc = write_latest(p, r.shard, err);
+	if (r.set != p->set) {
+		mca_crlset_free(r.set);
+		r.set = NULL;
+	}
+	rc = write_out(p, &r, err);
 out:
+	if (r.set != p->set)
+		mca_crlset_free(r.set);
+	if (r.out != NULL)
+		run_clear(&r);
+	free(r.out);
 	free(issuer_dn);
 	return rc;
 }
@@ -207,58 +308,28 @@ mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_error *
 	return mca_publish_crl_shard(p, MCA_PUBLISH_ALL, number, err);
 }
 
-/* Write the newest stored CRL named `name` (under the directory's lock, held by the caller). */
-static mca_rc
-write_one(const struct mca_publish *p, const char *name, struct mca_error *err)
-{
-	struct mca_crl_rec latest = {0};
-	mca_rc rc;
-
-	/* Re-read under the lock: whoever writes last writes the newest. */
-	if ((rc = mca_store_crl_latest(p->store, name, &latest, err)) == MCA_OK)
-		rc = mca_crl_write_files(p->crl_dir, name, latest.der, latest.der_len, err);
-	free(latest.der);
-	return rc;
-}
-
-/* Write the CRLs publish_txn published for `shard` (as there) to the CRL directory. */
-static mca_rc
-write_latest(const struct mca_publish *p, int shard, struct mca_error *err)
-{
-	char *lock = NULL, name[16];
-	int fd = -1, k, first = shard, last = shard;
-	mca_rc rc = MCA_OK;
-
-	if (shard == MCA_PUBLISH_ALL) {
-		first = 0;
-		last = (int)p->shards - 1;
-	}
-	if (asprintf(&lock, "%s/.lock", p->crl_dir) < 0)
-		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		rc = mca_error_set(err, MCA_ERR_IO, "%s: %s", lock, strerror(errno));
-		goto out;
-	}
-	for (k = first; k >= 0 && k <= last && rc == MCA_OK; k++) {
-		mca_publish_crl_name(p, k, name);
-		rc = write_one(p, name, err);
-	}
-	if (rc == MCA_OK) {
-		mca_publish_crl_name(p, -1, name);
-		rc = write_one(p, name, err);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(lock);
-	return rc;
-}
-
 mca_rc
 mca_publish_write_latest(const struct mca_publish *p, struct mca_error *err)
 {
 	int sharded = p->shards > 0 && p->shard_url != NULL && strcmp(p->which, "ca") == 0;
+	struct publish_run r;
+	int k, last = sharded ? (int)p->shards - 1 : -1;
+	mca_rc rc = MCA_OK;
 
-	return write_latest(p, sharded ? MCA_PUBLISH_ALL : -1, err);
+	/* The newest stored CRLs, as a run that published them would write them. */
+	memset(&r, 0, sizeof(r));
+	r.out = calloc((size_t)(last + 2), sizeof(*r.out));
+	if (r.out == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	for (k = -1; k <= last && rc == MCA_OK; k++) {
+		mca_publish_crl_name(p, k, r.out[r.n_out].name);
+		rc = mca_store_crl_latest(p->store, r.out[r.n_out].name, &r.out[r.n_out].rec, err);
+		if (rc == MCA_OK)
+			r.n_out++;
+	}
+	if (rc == MCA_OK)
+		rc = write_out(p, &r, err);
+	run_clear(&r);
+	free(r.out);
+	return rc;
 }

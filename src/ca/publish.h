@@ -50,6 +50,14 @@ struct mca_publish {
 	unsigned shards;        /* crl.shards; 0: no partitions */
 	const char *shard_url;  /* URL of shard k without k: public_url + "/crl/" */
 	struct mca_crlset *set; /* NULL: entries are read from the store */
+	/*
+	 * Called for each CRL published, after its files are written: `rec`
+	 * (its der) and `pem` (mca_crl_pem) may be taken (set to NULL), so
+	 * mtlscad serves what it signed without reading it back.  NULL: none.
+	 */
+	void (*on_published)(void *arg, const char *name, struct mca_crl_rec *rec, char **pem,
+	                     size_t pem_len);
+	void *on_published_arg;
 };
 
 /* Every shard and then the complete CRL (mca_publish_crl_shard's `shard`). */

@@ -96,9 +96,12 @@ mca_crlcache_entries(struct mca_crlcache *c, X509 *ca)
 	return s;
 }
 
-/* A snapshot of a stored CRL `name`, with its PEM and ETag (no object per entry). */
+/*
+ * A snapshot of CRL `name`, with its PEM and ETag (no object per entry):
+ * takes rec->der and *pem (NULL: made here).
+ */
 static struct mca_crl_snap *
-snap_new(const struct mca_crl_rec *rec, const char *name)
+snap_new(struct mca_crl_rec *rec, const char *name, char **pem, size_t pem_len)
 {
 	struct mca_crl_snap *s = calloc(1, sizeof(*s));
 
@@ -106,12 +109,18 @@ snap_new(const struct mca_crl_rec *rec, const char *name)
 		return NULL;
 	s->refs = 1;
 	s->entries = mca_crl_der_entries(rec->der, rec->der_len);
-	s->der = malloc(rec->der_len ? rec->der_len : 1);
-	if (s->der == NULL || s->entries < 0)
+	if (s->entries < 0)
 		goto fail;
-	memcpy(s->der, rec->der, rec->der_len);
+	s->der = rec->der;
 	s->der_len = rec->der_len;
-	s->pem = mca_crl_pem(rec->der, rec->der_len, &s->pem_len);
+	rec->der = NULL;
+	if (pem != NULL && *pem != NULL) {
+		s->pem = *pem;
+		s->pem_len = pem_len;
+		*pem = NULL;
+	} else {
+		s->pem = mca_crl_pem(s->der, s->der_len, &s->pem_len);
+	}
 	if (s->pem == NULL)
 		goto fail;
 	s->number = rec->number;
@@ -122,8 +131,57 @@ snap_new(const struct mca_crl_rec *rec, const char *name)
 	return s;
 fail:
 	free(s->der);
+	free(s->pem);
 	free(s);
 	return NULL;
+}
+
+/* Install `s` in *slot unless that has a newer one (never go back); *changed when it did. */
+static void
+install(struct mca_crlcache *c, struct mca_crl_snap **slot, struct mca_crl_snap *s, int *changed)
+{
+	struct mca_crl_snap *old;
+
+	pthread_mutex_lock(&c->lock);
+	old = *slot;
+	if (old == NULL || s->number > old->number) {
+		*slot = s;
+		if (changed != NULL)
+			*changed = 1;
+	} else {
+		old = s;
+	}
+	pthread_mutex_unlock(&c->lock);
+	mca_crl_snap_release(old);
+}
+
+/* The slot of CRL `name`, NULL when the cache holds no such CRL. */
+static struct mca_crl_snap **
+slot_of(struct mca_crlcache *c, const char *name)
+{
+	char *end;
+	unsigned long k;
+
+	if (strcmp(name, "ca") == 0)
+		return &c->cur[MCA_CRL_CA];
+	if (strcmp(name, "root") == 0)
+		return &c->cur[MCA_CRL_ROOT];
+	if (strncmp(name, "ca-", 3) != 0)
+		return NULL;
+	k = strtoul(name + 3, &end, 10);
+	return *end == '\0' && end != name + 3 && k < c->n_shards ? &c->shard[k] : NULL;
+}
+
+void
+mca_crlcache_published(void *arg, const char *name, struct mca_crl_rec *rec, char **pem,
+                       size_t pem_len)
+{
+	struct mca_crlcache *c = arg;
+	struct mca_crl_snap **slot = slot_of(c, name), *s;
+
+	if (slot == NULL || (s = snap_new(rec, name, pem, pem_len)) == NULL)
+		return; /* the next refresh loads it from the store */
+	install(c, slot, s, NULL);
 }
 
 /* Load `name` into *slot when the store has a newer one. */
@@ -132,7 +190,7 @@ refresh_one(struct mca_crlcache *c, struct mca_store *st, const char *name,
             struct mca_crl_snap **slot, int *changed, struct mca_error *err)
 {
 	struct mca_crl_rec rec;
-	struct mca_crl_snap *s, *old;
+	struct mca_crl_snap *s;
 	int64_t max = 0, have;
 	mca_rc rc;
 
@@ -146,22 +204,13 @@ refresh_one(struct mca_crlcache *c, struct mca_store *st, const char *name,
 	memset(&rec, 0, sizeof(rec));
 	if ((rc = mca_store_crl_latest(st, name, &rec, err)) != MCA_OK)
 		return rc;
-	s = snap_new(&rec, name);
+	s = snap_new(&rec, name, NULL, 0);
 	free(rec.der);
 	if (s == NULL)
 		return mca_error_set(err, MCA_ERR_CRYPTO, "stored %s CRL %lld does not decode",
 		                     name, (long long)rec.number);
 	/* Never go back: another thread may have installed a newer one meanwhile. */
-	pthread_mutex_lock(&c->lock);
-	old = *slot;
-	if (old == NULL || s->number > old->number)
-		*slot = s;
-	else
-		old = s;
-	pthread_mutex_unlock(&c->lock);
-	mca_crl_snap_release(old);
-	if (changed != NULL)
-		*changed = 1;
+	install(c, slot, s, changed);
 	return MCA_OK;
 }
 

@@ -69,6 +69,14 @@ struct mca_crlset *mca_crlcache_entries(struct mca_crlcache *c, X509 *ca);
  */
 char *mca_crlcache_metrics(struct mca_crlcache *c);
 
+/*
+ * Serve CRL `name` ("ca", "root", "ca-K") that this process just
+ * published (struct mca_publish's on_published, `arg` the cache): takes
+ * rec->der and *pem (set to NULL), unless the cache has a newer one.
+ */
+void mca_crlcache_published(void *arg, const char *name, struct mca_crl_rec *rec, char **pem,
+                            size_t pem_len);
+
 /* Load any CRL newer than the cached one; *changed tells whether one was loaded. */
 mca_rc mca_crlcache_refresh(struct mca_crlcache *c, struct mca_store *st, int *changed,
                             struct mca_error *err);

@@ -384,6 +384,8 @@ mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct m
 	p->shards = srv->conf->crl_shards;
 	p->shard_url = srv->conf->crl_shard_url;
 	p->set = mca_crlcache_entries(srv->crls, srv->ca_cert);
+	p->on_published = mca_crlcache_published;
+	p->on_published_arg = srv->crls;
 }
 
 /* Close the channel (the signer process exits at end of file) and reap it, bounded. */

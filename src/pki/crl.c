@@ -472,13 +472,15 @@ mca_crl_pem(const unsigned char *der, size_t der_len, size_t *pem_len)
 
 mca_rc
 mca_crl_write_files(const char *dir, const char *name, const unsigned char *der, size_t der_len,
-                    struct mca_error *err)
+                    const char *given_pem, size_t given_len, struct mca_error *err)
 {
-	char *path = NULL, *pem = NULL;
-	size_t pem_len = 0;
+	char *path = NULL, *made = NULL;
+	const char *pem = given_pem;
+	size_t pem_len = given_len;
 	mca_rc rc;
 
-	pem = mca_crl_pem(der, der_len, &pem_len);
+	if (pem == NULL)
+		pem = made = mca_crl_pem(der, der_len, &pem_len);
 	if (pem == NULL || asprintf(&path, "%s/%s.crl", dir, name) < 0) {
 		path = NULL;
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
@@ -495,6 +497,6 @@ mca_crl_write_files(const char *dir, const char *name, const unsigned char *der,
 	rc = mca_file_write_atomic(path, pem, pem_len, 0644, 0, err);
 out:
 	free(path);
-	free(pem);
+	free(made);
 	return rc;
 }

@@ -145,9 +145,10 @@ char *mca_crl_pem(const unsigned char *der, size_t der_len, size_t *pem_len);
 
 /*
  * Write a CRL to DIR/NAME.crl (DER) and DIR/NAME.crl.pem, each
- * atomically (temp file, fsync, rename).
+ * atomically (temp file, fsync, rename).  `pem` is its PEM
+ * (mca_crl_pem), or NULL to have it made here.
  */
 mca_rc mca_crl_write_files(const char *dir, const char *name, const unsigned char *der,
-                           size_t der_len, struct mca_error *err);
+                           size_t der_len, const char *pem, size_t pem_len, struct mca_error *err);
 
 #endif

@@ -86,6 +86,9 @@ struct mca_store_ops {
 	                     struct mca_error *err);
 	mca_rc (*crl_latest)(void *impl, const char *issuer, struct mca_crl_rec *out,
 	                     struct mca_error *err);
+	/* As crl_latest, without reading der (NULL; der_len its size). */
+	mca_rc (*crl_latest_info)(void *impl, const char *issuer, struct mca_crl_rec *out,
+	                          struct mca_error *err);
 	/* Pre-encoded CRL entries: crl_entry_add assigns r->seq itself (max + 1). */
 	mca_rc (*crl_entry_add)(void *impl, const struct mca_crl_entry_row *r,
 	                        struct mca_error *err);

@@ -356,6 +356,13 @@ mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number, i
 }
 
 mca_rc
+mca_store_crl_latest_info(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
+                          struct mca_error *err)
+{
+	return OPS(st)->crl_latest_info(IMPL(st), issuer, out, err);
+}
+
+mca_rc
 mca_store_crl_entry_add(struct mca_store *st, const struct mca_crl_entry_row *r,
                         struct mca_error *err)
 {

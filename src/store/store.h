@@ -158,6 +158,10 @@ struct mca_crl_rec {
 mca_rc mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
                             struct mca_error *err);
 
+/* mca_store_crl_latest without reading the CRL itself: out->der NULL, der_len its size. */
+mca_rc mca_store_crl_latest_info(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
+                                 struct mca_error *err);
+
 /*
  * Call `cb` for every revoked certificate of `issuer_dn` that must be on
  * the next CRL: revoked, and not expired before `since` (the thisUpdate

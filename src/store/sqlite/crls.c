@@ -80,26 +80,67 @@ mca_sq_crl_latest(void *impl, const char *issuer, struct mca_crl_rec *out, struc
 	return rc;
 }
 
+static const char sql_latest_info[] =
+    "SELECT number, this_update, next_update, length(der) FROM crls"
+    " WHERE issuer = ?1 ORDER BY number DESC LIMIT 1";
+
+mca_rc
+mca_sq_crl_latest_info(void *impl, const char *issuer, struct mca_crl_rec *out,
+                       struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	sqlite3_stmt *s = mca_sq_stmt(c, sql_latest_info, err);
+	int step;
+	mca_rc rc = MCA_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		out->number = sqlite3_column_int64(s, 0);
+		out->this_update = sqlite3_column_int64(s, 1);
+		out->next_update = sqlite3_column_int64(s, 2);
+		out->der_len = (size_t)sqlite3_column_int64(s, 3);
+	} else if (step == SQLITE_DONE) {
+		rc = mca_error_set(err, MCA_ERR_NOTFOUND, "no %s CRL published yet", issuer);
+	} else {
+		rc = mca_sq_err(c, err);
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
 /* ---- pre-encoded entries ---- */
 
+static const char sql_issuer_add[] = "INSERT OR IGNORE INTO crl_issuers (dn) VALUES (?1)";
 static const char sql_entry_add[] =
-    "INSERT INTO crl_entries (issuer, key, not_after, shard, seq, entry)"
-    " VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1 FROM crl_entries), ?5)";
-static const char sql_entries_all[] = "SELECT key, not_after, shard, seq, entry FROM crl_entries"
-                                      " WHERE issuer = ?1 AND not_after > ?2 ORDER BY key";
+    "INSERT INTO crl_entries (issuer_id, key, not_after, shard, seq, entry)"
+    " VALUES ((SELECT id FROM crl_issuers WHERE dn = ?1), ?2, ?3, ?4,"
+    " (SELECT coalesce(max(seq), 0) + 1 FROM crl_entries), ?5)";
+#define ENTRY_COLUMNS "SELECT key, not_after, shard, seq, entry FROM crl_entries"
+#define OF_ISSUER     " issuer_id = (SELECT id FROM crl_issuers WHERE dn = ?1)"
+static const char sql_entries_all[] =
+    ENTRY_COLUMNS " WHERE" OF_ISSUER " AND not_after > ?2 ORDER BY issuer_id, key";
 static const char sql_entries_shard[] =
-    "SELECT key, not_after, shard, seq, entry FROM crl_entries"
-    " WHERE issuer = ?1 AND shard = ?3 AND not_after > ?2 ORDER BY key";
-static const char sql_entries_after[] = "SELECT key, not_after, shard, seq, entry FROM crl_entries"
-                                        " WHERE issuer = ?1 AND seq > ?2 ORDER BY seq";
+    ENTRY_COLUMNS " WHERE" OF_ISSUER " AND shard = ?3 AND not_after > ?2 ORDER BY issuer_id, key";
+static const char sql_entries_after[] =
+    ENTRY_COLUMNS " WHERE seq > ?2 AND" OF_ISSUER " ORDER BY seq";
 
 mca_rc
 mca_sq_crl_entry_add(void *impl, const struct mca_crl_entry_row *r, struct mca_error *err)
 {
 	struct mca_sq *c = impl;
-	sqlite3_stmt *s = mca_sq_stmt(c, sql_entry_add, err);
+	sqlite3_stmt *s = mca_sq_stmt(c, sql_issuer_add, err);
+	mca_rc rc;
 
 	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, r->issuer, -1, SQLITE_STATIC);
+	if ((rc = mca_sq_done(c, s, err)) != MCA_OK)
+		return rc;
+	if ((s = mca_sq_stmt(c, sql_entry_add, err)) == NULL)
 		return MCA_ERR_DB;
 	sqlite3_bind_text(s, 1, r->issuer, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, r->key, (int)r->key_len, SQLITE_STATIC);

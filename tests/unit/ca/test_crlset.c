@@ -308,7 +308,8 @@ START_TEST(migration)
 	ck_assert_msg(
 	    sqlite3_exec(
 	        db,
-	        "DROP TABLE crl_entries; ALTER TABLE certificates DROP COLUMN crl_shard;"
+	        "DROP TABLE crl_entries; DROP TABLE crl_issuers;"
+	        "ALTER TABLE certificates DROP COLUMN crl_shard;"
 	        "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
 	        " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"
 	        " VALUES ('4a0b', '" DN "', 'private', '', '[]', 1, 3000, x'00', 'f1', 'revoked',"
@@ -326,8 +327,9 @@ START_TEST(migration)
 	mca_store_close(st);
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
-	                                    "SELECT key, not_after, shard, seq, entry, issuer"
-	                                    " FROM crl_entries ORDER BY seq",
+	                                    "SELECT key, not_after, shard, seq, entry, dn"
+	                                    " FROM crl_entries JOIN crl_issuers"
+	                                    " ON id = issuer_id ORDER BY seq",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	while (sqlite3_step(q) == SQLITE_ROW) {
