@@ -215,6 +215,12 @@ mca_crlset_emit(struct mca_crlset *s, int shard, int64_t since, struct mca_der *
 	*n = k;
 }
 
+const char *
+mca_crlset_issuer(const struct mca_crlset *s)
+{
+	return s->issuer;
+}
+
 size_t
 mca_crlset_count(struct mca_crlset *s)
 {

@@ -44,6 +44,9 @@ mca_rc mca_crlset_sync(struct mca_crlset *s, struct mca_store *st, struct mca_er
  */
 void mca_crlset_emit(struct mca_crlset *s, int shard, int64_t since, struct mca_der *d, size_t *n);
 
+/* The issuer DN the set is for (owned by the set). */
+const char *mca_crlset_issuer(const struct mca_crlset *s);
+
 /* Entries held (expired or not), and the highest seq read. */
 size_t mca_crlset_count(struct mca_crlset *s);
 int64_t mca_crlset_seq(struct mca_crlset *s);

@@ -255,6 +255,7 @@ mca_publish_crl_shard(const struct mca_publish *p, int shard, int64_t *number,
                       struct mca_error *err)
 {
 	struct publish_run r;
+	struct mca_crlset *own = NULL;
 	char *issuer_dn = NULL;
 	int sharded;
 	mca_rc rc;
@@ -279,7 +280,10 @@ mca_publish_crl_shard(const struct mca_publish *p, int shard, int64_t *number,
 	 * read once for this run; a single complete CRL streams from the store.
 	 */
 	r.set = p->set;
-	if (r.set == NULL && r.shard != -1 && (r.set = mca_crlset_new(issuer_dn)) == NULL) {
+	/* mtlscad's set is the issuing CA's: never the root's entries */
+	if (r.set != NULL && strcmp(mca_crlset_issuer(r.set), issuer_dn) != 0)
+		r.set = NULL;
+	if (r.set == NULL && r.shard != -1 && (r.set = own = mca_crlset_new(issuer_dn)) == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -287,14 +291,12 @@ mca_publish_crl_shard(const struct mca_publish *p, int shard, int64_t *number,
 		goto out;
 	if (number != NULL)
 		*number = r.num;
-	if (r.set != p->set) {
-		mca_crlset_free(r.set);
-		r.set = NULL;
-	}
+	/* the entries are no longer needed: free them before the files are written */
+	mca_crlset_free(own);
+	own = NULL;
 	rc = write_out(p, &r, err);
 out:
-	if (r.set != p->set)
-		mca_crlset_free(r.set);
+	mca_crlset_free(own);
 	if (r.out != NULL)
 		run_clear(&r);
 	free(r.out);
