@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ static enum mca_http_result
 serve_snap(struct mca_req *r, struct mca_crl_snap *s, const char *what, int pem)
 {
 	struct MHD_Response *resp;
+	const char *body = NULL;
+	size_t body_len = 0;
 	char lm[64], cc[64];
 	int64_t now = (int64_t)mca_now(), age;
 	time_t tu;
@@ -45,10 +48,18 @@ serve_snap(struct mca_req *r, struct mca_crl_snap *s, const char *what, int pem)
 	if (s == NULL)
 		return mca_reply_error(r, 404, "not_found", "no %s CRL has been published", what);
 	not_modified = etag_matches(r->conn, s->etag);
+	if (!not_modified && pem && (body = mca_crl_snap_pem(s, &body_len)) == NULL) {
+		mca_crl_snap_release(s);
+		return mca_reply_error(r, 500, "internal",
+		                       "encoding the CRL as PEM: out of memory");
+	}
+	if (!pem) {
+		body = (const char *)s->der;
+		body_len = s->der_len;
+	}
 	resp = not_modified ? MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT)
 	                    : MHD_create_response_from_buffer_with_free_callback_cls(
-	                          pem ? s->pem_len : s->der_len,
-	                          pem ? (void *)s->pem : (void *)s->der, snap_done, s);
+	                          body_len, (void *)(uintptr_t)body, snap_done, s);
 	if (resp == NULL) {
 		mca_crl_snap_release(s);
 		return MCA_HTTP_FAIL;

@@ -28,6 +28,7 @@ mca_publish_crl_name(const struct mca_publish *p, int shard, char name[16])
 struct published {
 	char name[16];
 	struct mca_crl_rec rec;
+	size_t entries;
 };
 
 /* One CRL publication: everything mca_publish_crl does in its transaction. */
@@ -133,6 +134,7 @@ publish_one(struct publish_run *r, int target, int64_t number, struct mca_error 
 	out->rec.next_update = r->now + p->validity;
 	out->rec.der = der;
 	out->rec.der_len = der_len;
+	out->entries = r->n;
 	der = NULL;
 	r->n_out++;
 out:
@@ -210,6 +212,12 @@ write_out(const struct mca_publish *p, struct publish_run *r, struct mca_error *
 	int fd = -1;
 	mca_rc rc = MCA_OK;
 
+	if (p->defer_files) {
+		for (i = 0; i < r->n_out && p->on_published != NULL; i++)
+			p->on_published(p->on_published_arg, r->out[i].name, &r->out[i].rec, NULL,
+			                0, r->out[i].entries);
+		return MCA_OK;
+	}
 	if (asprintf(&lock, "%s/.lock", p->crl_dir) < 0)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -230,6 +238,7 @@ write_out(const struct mca_publish *p, struct publish_run *r, struct mca_error *
 			free(rec->der);
 			*rec = latest;
 			memset(&latest, 0, sizeof(latest));
+			r->out[i].entries = (size_t)mca_crl_der_entries(rec->der, rec->der_len);
 		}
 		pem = mca_crl_pem(rec->der, rec->der_len, &pem_len);
 		if (pem == NULL) {
@@ -239,7 +248,8 @@ write_out(const struct mca_publish *p, struct publish_run *r, struct mca_error *
 		rc = mca_crl_write_files(p->crl_dir, r->out[i].name, rec->der, rec->der_len, pem,
 		                         pem_len, err);
 		if (rc == MCA_OK && p->on_published != NULL)
-			p->on_published(p->on_published_arg, r->out[i].name, rec, &pem, pem_len);
+			p->on_published(p->on_published_arg, r->out[i].name, rec, &pem, pem_len,
+			                r->out[i].entries);
 		free(pem);
 		pem = NULL;
 	}
@@ -311,6 +321,32 @@ mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_error *
 }
 
 mca_rc
+mca_publish_write_crl(const struct mca_publish *p, const char *name, int64_t number,
+                      const unsigned char *der, size_t der_len, const char *pem, size_t pem_len,
+                      struct mca_error *err)
+{
+	char *lock = NULL;
+	int64_t max = 0;
+	int fd = -1;
+	mca_rc rc;
+
+	if (asprintf(&lock, "%s/.lock", p->crl_dir) < 0)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		rc = mca_error_set(err, MCA_ERR_IO, "%s: %s", lock, strerror(errno));
+		goto out;
+	}
+	if ((rc = mca_store_crl_max_number(p->store, name, &max, err)) == MCA_OK && max == number)
+		rc = mca_crl_write_files(p->crl_dir, name, der, der_len, pem, pem_len, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(lock);
+	return rc;
+}
+
+mca_rc
 mca_publish_write_latest(const struct mca_publish *p, struct mca_error *err)
 {
 	int sharded = p->shards > 0 && p->shard_url != NULL && strcmp(p->which, "ca") == 0;
@@ -318,7 +354,11 @@ mca_publish_write_latest(const struct mca_publish *p, struct mca_error *err)
 	int k, last = sharded ? (int)p->shards - 1 : -1;
 	mca_rc rc = MCA_OK;
 
+	struct mca_publish q = *p;
+
 	/* The newest stored CRLs, as a run that published them would write them. */
+	q.defer_files = 0;
+	p = &q;
 	memset(&r, 0, sizeof(r));
 	r.out = calloc((size_t)(last + 2), sizeof(*r.out));
 	if (r.out == NULL)

@@ -52,12 +52,18 @@ struct mca_publish {
 	struct mca_crlset *set; /* NULL: entries are read from the store */
 	/*
 	 * Called for each CRL published, after its files are written: `rec`
-	 * (its der) and `pem` (mca_crl_pem) may be taken (set to NULL), so
-	 * mtlscad serves what it signed without reading it back.  NULL: none.
+	 * (its der) and `pem` (mca_crl_pem; NULL with defer_files) may be
+	 * taken (set to NULL), so mtlscad serves what it signed without
+	 * reading it back; `entries` is how many it lists.  NULL: none.
 	 */
 	void (*on_published)(void *arg, const char *name, struct mca_crl_rec *rec, char **pem,
-	                     size_t pem_len);
+	                     size_t pem_len, size_t entries);
 	void *on_published_arg;
+	/*
+	 * mtlscad: leave the files to mca_publish_write_crl (its tick, within
+	 * a second); the CRL is published once stored and served.
+	 */
+	int defer_files;
 };
 
 /* Every shard and then the complete CRL (mca_publish_crl_shard's `shard`). */
@@ -76,6 +82,15 @@ mca_rc mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_
  */
 mca_rc mca_publish_crl_shard(const struct mca_publish *p, int shard, int64_t *number,
                              struct mca_error *err);
+
+/*
+ * Write CRL `name` number `number` (der, and its pem, NULL: made here) to
+ * the CRL directory, under its lock, unless the store has a newer one of
+ * that name by then (its publisher writes that one).
+ */
+mca_rc mca_publish_write_crl(const struct mca_publish *p, const char *name, int64_t number,
+                             const unsigned char *der, size_t der_len, const char *pem,
+                             size_t pem_len, struct mca_error *err);
 
 /* Write the newest stored CRL of p->which (and of each shard) to the CRL directory. */
 mca_rc mca_publish_write_latest(const struct mca_publish *p, struct mca_error *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "ca/publish.h"
 #include "daemon/crlcache.h"
 #include "pki/crl.h"
 #include "pki/keys.h"
@@ -17,6 +18,8 @@ struct mca_crlcache {
 	struct mca_crl_snap **shard; /* [n_shards] */
 	unsigned n_shards;
 	struct mca_crlset *entries;
+	/* the CRL numbers whose files are known written: [MCA_CRL__COUNT + n_shards] */
+	int64_t *files;
 };
 
 const char *
@@ -30,8 +33,14 @@ mca_crlcache_new(void)
 {
 	struct mca_crlcache *c = calloc(1, sizeof(*c));
 
-	if (c != NULL)
-		pthread_mutex_init(&c->lock, NULL);
+	if (c == NULL)
+		return NULL;
+	c->files = calloc(MCA_CRL__COUNT, sizeof(*c->files));
+	if (c->files == NULL) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
 	return c;
 }
 
@@ -42,6 +51,10 @@ mca_crlcache_set_shards(struct mca_crlcache *c, unsigned n, struct mca_error *er
 		return MCA_OK;
 	c->shard = calloc(n, sizeof(*c->shard));
 	if (c->shard == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	free(c->files);
+	c->files = calloc(MCA_CRL__COUNT + n, sizeof(*c->files));
+	if (c->files == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	c->n_shards = n;
 	return MCA_OK;
@@ -58,6 +71,7 @@ mca_crl_snap_release(struct mca_crl_snap *s)
 {
 	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	pthread_mutex_destroy(&s->pem_lock);
 	free(s->der);
 	free(s->pem);
 	free(s);
@@ -75,6 +89,7 @@ mca_crlcache_free(struct mca_crlcache *c)
 	for (i = 0; i < c->n_shards; i++)
 		mca_crl_snap_release(c->shard[i]);
 	free(c->shard);
+	free(c->files);
 	mca_crlset_free(c->entries);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -101,14 +116,15 @@ mca_crlcache_entries(struct mca_crlcache *c, X509 *ca)
  * takes rec->der and *pem (NULL: made here).
  */
 static struct mca_crl_snap *
-snap_new(struct mca_crl_rec *rec, const char *name, char **pem, size_t pem_len)
+snap_new(struct mca_crl_rec *rec, const char *name, char **pem, size_t pem_len, long entries)
 {
 	struct mca_crl_snap *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return NULL;
 	s->refs = 1;
-	s->entries = mca_crl_der_entries(rec->der, rec->der_len);
+	pthread_mutex_init(&s->pem_lock, NULL);
+	s->entries = entries >= 0 ? entries : mca_crl_der_entries(rec->der, rec->der_len);
 	if (s->entries < 0)
 		goto fail;
 	s->der = rec->der;
@@ -118,11 +134,7 @@ snap_new(struct mca_crl_rec *rec, const char *name, char **pem, size_t pem_len)
 		s->pem = *pem;
 		s->pem_len = pem_len;
 		*pem = NULL;
-	} else {
-		s->pem = mca_crl_pem(s->der, s->der_len, &s->pem_len);
 	}
-	if (s->pem == NULL)
-		goto fail;
 	s->number = rec->number;
 	s->this_update = rec->this_update;
 	s->next_update = rec->next_update;
@@ -130,10 +142,25 @@ snap_new(struct mca_crl_rec *rec, const char *name, char **pem, size_t pem_len)
 	snprintf(s->etag, sizeof(s->etag), "\"%s-%lld\"", name, (long long)rec->number);
 	return s;
 fail:
+	pthread_mutex_destroy(&s->pem_lock);
 	free(s->der);
 	free(s->pem);
 	free(s);
 	return NULL;
+}
+
+const char *
+mca_crl_snap_pem(struct mca_crl_snap *s, size_t *len)
+{
+	const char *pem;
+
+	pthread_mutex_lock(&s->pem_lock);
+	if (s->pem == NULL)
+		s->pem = mca_crl_pem(s->der, s->der_len, &s->pem_len);
+	pem = s->pem;
+	*len = s->pem_len;
+	pthread_mutex_unlock(&s->pem_lock);
+	return pem;
 }
 
 /* Install `s` in *slot unless that has a newer one (never go back); *changed when it did. */
@@ -172,16 +199,80 @@ slot_of(struct mca_crlcache *c, const char *name)
 	return *end == '\0' && end != name + 3 && k < c->n_shards ? &c->shard[k] : NULL;
 }
 
+/* The index into c->files of a slot. */
+static size_t
+slot_index(struct mca_crlcache *c, struct mca_crl_snap **slot)
+{
+	if (slot >= c->cur && slot < c->cur + MCA_CRL__COUNT)
+		return (size_t)(slot - c->cur);
+	return MCA_CRL__COUNT + (size_t)(slot - c->shard);
+}
+
+static struct mca_crl_snap *take(struct mca_crlcache *c, struct mca_crl_snap **slot);
+
 void
 mca_crlcache_published(void *arg, const char *name, struct mca_crl_rec *rec, char **pem,
-                       size_t pem_len)
+                       size_t pem_len, size_t entries)
 {
 	struct mca_crlcache *c = arg;
 	struct mca_crl_snap **slot = slot_of(c, name), *s;
+	int64_t number = rec->number;
 
-	if (slot == NULL || (s = snap_new(rec, name, pem, pem_len)) == NULL)
+	if (slot == NULL || (s = snap_new(rec, name, pem, pem_len, (long)entries)) == NULL)
 		return; /* the next refresh loads it from the store */
 	install(c, slot, s, NULL);
+	/* Written already when it came with its PEM (the files were made from it). */
+	if (s->pem != NULL) {
+		pthread_mutex_lock(&c->lock);
+		if (c->files[slot_index(c, slot)] < number)
+			c->files[slot_index(c, slot)] = number;
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+mca_rc
+mca_crlcache_write_files(struct mca_crlcache *c, const struct mca_publish *p, struct mca_error *err)
+{
+	struct mca_crl_snap *s;
+	const char *pem;
+	char name[16];
+	size_t i, pem_len = 0;
+	int64_t done;
+	mca_rc rc = MCA_OK, r;
+
+	for (i = 0; i < MCA_CRL__COUNT + (size_t)c->n_shards; i++) {
+		struct mca_crl_snap **slot =
+		    i < MCA_CRL__COUNT ? &c->cur[i] : &c->shard[i - MCA_CRL__COUNT];
+
+		s = take(c, slot);
+		pthread_mutex_lock(&c->lock);
+		done = c->files[i];
+		pthread_mutex_unlock(&c->lock);
+		if (s == NULL || s->number <= done) {
+			mca_crl_snap_release(s);
+			continue;
+		}
+		if (i < MCA_CRL__COUNT)
+			snprintf(name, sizeof(name), "%s",
+			         mca_crl_which_name((enum mca_crl_which)i));
+		else
+			snprintf(name, sizeof(name), "ca-%u",
+			         (unsigned)(i - MCA_CRL__COUNT) & 0xffff);
+		pem = mca_crl_snap_pem(s, &pem_len);
+		r = pem == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory")
+		                : mca_publish_write_crl(p, name, s->number, s->der, s->der_len, pem,
+		                                        pem_len, rc == MCA_OK ? err : NULL);
+		if (r == MCA_OK) {
+			pthread_mutex_lock(&c->lock);
+			if (c->files[i] < s->number)
+				c->files[i] = s->number;
+			pthread_mutex_unlock(&c->lock);
+		} else if (rc == MCA_OK) {
+			rc = r;
+		}
+		mca_crl_snap_release(s);
+	}
+	return rc;
 }
 
 /* Load `name` into *slot when the store has a newer one. */
@@ -204,7 +295,7 @@ refresh_one(struct mca_crlcache *c, struct mca_store *st, const char *name,
 	memset(&rec, 0, sizeof(rec));
 	if ((rc = mca_store_crl_latest(st, name, &rec, err)) != MCA_OK)
 		return rc;
-	s = snap_new(&rec, name, NULL, 0);
+	s = snap_new(&rec, name, NULL, 0, -1);
 	free(rec.der);
 	if (s == NULL)
 		return mca_error_set(err, MCA_ERR_CRYPTO, "stored %s CRL %lld does not decode",

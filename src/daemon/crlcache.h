@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include <openssl/x509.h>
 
 #include "ca/crlset.h"
@@ -34,6 +36,8 @@ struct mca_crl_snap {
 	int refs; /* atomic */
 	unsigned char *der;
 	size_t der_len;
+	/* Read through mca_crl_snap_pem(): made at the first use when the CRL came without. */
+	pthread_mutex_t pem_lock;
 	char *pem;
 	size_t pem_len;
 	int64_t number, this_update, next_update;
@@ -75,7 +79,18 @@ char *mca_crlcache_metrics(struct mca_crlcache *c);
  * rec->der and *pem (set to NULL), unless the cache has a newer one.
  */
 void mca_crlcache_published(void *arg, const char *name, struct mca_crl_rec *rec, char **pem,
-                            size_t pem_len);
+                            size_t pem_len, size_t entries);
+
+/*
+ * Write the files of every CRL held whose files this process has not
+ * written (published with defer_files, and everything once after start)
+ * through mca_publish_write_crl with `p` (its store and crl_dir).  Called
+ * by the daemon's tick.  The first error is returned; the rest is tried
+ * again at the next call.
+ */
+struct mca_publish;
+mca_rc mca_crlcache_write_files(struct mca_crlcache *c, const struct mca_publish *p,
+                                struct mca_error *err);
 
 /* Load any CRL newer than the cached one; *changed tells whether one was loaded. */
 mca_rc mca_crlcache_refresh(struct mca_crlcache *c, struct mca_store *st, int *changed,
@@ -83,6 +98,9 @@ mca_rc mca_crlcache_refresh(struct mca_crlcache *c, struct mca_store *st, int *c
 
 /* The current snapshot (a new reference, or NULL when none is published). */
 struct mca_crl_snap *mca_crlcache_get(struct mca_crlcache *c, enum mca_crl_which which);
+
+/* The snapshot's PEM (made once, on first use); NULL on out of memory. */
+const char *mca_crl_snap_pem(struct mca_crl_snap *s, size_t *len);
 
 /* Drop a reference. */
 void mca_crl_snap_release(struct mca_crl_snap *s);

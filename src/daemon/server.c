@@ -386,6 +386,7 @@ mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct m
 	p->set = mca_crlcache_entries(srv->crls, srv->ca_cert);
 	p->on_published = mca_crlcache_published;
 	p->on_published_arg = srv->crls;
+	p->defer_files = 1; /* written by the tick (mca_crlcache_write_files) */
 }
 
 /* Close the channel (the signer process exits at end of file) and reap it, bounded. */

@@ -52,6 +52,7 @@ mca_tick(struct mca_server *srv)
 	struct mca_error err = {0};
 	struct mca_store *st = mca_server_store(srv, &err);
 	struct mca_crl_snap *root;
+	struct mca_publish pub;
 	int64_t now = (int64_t)mca_now();
 	int n = 0;
 
@@ -76,6 +77,10 @@ mca_tick(struct mca_server *srv)
 	}
 	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	/* The files of what was published since (revocations return before them). */
+	mca_server_publish_params(srv, st, &pub, "mtlscad:files");
+	if (mca_crlcache_write_files(srv->crls, &pub, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "writing CRL files: %s", err.msg);
 	if (now - srv->last_purge >= 3600) {
 		srv->last_purge = now;
 		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
