@@ -86,6 +86,8 @@ struct mca_store_ops {
 	                     struct mca_error *err);
 	mca_rc (*crl_latest)(void *impl, const char *issuer, struct mca_crl_rec *out,
 	                     struct mca_error *err);
+	/* Empty the der of issuer's CRLs numbered below `below`. */
+	mca_rc (*crl_prune)(void *impl, const char *issuer, int64_t below, struct mca_error *err);
 	/* As crl_latest, without reading der (NULL; der_len its size). */
 	mca_rc (*crl_latest_info)(void *impl, const char *issuer, struct mca_crl_rec *out,
 	                          struct mca_error *err);

@@ -356,6 +356,13 @@ mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number, i
 }
 
 mca_rc
+mca_store_crl_prune(struct mca_store *st, const char *issuer, int64_t below,
+                    struct mca_error *err)
+{
+	return OPS(st)->crl_prune(IMPL(st), issuer, below, err);
+}
+
+mca_rc
 mca_store_crl_latest_info(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
                           struct mca_error *err)
 {

@@ -158,6 +158,14 @@ struct mca_crl_rec {
 mca_rc mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
                             struct mca_error *err);
 
+/*
+ * Drop the DER of the CRLs of `issuer` numbered below `below` (their rows,
+ * numbers and times stay; der becomes empty): at a million entries each
+ * CRL is 42 MB, and only the newest are ever read.
+ */
+mca_rc mca_store_crl_prune(struct mca_store *st, const char *issuer, int64_t below,
+                           struct mca_error *err);
+
 /* mca_store_crl_latest without reading the CRL itself: out->der NULL, der_len its size. */
 mca_rc mca_store_crl_latest_info(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
                                  struct mca_error *err);

@@ -80,6 +80,22 @@ mca_sq_crl_latest(void *impl, const char *issuer, struct mca_crl_rec *out, struc
 	return rc;
 }
 
+static const char sql_prune[] = "UPDATE crls SET der = x'' WHERE issuer = ?1 AND number < ?2"
+                                " AND length(der) > 0";
+
+mca_rc
+mca_sq_crl_prune(void *impl, const char *issuer, int64_t below, struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	sqlite3_stmt *s = mca_sq_stmt(c, sql_prune, err);
+
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, below);
+	return mca_sq_done(c, s, err);
+}
+
 static const char sql_latest_info[] =
     "SELECT number, this_update, next_update, length(der) FROM crls"
     " WHERE issuer = ?1 ORDER BY number DESC LIMIT 1";

@@ -409,6 +409,7 @@ static const struct mca_store_ops sqlite_ops = {
     .crl_insert = mca_sq_crl_insert,
     .crl_latest = mca_sq_crl_latest,
     .crl_latest_info = mca_sq_crl_latest_info,
+    .crl_prune = mca_sq_crl_prune,
     .crl_entry_add = mca_sq_crl_entry_add,
     .crl_entries = mca_sq_crl_entries,
     .crl_entries_after = mca_sq_crl_entries_after,

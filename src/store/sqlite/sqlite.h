@@ -78,6 +78,7 @@ mca_rc mca_sq_crl_insert(void *impl, const char *issuer, int64_t number, int64_t
                          struct mca_error *err);
 mca_rc mca_sq_crl_latest(void *impl, const char *issuer, struct mca_crl_rec *out,
                          struct mca_error *err);
+mca_rc mca_sq_crl_prune(void *impl, const char *issuer, int64_t below, struct mca_error *err);
 mca_rc mca_sq_crl_latest_info(void *impl, const char *issuer, struct mca_crl_rec *out,
                               struct mca_error *err);
 mca_rc mca_sq_crl_entry_add(void *impl, const struct mca_crl_entry_row *r, struct mca_error *err);

@@ -6,7 +6,8 @@
  * whoever added the rows, serial order whatever the order of insertion,
  * the same bytes as the store, a damaged row refused), and migration 0006
  * (the entries of certificates revoked before it, encoded as a revocation
- * now would).  SQLite databases in a temporary directory.
+ * now would), and the stored CRLs' size without their DER and the pruning
+ * of old DERs.  SQLite databases in a temporary directory.
  */
 #include "config.h"
 
@@ -365,6 +366,64 @@ START_TEST(migration)
 }
 END_TEST
 
+/*
+ * Stored CRLs: crl_latest_info gives the newest's numbers and size without
+ * its DER; crl_prune empties the DER below a number and leaves the rows
+ * (numbers, times) and the newer DERs alone.
+ */
+START_TEST(store_prune)
+{
+	static const unsigned char der[3][4] = {{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3}};
+	struct mca_store *st = open_db();
+	struct mca_error err = {0};
+	struct mca_crl_rec rec;
+	int64_t n;
+
+	ck_assert_int_eq(mca_store_crl_latest_info(st, "ca-1", &rec, &err), MCA_ERR_NOTFOUND);
+	ck_assert_str_eq(err.msg, "no ca-1 CRL published yet");
+	for (n = 1; n <= 3; n++)
+		ck_assert_int_eq(mca_store_crl_insert(st, "ca-1", n * 10, n, n + 100, der[n - 1],
+		                                      n == 3 ? 3 : 4, &err),
+		                 MCA_OK);
+	ck_assert_int_eq(mca_store_crl_insert(st, "ca", 5, 1, 2, der[0], 4, &err), MCA_OK);
+	ck_assert_int_eq(mca_store_crl_latest_info(st, "ca-1", &rec, &err), MCA_OK);
+	ck_assert_int_eq(rec.number, 30);
+	ck_assert_int_eq(rec.this_update, 3);
+	ck_assert_int_eq(rec.next_update, 103);
+	ck_assert_uint_eq(rec.der_len, 3);
+	ck_assert_ptr_null(rec.der);
+	ck_assert_int_eq(mca_store_crl_prune(st, "ca-1", 30, &err), MCA_OK);
+	ck_assert_int_eq(mca_store_crl_prune(st, "ca-1", 30, &err), MCA_OK); /* again: nothing */
+	ck_assert_int_eq(mca_store_count(st, "crls"), 4);
+	ck_assert_int_eq(mca_store_crl_latest(st, "ca-1", &rec, &err), MCA_OK);
+	ck_assert_uint_eq(rec.der_len, 3);
+	ck_assert_mem_eq(rec.der, der[2], 3);
+	free(rec.der);
+	/* another issuer's CRL keeps its DER */
+	ck_assert_int_eq(mca_store_crl_latest(st, "ca", &rec, &err), MCA_OK);
+	ck_assert_uint_eq(rec.der_len, 4);
+	free(rec.der);
+	mca_store_close(st);
+	{
+		sqlite3 *db = NULL;
+		sqlite3_stmt *q = NULL;
+
+		ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+		ck_assert_int_eq(
+		    sqlite3_prepare_v2(db,
+		                       "SELECT group_concat(number || ':' || length(der))"
+		                       " FROM (SELECT * FROM crls WHERE issuer = 'ca-1'"
+		                       " ORDER BY number)",
+		                       -1, &q, NULL),
+		    SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		ck_assert_str_eq((const char *)sqlite3_column_text(q, 0), "10:0,20:0,30:3");
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -379,6 +438,7 @@ main(void)
 	tcase_add_test(tc, set_sync);
 	tcase_add_test(tc, set_bad_row);
 	tcase_add_test(tc, migration);
+	tcase_add_test(tc, store_prune);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
