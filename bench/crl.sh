@@ -52,18 +52,23 @@ die() {
 	exit 1
 }
 
-# measure NAME CMD...: run CMD, record "seconds peak_kb" in $dir/NAME.t, print a line
+# measure NAME CMD...: run CMD, record "seconds peak_kb cpu_seconds" in $dir/NAME.t, print a
+# line (elapsed, CPU user+system, peak RSS: the CPU time does not depend on the machine's load)
 measure() {
 	_name=$1
 	shift
-	$TIME -f "%e %M" -o "$dir/$_name.t" "$@" >"$dir/$_name.out" 2>"$dir/$_name.err" || {
+	$TIME -f "%e %M %U %S" -o "$dir/$_name.t" "$@" >"$dir/$_name.out" 2>"$dir/$_name.err" || {
 		cat "$dir/$_name.err" >&2
 		die "$_name failed"
 	}
-	printf '%-34s %8s s %8s MB\n' "$_name" "$(cut -d' ' -f1 "$dir/$_name.t")" \
+	printf '%-38s %7s s %7s s CPU %6s MB\n' "$_name" "$(cut -d' ' -f1 "$dir/$_name.t")" \
+		"$(awk '{ printf "%.2f", $3 + $4 }' "$dir/$_name.t")" \
 		"$(($(cut -d' ' -f2 "$dir/$_name.t") / 1024))"
 }
+# cpu PID: its CPU seconds (user + system) so far
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 secs() { cut -d' ' -f1 "$dir/$1.t"; }
+cpus() { awk '{ printf "%.2f", $3 + $4 }' "$dir/$1.t"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
 
 # check_crl FILE WANT_ENTRIES WHAT: the DER CRL verifies with the chain and lists that many
@@ -83,7 +88,7 @@ leaf() {
 	"$OPENSSL" x509 -in "$dir/$1.crt" -noout -serial | sed 's/^serial=//' | tr A-F a-f
 }
 
-echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n1)"
+echo "machine: $(nproc) cores, $(uname -m), $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "revoked certificates: $n; shards for the partitioned run: $shards"
 "$MTLSCA" init --dir "$ca" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
 	--public-url http://ca.bench.internal:8080 >/dev/null
@@ -120,8 +125,10 @@ s1=$(leaf cli)
 measure "mtlsca revoke (CLI)" "$MTLSCA" -c "$conf" revoke "$s1"
 check_crl "$ca/crl/ca.crl" $((n + 1)) "mtlsca revoke"
 
-# ---- one revocation through mtlscad (POST /v1/revoke, admin mTLS)
+# ---- revocations through mtlscad (POST /v1/revoke, admin mTLS), once it settled
 s2=$(leaf api)
+s2b=$(leaf api2)
+s2c=$(leaf api3)
 "$MTLSCAD" -c "$conf" --foreground 2>"$dir/log" &
 pid=$!
 i=0
@@ -132,15 +139,30 @@ while ! grep -q "listening https=" "$dir/log"; do
 done
 https=$(sed -n 's/.*listening https=\([^ ]*\) .*/\1/p' "$dir/log")
 http=$(sed -n 's/.*listening .* http=\([^ ]*\)$/\1/p' "$dir/log")
+sleep 3 # its first tick writes the CRL files
 rss0=$(sed -n 's/^VmRSS:\s*\([0-9]*\) kB/\1/p' /proc/$pid/status)
-t=$("$CURL" -sS --max-time 60 --cacert "$ca/chain.pem" --cert "$ca/admin.crt" --key "$ca/admin.key" \
-	-o "$dir/rev.json" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
-	--data-binary "{\"serial\": \"$s2\"}" "https://$https/v1/revoke")
-[ "${t%% *}" = 200 ] || { cat "$dir/rev.json"; die "POST /v1/revoke: ${t%% *}"; }
-api=${t#* }
-printf '%-34s %8s s\n' "POST /v1/revoke (mtlscad)" "$api"
+signer=$(pgrep -P $pid | head -n1)
+for s in $s2 $s2b $s2c; do
+	c0=$(cpu $pid)
+	c1=$(cpu "$signer")
+	t=$("$CURL" -sS --max-time 60 --cacert "$ca/chain.pem" --cert "$ca/admin.crt" \
+		--key "$ca/admin.key" -o "$dir/rev.json" -w '%{http_code} %{time_total}' \
+		-H 'Content-Type: application/json' --data-binary "{\"serial\": \"$s\"}" \
+		"https://$https/v1/revoke")
+	[ "${t%% *}" = 200 ] || { cat "$dir/rev.json"; die "POST /v1/revoke: ${t%% *}"; }
+	api=${t#* }
+	printf '%-38s %7s s %7s s CPU (mtlscad %s, its signer %s)\n' "POST /v1/revoke (mtlscad)" \
+		"$(printf '%.3f' "$api")" \
+		"$(awk -v a="$(cpu $pid)" -v b="$c0" -v c="$(cpu "$signer")" -v d="$c1" \
+			'BEGIN { printf "%.2f", a - b + c - d }')" \
+		"$(awk -v a="$(cpu $pid)" -v b="$c0" 'BEGIN { printf "%.2f", a - b }')" \
+		"$(awk -v c="$(cpu "$signer")" -v d="$c1" 'BEGIN { printf "%.2f", c - d }')"
+	echo "$api" >>"$dir/api.times"
+	sleep 1.5 # the tick writes the files and prunes between revocations
+done
+api=$(sort -n "$dir/api.times" | sed -n 2p)
 "$CURL" -sS --max-time 60 -o "$dir/served.crl" "http://$http/crl"
-check_crl "$dir/served.crl" $((n + 2)) "/crl after POST /v1/revoke"
+check_crl "$dir/served.crl" $((n + 4)) "/crl after POST /v1/revoke"
 hwm=$(sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' /proc/$pid/status)
 echo "   (mtlscad RSS: $((rss0 / 1024)) MB after start with the entries loaded, peak $((hwm / 1024)) MB)"
 kill $pid
@@ -148,16 +170,16 @@ wait $pid 2>/dev/null || true
 pid=
 
 echo "== ratios"
-echo "mtlsca crl / openssl ca -gencrl:    $(ratio "$(secs "mtlsca crl")" "$(secs "openssl ca -gencrl")") (target <= 0.33)"
+echo "mtlsca crl / openssl ca -gencrl:    $(ratio "$(secs "mtlsca crl")" "$(secs "openssl ca -gencrl")") elapsed, $(ratio "$(cpus "mtlsca crl")" "$(cpus "openssl ca -gencrl")") CPU (target <= 0.33)"
 [ -n "$cfssl" ] &&
-	echo "mtlsca crl / cfssl gencrl:          $(ratio "$(secs "mtlsca crl")" "$(secs "cfssl gencrl")")"
-echo "mtlsca revoke (CLI): $(secs "mtlsca revoke (CLI)") s (target <= 1); POST /v1/revoke: $api s (target <= 0.3)"
+	echo "mtlsca crl / cfssl gencrl:          $(ratio "$(secs "mtlsca crl")" "$(secs "cfssl gencrl")") elapsed, $(ratio "$(cpus "mtlsca crl")" "$(cpus "cfssl gencrl")") CPU"
+echo "mtlsca revoke (CLI): $(secs "mtlsca revoke (CLI)") s (target <= 1); POST /v1/revoke: $api s, median of 3 (target <= 0.3)"
 
 # ---- partitioned: SHARDS shard CRLs next to the complete one
 echo "== with \"crl\": {\"shards\": $shards}"
 jq ".crl.shards = $shards" "$conf" >"$dir/conf" && cp "$dir/conf" "$conf"
 measure "mtlsca crl ($shards shards + complete)" "$MTLSCA" -c "$conf" crl
-check_crl "$ca/crl/ca.crl" $((n + 2)) "complete CRL with shards"
+check_crl "$ca/crl/ca.crl" $((n + 4)) "complete CRL with shards"
 total=0
 min=
 max=0

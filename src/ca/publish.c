@@ -128,7 +128,7 @@ publish_one(struct publish_run *r, int target, int64_t number, struct mca_error 
 	/* The new CRL and the one before keep their DER; older ones are never read. */
 	if ((rc = mca_store_crl_insert(r->st, out->name, number, r->now, r->now + p->validity, der,
 	                               der_len, err)) != MCA_OK ||
-	    (prev.number > 0 &&
+	    (prev.number > 0 && !p->defer_files &&
 	     (rc = mca_store_crl_prune(r->st, out->name, prev.number, err)) != MCA_OK) ||
 	    (rc = mca_store_audit(r->st, p->actor, "crl", NULL, detail, err)) != MCA_OK)
 		goto out;

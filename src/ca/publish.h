@@ -60,8 +60,9 @@ struct mca_publish {
 	                     size_t pem_len, size_t entries);
 	void *on_published_arg;
 	/*
-	 * mtlscad: leave the files to mca_publish_write_crl (its tick, within
-	 * a second); the CRL is published once stored and served.
+	 * mtlscad: leave the files to mca_publish_write_crl and the pruning of
+	 * older DERs (mca_store_crl_prune) to its tick, within a second; the
+	 * CRL is published once stored and served.
 	 */
 	int defer_files;
 };

@@ -262,6 +262,9 @@ mca_crlcache_write_files(struct mca_crlcache *c, const struct mca_publish *p, st
 		r = pem == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory")
 		                : mca_publish_write_crl(p, name, s->number, s->der, s->der_len, pem,
 		                                        pem_len, rc == MCA_OK ? err : NULL);
+		/* The DERs before the one written last are never read again. */
+		if (r == MCA_OK && done > 0)
+			r = mca_store_crl_prune(p->store, name, done, rc == MCA_OK ? err : NULL);
 		if (r == MCA_OK) {
 			pthread_mutex_lock(&c->lock);
 			if (c->files[i] < s->number)

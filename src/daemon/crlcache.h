@@ -84,8 +84,9 @@ void mca_crlcache_published(void *arg, const char *name, struct mca_crl_rec *rec
 /*
  * Write the files of every CRL held whose files this process has not
  * written (published with defer_files, and everything once after start)
- * through mca_publish_write_crl with `p` (its store and crl_dir).  Called
- * by the daemon's tick.  The first error is returned; the rest is tried
+ * through mca_publish_write_crl with `p` (its store and crl_dir), and
+ * empty the stored DER of that CRL's predecessors but the one written
+ * before (mca_store_crl_prune).  Called by the daemon's tick.  The first error is returned; the rest is tried
  * again at the next call.
  */
 struct mca_publish;
