@@ -205,12 +205,23 @@ mca_crlset_emit(struct mca_crlset *s, int shard, int64_t since, struct mca_der *
 {
 	size_t i, k = 0;
 
+	uint64_t run = 0, run_len = 0; /* entries adjacent in the arena go in one copy */
+
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->n; i++)
-		if (s->v[i].not_after > since && (shard < 0 || s->v[i].shard == shard)) {
-			mca_der_raw(d, s->arena + s->v[i].off, s->v[i].len);
-			k++;
+	for (i = 0; i < s->n; i++) {
+		if (s->v[i].not_after <= since || (shard >= 0 && s->v[i].shard != shard))
+			continue;
+		if (run_len > 0 && s->v[i].off != run + run_len) {
+			mca_der_raw(d, s->arena + run, run_len);
+			run_len = 0;
 		}
+		if (run_len == 0)
+			run = s->v[i].off;
+		run_len += s->v[i].len;
+		k++;
+	}
+	if (run_len > 0)
+		mca_der_raw(d, s->arena + run, run_len);
 	pthread_mutex_unlock(&s->lock);
 	*n = k;
 }
