@@ -302,6 +302,8 @@ mca_rc mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struc
  * Mark a valid certificate revoked (reason name as in doc/cli.md) with an
  * audit row ("revoke" by `actor`) in one transaction.  *changed is 0 when
  * it was revoked already; MCA_ERR_NOTFOUND when there is no such serial.
+ * The CRL entry is not added here: ca/revoke.h does that, in the same
+ * transaction (mca_store_crl_entry_add); CRLs list only what has one.
  */
 mca_rc mca_store_cert_revoke(struct mca_store *st, const char *serial, int64_t now,
                              const char *reason, const char *actor, int *changed,
