@@ -226,6 +226,39 @@ mca_crlset_emit(struct mca_crlset *s, int shard, int64_t since, struct mca_der *
 	*n = k;
 }
 
+size_t
+mca_crlset_drop_expired(struct mca_crlset *s, int64_t before)
+{
+	unsigned char *arena = NULL;
+	size_t i, k = 0, len = 0, dropped;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].not_after > before)
+			len += s->v[i].len;
+	dropped = s->n;
+	if (len < s->arena_len && (arena = malloc(len ? len : 1)) != NULL) {
+		/* keep the survivors in order, their DER packed into a new arena */
+		for (i = 0, len = 0; i < s->n; i++) {
+			if (s->v[i].not_after <= before)
+				continue;
+			memcpy(arena + len, s->arena + s->v[i].off, s->v[i].len);
+			s->v[k] = s->v[i];
+			s->v[k].off = len;
+			len += s->v[i].len;
+			k++;
+		}
+		free(s->arena);
+		s->arena = arena;
+		s->arena_len = s->arena_cap = len ? len : 1;
+		s->arena_len = len;
+		s->n = k;
+	}
+	dropped -= s->n;
+	pthread_mutex_unlock(&s->lock);
+	return dropped;
+}
+
 const char *
 mca_crlset_issuer(const struct mca_crlset *s)
 {

@@ -44,6 +44,13 @@ mca_rc mca_crlset_sync(struct mca_crlset *s, struct mca_store *st, struct mca_er
  */
 void mca_crlset_emit(struct mca_crlset *s, int shard, int64_t since, struct mca_der *d, size_t *n);
 
+/*
+ * Forget the entries with not_after <= `before` (as
+ * mca_store_crl_entries_purge deletes them), compacting the memory;
+ * returns how many.
+ */
+size_t mca_crlset_drop_expired(struct mca_crlset *s, int64_t before);
+
 /* The issuer DN the set is for (owned by the set). */
 const char *mca_crlset_issuer(const struct mca_crlset *s);
 

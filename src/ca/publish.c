@@ -324,6 +324,38 @@ mca_publish_crl(const struct mca_publish *p, int64_t *number, struct mca_error *
 }
 
 mca_rc
+mca_publish_purge_expired(const struct mca_publish *p, int64_t *n, struct mca_error *err)
+{
+	int sharded = p->shards > 0 && p->shard_url != NULL && strcmp(p->which, "ca") == 0;
+	struct mca_crl_rec rec;
+	char name[16], *dn = NULL;
+	int64_t before = INT64_MAX;
+	int k;
+	mca_rc rc = MCA_OK;
+
+	*n = 0;
+	for (k = -1; k < (sharded ? (int)p->shards : 0); k++) {
+		mca_publish_crl_name(p, k, name);
+		rc = mca_store_crl_latest_info(p->store, name, &rec, err);
+		if (rc == MCA_ERR_NOTFOUND)
+			return MCA_OK;
+		if (rc != MCA_OK)
+			return rc;
+		if (rec.this_update < before)
+			before = rec.this_update;
+	}
+	dn = mca_name_string(X509_get_subject_name(p->issuer));
+	if (dn == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	/* not_after <= before: left out of every CRL from now on (publish_one's since) */
+	rc = mca_store_crl_entries_purge(p->store, dn, before, n, err);
+	if (rc == MCA_OK && p->set != NULL && strcmp(mca_crlset_issuer(p->set), dn) == 0)
+		mca_crlset_drop_expired(p->set, before);
+	free(dn);
+	return rc;
+}
+
+mca_rc
 mca_publish_write_crl(const struct mca_publish *p, const char *name, int64_t number,
                       const unsigned char *der, size_t der_len, const char *pem, size_t pem_len,
                       struct mca_error *err)

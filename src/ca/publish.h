@@ -96,6 +96,14 @@ mca_rc mca_publish_write_crl(const struct mca_publish *p, const char *name, int6
 /* Write the newest stored CRL of p->which (and of each shard) to the CRL directory. */
 mca_rc mca_publish_write_latest(const struct mca_publish *p, struct mca_error *err);
 
+/*
+ * Delete the CRL entries no CRL of p->which can list again (those of
+ * certificates that expired before the thisUpdate of the newest CRL of
+ * every name: the complete CRL and each shard) from the store and from
+ * p->set; *n gets how many.  Nothing when a CRL of one name is missing.
+ */
+mca_rc mca_publish_purge_expired(const struct mca_publish *p, int64_t *n, struct mca_error *err);
+
 /* The store's name ("ca", "ca-K") of shard `shard` (-1: the complete CRL): 16 octets. */
 void mca_publish_crl_name(const struct mca_publish *p, int shard, char name[16]);
 

@@ -82,6 +82,13 @@ mca_tick(struct mca_server *srv)
 	if (mca_crlcache_write_files(srv->crls, &pub, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "writing CRL files: %s", err.msg);
 	if (now - srv->last_purge >= 3600) {
+		int64_t gone = 0;
+
+		/* CRL entries of certificates expired before every CRL's thisUpdate. */
+		if (mca_publish_purge_expired(&pub, &gone, &err) != MCA_OK)
+			mca_log(MCA_LOG_ERR, "purging expired CRL entries: %s", err.msg);
+		else if (gone > 0)
+			mca_log(MCA_LOG_INFO, "purged %lld expired CRL entries", (long long)gone);
 		srv->last_purge = now;
 		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
 			mca_log(MCA_LOG_ERR, "purging tokens: %s", err.msg);

@@ -356,8 +356,7 @@ mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number, i
 }
 
 mca_rc
-mca_store_crl_prune(struct mca_store *st, const char *issuer, int64_t below,
-                    struct mca_error *err)
+mca_store_crl_prune(struct mca_store *st, const char *issuer, int64_t below, struct mca_error *err)
 {
 	return OPS(st)->crl_prune(IMPL(st), issuer, below, err);
 }
@@ -381,6 +380,13 @@ mca_store_crl_entries(struct mca_store *st, const char *issuer_dn, int shard, in
                       mca_crl_entry_cb cb, void *arg, struct mca_error *err)
 {
 	return OPS(st)->crl_entries(IMPL(st), issuer_dn, shard, since, cb, arg, err);
+}
+
+mca_rc
+mca_store_crl_entries_purge(struct mca_store *st, const char *issuer_dn, int64_t before, int64_t *n,
+                            struct mca_error *err)
+{
+	return OPS(st)->crl_entries_purge(IMPL(st), issuer_dn, before, n, err);
 }
 
 mca_rc

@@ -217,6 +217,15 @@ mca_rc mca_store_crl_entries(struct mca_store *st, const char *issuer_dn, int sh
                              mca_crl_entry_cb cb, void *arg, struct mca_error *err);
 
 /*
+ * Delete the entries of `issuer_dn` with not_after <= `before` (no CRL can
+ * list them again once every CRL's previous thisUpdate is past `before`);
+ * *n gets how many.  Seqs are never given again (the backend may keep the
+ * row of the highest one for that).
+ */
+mca_rc mca_store_crl_entries_purge(struct mca_store *st, const char *issuer_dn, int64_t before,
+                                   int64_t *n, struct mca_error *err);
+
+/*
  * Call `cb` for every entry of `issuer_dn` with seq > `after`, expired or
  * not, in seq order: what an in-memory copy (ca/crlset.h) lacks.
  */

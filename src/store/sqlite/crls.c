@@ -226,3 +226,27 @@ mca_sq_crl_entries_after(void *impl, const char *issuer_dn, int64_t after, mca_c
 	sqlite3_bind_int64(s, 2, after);
 	return entries_walk(c, s, issuer_dn, cb, arg, err);
 }
+
+/* The row of the highest seq stays: the next seq is max + 1, and must never go back. */
+static const char sql_entries_purge[] =
+    "DELETE FROM crl_entries WHERE" OF_ISSUER " AND not_after <= ?2"
+    " AND seq < (SELECT max(seq) FROM crl_entries)";
+
+mca_rc
+mca_sq_crl_entries_purge(void *impl, const char *issuer_dn, int64_t before, int64_t *n,
+                         struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	sqlite3_stmt *s = mca_sq_stmt(c, sql_entries_purge, err);
+	int changed = 0;
+	mca_rc rc;
+
+	*n = 0;
+	if (s == NULL)
+		return MCA_ERR_DB;
+	sqlite3_bind_text(s, 1, issuer_dn, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, before);
+	rc = mca_sq_changes(c, s, &changed, err);
+	*n = changed;
+	return rc;
+}

@@ -413,6 +413,7 @@ static const struct mca_store_ops sqlite_ops = {
     .crl_entry_add = mca_sq_crl_entry_add,
     .crl_entries = mca_sq_crl_entries,
     .crl_entries_after = mca_sq_crl_entries_after,
+    .crl_entries_purge = mca_sq_crl_entries_purge,
     .validation_current = mca_sq_validation_current,
     .validation_add = mca_sq_validation_add,
     .token_insert = mca_sq_token_insert,

@@ -260,6 +260,55 @@ START_TEST(set_sync)
 }
 END_TEST
 
+/*
+ * Expired entries: the store deletes those with not_after <= before, the
+ * set forgets the same ones and keeps the rest in order with the same
+ * bytes; a later sync brings only new rows.
+ */
+START_TEST(purge_expired)
+{
+	struct mca_store *st = open_db();
+	struct mca_crlset *set = mca_crlset_new(DN);
+	struct mca_error err = {0};
+	struct mca_der a, d;
+	uint32_t v, got[64];
+	int64_t gone = -1;
+	size_t n = 0;
+
+	for (v = 1; v <= 40; v++)
+		ck_assert_int_eq(add(st, v * 7 % 41, 1000 + (int64_t)(v % 4) * 500, -1, &err),
+		                 MCA_OK);
+	ck_assert_int_eq(mca_crlset_sync(set, st, &err), MCA_OK);
+	/* v = 40 (not_after 1000) has the highest seq: the store keeps its row */
+	ck_assert_int_eq(mca_store_crl_entries_purge(st, DN, 1500, &gone, &err), MCA_OK);
+	ck_assert_int_eq(gone, 19); /* not_after 1000 and 1500 */
+	ck_assert_uint_eq(mca_crlset_drop_expired(set, 1500), 20);
+	ck_assert_uint_eq(mca_crlset_count(set), 20);
+	ck_assert_int_eq(mca_store_crl_entries_purge(st, "CN=Other", 9999, &gone, &err), MCA_OK);
+	ck_assert_int_eq(gone, 0);
+	ck_assert_int_eq(add(st, 1000, 3000, -1, &err), MCA_OK);
+	ck_assert_int_eq(mca_crlset_sync(set, st, &err), MCA_OK);
+	ck_assert_uint_eq(mca_crlset_count(set), 21);
+	mca_der_init(&a);
+	mca_der_init(&d);
+	/* what a CRL lists (since 1500) is the same from both */
+	mca_crlset_emit(set, -1, 1500, &d, &n);
+	ck_assert_uint_eq(n, 21);
+	ck_assert_int_eq(mca_store_crl_entries(st, DN, -1, 1500, collect_der, &a, &err), MCA_OK);
+	ck_assert_uint_eq(d.len, a.len);
+	ck_assert_mem_eq(d.buf, a.buf, d.len);
+	ck_assert_uint_eq(serials_in(&d, got, NELEM(got)), 21);
+	for (v = 1; v < 21; v++)
+		ck_assert_uint_lt(got[v - 1], got[v]);
+	mca_der_free(&a);
+	mca_der_free(&d);
+	/* nothing left to drop */
+	ck_assert_uint_eq(mca_crlset_drop_expired(set, 1500), 0);
+	mca_crlset_free(set);
+	mca_store_close(st);
+}
+END_TEST
+
 /* A row the set cannot take (not an entry this program writes) fails the sync. */
 START_TEST(set_bad_row)
 {
@@ -437,6 +486,7 @@ main(void)
 	tcase_add_test(tc, store_entries);
 	tcase_add_test(tc, set_sync);
 	tcase_add_test(tc, set_bad_row);
+	tcase_add_test(tc, purge_expired);
 	tcase_add_test(tc, migration);
 	tcase_add_test(tc, store_prune);
 	suite_add_tcase(su, tc);
