@@ -250,7 +250,7 @@ mca_crlset_drop_expired(struct mca_crlset *s, int64_t before)
 		}
 		free(s->arena);
 		s->arena = arena;
-		s->arena_len = s->arena_cap = len ? len : 1;
+		s->arena_cap = len ? len : 1;
 		s->arena_len = len;
 		s->n = k;
 	}
