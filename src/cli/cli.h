@@ -76,5 +76,9 @@ int cli_list(const struct cli_global *g, int argc, char **argv);
 void cli_list_usage(void);
 int cli_show(const struct cli_global *g, int argc, char **argv);
 void cli_show_usage(void);
+int cli_keys(const struct cli_global *g, int argc, char **argv);
+void cli_keys_usage(void);
+int cli_db(const struct cli_global *g, int argc, char **argv);
+void cli_db_usage(void);
 
 #endif

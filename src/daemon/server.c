@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "daemon/nonce.h"
 #include "daemon/server.h"
+#include "daemon/tick.h"
 #include "pki/keys.h"
 #include "store/pool.h"
 
@@ -242,6 +243,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->signer_conf.root_key = conf->root_key;
 	srv->signer_conf.root_cert = conf->root_key != NULL ? conf->root_cert : NULL;
 	srv->signer_conf.passphrase_file = conf->passphrase_file;
+	srv->signer_conf.pkcs11_module = conf->pkcs11_module;
+	srv->signer_conf.pkcs11_pin_file = conf->pkcs11_pin_file;
 	srv->signer_conf.tls_key = conf->server_key;
 	srv->signer_conf.user = conf->signer_user;
 	srv->signer_conf.seccomp = env == NULL || strcmp(env, "0") != 0;
@@ -308,8 +311,12 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->lock_ready = 1;
 	if ((rc = snap_load(srv, &srv->snap, err)) != MCA_OK)
 		goto fail;
-	/* Open (and migrate) the database once now, so a broken one fails the start. */
-	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
+	/*
+	 * Open (and migrate) the database once now, so a broken one fails the
+	 * start; a database server that cannot be reached yet does not (the
+	 * store retries with back-off, /v1/health answers 503 meanwhile).
+	 */
+	if ((rc = mca_store_open(conf->database, MCA_STORE_WAIT, &st, err)) != MCA_OK)
 		goto fail;
 	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
 	/* Load the CRL entries now, not in the first revocation. */
@@ -317,8 +324,12 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	if (rc == MCA_OK)
 		rc = mca_crlset_sync(mca_crlcache_entries(srv->crls, srv->ca_cert), st, err);
+	if (rc == MCA_OK)
+		mca_tick_share_nonces(srv, st);
 	mca_store_close(st);
-	if (rc != MCA_OK)
+	if (rc != MCA_OK && mca_store_conflict(rc, err))
+		mca_log(MCA_LOG_WARN, "database not reachable yet: %s", err->msg);
+	else if (rc != MCA_OK)
 		goto fail;
 	X509_free(server_cert);
 	*out = srv;

@@ -70,9 +70,11 @@ struct mca_signerproc_conf {
 	const char *ca_key, *ca_cert;     /* required */
 	const char *root_key, *root_cert; /* NULL: the root key stays offline */
 	const char *passphrase_file;      /* NULL: the keys are not encrypted */
-	const char *tls_key;              /* NULL: no TLS_KEY op */
-	const char *user;                 /* when root: run as this user; NULL: stay */
-	int seccomp;                      /* install the allow-list (refuse if it fails) */
+	const char *pkcs11_module;        /* keys that are pkcs11: URIs (signer/pkcs11.h) */
+	const char *pkcs11_pin_file;
+	const char *tls_key; /* NULL: no TLS_KEY op */
+	const char *user;    /* when root: run as this user; NULL: stay */
+	int seccomp;         /* install the allow-list (refuse if it fails) */
 };
 
 /*
