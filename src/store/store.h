@@ -370,7 +370,7 @@ int64_t mca_store_count(struct mca_store *st, const char *table);
  * table by table (MCA_ERR_INTERNAL otherwise); counts[i] gets the rows of
  * table mca_store_copy_table(i).  Any two backends.
  */
-#define MCA_STORE_COPY_TABLES 9
+#define MCA_STORE_COPY_TABLES 11
 mca_rc mca_store_copy(struct mca_store *src, struct mca_store *dst,
                       int64_t counts[MCA_STORE_COPY_TABLES], struct mca_error *err);
 
