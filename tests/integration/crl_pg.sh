@@ -50,7 +50,7 @@ psql_ca "INSERT INTO certificates (serial, issuer, profile, subject, names, not_
 	2524608000, 'privilegeWithdrawn', 't', 1 FROM certificates WHERE profile = 'private'
 	LIMIT 1" >/dev/null
 # SEQUENCE { INTEGER 00 ff 01, GeneralizedTime 20500101000000Z, { reasonCode 9 } }
-want_ff01="3024020300ff01180f$(printf '20500101000000Z' | xxd -p)300c300a0603551d1504030a0109"
+want_ff01="3024020300ff01180f$(printf '20500101000000Z' | od -An -tx1 | tr -d ' \n')300c300a0603551d1504030a0109"
 jq --arg u "$PG_URI" '.database = $u | .crl.shards = 2' "$conf" >"$T_DIR/pg.conf"
 cp "$T_DIR/pg.conf" "$d/pg.conf"
 check "mtlsca on the schema-2 database migrates it" "$MTLSCA" -c "$d/pg.conf" list
@@ -73,10 +73,10 @@ sp=$("$OPENSSL" x509 -in "$T_DIR/p.crt" -noout -serial | sed 's/^serial=//')
 k=$(psql_ca "SELECT crl_shard FROM certificates WHERE serial = '$(echo "$sp" | tr A-F a-f)'")
 case $k in 0 | 1) ok "the certificate's shard ($k) is stored in PostgreSQL" ;; *) fail "shard '$k'" ;; esac
 check "revoke on PostgreSQL" "$MTLSCA" -c "$d/pg.conf" revoke "$sp"
-psql_ca "SELECT encode(der, 'hex') FROM crls WHERE issuer = 'ca-$k' ORDER BY number DESC
-	LIMIT 1" | xxd -r -p >"$T_DIR/shard.crl"
-psql_ca "SELECT encode(der, 'hex') FROM crls WHERE issuer = 'ca' ORDER BY number DESC
-	LIMIT 1" | xxd -r -p >"$T_DIR/full.crl"
+psql_ca "SELECT encode(der, 'base64') FROM crls WHERE issuer = 'ca-$k' ORDER BY number DESC
+	LIMIT 1" | base64 -d >"$T_DIR/shard.crl"
+psql_ca "SELECT encode(der, 'base64') FROM crls WHERE issuer = 'ca' ORDER BY number DESC
+	LIMIT 1" | base64 -d >"$T_DIR/full.crl"
 for f in shard full; do
 	"$OPENSSL" crl -inform DER -in "$T_DIR/$f.crl" -noout -CAfile "$d/chain.pem" -verify \
 		>"$T_DIR/v.out" 2>&1 || { cat "$T_DIR/v.out"; fail "$f CRL from PostgreSQL verifies"; }
