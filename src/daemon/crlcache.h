@@ -86,8 +86,8 @@ void mca_crlcache_published(void *arg, const char *name, struct mca_crl_rec *rec
  * written (published with defer_files, and everything once after start)
  * through mca_publish_write_crl with `p` (its store and crl_dir), and
  * empty the stored DER of that CRL's predecessors but the one written
- * before (mca_store_crl_prune).  Called by the daemon's tick.  The first error is returned; the rest is tried
- * again at the next call.
+ * before (mca_store_crl_prune).  Called by the daemon's tick.  The first error is returned; the
+ * rest is tried again at the next call.
  */
 struct mca_publish;
 mca_rc mca_crlcache_write_files(struct mca_crlcache *c, const struct mca_publish *p,
