@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "ca/record.h"
 #include "common/util.h"
 #include "pki/certgen.h"
+#include "pki/crl.h"
 #include "pki/keys.h"
 #include "policy/inspect.h"
 #include "policy/names.h"
@@ -26,7 +28,27 @@ struct mca_issuer {
 	const struct mca_profiles *profiles;
 	const char *crl_url;
 	const char *ca_issuers_url;
+	unsigned crl_shards; /* partitioned CRLs: the CDP is crl_shard_url + serial mod this */
+	const char *crl_shard_url;
 };
+
+void
+mca_issuer_set_crl_shards(struct mca_issuer *is, unsigned shards, const char *shard_url)
+{
+	is->crl_shards = shard_url != NULL ? shards : 0;
+	is->crl_shard_url = shard_url;
+}
+
+/* The CDP of the certificate with `serial`: its shard's CRL, or the complete one. */
+static const char *
+cdp_of(const struct mca_issuer *is, const unsigned char *serial, char *buf, size_t len)
+{
+	if (is->crl_shards == 0)
+		return is->crl_url;
+	snprintf(buf, len, "%s%u", is->crl_shard_url,
+	         mca_crl_shard_of(serial, MCA_SERIAL_LEN, is->crl_shards));
+	return buf;
+}
 
 mca_rc
 mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert, const struct mca_profiles *profiles,
@@ -158,8 +180,8 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 /* The certificate the policy approved, built (unsigned). */
 static mca_rc
 build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *csr,
-      const struct mca_policy_result *res, const unsigned char *serial, X509 **out,
-      struct mca_error *err)
+      const struct mca_policy_result *res, const unsigned char *serial, const char *crl_url,
+      X509 **out, struct mca_error *err)
 {
 	struct mca_certgen g;
 	GENERAL_NAMES *san = NULL;
@@ -202,7 +224,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.san = san;
 	g.san_critical = res->cn == NULL;
 	g.ski = p->ski;
-	g.crl_url = is->crl_url;
+	g.crl_url = crl_url;
 	g.ca_issuers_url = is->ca_issuers_url;
 	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
 		g.policies[i] = p->policies[i];
@@ -348,14 +370,18 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 {
 	struct mca_inspect_expect ex;
 	unsigned char serial[MCA_SERIAL_LEN];
+	char cdp[1100];
+	const char *crl_url;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	X509 *tbs = NULL;
 	mca_rc rc;
 
 	*out = NULL;
-	if ((rc = mca_serial_generate(serial, err)) != MCA_OK ||
-	    (rc = build(is, d->profile, d->csr, &d->res, serial, &tbs, err)) != MCA_OK ||
+	if ((rc = mca_serial_generate(serial, err)) != MCA_OK)
+		goto out;
+	crl_url = cdp_of(is, serial, cdp, sizeof(cdp));
+	if ((rc = build(is, d->profile, d->csr, &d->res, serial, crl_url, &tbs, err)) != MCA_OK ||
 	    (rc = mca_signer_sign_cert_der(is->signer, tbs, &der, &der_len, err)) != MCA_OK)
 		goto out;
 	if (mca_issue_test_hook != NULL &&
@@ -369,7 +395,7 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	ex.pubkey = d->csr->pubkey;
 	ex.spki = d->csr->spki;
 	ex.ca_cert = is->ca_cert;
-	ex.crl_url = is->crl_url;
+	ex.crl_url = crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
 	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK ||
 	    (rc = adopt_signature(tbs, der, der_len, err)) != MCA_OK)

@@ -34,7 +34,8 @@ col_list(const char *const *cols, size_t n, char *buf, size_t len)
 static const char *
 insertion_order(const char *table, const char *first_col)
 {
-	if (strcmp(table, "acme_authzs") == 0 || strcmp(table, "acme_challenges") == 0)
+	if (strcmp(table, "acme_authzs") == 0 || strcmp(table, "acme_challenges") == 0 ||
+	    strcmp(table, "crl_entries") == 0)
 		return "seq";
 	if (strcmp(table, "crls") == 0)
 		return "issuer, number";
@@ -150,7 +151,7 @@ mca_pg_row_put(void *impl, const char *table, const char *const *cols, size_t nc
 mca_rc
 mca_pg_rows_end(void *impl, const char *table, struct mca_error *err)
 {
-	static const char *const with_ids[] = {"audit", "validations"};
+	static const char *const with_ids[] = {"audit", "validations", "crl_issuers"};
 	struct mca_pg *c = impl;
 	char sql[256];
 	PGresult *r;
