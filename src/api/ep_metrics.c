@@ -1,6 +1,7 @@
 /* ep_metrics.c - GET /metrics: Prometheus text format. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,11 +14,18 @@ mca_ep_metrics(struct mca_req *r)
 	/* The CRL gauges come from the snapshot being served, not from the database. */
 	struct mca_crl_snap *crl = mca_crlcache_get(mca_req_server(r)->crls, MCA_CRL_CA);
 	enum mca_http_result res;
-	char *text;
+	char *text, *crls = NULL, *both;
 
 	text = mca_metrics_render(mca_req_server(r)->metrics, crl ? crl->number : 0,
 	                          crl ? crl->this_update : 0, (int64_t)mca_now());
 	mca_crl_snap_release(crl);
+	/* The size of each CRL served: the complete one and every shard. */
+	crls = mca_crlcache_metrics(mca_req_server(r)->crls);
+	if (text != NULL && crls != NULL && asprintf(&both, "%s%s", text, crls) >= 0) {
+		free(text);
+		text = both;
+	}
+	free(crls);
 	if (text == NULL)
 		return mca_reply_error(r, 500, "internal", "rendering metrics failed");
 	res =

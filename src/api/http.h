@@ -106,6 +106,7 @@ enum mca_http_result mca_ep_tokens(struct mca_req *r);
 enum mca_http_result mca_ep_metrics(struct mca_req *r);
 enum mca_http_result mca_ep_crl(struct mca_req *r);
 enum mca_http_result mca_ep_crl_pem(struct mca_req *r);
+enum mca_http_result mca_ep_crl_shard(struct mca_req *r);
 enum mca_http_result mca_ep_root_crl(struct mca_req *r);
 enum mca_http_result mca_ep_root_crl_pem(struct mca_req *r);
 

@@ -16,6 +16,7 @@ const struct mca_route mca_routes[] = {
     {"/ca.crt", "GET", mca_ep_ca_der, MCA_ROUTE_PUBLIC},
     {"/crl", "GET", mca_ep_crl, MCA_ROUTE_PUBLIC},
     {"/crl.pem", "GET", mca_ep_crl_pem, MCA_ROUTE_PUBLIC},
+    {"/crl/", "GET", mca_ep_crl_shard, MCA_ROUTE_PUBLIC | MCA_ROUTE_PREFIX},
     {"/root.crl", "GET", mca_ep_root_crl, MCA_ROUTE_PUBLIC},
     {"/root.crl.pem", "GET", mca_ep_root_crl_pem, MCA_ROUTE_PUBLIC},
     {"/metrics", "GET", mca_ep_metrics, MCA_ROUTE_PUBLIC},

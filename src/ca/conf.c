@@ -53,11 +53,13 @@ static const struct mca_jfield conf_fields[] = {
 
 struct raw_crl {
 	const char *validity, *refresh, *root_validity;
+	long long shards;
 };
 static const struct mca_jfield crl_fields[] = {
     MCA_JFIELD(struct raw_crl, validity, MCA_J_STRING, 0),
     MCA_JFIELD(struct raw_crl, refresh, MCA_J_STRING, 0),
     MCA_JFIELD(struct raw_crl, root_validity, MCA_J_STRING, 0),
+    MCA_JFIELD(struct raw_crl, shards, MCA_J_INT, 0),
 };
 
 struct raw_limits {
@@ -558,6 +560,8 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 		                     "%s: field 'crl.refresh': must be shorter than crl.validity, "
 		                     "or the CRL would expire before it is republished",
 		                     c->path);
+	if ((rc = mca_conf_crl_shards(c, crl.shards, err)) != MCA_OK)
+		return rc;
 
 	if (raw.log_level != NULL) {
 		c->log_level = mca_log_level_parse(raw.log_level);
@@ -702,6 +706,7 @@ mca_conf_free(struct mca_conf *c)
 	free(c->signer_user);
 	free(c->templates_dir);
 	free(c->crl_dir);
+	free(c->crl_shard_url);
 	for (i = 0; c->admin_profiles != NULL && c->admin_profiles[i] != NULL; i++)
 		free(c->admin_profiles[i]);
 	free(c->admin_profiles);

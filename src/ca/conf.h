@@ -52,6 +52,8 @@ struct mca_conf {
 	int64_t crl_validity;      /* seconds, nextUpdate - thisUpdate of the CA's CRL */
 	int64_t crl_refresh;       /* seconds between scheduled republications */
 	int64_t root_crl_validity; /* seconds, for the root-signed CRL */
+	unsigned crl_shards;       /* crl.shards: partitioned CRLs (ca/publish.h); 0: none */
+	char *crl_shard_url;       /* public_url + "/crl/": shard k's CDP is this + k */
 
 	char **admin_profiles; /* NULL-terminated; certificates of these profiles are admins */
 	int log_level;         /* enum mca_log_level */
@@ -101,5 +103,12 @@ void mca_hostport_format(const struct mca_hostport *hp, char *buf, unsigned len)
 mca_rc mca_url_check(const char *url, struct mca_error *err);
 
 void mca_conf_free(struct mca_conf *conf);
+
+/*
+ * Set crl_shards from the "crl" object's "shards" (0 when absent), and
+ * crl_shard_url from public_url.  Outside 0..MCA_PUBLISH_SHARDS_MAX is
+ * MCA_ERR_CONFIG with rule "conf.crl.shards".  (conf_crl.c)
+ */
+mca_rc mca_conf_crl_shards(struct mca_conf *c, long long shards, struct mca_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* issue.c - the issuance engine. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "ca/record.h"
 #include "common/util.h"
 #include "pki/certgen.h"
+#include "pki/crl.h"
 #include "pki/keys.h"
 #include "policy/inspect.h"
 #include "policy/names.h"
@@ -24,7 +26,27 @@ struct mca_issuer {
 	const struct mca_profiles *profiles;
 	const char *crl_url;
 	const char *ca_issuers_url;
+	unsigned crl_shards; /* partitioned CRLs: the CDP is crl_shard_url + serial mod this */
+	const char *crl_shard_url;
 };
+
+void
+mca_issuer_set_crl_shards(struct mca_issuer *is, unsigned shards, const char *shard_url)
+{
+	is->crl_shards = shard_url != NULL ? shards : 0;
+	is->crl_shard_url = shard_url;
+}
+
+/* The CDP of the certificate with `serial`: its shard's CRL, or the complete one. */
+static const char *
+cdp_of(const struct mca_issuer *is, const unsigned char *serial, char *buf, size_t len)
+{
+	if (is->crl_shards == 0)
+		return is->crl_url;
+	snprintf(buf, len, "%s%u", is->crl_shard_url,
+	         mca_crl_shard_of(serial, MCA_SERIAL_LEN, is->crl_shards));
+	return buf;
+}
 
 mca_rc
 mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert, const struct mca_profiles *profiles,
@@ -156,8 +178,8 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 /* The certificate the policy approved, built and signed. */
 static mca_rc
 build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *csr,
-      const struct mca_policy_result *res, const unsigned char *serial, X509 **out,
-      struct mca_error *err)
+      const struct mca_policy_result *res, const unsigned char *serial, const char *crl_url,
+      X509 **out, struct mca_error *err)
 {
 	struct mca_certgen g;
 	GENERAL_NAMES *san = NULL;
@@ -199,7 +221,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.san = san;
 	g.san_critical = res->cn == NULL;
 	g.ski = p->ski;
-	g.crl_url = is->crl_url;
+	g.crl_url = crl_url;
 	g.ca_issuers_url = is->ca_issuers_url;
 	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
 		g.policies[i] = p->policies[i];
@@ -275,14 +297,18 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 {
 	struct mca_inspect_expect ex;
 	unsigned char serial[MCA_SERIAL_LEN];
+	char cdp[1100];
+	const char *crl_url;
 	unsigned char *der = NULL;
 	size_t der_len = 0;
 	X509 *cert = NULL;
 	mca_rc rc;
 
 	*out = NULL;
-	if ((rc = mca_serial_generate(serial, err)) != MCA_OK ||
-	    (rc = build(is, d->profile, d->csr, &d->res, serial, &cert, err)) != MCA_OK)
+	if ((rc = mca_serial_generate(serial, err)) != MCA_OK)
+		goto out;
+	crl_url = cdp_of(is, serial, cdp, sizeof(cdp));
+	if ((rc = build(is, d->profile, d->csr, &d->res, serial, crl_url, &cert, err)) != MCA_OK)
 		goto out;
 	if (mca_issue_test_hook != NULL && (rc = mca_issue_test_hook(&cert, is->signer)) != MCA_OK)
 		goto out;
@@ -295,7 +321,7 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	ex.serial_len = sizeof(serial);
 	ex.pubkey = d->csr->pubkey;
 	ex.ca_cert = is->ca_cert;
-	ex.crl_url = is->crl_url;
+	ex.crl_url = crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
 	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
 		goto out;

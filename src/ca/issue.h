@@ -48,6 +48,14 @@ mca_rc mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert,
 
 void mca_issuer_free(struct mca_issuer *is);
 
+/*
+ * Partitioned CRLs (ca/publish.h): from now on each certificate gets the
+ * CDP shard_url + (serial mod shards) instead of crl_url.  0 shards or a
+ * NULL shard_url: crl_url again.  shard_url is borrowed.  Call before the
+ * issuer is shared.
+ */
+void mca_issuer_set_crl_shards(struct mca_issuer *is, unsigned shards, const char *shard_url);
+
 /* How the requester is authorized. */
 enum mca_issue_auth {
 	MCA_ISSUE_ADMIN,   /* offline CLI or admin API: the profile's request rules only */

@@ -10,6 +10,7 @@
 
 #include "ca/record.h"
 #include "common/util.h"
+#include "pki/crl.h"
 #include "pki/keys.h"
 #include "pki/serial.h"
 #include "policy/names.h"
@@ -42,6 +43,7 @@ mca_record_from_x509(X509 *cert, const char *profile, const char *requester,
 	rec->not_before = mca_asn1_time_unix(X509_get0_notBefore(cert));
 	rec->not_after = mca_asn1_time_unix(X509_get0_notAfter(cert));
 	rec->created_at = (int64_t)mca_now();
+	rec->crl_shard = mca_crl_shard_from_cdp(cert);
 	if (rec->serial == NULL || rec->fingerprint == NULL || rec->issuer == NULL ||
 	    rec->subject == NULL || rec->names == NULL || rec->profile == NULL ||
 	    rec->requester == NULL) {

@@ -12,6 +12,7 @@
 #include "ca/publish.h"
 #include "cli/cli.h"
 #include "common/util.h"
+#include "pki/crl.h"
 #include "pki/keys.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -22,7 +23,8 @@ cli_crl_usage(void)
 	fputs("usage: mtlsca [-c CONF] crl [--out FILE] [--pem] [--root]\n"
 	      "\n"
 	      "Build, sign, store and write (to the CRL directory) a new CRL, and print\n"
-	      "its CRL number.  --out also writes it to FILE (DER, or PEM with --pem).\n"
+	      "its CRL number.  With crl.shards, every shard's CRL is published too,\n"
+	      "before it.  --out also writes it to FILE (DER, or PEM with --pem).\n"
 	      "--root publishes the root's CRL of the issuing-CA level instead (needs\n"
 	      "root_key in the config).\n",
 	      stdout);
@@ -34,11 +36,8 @@ write_out(struct mca_store *st, const char *which, const char *path, int pem)
 {
 	struct mca_crl_rec rec = {0};
 	struct mca_error err = {0};
-	const unsigned char *p;
-	X509_CRL *crl = NULL;
-	BIO *b = NULL;
 	char *data = NULL;
-	long n;
+	size_t n = 0;
 	int status = CLI_FAIL;
 
 	if (mca_store_crl_latest(st, which, &rec, &err) != MCA_OK) {
@@ -52,21 +51,17 @@ write_out(struct mca_store *st, const char *which, const char *path, int pem)
 			status = CLI_OK;
 		goto out;
 	}
-	p = rec.der;
-	crl = d2i_X509_CRL(NULL, &p, (long)rec.der_len);
-	b = BIO_new(BIO_s_mem());
-	if (crl == NULL || b == NULL || !PEM_write_bio_X509_CRL(b, crl)) {
-		cli_fail("crl: cannot encode the CRL as PEM");
+	data = mca_crl_pem(rec.der, rec.der_len, &n);
+	if (data == NULL) {
+		cli_fail("crl: cannot encode the CRL as PEM: out of memory");
 		goto out;
 	}
-	n = BIO_get_mem_data(b, &data);
-	if (mca_file_write_atomic(path, data, (size_t)n, 0644, 0, &err) != MCA_OK)
+	if (mca_file_write_atomic(path, data, n, 0644, 0, &err) != MCA_OK)
 		cli_fail("crl: %s", err.msg);
 	else
 		status = CLI_OK;
 out:
-	BIO_free(b);
-	X509_CRL_free(crl);
+	free(data);
 	free(rec.der);
 	return status;
 }
@@ -132,6 +127,10 @@ cli_crl(const struct cli_global *g, int argc, char **argv)
 	pub.crl_dir = conf->crl_dir;
 	pub.validity = root ? conf->root_crl_validity : conf->crl_validity;
 	pub.actor = cli_actor();
+	if (!root) {
+		pub.shards = conf->crl_shards;
+		pub.shard_url = conf->crl_shard_url;
+	}
 	if (mca_publish_crl(&pub, &number, &err) != MCA_OK) {
 		status = cli_fail("crl: %s", err.msg);
 		goto out;

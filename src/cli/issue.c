@@ -96,6 +96,7 @@ cli_issue(const struct cli_global *g, int argc, char **argv)
 		cli_fail_err("issue", &err);
 		goto out;
 	}
+	mca_issuer_set_crl_shards(issuer, conf->crl_shards, conf->crl_shard_url);
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = profile;

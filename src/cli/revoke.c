@@ -75,6 +75,8 @@ cli_revoke(const struct cli_global *g, int argc, char **argv)
 	pub.crl_dir = conf->crl_dir;
 	pub.validity = conf->crl_validity;
 	pub.actor = cli_actor();
+	pub.shards = conf->crl_shards;
+	pub.shard_url = conf->crl_shard_url;
 	if (mca_revoke(&pub, serial, reason, MCA_REVOKER_ADMIN, cli_actor(), &rr, &err) != MCA_OK) {
 		status = cli_fail_err("revoke", &err);
 		goto out;

@@ -164,3 +164,33 @@ mca_der_close(struct mca_der *d, size_t mark)
 	memcpy(d->buf + mark, h, hl);
 	d->len = mark + hl + content;
 }
+
+int
+mca_der_next(const unsigned char **p, const unsigned char *end, unsigned *tag,
+             const unsigned char **val, size_t *len)
+{
+	const unsigned char *q = *p;
+	size_t n = 0, k;
+
+	if (q >= end || end - q < 2 || (q[0] & 0x1f) == 0x1f)
+		return 0;
+	if (q[1] < 0x80) {
+		n = q[1];
+		q += 2;
+	} else {
+		k = q[1] & 0x7f;
+		if (k == 0 || k > 4 || (size_t)(end - q) < 2 + k || q[2] == 0)
+			return 0;
+		for (q += 2; k > 0; k--)
+			n = n << 8 | *q++;
+		if (n < 0x80)
+			return 0; /* not minimal */
+	}
+	if ((size_t)(end - q) < n)
+		return 0;
+	*tag = (*p)[0];
+	*val = q;
+	*len = n;
+	*p = q + n;
+	return 1;
+}

@@ -40,6 +40,15 @@ void mca_der_uint(struct mca_der *d, const unsigned char *be, size_t n);
 /* Append an INTEGER (or ENUMERATED with tag) from a non-negative int64. */
 void mca_der_int64(struct mca_der *d, unsigned char tag, int64_t v);
 
+/*
+ * Reading: one DER TLV at *p (before `end`) with a single-octet tag and a
+ * definite, minimal length of at most 4 octets that fits: its tag, where
+ * its value starts and its length; *p moves past it.  0 (nothing moved)
+ * otherwise.  For walking structures too large to parse into objects.
+ */
+int mca_der_next(const unsigned char **p, const unsigned char *end, unsigned *tag,
+                 const unsigned char **val, size_t *len);
+
 /* Start a constructed value; returns a mark for mca_der_close. */
 size_t mca_der_open(struct mca_der *d, unsigned char tag);
 /* Finish the constructed value started at `mark`, fixing up its length. */

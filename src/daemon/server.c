@@ -47,6 +47,7 @@ snap_load(struct mca_server *srv, struct mca_profile_snap **out, struct mca_erro
 		mca_profile_snap_release(s);
 		return rc;
 	}
+	mca_issuer_set_crl_shards(s->issuer, srv->conf->crl_shards, srv->conf->crl_shard_url);
 	*out = s;
 	return MCA_OK;
 }
@@ -304,6 +305,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	if ((rc = mca_nonces_new(MCA_NONCE_WINDOW, MCA_NONCE_LIFETIME, &srv->nonces, err)) !=
 	    MCA_OK)
 		goto fail;
+	if ((rc = mca_crlcache_set_shards(srv->crls, conf->crl_shards, err)) != MCA_OK)
+		goto fail;
 	pthread_mutex_init(&srv->snap_lock, NULL);
 	srv->lock_ready = 1;
 	if ((rc = snap_load(srv, &srv->snap, err)) != MCA_OK)
@@ -316,6 +319,11 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	if ((rc = mca_store_open(conf->database, MCA_STORE_WAIT, &st, err)) != MCA_OK)
 		goto fail;
 	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
+	/* Load the CRL entries now, not in the first revocation. */
+	if (rc == MCA_OK && mca_crlcache_entries(srv->crls, srv->ca_cert) == NULL)
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	if (rc == MCA_OK)
+		rc = mca_crlset_sync(mca_crlcache_entries(srv->crls, srv->ca_cert), st, err);
 	if (rc == MCA_OK)
 		mca_tick_share_nonces(srv, st);
 	mca_store_close(st);
@@ -384,6 +392,12 @@ mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct m
 	p->crl_dir = srv->conf->crl_dir;
 	p->validity = srv->conf->crl_validity;
 	p->actor = actor;
+	p->shards = srv->conf->crl_shards;
+	p->shard_url = srv->conf->crl_shard_url;
+	p->set = mca_crlcache_entries(srv->crls, srv->ca_cert);
+	p->on_published = mca_crlcache_published;
+	p->on_published_arg = srv->crls;
+	p->defer_files = 1; /* written by the tick (mca_crlcache_write_files) */
 }
 
 /* Close the channel (the signer process exits at end of file) and reap it, bounded. */

@@ -26,8 +26,15 @@ maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which
 	struct mca_publish pub;
 	struct mca_error err = {0};
 	int64_t number = 0, this_update = snap ? snap->this_update : 0;
+	unsigned k;
 
 	mca_crl_snap_release(snap);
+	/* A shard not published yet (crl.shards was raised) cannot wait for the schedule. */
+	for (k = 0; which == MCA_CRL_CA && k < mca_crlcache_shards(srv->crls); k++) {
+		if ((snap = mca_crlcache_get_shard(srv->crls, k)) == NULL)
+			this_update = 0;
+		mca_crl_snap_release(snap);
+	}
 	if (this_update + every > now)
 		return;
 	mca_server_publish_params(srv, st, &pub, "mtlscad:schedule");
@@ -71,6 +78,7 @@ mca_tick(struct mca_server *srv)
 	struct mca_error err = {0};
 	struct mca_store *st = mca_server_store(srv, &err);
 	struct mca_crl_snap *root;
+	struct mca_publish pub;
 	int64_t now = (int64_t)mca_now();
 	int n = 0;
 
@@ -96,7 +104,18 @@ mca_tick(struct mca_server *srv)
 	}
 	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	/* The files of what was published since (revocations return before them). */
+	mca_server_publish_params(srv, st, &pub, "mtlscad:files");
+	if (mca_crlcache_write_files(srv->crls, &pub, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "writing CRL files: %s", err.msg);
 	if (now - srv->last_purge >= 3600) {
+		int64_t gone = 0;
+
+		/* CRL entries of certificates expired before every CRL's thisUpdate. */
+		if (mca_publish_purge_expired(&pub, &gone, &err) != MCA_OK)
+			mca_log(MCA_LOG_ERR, "purging expired CRL entries: %s", err.msg);
+		else if (gone > 0)
+			mca_log(MCA_LOG_INFO, "purged %lld expired CRL entries", (long long)gone);
 		srv->last_purge = now;
 		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
 			mca_log(MCA_LOG_ERR, "purging tokens: %s", err.msg);

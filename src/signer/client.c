@@ -114,9 +114,12 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 
 	*reply = NULL;
 	*reply_len = 0;
-	if (alen + blen > MCA_SIGNER_FRAME_MAX)
-		return mca_error_set(err, MCA_ERR_INVAL, "%zu octets to sign: over the bound of %d",
-		                     alen + blen, MCA_SIGNER_FRAME_MAX);
+	if (alen + blen >
+	    (op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX : MCA_SIGNER_FRAME_MAX))
+		return mca_error_set(
+		    err, MCA_ERR_INVAL, "%zu octets to sign: over the bound of %lu", alen + blen,
+		    (unsigned long)(op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX
+		                                             : MCA_SIGNER_FRAME_MAX));
 	pthread_mutex_lock(&c->lock);
 	if (c->fd < 0) {
 		pthread_mutex_unlock(&c->lock);

@@ -154,13 +154,135 @@ out:
 	return rc;
 }
 
+/* ---- TBSCertList walking: its entries are checked without an object each ---- */
+
+/* Extensions ::= SEQUENCE OF SEQUENCE { OID, BOOLEAN OPTIONAL, OCTET STRING } (content). */
+static int
+exts_ok(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len, *v, *q, *qe, *x;
+	size_t n, m;
+	unsigned tag;
+
+	if (len == 0)
+		return 0;
+	while (p < end) {
+		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
+			return 0;
+		q = v;
+		qe = v + n;
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x06 || m == 0)
+			return 0;
+		if (q < qe && *q == 0x01 &&
+		    (!mca_der_next(&q, qe, &tag, &x, &m) || m != 1 || x[0] != 0xff))
+			return 0;
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x04 || q != qe)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * revokedCertificates (content): each SEQUENCE { INTEGER (positive, at
+ * most 20 octets of magnitude), UTCTime or GeneralizedTime, Extensions
+ * OPTIONAL }, used up exactly.  Returns the index of the first bad entry,
+ * or -1 when all are well formed.
+ */
+static long
+entries_bad(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len, *v, *q, *qe, *x;
+	size_t n, m;
+	unsigned tag;
+	long i;
+
+	for (i = 0; p < end; i++) {
+		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
+			return i;
+		q = v;
+		qe = v + n;
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x02 || m == 0 || m > 21 ||
+		    (x[0] & 0x80) || (m > 1 && x[0] == 0 && !(x[1] & 0x80)) ||
+		    (m == 21 && x[0] != 0) || (m == 1 && x[0] == 0))
+			return i;
+		if (!mca_der_next(&q, qe, &tag, &x, &m) ||
+		    !((tag == 0x17 && m == 13) || (tag == 0x18 && m == 15)))
+			return i;
+		if (q < qe &&
+		    (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x30 || !exts_ok(x, m)))
+			return i;
+		if (q != qe)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Split a TBSCertList into its revokedCertificates and the rest: *rest
+ * (malloc'd) is the TBS without that element, *list and *list_len its
+ * content (NULL, 0 when absent).  0 when `tbs` is not one SEQUENCE of the fields
+ * of RFC 5280 5.1.2 in their order (what d2i_X509_CRL then checks).
+ */
+static int
+split_entries(const unsigned char *tbs, size_t tbs_len, unsigned char **rest, size_t *rest_len,
+              const unsigned char **list, size_t *list_len)
+{
+	const unsigned char *p = tbs, *end = tbs + tbs_len, *v, *q, *qe, *el, *x, *lstart = NULL;
+	size_t n, m, field = 0;
+	unsigned tag;
+	struct mca_der d;
+	size_t mark;
+
+	*rest = NULL;
+	*list = NULL;
+	*list_len = 0;
+	if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30 || p != end)
+		return 0;
+	q = v;
+	qe = v + n;
+	/* version?, signature, issuer, thisUpdate, nextUpdate?, then the list if any */
+	if (q < qe && *q == 0x02 && !mca_der_next(&q, qe, &tag, &x, &m))
+		return 0;
+	for (field = 0; field < 3; field++)
+		if (!mca_der_next(&q, qe, &tag, &x, &m) ||
+		    (field < 2 ? tag != 0x30 : (tag != 0x17 && tag != 0x18)))
+			return 0;
+	if (q < qe && (*q == 0x17 || *q == 0x18) && !mca_der_next(&q, qe, &tag, &x, &m))
+		return 0;
+	el = q;
+	if (q < qe && *q == 0x30) {
+		if (!mca_der_next(&q, qe, &tag, &x, &m))
+			return 0;
+		lstart = el;
+		*list = x;
+		*list_len = m;
+	}
+	mca_der_init(&d);
+	mark = mca_der_open(&d, MCA_DER_SEQUENCE);
+	if (lstart != NULL) {
+		mca_der_raw(&d, v, (size_t)(lstart - v));
+		mca_der_raw(&d, *list + *list_len, (size_t)(qe - (*list + *list_len)));
+	} else {
+		mca_der_raw(&d, v, n);
+	}
+	mca_der_close(&d, mark);
+	if (d.failed) {
+		mca_der_free(&d);
+		return 0;
+	}
+	*rest = d.buf;
+	*rest_len = d.len;
+	return 1;
+}
+
 mca_rc
 mca_lint_crl(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs_len, int64_t last,
              int64_t *number, struct mca_error *err)
 {
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	size_t der_len = 0;
+	unsigned char *der = NULL, *rest = NULL;
+	const unsigned char *p, *list = NULL;
+	size_t der_len = 0, rest_len = 0, list_len = 0;
+	long bad;
 	X509_CRL *crl = NULL;
 	AUTHORITY_KEYID *aki = NULL;
 	ASN1_INTEGER *num = NULL;
@@ -169,9 +291,23 @@ mca_lint_crl(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs_
 	mca_rc rc;
 
 	*number = 0;
-	der = wrap_unsigned(ca, tbs, tbs_len, &der_len);
-	if (der == NULL)
-		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	/*
+	 * OpenSSL parses all but the entries (a million of them would be a
+	 * million objects); the entries are walked here.
+	 */
+	if (!split_entries(tbs, tbs_len, &rest, &rest_len, &list, &list_len)) {
+		rc = REFUSE(err, "parse", "signer refused: not one DER TBSCertList");
+		goto out;
+	}
+	if ((bad = entries_bad(list, list_len)) >= 0) {
+		rc = REFUSE(err, "parse", "signer refused: CRL entry %ld is malformed", bad);
+		goto out;
+	}
+	der = wrap_unsigned(ca, rest, rest_len, &der_len);
+	if (der == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	p = der;
 	crl = d2i_X509_CRL(NULL, &p, (long)der_len);
 	if (crl == NULL || p != der + der_len) {
@@ -211,6 +347,7 @@ out:
 	ASN1_INTEGER_free(num);
 	AUTHORITY_KEYID_free(aki);
 	X509_CRL_free(crl);
+	free(rest);
 	free(der);
 	ERR_clear_error();
 	return rc;

@@ -89,7 +89,8 @@ mca_sigframe_write(int fd, unsigned op, const void *a, size_t alen, const void *
 	size_t len = alen + blen;
 	mca_rc rc;
 
-	if (op > 0xff || len > MCA_SIGNER_FRAME_MAX)
+	if (op > 0xff ||
+	    len > (op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX : MCA_SIGNER_FRAME_MAX))
 		return mca_error_set(err, MCA_ERR_INVAL,
 		                     "signer frame of %zu octets over the bound", len);
 	hdr[0] = (unsigned char)op;
@@ -112,9 +113,12 @@ mca_sigframe_header(const unsigned char hdr[5], unsigned *op, size_t *len, struc
 
 	*op = hdr[0];
 	*len = 0;
-	if (n > MCA_SIGNER_FRAME_MAX)
-		return mca_error_set(err, MCA_ERR_INVAL, "frame length %lu over the bound of %d",
-		                     (unsigned long)n, MCA_SIGNER_FRAME_MAX);
+	/* A TBSCertList may be long; everything else is short (replies too: signatures). */
+	if (n > (*op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX : MCA_SIGNER_FRAME_MAX))
+		return mca_error_set(
+		    err, MCA_ERR_INVAL, "frame length %lu over the bound of %lu", (unsigned long)n,
+		    (unsigned long)(*op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX
+		                                              : MCA_SIGNER_FRAME_MAX));
 	*len = n;
 	return MCA_OK;
 }

@@ -10,7 +10,8 @@
  *
  * The protocol (both directions, over a SOCK_STREAM socketpair):
  *   frame = op or status (1 octet) | length (4 octets, big-endian,
- *           at most MCA_SIGNER_FRAME_MAX) | payload (length octets)
+ *           at most MCA_SIGNER_FRAME_MAX; a SIGN_CRL request at most
+ *           MCA_SIGNER_CRL_FRAME_MAX) | payload (length octets)
  * Requests (op):
  *   SIGN_CERT  key octet | TBSCertificate DER     -> the signature
  *   SIGN_CRL   key octet | TBSCertList DER        -> the signature (its number
@@ -41,7 +42,9 @@
 
 #include "common/err.h"
 
-#define MCA_SIGNER_FRAME_MAX       65536
+#define MCA_SIGNER_FRAME_MAX 65536
+/* A CRL of some six million entries (pki/crl.h: about 40 octets each). */
+#define MCA_SIGNER_CRL_FRAME_MAX   (256u << 20)
 #define MCA_SIGNER_FRAME_TIMEOUT_S 2
 /* The descriptor of its channel in the exec'd signer process. */
 #define MCA_SIGNER_FD 3

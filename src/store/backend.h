@@ -95,6 +95,24 @@ struct mca_store_ops {
 	                     struct mca_error *err);
 	mca_rc (*crl_latest)(void *impl, const char *issuer, struct mca_crl_rec *out,
 	                     struct mca_error *err);
+	/* Empty the der of issuer's CRLs numbered below `below`. */
+	mca_rc (*crl_prune)(void *impl, const char *issuer, int64_t below, struct mca_error *err);
+	/* As crl_latest, without reading der (NULL; der_len its size). */
+	mca_rc (*crl_latest_info)(void *impl, const char *issuer, struct mca_crl_rec *out,
+	                          struct mca_error *err);
+	/*
+	 * Pre-encoded CRL entries: crl_entry_add assigns r->seq itself, above
+	 * every seq ever given (also after crl_entries_purge: in-memory copies
+	 * read the rows above the seq they hold).
+	 */
+	mca_rc (*crl_entry_add)(void *impl, const struct mca_crl_entry_row *r,
+	                        struct mca_error *err);
+	mca_rc (*crl_entries)(void *impl, const char *issuer_dn, int shard, int64_t since,
+	                      mca_crl_entry_cb cb, void *arg, struct mca_error *err);
+	mca_rc (*crl_entries_after)(void *impl, const char *issuer_dn, int64_t after,
+	                            mca_crl_entry_cb cb, void *arg, struct mca_error *err);
+	mca_rc (*crl_entries_purge)(void *impl, const char *issuer_dn, int64_t before, int64_t *n,
+	                            struct mca_error *err);
 
 	/* Domain validations. */
 	mca_rc (*validation_current)(void *impl, const char *name, const char *const *methods,

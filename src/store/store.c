@@ -378,6 +378,47 @@ mca_store_crl_insert(struct mca_store *st, const char *issuer, int64_t number, i
 }
 
 mca_rc
+mca_store_crl_prune(struct mca_store *st, const char *issuer, int64_t below, struct mca_error *err)
+{
+	return OPS(st)->crl_prune(IMPL(st), issuer, below, err);
+}
+
+mca_rc
+mca_store_crl_latest_info(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
+                          struct mca_error *err)
+{
+	return OPS(st)->crl_latest_info(IMPL(st), issuer, out, err);
+}
+
+mca_rc
+mca_store_crl_entry_add(struct mca_store *st, const struct mca_crl_entry_row *r,
+                        struct mca_error *err)
+{
+	return OPS(st)->crl_entry_add(IMPL(st), r, err);
+}
+
+mca_rc
+mca_store_crl_entries(struct mca_store *st, const char *issuer_dn, int shard, int64_t since,
+                      mca_crl_entry_cb cb, void *arg, struct mca_error *err)
+{
+	return OPS(st)->crl_entries(IMPL(st), issuer_dn, shard, since, cb, arg, err);
+}
+
+mca_rc
+mca_store_crl_entries_purge(struct mca_store *st, const char *issuer_dn, int64_t before, int64_t *n,
+                            struct mca_error *err)
+{
+	return OPS(st)->crl_entries_purge(IMPL(st), issuer_dn, before, n, err);
+}
+
+mca_rc
+mca_store_crl_entries_after(struct mca_store *st, const char *issuer_dn, int64_t after,
+                            mca_crl_entry_cb cb, void *arg, struct mca_error *err)
+{
+	return OPS(st)->crl_entries_after(IMPL(st), issuer_dn, after, cb, arg, err);
+}
+
+mca_rc
 mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
                      struct mca_error *err)
 {

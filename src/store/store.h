@@ -135,6 +135,7 @@ struct mca_cert_rec {
 	char *reason;       /* NULL when not revoked */
 	char *requester;
 	int64_t created_at;
+	int crl_shard; /* the CRL shard its CDP names (ca/publish.h); -1: the complete CRL */
 };
 
 /*
@@ -176,7 +177,10 @@ mca_rc mca_store_audit_list(struct mca_store *st, int64_t after_id,
                             int (*cb)(void *arg, const struct mca_audit_rec *r), void *arg,
                             struct mca_error *err);
 
-/* Highest CRL number stored for `issuer` ("ca" or "root"); 0 when none. */
+/*
+ * Highest CRL number stored for `issuer` ("ca", "root", or "ca-K": shard K
+ * of the issuing CA's partitioned CRLs); 0 when none.
+ */
 mca_rc mca_store_crl_max_number(struct mca_store *st, const char *issuer, int64_t *number,
                                 struct mca_error *err);
 
@@ -195,6 +199,18 @@ mca_rc mca_store_crl_latest(struct mca_store *st, const char *issuer, struct mca
                             struct mca_error *err);
 
 /*
+ * Drop the DER of the CRLs of `issuer` numbered below `below` (their rows,
+ * numbers and times stay; der becomes empty): at a million entries each
+ * CRL is 42 MB, and only the newest are ever read.
+ */
+mca_rc mca_store_crl_prune(struct mca_store *st, const char *issuer, int64_t below,
+                           struct mca_error *err);
+
+/* mca_store_crl_latest without reading the CRL itself: out->der NULL, der_len its size. */
+mca_rc mca_store_crl_latest_info(struct mca_store *st, const char *issuer, struct mca_crl_rec *out,
+                                 struct mca_error *err);
+
+/*
  * Call `cb` for every revoked certificate of `issuer_dn` that must be on
  * the next CRL: revoked, and not expired before `since` (the thisUpdate
  * of the previous CRL, so an expired entry stays for exactly one more
@@ -205,6 +221,56 @@ typedef int (*mca_revoked_cb)(void *arg, const char *serial, int64_t revoked_at,
                               const char *reason);
 mca_rc mca_store_revoked_foreach(struct mca_store *st, const char *issuer_dn, int64_t since,
                                  mca_revoked_cb cb, void *arg, struct mca_error *err);
+
+/*
+ * Pre-encoded CRL entries (pki/crl.h, sql/0006-crl-entries.sql): one per
+ * revoked certificate, added in the transaction that revokes it.
+ */
+struct mca_crl_entry_row {
+	const char *issuer; /* issuer DN, as mca_cert_rec.issuer */
+	const unsigned char *key;
+	size_t key_len; /* mca_crl_entry_encode's key: 1..MCA_CRL_KEY_MAX octets */
+	const unsigned char *entry;
+	size_t entry_len;  /* its DER: 1..MCA_CRL_ENTRY_MAX octets */
+	int64_t not_after; /* of the certificate */
+	int shard;         /* -1: none */
+	int64_t seq;       /* order of insertion (> 0); set by mca_store_crl_entry_add */
+};
+
+/*
+ * Add an entry; r->seq is ignored and the row gets the next seq (one more
+ * than the highest).  A second entry for the same (issuer, key) is
+ * MCA_ERR_EXISTS.  Run it in the revocation's transaction.
+ */
+mca_rc mca_store_crl_entry_add(struct mca_store *st, const struct mca_crl_entry_row *r,
+                               struct mca_error *err);
+
+/*
+ * Call `cb` for the entries of `issuer_dn` a CRL must list: not expired
+ * before `since` (not_after > since; see mca_store_revoked_foreach), of
+ * `shard` (-1: every entry, for the complete CRL), in key order.  The row
+ * is valid during the call only.  A non-zero return from cb stops the walk
+ * and is returned as MCA_ERR_INTERNAL.
+ */
+typedef int (*mca_crl_entry_cb)(void *arg, const struct mca_crl_entry_row *r);
+mca_rc mca_store_crl_entries(struct mca_store *st, const char *issuer_dn, int shard, int64_t since,
+                             mca_crl_entry_cb cb, void *arg, struct mca_error *err);
+
+/*
+ * Delete the entries of `issuer_dn` with not_after <= `before` (no CRL can
+ * list them again once every CRL's previous thisUpdate is past `before`);
+ * *n gets how many.  Seqs are never given again (the backend may keep the
+ * row of the highest one for that).
+ */
+mca_rc mca_store_crl_entries_purge(struct mca_store *st, const char *issuer_dn, int64_t before,
+                                   int64_t *n, struct mca_error *err);
+
+/*
+ * Call `cb` for every entry of `issuer_dn` with seq > `after`, expired or
+ * not, in seq order: what an in-memory copy (ca/crlset.h) lacks.
+ */
+mca_rc mca_store_crl_entries_after(struct mca_store *st, const char *issuer_dn, int64_t after,
+                                   mca_crl_entry_cb cb, void *arg, struct mca_error *err);
 
 /* Filter for mca_store_cert_list; NULL/0 fields do not filter. */
 struct mca_cert_filter {
@@ -285,6 +351,8 @@ mca_rc mca_store_token_purge(struct mca_store *st, int64_t before, int *n, struc
  * Mark a valid certificate revoked (reason name as in doc/cli.md) with an
  * audit row ("revoke" by `actor`) in one transaction.  *changed is 0 when
  * it was revoked already; MCA_ERR_NOTFOUND when there is no such serial.
+ * The CRL entry is not added here: ca/revoke.h does that, in the same
+ * transaction (mca_store_crl_entry_add); CRLs list only what has one.
  */
 mca_rc mca_store_cert_revoke(struct mca_store *st, const char *serial, int64_t now,
                              const char *reason, const char *actor, int *changed,

@@ -14,7 +14,8 @@
  * "signer.lint." rule and a message; an accepted TBSCertificate, once
  * wrapped and parsed by OpenSSL, is issued by the CA's subject, is not a
  * CA and has a 16-octet serial; an accepted CRL's number is above the last;
- * every frame read is within MCA_SIGNER_FRAME_MAX and its payload is
+ * every frame read is within MCA_SIGNER_FRAME_MAX (a SIGN_CRL frame within
+ * MCA_SIGNER_CRL_FRAME_MAX) and its payload is
  * exactly the bytes that were written; reading ends in an error, never a
  * hang (the stream is finite and closed).
  */
@@ -100,7 +101,9 @@ frames(const uint8_t *data, size_t size)
 		mca_error_clear(&err);
 		if (mca_sigframe_read(sv[0], &op, &payload, &len, &err) != MCA_OK)
 			break;
-		if (len > MCA_SIGNER_FRAME_MAX || consumed + 5 + len > size)
+		if (len > (op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX
+		                                    : MCA_SIGNER_FRAME_MAX) ||
+		    consumed + 5 + len > size)
 			fz_fail("frame of %zu octets from a stream of %zu", len, size);
 		if (len > 0 && (payload == NULL || memcmp(payload, data + consumed + 5, len) != 0))
 			fz_fail("frame payload differs from what was written");

@@ -11,7 +11,8 @@ conf=$d/mtlsca.conf
 db=$d/mtlsca.db
 
 # ---- migration 0005: rows of schema 4 get their types ---------------------------
-# Back to schema 4 as an older mtlsca left it: untyped names in both tables.
+# Back to schema 4 as an older mtlsca left it: untyped names in both tables,
+# no CRL entries (0006).
 srv=$(sqlite3 "$db" "SELECT serial FROM certificates WHERE profile = 'server' LIMIT 1")
 [ -n "$srv" ] || fail "init recorded a server certificate"
 sqlite3 "$db" "UPDATE certificates SET names = '[\"stale\"]' WHERE serial = '$srv';
@@ -20,6 +21,8 @@ sqlite3 "$db" "UPDATE certificates SET names = '[\"stale\"]' WHERE serial = '$sr
 	VALUES ('00000000000000aa', X'00', 'private',
 		'[\"10.0.0.9\",\"spiffe://x.example/y\",\"*.a.example.internal\",\"fd00::2\",\"h.example.internal\"]',
 		1, 1, 4000000000, 1, 'test');
+	DROP TABLE crl_entries; DROP TABLE crl_issuers;
+	ALTER TABLE certificates DROP COLUMN crl_shard;
 	PRAGMA user_version = 4;"
 "$MTLSCA" -c "$conf" list >/dev/null 2>"$T_DIR/err" || { cat "$T_DIR/err"; fail "list after downgrade"; }
 eq "migration: schema version is current" "$(sqlite3 "$db" 'PRAGMA user_version')" \

@@ -1,7 +1,8 @@
 #!/bin/sh
 # valgrind.sh - the daemon's request path is leak-free and free of memory
 # errors under valgrind: enrollment, refusals of each kind, renewal,
-# inventory, revocation with CRL publication, CRL and metrics, ACME
+# inventory, revocation with CRL publication (two CRL shards), CRL (complete
+# and shard, DER and PEM) and metrics, ACME
 # entry points, token minting, SIGHUP reload, SIGTERM.  (The sanitizer
 # build covers the same ground with ASan, so it skips this test.)
 set -e
@@ -15,6 +16,8 @@ command -v valgrind >/dev/null || fail "valgrind is needed (apt-get install valg
 
 d=$T_DIR/ca
 init_ca "$d"
+# two CRL shards: the revocation publishes its shard too, /crl/K is served
+jq '.crl.shards = 2' "$d/mtlsca.conf" >"$T_DIR/conf" && cp "$T_DIR/conf" "$d/mtlsca.conf"
 VG_LOG=$T_DIR/valgrind.log
 D_LOG=$T_DIR/daemon.log
 valgrind --leak-check=full --show-leak-kinds=definite,indirect \
@@ -54,6 +57,10 @@ eq "revoke" "$(code --cert "$d/admin.crt" --key "$d/admin.key" -H 'Content-Type:
 eq "revoked cannot renew" "$(code --cert "$T_DIR/c.pem" --key "$T_DIR/k.pem" -X POST \
 	"$https/v1/renew")" 401
 eq "CRL" "$(code "http://127.0.0.1:$H/crl")" 200
+eq "CRL PEM" "$(code "http://127.0.0.1:$H/crl.pem")" 200
+eq "shard CRL" "$(code "http://127.0.0.1:$H/crl/1")" 200
+eq "shard CRL PEM" "$(code "http://127.0.0.1:$H/crl/0.pem")" 200
+eq "no such shard" "$(code "http://127.0.0.1:$H/crl/2")" 404
 eq "metrics" "$(code "http://127.0.0.1:$H/metrics")" 200
 eq "ACME directory" "$(code "$https/acme/domain-validated/directory")" 200
 eq "ACME malformed JWS" "$(code -X POST -H 'Content-Type: application/jose+json' -d '{}' \

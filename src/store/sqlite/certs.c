@@ -9,12 +9,12 @@
 
 #define CERT_COLUMNS                                                                               \
 	"serial, issuer, profile, subject, names, not_before, not_after, der, fingerprint,"        \
-	" status, revoked_at, reason, requester, created_at"
+	" status, revoked_at, reason, requester, created_at, crl_shard"
 
 static const char sql_insert[] =
     "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
-    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', NULL, NULL, ?10, ?11)";
+    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at, crl_shard)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'valid', NULL, NULL, ?10, ?11, ?12)";
 static const char sql_get[] = "SELECT " CERT_COLUMNS " FROM certificates WHERE serial = ?1";
 static const char sql_list[] = "SELECT " CERT_COLUMNS " FROM certificates"
                                " WHERE (?1 IS NULL"
@@ -49,6 +49,8 @@ mca_sq_cert_insert(void *impl, const struct mca_cert_rec *r, struct mca_error *e
 	sqlite3_bind_text(s, 9, r->fingerprint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 10, r->requester, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 11, r->created_at ? r->created_at : (int64_t)mca_now());
+	if (r->crl_shard >= 0)
+		sqlite3_bind_int(s, 12, r->crl_shard);
 	return mca_sq_done(c, s, err);
 }
 
@@ -73,6 +75,7 @@ row_to_rec(sqlite3_stmt *s, struct mca_cert_rec *r, struct mca_error *err)
 	r->reason = mca_sq_col_text(s, 11);
 	r->requester = mca_sq_col_text(s, 12);
 	r->created_at = sqlite3_column_int64(s, 13);
+	r->crl_shard = sqlite3_column_type(s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 14);
 	if (r->serial == NULL || r->issuer == NULL || r->profile == NULL || r->subject == NULL ||
 	    r->names == NULL || r->der == NULL || r->fingerprint == NULL || r->status == NULL ||
 	    r->requester == NULL) {

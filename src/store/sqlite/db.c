@@ -14,6 +14,7 @@
 
 #include "common/embedded.h"
 #include "common/util.h"
+#include "pki/crl.h"
 #include "policy/names.h"
 #include "store/sqlite/sqlite.h"
 
@@ -203,7 +204,45 @@ sql_ip_canon(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(ctx);
 }
 
-/* The functions migrations use (sql/0005-typed-names.sql). */
+/* SQL mca_crl_entry(serial, revoked_at, reason): the entry's DER (pki/crl.h), NULL if bad. */
+static void
+sql_crl_entry(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	unsigned char der[MCA_CRL_ENTRY_MAX], key[MCA_CRL_KEY_MAX];
+	size_t der_len = 0, key_len = 0;
+	struct mca_crl_entry e;
+	const char *reason = (const char *)sqlite3_value_text(argv[2]);
+
+	(void)argc;
+	/* a reason this program does not know was recorded as given: unspecified then */
+	if (reason != NULL && mca_crl_reason_parse(reason) < 0)
+		reason = NULL;
+	if (mca_crl_entry_set(&e, (const char *)sqlite3_value_text(argv[0]),
+	                      sqlite3_value_int64(argv[1]), reason, NULL) == MCA_OK &&
+	    mca_crl_entry_encode(&e, der, &der_len, key, &key_len, NULL) == MCA_OK)
+		sqlite3_result_blob(ctx, der, (int)der_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_null(ctx);
+}
+
+/* SQL mca_crl_key(serial): the entry's sort key, NULL if bad. */
+static void
+sql_crl_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	unsigned char der[MCA_CRL_ENTRY_MAX], key[MCA_CRL_KEY_MAX];
+	size_t der_len = 0, key_len = 0;
+	struct mca_crl_entry e;
+
+	(void)argc;
+	if (mca_crl_entry_set(&e, (const char *)sqlite3_value_text(argv[0]), 0, NULL, NULL) ==
+	        MCA_OK &&
+	    mca_crl_entry_encode(&e, der, &der_len, key, &key_len, NULL) == MCA_OK)
+		sqlite3_result_blob(ctx, key, (int)key_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_null(ctx);
+}
+
+/* The functions migrations use (sql/0005-typed-names.sql, sql/0006-crl-entries.sql). */
 static mca_rc
 register_functions(struct mca_sq *c, struct mca_error *err)
 {
@@ -212,6 +251,10 @@ register_functions(struct mca_sq *c, struct mca_error *err)
 	if (sqlite3_create_function(c->db, "mca_der_names", 1, flags, NULL, sql_der_names, NULL,
 	                            NULL) != SQLITE_OK ||
 	    sqlite3_create_function(c->db, "mca_ip_canon", 1, flags, NULL, sql_ip_canon, NULL,
+	                            NULL) != SQLITE_OK ||
+	    sqlite3_create_function(c->db, "mca_crl_entry", 3, flags, NULL, sql_crl_entry, NULL,
+	                            NULL) != SQLITE_OK ||
+	    sqlite3_create_function(c->db, "mca_crl_key", 1, flags, NULL, sql_crl_key, NULL,
 	                            NULL) != SQLITE_OK)
 		return mca_error_set(err, MCA_ERR_DB, "%s: cannot register SQL functions: %s",
 		                     c->path, sqlite3_errmsg(c->db));
@@ -365,6 +408,12 @@ static const struct mca_store_ops sqlite_ops = {
     .crl_max_number = mca_sq_crl_max_number,
     .crl_insert = mca_sq_crl_insert,
     .crl_latest = mca_sq_crl_latest,
+    .crl_latest_info = mca_sq_crl_latest_info,
+    .crl_prune = mca_sq_crl_prune,
+    .crl_entry_add = mca_sq_crl_entry_add,
+    .crl_entries = mca_sq_crl_entries,
+    .crl_entries_after = mca_sq_crl_entries_after,
+    .crl_entries_purge = mca_sq_crl_entries_purge,
     .validation_current = mca_sq_validation_current,
     .validation_add = mca_sq_validation_add,
     .token_insert = mca_sq_token_insert,

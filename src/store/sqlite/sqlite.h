@@ -78,6 +78,16 @@ mca_rc mca_sq_crl_insert(void *impl, const char *issuer, int64_t number, int64_t
                          struct mca_error *err);
 mca_rc mca_sq_crl_latest(void *impl, const char *issuer, struct mca_crl_rec *out,
                          struct mca_error *err);
+mca_rc mca_sq_crl_prune(void *impl, const char *issuer, int64_t below, struct mca_error *err);
+mca_rc mca_sq_crl_latest_info(void *impl, const char *issuer, struct mca_crl_rec *out,
+                              struct mca_error *err);
+mca_rc mca_sq_crl_entry_add(void *impl, const struct mca_crl_entry_row *r, struct mca_error *err);
+mca_rc mca_sq_crl_entries(void *impl, const char *issuer_dn, int shard, int64_t since,
+                          mca_crl_entry_cb cb, void *arg, struct mca_error *err);
+mca_rc mca_sq_crl_entries_purge(void *impl, const char *issuer_dn, int64_t before, int64_t *n,
+                                struct mca_error *err);
+mca_rc mca_sq_crl_entries_after(void *impl, const char *issuer_dn, int64_t after,
+                                mca_crl_entry_cb cb, void *arg, struct mca_error *err);
 
 /* validations.c */
 mca_rc mca_sq_validation_current(void *impl, const char *name, const char *const *methods,

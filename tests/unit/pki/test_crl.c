@@ -21,6 +21,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -926,6 +927,425 @@ START_TEST(invalid_input)
 }
 END_TEST
 
+/* ---- pre-encoded entries, partitions, PEM (pki/crl.h) ---- */
+
+/* An entry's DER is what mca_crl_build_tbs writes for it, byte for byte. */
+START_TEST(entry_encode_same_as_tbs)
+{
+	struct mca_error err = {0};
+	struct ca ca;
+	unsigned char der[MCA_CRL_ENTRY_MAX], key[MCA_CRL_KEY_MAX], *tbs;
+	size_t der_len = 0, key_len = 0, tbs_len = 0, i;
+
+	ca_make(&ca, 0, NULL, 1, "entries");
+	for (i = 0; i < NELEM(all_entries); i++) {
+		tbs = tbs_make(&ca, 1, T_2026, T_2026 + 86400, &all_entries[i], 1, &tbs_len);
+		ck_assert_msg(mca_crl_entry_encode(&all_entries[i], der, &der_len, key, &key_len,
+		                                   &err) == MCA_OK,
+		              "%s", err.msg);
+		ck_assert_ptr_nonnull(memmem(tbs, tbs_len, der, der_len));
+		ck_assert_uint_le(der_len, MCA_CRL_ENTRY_MAX);
+		free(tbs);
+	}
+	ca_free(&ca);
+}
+END_TEST
+
+/* Keys sort as the serials do, whatever their lengths and leading zeros. */
+static const struct {
+	unsigned char a[3], b[3];
+	size_t na, nb;
+	int order; /* sign of key(a) - key(b) */
+} key_orders[] = {
+    {{0x01}, {0x02}, 1, 1, -1},
+    {{0xff}, {0x01, 0x00}, 1, 2, -1},
+    {{0x00, 0xff}, {0xff}, 2, 1, 0},
+    {{0x00, 0x00, 0x05}, {0x04}, 3, 1, 1},
+    {{0x7f, 0xff}, {0x80, 0x00}, 2, 2, -1},
+    {{0x01, 0x00, 0x00}, {0xff, 0xff}, 3, 2, 1},
+};
+
+START_TEST(entry_key_order)
+{
+	struct mca_crl_entry a = {{0}, 0, T_2026, 0}, b = {{0}, 0, T_2026, 0};
+	unsigned char der[MCA_CRL_ENTRY_MAX], ka[MCA_CRL_KEY_MAX], kb[MCA_CRL_KEY_MAX];
+	size_t der_len, la, lb;
+	int c;
+
+	memcpy(a.serial, key_orders[_i].a, key_orders[_i].na);
+	a.serial_len = key_orders[_i].na;
+	memcpy(b.serial, key_orders[_i].b, key_orders[_i].nb);
+	b.serial_len = key_orders[_i].nb;
+	ck_assert_int_eq(mca_crl_entry_encode(&a, der, &der_len, ka, &la, NULL), MCA_OK);
+	ck_assert_int_eq(mca_crl_entry_encode(&b, der, &der_len, kb, &lb, NULL), MCA_OK);
+	c = memcmp(ka, kb, la < lb ? la : lb);
+	if (c == 0)
+		c = la < lb ? -1 : la > lb;
+	ck_assert_int_eq(c < 0 ? -1 : c > 0, key_orders[_i].order);
+}
+END_TEST
+
+/* An entry that cannot be encoded is refused, naming why; nothing is written. */
+START_TEST(entry_encode_refused)
+{
+	struct mca_crl_entry e = {{0}, 1, T_2026, 0};
+	struct mca_error err = {0};
+	unsigned char der[MCA_CRL_ENTRY_MAX], key[MCA_CRL_KEY_MAX];
+	size_t der_len = 1, key_len = 1;
+
+	ck_assert_int_eq(mca_crl_entry_encode(&e, der, &der_len, key, &key_len, &err),
+	                 MCA_ERR_INVAL);
+	ck_assert_str_eq(err.msg, "CRL entry 0: serial is not a positive integer of 1..20 octets");
+	ck_assert_uint_eq(der_len, 0);
+	e.serial[0] = 1;
+	e.reason = 7;
+	ck_assert_int_eq(mca_crl_entry_encode(&e, der, &der_len, key, &key_len, &err),
+	                 MCA_ERR_INVAL);
+	ck_assert_str_eq(err.msg, "CRL entry 0: unknown reason 7");
+	e.reason = 0;
+	e.revoked_at = MCA_CRL_TIME_MAX + 1;
+	ck_assert_int_eq(mca_crl_entry_encode(&e, der, &der_len, key, &key_len, &err),
+	                 MCA_ERR_INVAL);
+	ck_assert_str_eq(
+	    err.msg, "CRL entry 0: revocation time 253402300800 is outside the years 0000..9999");
+}
+END_TEST
+
+/* Serials in hex as the store keeps them, and reason names. */
+static const struct {
+	const char *hex, *reason;
+	unsigned char want[20];
+	size_t want_len;
+	int want_reason;
+	const char *msg; /* NULL: accepted */
+} entry_sets[] = {
+    {"1", NULL, {0x01}, 1, 0, NULL},
+    {"abc", "keyCompromise", {0x0a, 0xbc}, 2, 1, NULL},
+    {"ABCD", "privilegeWithdrawn", {0xab, 0xcd}, 2, 9, NULL},
+    {"0102030405060708090a0b0c0d0e0f1011121314",
+     NULL,
+     {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20},
+     20,
+     0,
+     NULL},
+    {"", NULL, {0}, 0, 0, "serial is not 1..40 hex digits"},
+    {"12g4", NULL, {0}, 0, 0, "serial is not 1..40 hex digits"},
+    {"0102030405060708090a0b0c0d0e0f101112131415",
+     NULL,
+     {0},
+     0,
+     0,
+     "serial is not 1..40 hex digits"},
+    {"01", "certificateHold", {0}, 0, 0, "unknown reason 'certificateHold'"},
+};
+
+START_TEST(entry_set)
+{
+	struct mca_crl_entry e;
+	struct mca_error err = {0};
+	mca_rc rc = mca_crl_entry_set(&e, entry_sets[_i].hex, T_2026, entry_sets[_i].reason, &err);
+
+	if (entry_sets[_i].msg != NULL) {
+		ck_assert_int_eq(rc, MCA_ERR_INVAL);
+		ck_assert_str_eq(err.msg, entry_sets[_i].msg);
+		return;
+	}
+	ck_assert_msg(rc == MCA_OK, "%s", err.msg);
+	ck_assert_uint_eq(e.serial_len, entry_sets[_i].want_len);
+	ck_assert_mem_eq(e.serial, entry_sets[_i].want, e.serial_len);
+	ck_assert_int_eq(e.reason, entry_sets[_i].want_reason);
+	ck_assert_int_eq(e.revoked_at, T_2026);
+}
+END_TEST
+
+/* The shard of a serial is the serial modulo the number of shards. */
+START_TEST(shard_of)
+{
+	static const unsigned char s1[] = {0x01, 0x00}, s2[] = {0xff},
+	                           s16[] = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd};
+	BIGNUM *bn = BN_bin2bn(s16, sizeof(s16), NULL);
+	unsigned n;
+
+	ck_assert_uint_eq(mca_crl_shard_of(s1, sizeof(s1), 4), 0);
+	ck_assert_uint_eq(mca_crl_shard_of(s1, sizeof(s1), 3), 256 % 3);
+	ck_assert_uint_eq(mca_crl_shard_of(s2, sizeof(s2), 7), 255 % 7);
+	ck_assert_uint_eq(mca_crl_shard_of(s2, sizeof(s2), 1), 0);
+	ck_assert_uint_eq(mca_crl_shard_of(s2, sizeof(s2), 0), 0);
+	for (n = 1; n <= 1024; n += 37)
+		ck_assert_uint_eq(mca_crl_shard_of(s16, sizeof(s16), n),
+		                  (unsigned)BN_mod_word(bn, n));
+	BN_free(bn);
+}
+END_TEST
+
+/* A leaf of `ca` whose CDP is `url` (NULL: none). */
+static X509 *
+leaf_with_cdp(struct ca *ca, const char *url)
+{
+	static const unsigned char serial[] = {0x11, 0x22};
+	struct mca_certgen g;
+	struct mca_error err = {0};
+	X509 *x = NULL;
+
+	memset(&g, 0, sizeof(g));
+	g.serial = serial;
+	g.serial_len = sizeof(serial);
+	g.subject = X509_get_subject_name(ca->cert);
+	g.pubkey = ca->key;
+	g.issuer = ca->cert;
+	g.not_before = T_2026;
+	g.not_after = T_2026 + 86400;
+	g.pathlen = -1;
+	g.crl_url = url;
+	ck_assert_msg(mca_certgen_build(&g, &x, &err) == MCA_OK, "%s", err.msg);
+	return x;
+}
+
+static const struct {
+	const char *url;
+	int shard;
+} cdps[] = {
+    {"http://ca.test/crl/0", 0},
+    {"http://ca.test/crl/3", 3},
+    {"http://ca.test/crl/1023", 1023},
+    {"http://ca.test/crl/65535", 65535},
+    {"http://ca.test/crl", -1},
+    {"http://ca.test/crl/", -1},
+    {"http://ca.test/crl/03", -1},
+    {"http://ca.test/crl/65536", -1},
+    {"http://ca.test/crl/123456", -1},
+    {"http://ca.test/crl/3.pem", -1},
+    {"http://ca.test/ca.crl/3x", -1},
+    {"http://ca.test/shards/3", -1},
+    {NULL, -1},
+};
+
+START_TEST(shard_from_cdp)
+{
+	struct ca ca;
+	X509 *x;
+
+	ca_make(&ca, 0, NULL, 1, "cdp");
+	x = leaf_with_cdp(&ca, cdps[_i].url);
+	ck_assert_int_eq(mca_crl_shard_from_cdp(x), cdps[_i].shard);
+	X509_free(x);
+	ca_free(&ca);
+}
+END_TEST
+
+/* Entries handed over by an emit callback, as they are. */
+struct emit_arg {
+	const struct mca_crl_entry *v;
+	size_t n;
+	int fail;
+};
+
+static int
+emit_these(void *arg, struct mca_der *d)
+{
+	struct emit_arg *a = arg;
+	unsigned char der[MCA_CRL_ENTRY_MAX], key[MCA_CRL_KEY_MAX];
+	size_t der_len, key_len, i;
+
+	if (a->fail)
+		return -(int)MCA_ERR_DB;
+	for (i = 0; i < a->n; i++) {
+		ck_assert_int_eq(mca_crl_entry_encode(&a->v[i], der, &der_len, key, &key_len, NULL),
+		                 MCA_OK);
+		mca_der_raw(d, der, der_len);
+	}
+	return 0;
+}
+
+/*
+ * A shard CRL: a critical IssuingDistributionPoint with the URL as its
+ * full name and onlyContainsUserCerts, and nothing else in it; the
+ * entries as emitted; OpenSSL reads it and the signature verifies.
+ * Without idp_url, no IDP.  The same TBS as mca_crl_build_tbs otherwise.
+ */
+START_TEST(tbs_emit_idp)
+{
+	static const char url[] = "http://pki.test:8080/crl/7";
+	struct ca ca;
+	struct mca_error err = {0};
+	struct mca_crl_params p;
+	struct emit_arg a = {all_entries, NELEM(all_entries), 0};
+	unsigned char *tbs = NULL, *der = NULL, *plain;
+	size_t tbs_len = 0, der_len = 0, plain_len = 0;
+	X509_CRL *crl;
+	ISSUING_DIST_POINT *idp;
+	GENERAL_NAME *gn;
+	int crit = -1, loc;
+
+	ca_make(&ca, 0, NULL, 1, "idp");
+	memset(&p, 0, sizeof(p));
+	p.alg = mca_signer_algor_der(ca.signer, &p.alg_len);
+	p.issuer = ca.cert;
+	p.number = 9;
+	p.this_update = T_2026;
+	p.next_update = T_2026 + 86400;
+	/* without the IDP: exactly what mca_crl_build_tbs encodes */
+	ck_assert_msg(mca_crl_build_tbs_emit(&p, emit_these, &a, &tbs, &tbs_len, &err) == MCA_OK,
+	              "%s", err.msg);
+	plain =
+	    tbs_make(&ca, 9, T_2026, T_2026 + 86400, all_entries, NELEM(all_entries), &plain_len);
+	assert_mem(tbs, tbs_len, plain, plain_len, "TBS from emitted entries");
+	free(tbs);
+	free(plain);
+	p.idp_url = url;
+	ck_assert_msg(mca_crl_build_tbs_emit(&p, emit_these, &a, &tbs, &tbs_len, &err) == MCA_OK,
+	              "%s", err.msg);
+	crl = crl_sign(&ca, tbs, tbs_len, &der, &der_len);
+	ck_assert_int_eq(X509_CRL_verify(crl, ca.key), 1);
+	ck_assert_int_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), (int)NELEM(all_entries));
+	loc = X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1);
+	ck_assert_int_ge(loc, 0);
+	ck_assert_int_eq(X509_EXTENSION_get_critical(X509_CRL_get_ext(crl, loc)), 1);
+	idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &crit, NULL);
+	ck_assert_ptr_nonnull(idp);
+	ck_assert_int_eq(crit, 1);
+	ck_assert_int_eq(idp->onlyuser, 0xff);
+	ck_assert_int_le(idp->onlyCA, 0);
+	ck_assert_int_le(idp->indirectCRL, 0);
+	ck_assert_int_le(idp->onlyattr, 0);
+	ck_assert_ptr_null(idp->onlysomereasons);
+	ck_assert_ptr_nonnull(idp->distpoint);
+	ck_assert_int_eq(idp->distpoint->type, 0);
+	ck_assert_int_eq(sk_GENERAL_NAME_num(idp->distpoint->name.fullname), 1);
+	gn = sk_GENERAL_NAME_value(idp->distpoint->name.fullname, 0);
+	ck_assert_int_eq(gn->type, GEN_URI);
+	ck_assert_str_eq((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier), url);
+	/* the CRL's own numbers: entries counted without parsing */
+	ck_assert_int_eq(mca_crl_der_entries(der, der_len), (long)NELEM(all_entries));
+	ISSUING_DIST_POINT_free(idp);
+	X509_CRL_free(crl);
+	free(der);
+	free(tbs);
+	ca_free(&ca);
+}
+END_TEST
+
+/* No entries emitted: no revokedCertificates at all; a failing callback fails the build. */
+START_TEST(tbs_emit_none_and_failure)
+{
+	struct ca ca;
+	struct mca_error err = {0};
+	struct mca_crl_params p;
+	struct emit_arg a = {NULL, 0, 0};
+	unsigned char *tbs = NULL, *plain = NULL, dummy = 0;
+	size_t tbs_len = 0, plain_len = 0;
+
+	ca_make(&ca, 0, NULL, 1, "none");
+	memset(&p, 0, sizeof(p));
+	p.alg = mca_signer_algor_der(ca.signer, &p.alg_len);
+	p.issuer = ca.cert;
+	p.number = 2;
+	p.this_update = T_2026;
+	p.next_update = T_2026 + 60;
+	ck_assert_int_eq(mca_crl_build_tbs_emit(&p, emit_these, &a, &tbs, &tbs_len, &err), MCA_OK);
+	plain = tbs_make(&ca, 2, T_2026, T_2026 + 60, NULL, 0, &plain_len);
+	assert_mem(tbs, tbs_len, plain, plain_len, "TBS without entries");
+	free(tbs);
+	free(plain);
+	a.fail = 1;
+	tbs = &dummy;
+	ck_assert_int_eq(mca_crl_build_tbs_emit(&p, emit_these, &a, &tbs, &tbs_len, &err),
+	                 MCA_ERR_DB);
+	ck_assert_ptr_null(tbs);
+	ca_free(&ca);
+}
+END_TEST
+
+/* An IDP URL that is not printable ASCII of 1..1024 octets is refused. */
+START_TEST(tbs_emit_bad_url)
+{
+	static const char *const urls[] = {"", "http://a b/crl/1", "http://\x7f/crl/1",
+	                                   "http://\xc3\xa9/crl/1", NULL};
+	char long_url[1100];
+	struct ca ca;
+	struct mca_error err = {0};
+	struct mca_crl_params p;
+	struct emit_arg a = {NULL, 0, 0};
+	unsigned char *tbs = NULL;
+	size_t tbs_len = 0, i;
+
+	ca_make(&ca, 0, NULL, 1, "badurl");
+	memset(&p, 0, sizeof(p));
+	p.alg = mca_signer_algor_der(ca.signer, &p.alg_len);
+	p.issuer = ca.cert;
+	p.number = 2;
+	p.this_update = T_2026;
+	p.next_update = T_2026 + 60;
+	memset(long_url, 'a', sizeof(long_url));
+	memcpy(long_url, "http://", 7);
+	long_url[1025] = '\0';
+	for (i = 0; i <= NELEM(urls) - 1; i++) {
+		p.idp_url = urls[i] != NULL ? urls[i] : long_url;
+		ck_assert_int_eq(mca_crl_build_tbs_emit(&p, emit_these, &a, &tbs, &tbs_len, &err),
+		                 MCA_ERR_INVAL);
+		ck_assert_str_eq(err.msg,
+		                 "CRL distribution point URL is empty, over 1024 octets or "
+		                 "not printable ASCII");
+		ck_assert_ptr_null(tbs);
+	}
+	long_url[1024] = '\0';
+	p.idp_url = long_url;
+	ck_assert_int_eq(mca_crl_build_tbs_emit(&p, emit_these, &a, &tbs, &tbs_len, &err), MCA_OK);
+	free(tbs);
+	ca_free(&ca);
+}
+END_TEST
+
+/* The direct PEM is OpenSSL's, byte for byte, for CRLs of several sizes. */
+START_TEST(pem_as_openssl)
+{
+	static const size_t counts[] = {0, 1, 2, 7, 40, 300};
+	struct ca ca;
+	unsigned char *tbs, *der;
+	size_t tbs_len, der_len, pem_len, i;
+	X509_CRL *crl;
+	BIO *b;
+	char *want, *pem;
+	long want_len;
+	struct mca_crl_entry *v = calloc(300, sizeof(*v));
+
+	ck_assert_ptr_nonnull(v);
+	for (i = 0; i < 300; i++) {
+		v[i].serial[0] = 0x10;
+		v[i].serial[1] = (unsigned char)i;
+		v[i].serial[2] = (unsigned char)(i >> 8);
+		v[i].serial_len = 3;
+		v[i].revoked_at = T_2026;
+		v[i].reason = (int)(i % 2);
+	}
+	ca_make(&ca, 0, NULL, 1, "pem");
+	for (i = 0; i < NELEM(counts); i++) {
+		tbs = tbs_make(&ca, 1, T_2026, T_2026 + 86400, v, counts[i], &tbs_len);
+		crl = crl_sign(&ca, tbs, tbs_len, &der, &der_len);
+		b = BIO_new(BIO_s_mem());
+		ck_assert_int_eq(PEM_write_bio_X509_CRL(b, crl), 1);
+		want_len = BIO_get_mem_data(b, &want);
+		pem = mca_crl_pem(der, der_len, &pem_len);
+		ck_assert_ptr_nonnull(pem);
+		ck_assert_uint_eq(pem_len, (size_t)want_len);
+		ck_assert_mem_eq(pem, want, pem_len);
+		ck_assert_int_eq(pem[pem_len], '\0');
+		ck_assert_int_eq(mca_crl_der_entries(der, der_len), (long)counts[i]);
+		free(pem);
+		BIO_free(b);
+		X509_CRL_free(crl);
+		free(der);
+		free(tbs);
+	}
+	/* what is not a CRL is not counted */
+	ck_assert_int_eq(mca_crl_der_entries((const unsigned char *)"\x30\x03\x02\x01\x01", 5), -1);
+	ck_assert_int_eq(mca_crl_der_entries((const unsigned char *)"", 0), -1);
+	ca_free(&ca);
+	free(v);
+}
+END_TEST
+
 static Suite *
 crl_suite(void)
 {
@@ -951,6 +1371,20 @@ crl_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, signed_crl_read_back, 0, NELEM(key_types));
 	tcase_add_loop_test(tc, wrap_structure, 0, NELEM(key_types));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("entries");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, entry_encode_same_as_tbs);
+	tcase_add_loop_test(tc, entry_key_order, 0, NELEM(key_orders));
+	tcase_add_test(tc, entry_encode_refused);
+	tcase_add_loop_test(tc, entry_set, 0, NELEM(entry_sets));
+	tcase_add_test(tc, shard_of);
+	tcase_add_loop_test(tc, shard_from_cdp, 0, NELEM(cdps));
+	tcase_add_test(tc, tbs_emit_idp);
+	tcase_add_test(tc, tbs_emit_none_and_failure);
+	tcase_add_test(tc, tbs_emit_bad_url);
+	tcase_add_test(tc, pem_as_openssl);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");

@@ -180,6 +180,73 @@ START_TEST(crl)
 }
 END_TEST
 
+/*
+ * The entries of a CRL are walked by the lint itself (no object each): a
+ * CRL of 200,000 entries is accepted; an entry that is not SEQUENCE {
+ * positive INTEGER, Time, Extensions } is refused naming its index, one
+ * octet changed at a time (the lengths stay right, so only the walk can
+ * see it).
+ */
+static const struct {
+	size_t at;        /* offset into entry 1's DER */
+	unsigned char to; /* the octet written there */
+} entry_damage[] = {
+    {0, 0x31},  /* SET, not SEQUENCE */
+    {2, 0x04},  /* OCTET STRING, not INTEGER */
+    {4, 0x80},  /* a negative serial */
+    {20, 0x13}, /* PrintableString, not UTCTime */
+    {35, 0x31}, /* extensions: not a SEQUENCE */
+    {37, 0x31}, /* an extension: not a SEQUENCE */
+    {39, 0x05}, /* extnID: not an OID */
+    {44, 0x03}, /* extnValue: not an OCTET STRING */
+};
+
+START_TEST(crl_entries)
+{
+	struct mca_error err = {0};
+	struct mca_crl_entry *v = calloc(200000, sizeof(*v));
+	unsigned char der[MCA_CRL_ENTRY_MAX], key[MCA_CRL_KEY_MAX], *tbs = NULL, *hit;
+	const unsigned char *alg;
+	size_t alg_len, len = 0, der_len, key_len, i;
+	int64_t got = 0;
+	mca_rc rc;
+
+	ck_assert_ptr_nonnull(v);
+	for (i = 0; i < 200000; i++) {
+		v[i].serial[0] = 0x40;
+		v[i].serial[13] = (unsigned char)(i >> 16);
+		v[i].serial[14] = (unsigned char)(i >> 8);
+		v[i].serial[15] = (unsigned char)i;
+		v[i].serial_len = 16;
+		v[i].revoked_at = 1800000000;
+		v[i].reason = i % 2;
+	}
+	alg = mca_signer_algor_der(ca.signer, &alg_len);
+	rc = mca_crl_build_tbs(alg, alg_len, ca.cert, 5, 1800000000, 1800003600, v,
+	                       _i == 0 ? 200000 : 3, &tbs, &len, &err);
+	ck_assert_msg(rc == MCA_OK, "%s", err.msg);
+	if (_i == 0) {
+		ck_assert_msg(mca_lint_crl(&lc, tbs, len, 4, &got, &err) == MCA_OK, "%s", err.msg);
+		ck_assert_int_eq(got, 5);
+		goto out;
+	}
+	/* entry 1: serial 0x40..01, UTCTime, reason keyCompromise */
+	ck_assert_int_eq(mca_crl_entry_encode(&v[1], der, &der_len, key, &key_len, &err), MCA_OK);
+	ck_assert_uint_eq(der_len, 49);
+	hit = memmem(tbs, len, der, der_len);
+	ck_assert_ptr_nonnull(hit);
+	ck_assert_uint_lt(entry_damage[_i - 1].at, der_len);
+	hit[entry_damage[_i - 1].at] = entry_damage[_i - 1].to;
+	ck_assert_int_eq(mca_lint_crl(&lc, tbs, len, 4, &got, &err), MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, "signer.lint.parse");
+	ck_assert_str_eq(err.msg, "signer refused: CRL entry 1 is malformed");
+	ck_assert_int_eq(got, 0);
+out:
+	free(tbs);
+	free(v);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -194,6 +261,7 @@ main(void)
 	tcase_add_loop_test(tc, cert_bad_serial, 0, 4);
 	tcase_add_test(tc, not_one_tbs);
 	tcase_add_test(tc, crl);
+	tcase_add_loop_test(tc, crl_entries, 0, 9);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
