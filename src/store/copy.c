@@ -13,8 +13,11 @@
 
 /* Every table and column, parents before children (foreign keys). */
 static const char *const certificates_cols[] = {
-    "serial", "issuer",      "profile", "subject",    "names",  "not_before", "not_after",
-    "der",    "fingerprint", "status",  "revoked_at", "reason", "requester",  "created_at"};
+    "serial",      "issuer", "profile",    "subject", "names",     "not_before", "not_after", "der",
+    "fingerprint", "status", "revoked_at", "reason",  "requester", "created_at", "crl_shard"};
+static const char *const crl_issuers_cols[] = {"id", "dn"};
+static const char *const crl_entries_cols[] = {"issuer_id", "key", "not_after",
+                                               "shard",     "seq", "entry"};
 static const char *const crls_cols[] = {"issuer", "number", "this_update", "next_update", "der"};
 static const char *const tokens_cols[] = {"id",         "hash",       "profile",    "names",
                                           "uses_left",  "uses_total", "expires_at", "created_at",
@@ -43,6 +46,8 @@ static const struct copy_table {
 } tables[MCA_STORE_COPY_TABLES] = {
     TABLE("certificates", certificates_cols),
     TABLE("crls", crls_cols),
+    TABLE("crl_issuers", crl_issuers_cols),
+    TABLE("crl_entries", crl_entries_cols),
     TABLE("tokens", tokens_cols),
     TABLE("audit", audit_cols),
     TABLE("validations", validations_cols),

@@ -16,12 +16,13 @@
 
 #define CERT_COLUMNS                                                                               \
 	"serial, issuer, profile, subject, names, not_before, not_after, der, fingerprint,"        \
-	" status, revoked_at, reason, requester, created_at"
+	" status, revoked_at, reason, requester, created_at, crl_shard"
 
 static const char sql_cert_insert[] =
     "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
-    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', NULL, NULL, $10, $11)";
+    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at,"
+    " crl_shard)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', NULL, NULL, $10, $11, $12::integer)";
 static const char sql_cert_get[] = "SELECT " CERT_COLUMNS " FROM certificates WHERE serial = $1";
 static const char sql_cert_list[] =
     "SELECT " CERT_COLUMNS " FROM certificates"
@@ -55,6 +56,10 @@ mca_pg_cert_insert(void *impl, const struct mca_cert_rec *r, struct mca_error *e
 	mca_pg_text(&p, r->fingerprint);
 	mca_pg_text(&p, r->requester);
 	mca_pg_int(&p, r->created_at ? r->created_at : (int64_t)mca_now());
+	if (r->crl_shard >= 0)
+		mca_pg_int(&p, r->crl_shard);
+	else
+		mca_pg_null(&p);
 	return mca_pg_cmd(impl, sql_cert_insert, &p, NULL, err);
 }
 
@@ -76,6 +81,7 @@ row_to_rec(const PGresult *s, int i, struct mca_cert_rec *r, struct mca_error *e
 	r->reason = mca_pg_str(s, i, 11);
 	r->requester = mca_pg_str(s, i, 12);
 	r->created_at = mca_pg_i64(s, i, 13);
+	r->crl_shard = PQgetisnull(s, i, 14) ? -1 : (int)mca_pg_i64(s, i, 14);
 	if (r->serial == NULL || r->issuer == NULL || r->profile == NULL || r->subject == NULL ||
 	    r->names == NULL || r->der == NULL || r->fingerprint == NULL || r->status == NULL ||
 	    r->requester == NULL) {

@@ -38,6 +38,8 @@ insertion_order(const char *table, const char *first_col)
 		return "seq";
 	if (strcmp(table, "crls") == 0)
 		return "issuer, number";
+	if (strcmp(table, "crl_entries") == 0)
+		return "seq";
 	return first_col;
 }
 
@@ -150,7 +152,7 @@ mca_pg_row_put(void *impl, const char *table, const char *const *cols, size_t nc
 mca_rc
 mca_pg_rows_end(void *impl, const char *table, struct mca_error *err)
 {
-	static const char *const with_ids[] = {"audit", "validations"};
+	static const char *const with_ids[] = {"audit", "validations", "crl_issuers"};
 	struct mca_pg *c = impl;
 	char sql[256];
 	PGresult *r;
