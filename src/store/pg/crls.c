@@ -93,9 +93,6 @@ mca_pg_crl_entry_add(void *impl, const struct mca_crl_entry_row *r, struct mca_e
 	struct mca_pg_params p = {0};
 	mca_rc rc;
 
-	if (r->key_len == 0 || r->key_len > MCA_CRL_KEY_MAX || r->entry_len == 0 ||
-	    r->entry_len > MCA_CRL_ENTRY_MAX)
-		return mca_error_set(err, MCA_ERR_INVAL, "CRL entry or key of a bad length");
 	mca_pg_text(&p, r->issuer);
 	if ((rc = mca_pg_cmd(impl, sql_issuer_add, &p, NULL, err)) != MCA_OK)
 		return rc;
