@@ -452,6 +452,44 @@ hex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Back to schema 2: pg/0003 undone by hand. */
+#define PG_UNDO_0003                                                                               \
+	"DROP TABLE crl_entries; DROP TABLE crl_issuers;"                                          \
+	"ALTER TABLE certificates DROP COLUMN crl_shard;"                                          \
+	"ALTER TABLE crls DROP CONSTRAINT crls_issuer_check;"                                      \
+	"ALTER TABLE crls ADD CONSTRAINT crls_issuer_check CHECK (issuer IN ('ca', 'root'));"
+
+/*
+ * A revoked certificate whose serial no CRL entry can be made of (not
+ * hex) stops migration pg/0003, naming it; the database stays at schema 2
+ * with none of 0003's tables.
+ */
+START_TEST(migration_pg_bad)
+{
+	struct mca_store *st = open_db();
+	struct mca_error err = {0};
+
+	mca_store_close(st);
+	st = NULL;
+	tu_pg_exec(
+	    db_path, PG_UNDO_0003
+	    "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
+	    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"
+	    " VALUES ('xyz', '" DN "', 'private', '', '[]', 1, 3000, '\\x00', 'f1',"
+	    " 'revoked', 1700000000, 'keyCompromise', 't', 1);"
+	    "UPDATE mca_schema SET version = 2");
+	ck_assert_int_eq(mca_store_open(db_path, 1, &st, &err), MCA_ERR_SCHEMA);
+	ck_assert_ptr_null(st);
+	ck_assert_str_eq(err.msg,
+	                 "migration pg/0003-crl-entries.sql failed: revoked certificate xyz:"
+	                 " no CRL entry can be made of its serial and revocation");
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT version FROM mca_schema"), 2);
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT count(*) FROM pg_tables"
+	                                    " WHERE tablename IN ('crl_entries', 'crl_issuers')"),
+	                 0);
+}
+END_TEST
+
 /*
  * Migration pg/0003 on PostgreSQL, as 0006 on SQLite: a schema-2 database
  * (0003 undone by hand) with two revoked rows and a valid one gets exactly
@@ -471,12 +509,7 @@ START_TEST(migration_pg)
 
 	mca_store_close(st);
 	tu_pg_exec(
-	    db_path,
-	    "DROP TABLE crl_entries; DROP TABLE crl_issuers;"
-	    "ALTER TABLE certificates DROP COLUMN crl_shard;"
-	    "ALTER TABLE crls DROP CONSTRAINT crls_issuer_check;"
-	    "ALTER TABLE crls ADD CONSTRAINT crls_issuer_check"
-	    " CHECK (issuer IN ('ca', 'root'));"
+	    db_path, PG_UNDO_0003
 	    "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
 	    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"
 	    " VALUES ('4a0b', '" DN "', 'private', '', '[]', 1, 3000, '\\x00', 'f1',"
@@ -619,6 +652,8 @@ main(void)
 	tcase_add_test(tc, purge_expired);
 	if (tu_pg() != NULL)
 		tcase_add_test(tc, migration_pg);
+	if (tu_pg() != NULL)
+		tcase_add_test(tc, migration_pg_bad);
 	else
 		tcase_add_test(tc, migration);
 	tcase_add_test(tc, store_prune);
