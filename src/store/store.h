@@ -363,12 +363,13 @@ int64_t mca_store_count(struct mca_store *st, const char *table);
 
 /*
  * Copy every row of every table of `src` (certificates, CRLs with their
- * numbers, tokens, audit rows with their ids, validations, ACME state)
- * into `dst`, which must be empty (MCA_ERR_EXISTS otherwise), in one
- * transaction on `dst` while `src` is held in one of its own (consistent,
- * no writer meanwhile).  Then the row counts of both sides must agree,
- * table by table (MCA_ERR_INTERNAL otherwise); counts[i] gets the rows of
- * table mca_store_copy_table(i).  Any two backends.
+ * numbers, the pre-encoded CRL entries with their seqs, tokens, audit rows
+ * with their ids, validations, ACME state) into `dst`, which must be empty
+ * (MCA_ERR_EXISTS otherwise), in one transaction on `dst` while `src` is
+ * held in one of its own (consistent, no writer meanwhile).  Then the row
+ * counts of both sides must agree, table by table (MCA_ERR_INTERNAL
+ * otherwise); counts[i] gets the rows of table mca_store_copy_table(i).
+ * Any two backends.
  */
 #define MCA_STORE_COPY_TABLES 11
 mca_rc mca_store_copy(struct mca_store *src, struct mca_store *dst,

@@ -6,7 +6,12 @@
 # rows), the counts are printed and agree, a non-empty target is refused,
 # and the CA then runs on the copy: "mtlsca crl" there publishes the same
 # entries under the next CRL number, which mtlscad on the copy serves, and
-# new rows (audit ids, tokens) go on after the copied ones.
+# new rows (audit ids, tokens) go on after the copied ones.  The CA has
+# two CRL shards ("crl": {"shards": 2}): the pre-encoded CRL entries
+# (crl_issuers, crl_entries with their seqs) and each certificate's
+# crl_shard are copied too, and mtlscad on the copy serves the complete
+# CRL and both shard CRLs with the same entries under higher numbers, and
+# a revocation there gets the next seq.
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 . "$TESTS_SRCDIR/pglib.sh"
@@ -17,6 +22,8 @@ init_ca "$d"
 conf=$d/mtlsca.conf
 db=$d/mtlsca.db
 sq() { sqlite3 "$db" "$1"; }
+jq '.crl.shards = 2' "$conf" >"$T_DIR/conf" && cp "$T_DIR/conf" "$conf"
+check "mtlsca crl publishes the two shards" "$MTLSCA" -c "$conf" crl
 
 # ---- populate: certificates (two revoked), tokens, validations, ACME rows ----------
 i=1
@@ -52,13 +59,17 @@ INSERT INTO acme_challenges (id, authz, type, token, status, validated_at, error
 	('ch2', 'az2', 'dns-01', 'tok2', 'valid', 1700000200, NULL);"
 ok "validations and ACME rows added"
 cp "$d/crl/ca.crl" "$T_DIR/sqlite-ca.crl"
-sq_max=$(sq "SELECT max(number) FROM crls WHERE issuer = 'ca'")
+for k in 0 1; do
+	cp "$d/crl/ca-$k.crl" "$T_DIR/sqlite-ca-$k.crl"
+done
+sq_max=$(sq "SELECT max(number) FROM crls WHERE issuer LIKE 'ca%'")
+eq "the two revocations have CRL entries on SQLite" "$(sq 'SELECT count(*) FROM crl_entries')" 2
 
 # ---- copy -------------------------------------------------------------------------------
 check "mtlsca db copy --to postgresql://..." "$MTLSCA" -c "$conf" db copy --to "$PG_URI"
 cp "$T_DIR/out" "$T_DIR/copy.out"
-for t in certificates crls tokens audit validations acme_accounts acme_orders acme_authzs \
-	acme_challenges; do
+for t in certificates crls crl_issuers crl_entries tokens audit validations acme_accounts \
+	acme_orders acme_authzs acme_challenges; do
 	n=$(sq "SELECT count(*) FROM $t")
 	[ "$n" -gt 0 ] || fail "$t: the SQLite side has rows"
 	eq "$t: $n rows in PostgreSQL" "$(psql_ca "SELECT count(*) FROM $t")" "$n"
@@ -79,9 +90,20 @@ same() {
 }
 same "certificates" \
 	"SELECT serial, issuer, profile, subject, names, not_before, not_after, lower(hex(der)),
-	  fingerprint, status, revoked_at, reason, requester, created_at FROM certificates ORDER BY serial" \
+	  fingerprint, status, revoked_at, reason, requester, created_at, crl_shard FROM certificates
+	  ORDER BY serial" \
 	"SELECT serial, issuer, profile, subject, names, not_before, not_after, encode(der, 'hex'),
-	  fingerprint, status, revoked_at, reason, requester, created_at FROM certificates ORDER BY serial"
+	  fingerprint, status, revoked_at, reason, requester, created_at, crl_shard FROM certificates
+	  ORDER BY serial"
+eq "the certificates name both shards" \
+	"$(psql_ca "SELECT count(DISTINCT crl_shard) FROM certificates WHERE profile = 'private'")" 2
+same "crl_issuers (ids kept)" "SELECT id, dn FROM crl_issuers ORDER BY id" \
+	"SELECT id, dn FROM crl_issuers ORDER BY id"
+same "crl_entries (seqs kept)" \
+	"SELECT issuer_id, lower(hex(key)), not_after, shard, seq, lower(hex(entry)) FROM crl_entries
+	  ORDER BY seq" \
+	"SELECT issuer_id, encode(key, 'hex'), not_after, shard, seq, encode(entry, 'hex')
+	  FROM crl_entries ORDER BY seq"
 same "crls" \
 	"SELECT issuer, number, this_update, next_update, lower(hex(der)) FROM crls ORDER BY issuer, number" \
 	"SELECT issuer, number, this_update, next_update, encode(der, 'hex') FROM crls ORDER BY issuer, number"
@@ -112,19 +134,47 @@ eq "the refused copy changed nothing" "$(psql_ca 'SELECT count(*) FROM audit')" 
 # ---- the CA on the copy ---------------------------------------------------------------
 jq --arg db "$PG_URI" '.database = $db' "$conf" >"$d/pg.conf"
 check "mtlsca crl on the copy" "$MTLSCA" -c "$d/pg.conf" crl
-eq "the next CRL number follows the copied ones" \
-	"$(psql_ca "SELECT max(number) FROM crls WHERE issuer = 'ca'")" $((sq_max + 1))
+# The shards first, then the complete CRL: numbers sq_max + 1 .. + 3.
+eq "the next CRL numbers follow the copied ones" \
+	"$(psql_ca "SELECT issuer || ' ' || max(number) FROM crls WHERE issuer LIKE 'ca%'
+		GROUP BY issuer ORDER BY issuer" | tr '\n' ' ')" \
+	"ca $((sq_max + 3)) ca-0 $((sq_max + 1)) ca-1 $((sq_max + 2)) "
 start_daemon "$d/pg.conf"
-$CURL -sS --max-time 30 -o "$T_DIR/served.crl" "http://127.0.0.1:$HTTP_PORT/crl" || fail "GET /crl"
-num=$("$OPENSSL" crl -inform DER -in "$T_DIR/served.crl" -noout -crlnumber | sed 's/^crlNumber=0x//')
-eq "mtlscad on the copy serves CRL number $((sq_max + 1))" "$((0x$num))" $((sq_max + 1))
 entries() {
-	"$OPENSSL" crl -inform DER -in "$1" -noout -text | sed -n 's/^ *Serial Number: *//p' | sort
+	"$OPENSSL" crl -inform DER -in "$1" -CAfile "$d/chain.pem" -noout -text 2>"$T_DIR/verify" |
+		sed -n 's/^ *Serial Number: *//p' | sort
+	grep -q '^verify OK' "$T_DIR/verify" || fail "$1 verifies with the chain"
 }
-eq "... with the same entries as the last CRL on SQLite" "$(entries "$T_DIR/served.crl")" \
-	"$(entries "$T_DIR/sqlite-ca.crl")"
-[ "$(entries "$T_DIR/served.crl" | wc -l)" -eq 2 ] || fail "the CRL lists the two revocations"
-ok "the CRL lists the two revocations"
+crlnum() {
+	_n=$("$OPENSSL" crl -inform DER -in "$1" -noout -crlnumber | sed 's/^crlNumber=0x//')
+	echo $((0x$_n))
+}
+for k in "" 0 1; do
+	name=ca${k:+-$k}
+	$CURL -sS --max-time 30 -o "$T_DIR/served.crl" "http://127.0.0.1:$HTTP_PORT/crl${k:+/$k}" ||
+		fail "GET /crl${k:+/$k}"
+	want=$(psql_ca "SELECT max(number) FROM crls WHERE issuer = '$name'")
+	[ "$want" -gt "$sq_max" ] || fail "$name: a number above the copied ones"
+	eq "mtlscad on the copy serves $name number $want" "$(crlnum "$T_DIR/served.crl")" "$want"
+	eq "... with the same entries as the last $name on SQLite" \
+		"$(entries "$T_DIR/served.crl")" "$(entries "$T_DIR/sqlite-$name.crl")"
+	[ -n "$k" ] || [ "$(entries "$T_DIR/served.crl" | wc -l)" -eq 2 ] ||
+		fail "the CRL lists the two revocations"
+done
+ok "the complete CRL lists the two revocations"
+s3=$(psql_ca "SELECT serial FROM certificates WHERE subject LIKE 'CN=h3.%'")
+check "revoke h3 on the copy" "$MTLSCA" -c "$d/pg.conf" revoke "$s3"
+eq "its entry gets the seq after the copied ones" \
+	"$(psql_ca "SELECT seq FROM crl_entries ORDER BY seq DESC LIMIT 1")" \
+	$(($(sq 'SELECT max(seq) FROM crl_entries') + 1))
+i=0
+until $CURL -sS --max-time 30 -o "$T_DIR/served.crl" "http://127.0.0.1:$HTTP_PORT/crl" &&
+	[ "$(entries "$T_DIR/served.crl" | wc -l)" -eq 3 ]; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "mtlscad on the copy serves the third revocation"
+	sleep 0.1
+done
+ok "mtlscad on the copy serves the third revocation with the two copied ones"
 check "a token created on the copy (audit ids go on after the copied ones)" \
 	"$MTLSCA" -c "$d/pg.conf" token create --profile private --name t3.example.internal
 eq "audit ids stay unique" "$(psql_ca 'SELECT count(*) - count(DISTINCT id) FROM audit')" 0

@@ -1,6 +1,8 @@
 #!/bin/sh
 # store_pg.sh - the store conformance tests (tests/unit/store/test_store and
-# test_txn) against PostgreSQL: a server of the test's own (pglib.sh) and
+# test_txn, and tests/unit/ca/test_crlset: the CRL entry ops and the
+# in-memory set over them, migration pg/0003) against PostgreSQL: a server
+# of the test's own (pglib.sh) and
 # the same Check programs the SQLite run uses, with $MCA_TEST_PG set; they
 # add PostgreSQL's own cases (migrations under the advisory lock, a newer
 # schema refused, reconnect after the server dropped the connection, an
@@ -15,8 +17,9 @@ top_build=$(dirname "$(dirname "$MTLSCA")")
 }
 pg_start
 
-for t in test_store test_txn; do
-	if MCA_TEST_PG=$PG_URI "$top_build/tests/unit/store/$t" \
+for path in store/test_store store/test_txn ca/test_crlset; do
+	t=${path#*/}
+	if MCA_TEST_PG=$PG_URI "$top_build/tests/unit/$path" \
 		>"$T_DIR/$t.log" 2>&1; then
 		grep -E '^[0-9]+%: Checks' "$T_DIR/$t.log"
 		ok "$t on PostgreSQL"

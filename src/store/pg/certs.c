@@ -20,7 +20,8 @@
 
 static const char sql_cert_insert[] =
     "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
-    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at, crl_shard)"
+    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at,"
+    " crl_shard)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', NULL, NULL, $10, $11, $12::integer)";
 static const char sql_cert_get[] = "SELECT " CERT_COLUMNS " FROM certificates WHERE serial = $1";
 static const char sql_cert_list[] =

@@ -250,6 +250,8 @@ migrate_locked(struct mca_pg *c, struct mca_error *err)
 		vals[0] = num;
 		if ((rc = simple(c, "BEGIN", &e)) != MCA_OK ||
 		    (rc = simple(c, mca_embedded_pg_sql[i].text, &e)) != MCA_OK ||
+		    (strcmp(mca_embedded_pg_sql[i].name, "0003-crl-entries.sql") == 0 &&
+		     (rc = mca_pg_crl_entries_backfill(c, &e)) != MCA_OK) ||
 		    (rc = simple(c,
 		                 "CREATE TABLE IF NOT EXISTS mca_schema (version INTEGER NOT NULL);"
 		                 " DELETE FROM mca_schema",
@@ -385,6 +387,34 @@ read_again(struct mca_pg *c, const char *sql, int *retried, struct mca_error *er
 	return 1;
 }
 
+/* The name of `sql`'s prepared statement on this connection, prepared now if it is not yet. */
+static mca_rc
+prepare_cached(struct mca_pg *c, const char *sql, char name[16], struct mca_error *err)
+{
+	PGresult *r;
+	size_t i;
+	mca_rc rc;
+
+	for (i = 0; i < c->n_stmt && c->stmt[i].sql != sql; i++)
+		;
+	snprintf(name, 16, "mca%zu", i);
+	if (i < c->n_stmt)
+		return MCA_OK;
+	if (i == MCA_PG_STMT_MAX)
+		return mca_error_set(err, MCA_ERR_INTERNAL,
+		                     "statement cache full (raise MCA_PG_STMT_MAX)");
+	r = PQprepare(c->conn, name, sql, 0, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = pg_fail(c, r, err);
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	c->stmt[i].sql = sql;
+	c->n_stmt++;
+	return MCA_OK;
+}
+
 mca_rc
 mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGresult **out,
            struct mca_error *err)
@@ -392,7 +422,6 @@ mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGr
 	char name[16];
 	PGresult *r;
 	ExecStatusType s;
-	size_t i;
 	int retried = 0;
 	mca_rc rc;
 
@@ -403,24 +432,10 @@ mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGr
 again:
 	if ((rc = ensure(c, err)) != MCA_OK)
 		return rc;
-	for (i = 0; i < c->n_stmt && c->stmt[i].sql != sql; i++)
-		;
-	snprintf(name, sizeof(name), "mca%zu", i);
-	if (i == c->n_stmt) {
-		if (i == MCA_PG_STMT_MAX)
-			return mca_error_set(err, MCA_ERR_INTERNAL,
-			                     "statement cache full (raise MCA_PG_STMT_MAX)");
-		r = PQprepare(c->conn, name, sql, 0, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			rc = pg_fail(c, r, err);
-			PQclear(r);
-			if (read_again(c, sql, &retried, err))
-				goto again;
-			return rc;
-		}
-		PQclear(r);
-		c->stmt[i].sql = sql;
-		c->n_stmt++;
+	if ((rc = prepare_cached(c, sql, name, err)) != MCA_OK) {
+		if (read_again(c, sql, &retried, err))
+			goto again;
+		return rc;
 	}
 	r = PQexecPrepared(c->conn, name, p != NULL ? p->n : 0, p != NULL ? p->v : NULL,
 	                   p != NULL ? p->len : NULL, p != NULL ? p->fmt : NULL, 0);
@@ -432,6 +447,55 @@ again:
 	rc = pg_fail(c, r, err);
 	PQclear(r);
 	if (read_again(c, sql, &retried, err))
+		goto again;
+	return rc;
+}
+
+mca_rc
+mca_pg_stream(struct mca_pg *c, const char *sql, const struct mca_pg_params *p,
+              int (*row)(void *arg, const PGresult *r), void *arg, struct mca_error *err)
+{
+	char name[16];
+	PGresult *r;
+	ExecStatusType s;
+	int retried = 0, rows = 0, stop = 0;
+	mca_rc rc;
+
+	if (p != NULL && p->n > MCA_PG_PARAM_MAX)
+		return mca_error_set(err, MCA_ERR_INTERNAL,
+		                     "too many parameters (raise MCA_PG_PARAM_MAX)");
+again:
+	if ((rc = ensure(c, err)) != MCA_OK)
+		return rc;
+	if ((rc = prepare_cached(c, sql, name, err)) != MCA_OK) {
+		if (read_again(c, sql, &retried, err))
+			goto again;
+		return rc;
+	}
+	/* Binary results (resultFormat 1), one PGresult per row: memory stays one row's. */
+	if (!PQsendQueryPrepared(c->conn, name, p != NULL ? p->n : 0, p != NULL ? p->v : NULL,
+	                         p != NULL ? p->len : NULL, p != NULL ? p->fmt : NULL, 1)) {
+		rc = pg_fail(c, NULL, err);
+		if (read_again(c, sql, &retried, err))
+			goto again;
+		return rc;
+	}
+	PQsetSingleRowMode(c->conn);
+	/* Every result is read, also after a stop: the connection must be idle again. */
+	while ((r = PQgetResult(c->conn)) != NULL) {
+		s = PQresultStatus(r);
+		if (s == PGRES_SINGLE_TUPLE) {
+			rows++;
+			if (!stop && rc == MCA_OK && row(arg, r) != 0) {
+				stop = 1;
+				rc = mca_error_set(err, MCA_ERR_INTERNAL, "row walk stopped");
+			}
+		} else if (s != PGRES_TUPLES_OK && rc == MCA_OK) {
+			rc = pg_fail(c, r, err);
+		}
+		PQclear(r);
+	}
+	if (rc != MCA_OK && !stop && rows == 0 && read_again(c, sql, &retried, err))
 		goto again;
 	return rc;
 }
@@ -634,8 +698,8 @@ static const struct mca_store_ops pg_ops = {
     .crl_max_number = mca_pg_crl_max_number,
     .crl_insert = mca_pg_crl_insert,
     .crl_latest = mca_pg_crl_latest,
-    .crl_latest_info = mca_pg_crl_latest_info,
     .crl_prune = mca_pg_crl_prune,
+    .crl_latest_info = mca_pg_crl_latest_info,
     .crl_entry_add = mca_pg_crl_entry_add,
     .crl_entries = mca_pg_crl_entries,
     .crl_entries_after = mca_pg_crl_entries_after,

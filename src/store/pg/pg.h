@@ -76,6 +76,17 @@ void mca_pg_null(struct mca_pg_params *p);
 mca_rc mca_pg_run(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, PGresult **out,
                   struct mca_error *err);
 
+/*
+ * Run `sql` as mca_pg_run does, with results in binary format, handing
+ * each row to `row` as it arrives (single-row mode: one row in memory,
+ * whatever the size of the result).  Binary columns: BIGINT 8 octets and
+ * INTEGER 4, big-endian (mca_pg_bin_i64); BYTEA the octets themselves.  A
+ * non-zero return from `row` stops the walk (the rest is read and
+ * dropped) and is MCA_ERR_INTERNAL.
+ */
+mca_rc mca_pg_stream(struct mca_pg *c, const char *sql, const struct mca_pg_params *p,
+                     int (*row)(void *arg, const PGresult *r), void *arg, struct mca_error *err);
+
 /* mca_pg_run for a command: *changed (may be NULL) gets the rows it changed. */
 mca_rc mca_pg_cmd(struct mca_pg *c, const char *sql, const struct mca_pg_params *p, int *changed,
                   struct mca_error *err);
@@ -107,17 +118,6 @@ mca_rc mca_pg_crl_insert(void *impl, const char *issuer, int64_t number, int64_t
                          struct mca_error *err);
 mca_rc mca_pg_crl_latest(void *impl, const char *issuer, struct mca_crl_rec *out,
                          struct mca_error *err);
-/* crlentries.c (pre-encoded CRL entries, CRL sizes, pruning) */
-mca_rc mca_pg_crl_latest_info(void *impl, const char *issuer, struct mca_crl_rec *out,
-                              struct mca_error *err);
-mca_rc mca_pg_crl_prune(void *impl, const char *issuer, int64_t below, struct mca_error *err);
-mca_rc mca_pg_crl_entry_add(void *impl, const struct mca_crl_entry_row *r, struct mca_error *err);
-mca_rc mca_pg_crl_entries(void *impl, const char *issuer_dn, int shard, int64_t since,
-                          mca_crl_entry_cb cb, void *arg, struct mca_error *err);
-mca_rc mca_pg_crl_entries_after(void *impl, const char *issuer_dn, int64_t after,
-                                mca_crl_entry_cb cb, void *arg, struct mca_error *err);
-mca_rc mca_pg_crl_entries_purge(void *impl, const char *issuer_dn, int64_t before, int64_t *n,
-                                struct mca_error *err);
 mca_rc mca_pg_validation_current(void *impl, const char *name, const char *const *methods,
                                  int64_t since, const char *account, int *found, char *method,
                                  struct mca_error *err);
@@ -135,6 +135,24 @@ mca_rc mca_pg_token_revoke(void *impl, const char *id, int64_t now, int *changed
 mca_rc mca_pg_token_list(void *impl, int (*cb)(void *arg, const struct mca_token_row *r), void *arg,
                          struct mca_error *err);
 mca_rc mca_pg_token_purge(void *impl, int64_t before, int *n, struct mca_error *err);
+
+/* crls.c (CRL DER pruning and times, pre-encoded CRL entries) */
+mca_rc mca_pg_crl_prune(void *impl, const char *issuer, int64_t below, struct mca_error *err);
+mca_rc mca_pg_crl_latest_info(void *impl, const char *issuer, struct mca_crl_rec *out,
+                              struct mca_error *err);
+mca_rc mca_pg_crl_entry_add(void *impl, const struct mca_crl_entry_row *r, struct mca_error *err);
+mca_rc mca_pg_crl_entries(void *impl, const char *issuer_dn, int shard, int64_t since,
+                          mca_crl_entry_cb cb, void *arg, struct mca_error *err);
+mca_rc mca_pg_crl_entries_after(void *impl, const char *issuer_dn, int64_t after,
+                                mca_crl_entry_cb cb, void *arg, struct mca_error *err);
+mca_rc mca_pg_crl_entries_purge(void *impl, const char *issuer_dn, int64_t before, int64_t *n,
+                                struct mca_error *err);
+/*
+ * Migration pg/0003 (db.c, inside its transaction, before the schema is
+ * ready: plain libpq calls on c->conn): a crl_entries row for every
+ * certificate revoked so far, encoded as ca/revoke.c encodes one.
+ */
+mca_rc mca_pg_crl_entries_backfill(struct mca_pg *c, struct mca_error *err);
 
 /* acmedb.c */
 mca_rc mca_pg_acme_account_add(void *impl, const struct mca_acme_account *a, struct mca_error *err);

@@ -34,11 +34,12 @@ col_list(const char *const *cols, size_t n, char *buf, size_t len)
 static const char *
 insertion_order(const char *table, const char *first_col)
 {
-	if (strcmp(table, "acme_authzs") == 0 || strcmp(table, "acme_challenges") == 0 ||
-	    strcmp(table, "crl_entries") == 0)
+	if (strcmp(table, "acme_authzs") == 0 || strcmp(table, "acme_challenges") == 0)
 		return "seq";
 	if (strcmp(table, "crls") == 0)
 		return "issuer, number";
+	if (strcmp(table, "crl_entries") == 0)
+		return "seq";
 	return first_col;
 }
 

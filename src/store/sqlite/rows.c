@@ -38,9 +38,12 @@ mca_sq_rows(void *impl, const char *table, const char *const *cols, size_t ncols
 
 	if (ncols > MCA_SQ_COPY_COLS || !col_list(cols, ncols, list, sizeof(list)))
 		return mca_error_set(err, MCA_ERR_INTERNAL, "%s: too many columns", table);
-	/* The order of insertion: ACME lists authorizations and challenges in it. */
+	/*
+	 * The order of insertion: ACME lists authorizations and challenges in
+	 * it.  crl_entries has no rowid (WITHOUT ROWID): its seq is that order.
+	 */
 	snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY %s", list, table,
-	         strcmp(table, "crl_entries") == 0 ? "seq" : "rowid"); /* WITHOUT ROWID */
+	         strcmp(table, "crl_entries") == 0 ? "seq" : "rowid");
 	if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return mca_sq_err(c, err);
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {

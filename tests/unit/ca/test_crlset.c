@@ -7,7 +7,9 @@
  * the same bytes as the store, a damaged row refused), and migration 0006
  * (the entries of certificates revoked before it, encoded as a revocation
  * now would), and the stored CRLs' size without their DER and the pruning
- * of old DERs.  SQLite databases in a temporary directory.
+ * of old DERs.  SQLite databases in a temporary directory; with
+ * $MCA_TEST_PG (tests/integration/store_pg.sh) the same tests on that
+ * PostgreSQL database, migration pg/0003 and the pruned DERs checked there.
  */
 #include "config.h"
 
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include <check.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "ca/crlset.h"
@@ -35,7 +38,12 @@ static void
 setup(void)
 {
 	tu_mkdtemp(tmpdir, sizeof(tmpdir), "crlset");
-	snprintf(db_path, sizeof(db_path), "%s/ca.db", tmpdir);
+	if (tu_pg() != NULL) {
+		snprintf(db_path, sizeof(db_path), "%s", tu_pg());
+		tu_pg_reset(db_path);
+	} else {
+		snprintf(db_path, sizeof(db_path), "%s/ca.db", tmpdir);
+	}
 }
 
 static void
@@ -415,6 +423,152 @@ START_TEST(migration)
 }
 END_TEST
 
+/* The first column of the first row of `sql` on PostgreSQL, as text (malloc'd). */
+static char *
+pg_text(const char *sql)
+{
+	PGconn *c = PQconnectdb(db_path);
+	PGresult *r;
+	char *v;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0, "%s: %s", sql,
+	              PQresultErrorMessage(r));
+	v = strdup(PQgetvalue(r, 0, 0));
+	ck_assert_ptr_nonnull(v);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+static void
+hex(const unsigned char *p, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+	out[2 * n] = '\0';
+}
+
+/* Back to schema 2: pg/0003 undone by hand. */
+#define PG_UNDO_0003                                                                               \
+	"DROP TABLE crl_entries; DROP TABLE crl_issuers;"                                          \
+	"ALTER TABLE certificates DROP COLUMN crl_shard;"                                          \
+	"ALTER TABLE crls DROP CONSTRAINT crls_issuer_check;"                                      \
+	"ALTER TABLE crls ADD CONSTRAINT crls_issuer_check CHECK (issuer IN ('ca', 'root'));"
+
+/*
+ * A revoked certificate whose serial no CRL entry can be made of (not
+ * hex) stops migration pg/0003, naming it; the database stays at schema 2
+ * with none of 0003's tables.
+ */
+START_TEST(migration_pg_bad)
+{
+	struct mca_store *st = open_db();
+	struct mca_error err = {0};
+
+	mca_store_close(st);
+	st = NULL;
+	tu_pg_exec(
+	    db_path, PG_UNDO_0003
+	    "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
+	    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"
+	    " VALUES ('xyz', '" DN "', 'private', '', '[]', 1, 3000, '\\x00', 'f1',"
+	    " 'revoked', 1700000000, 'keyCompromise', 't', 1);"
+	    "UPDATE mca_schema SET version = 2");
+	ck_assert_int_eq(mca_store_open(db_path, 1, &st, &err), MCA_ERR_SCHEMA);
+	ck_assert_ptr_null(st);
+	ck_assert_str_eq(err.msg,
+	                 "migration pg/0003-crl-entries.sql failed: revoked certificate xyz:"
+	                 " no CRL entry can be made of its serial and revocation");
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT version FROM mca_schema"), 2);
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT count(*) FROM pg_tables"
+	                                    " WHERE tablename IN ('crl_entries', 'crl_issuers')"),
+	                 0);
+}
+END_TEST
+
+/*
+ * Migration pg/0003 on PostgreSQL, as 0006 on SQLite: a schema-2 database
+ * (0003 undone by hand) with two revoked rows and a valid one gets exactly
+ * two entries, byte for byte what a revocation writes (encoded in C by the
+ * migration), sequenced in serial order, with no shard; crls then takes
+ * the shards' names and nothing else.
+ */
+START_TEST(migration_pg)
+{
+	struct mca_store *st = open_db();
+	struct mca_crl_entry e;
+	unsigned char der[MCA_CRL_ENTRY_MAX], key[MCA_CRL_KEY_MAX];
+	char want[2 * (MCA_CRL_ENTRY_MAX + MCA_CRL_KEY_MAX) + 2], kx[2 * MCA_CRL_KEY_MAX + 1];
+	char sql[256], *got;
+	size_t der_len, key_len;
+	int n;
+
+	mca_store_close(st);
+	tu_pg_exec(
+	    db_path, PG_UNDO_0003
+	    "INSERT INTO certificates (serial, issuer, profile, subject, names, not_before,"
+	    " not_after, der, fingerprint, status, revoked_at, reason, requester, created_at)"
+	    " VALUES ('4a0b', '" DN "', 'private', '', '[]', 1, 3000, '\\x00', 'f1',"
+	    " 'revoked', 1700000000, 'keyCompromise', 't', 1),"
+	    " ('03', '" DN "', 'private', '', '[]', 1, 4000, '\\x00', 'f2', 'revoked',"
+	    " 1700000100, 'unspecified', 't', 1),"
+	    " ('05', '" DN "', 'private', '', '[]', 1, 4000, '\\x00', 'f3', 'valid',"
+	    " NULL, NULL, 't', 1);"
+	    "UPDATE mca_schema SET version = 2");
+	st = open_db();
+	ck_assert_int_eq(mca_store_schema_version(st), mca_store_pg_schema_latest());
+	mca_store_close(st);
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT count(*) FROM crl_entries"), 2);
+	for (n = 0; n < 2; n++) {
+		ck_assert_int_eq(mca_crl_entry_set(&e, n == 0 ? "03" : "4a0b",
+		                                   n == 0 ? 1700000100 : 1700000000,
+		                                   n == 0 ? "unspecified" : "keyCompromise", NULL),
+		                 MCA_OK);
+		ck_assert_int_eq(mca_crl_entry_encode(&e, der, &der_len, key, &key_len, NULL),
+		                 MCA_OK);
+		hex(key, key_len, kx);
+		hex(der, der_len, want);
+		snprintf(
+		    sql, sizeof(sql),
+		    "SELECT encode(key, 'hex') || ' ' || not_after || ' ' ||"
+		    " coalesce(shard::text, 'null') || ' ' || seq || ' ' || encode(entry, 'hex')"
+		    " || ' ' || dn FROM crl_entries JOIN crl_issuers ON id = issuer_id"
+		    " WHERE seq = %d",
+		    n + 1);
+		got = pg_text(sql);
+		snprintf(sql, sizeof(sql), "%s %d null %d %s %s", kx, n == 0 ? 4000 : 3000, n + 1,
+		         want, DN);
+		ck_assert_str_eq(got, sql);
+		free(got);
+	}
+	/* crls takes the shards' names now, and still nothing else */
+	tu_pg_exec(db_path, "INSERT INTO crls VALUES ('ca-12', 1, 1, 2, '\\x00')");
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT count(*) FROM crls"), 1);
+	{
+		PGconn *c = PQconnectdb(db_path);
+		static const char *const bad[] = {"ca-1x", "cb", "ca-"};
+		size_t i;
+
+		ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+		for (i = 0; i < NELEM(bad); i++) {
+			PGresult *r;
+
+			snprintf(sql, sizeof(sql),
+			         "INSERT INTO crls VALUES ('%s', 1, 1, 2, '\\x00')", bad[i]);
+			r = PQexec(c, sql);
+			ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+			ck_assert_str_eq(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23514");
+			PQclear(r);
+		}
+		PQfinish(c);
+	}
+}
+END_TEST
+
 /*
  * Stored CRLs: crl_latest_info gives the newest's numbers and size without
  * its DER; crl_prune empties the DER below a number and leaves the rows
@@ -453,6 +607,15 @@ START_TEST(store_prune)
 	ck_assert_uint_eq(rec.der_len, 4);
 	free(rec.der);
 	mca_store_close(st);
+	if (tu_pg() != NULL) {
+		/* 10:0, 20:0, 30:3 as below */
+		ck_assert_int_eq(tu_pg_int(db_path,
+		                           "SELECT count(*) FROM crls WHERE issuer = 'ca-1'"
+		                           " AND length(der) = CASE number WHEN 30 THEN 3"
+		                           " WHEN 10 THEN 0 WHEN 20 THEN 0 END"),
+		                 3);
+		return;
+	}
 	{
 		sqlite3 *db = NULL;
 		sqlite3_stmt *q = NULL;
@@ -487,7 +650,12 @@ main(void)
 	tcase_add_test(tc, set_sync);
 	tcase_add_test(tc, set_bad_row);
 	tcase_add_test(tc, purge_expired);
-	tcase_add_test(tc, migration);
+	if (tu_pg() != NULL)
+		tcase_add_test(tc, migration_pg);
+	if (tu_pg() != NULL)
+		tcase_add_test(tc, migration_pg_bad);
+	else
+		tcase_add_test(tc, migration);
 	tcase_add_test(tc, store_prune);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
