@@ -1,6 +1,7 @@
 /* ep_metrics.c - GET /metrics: Prometheus text format. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,16 @@ mca_ep_metrics(struct mca_req *r)
 	text = mca_metrics_render(mca_req_server(r)->metrics, crl ? crl->number : 0,
 	                          crl ? crl->this_update : 0, (int64_t)mca_now());
 	mca_crl_snap_release(crl);
+	if (text != NULL && mca_req_server(r)->ocsp != NULL) {
+		char *o = mca_ocsp_metrics(mca_req_server(r)->ocsp, (int64_t)mca_now()),
+		     *both = NULL;
+
+		if (o == NULL || asprintf(&both, "%s%s", text, o) < 0)
+			both = NULL;
+		free(o);
+		free(text);
+		text = both;
+	}
 	if (text == NULL)
 		return mca_reply_error(r, 500, "internal", "rendering metrics failed");
 	res =

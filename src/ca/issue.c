@@ -24,6 +24,7 @@ struct mca_issuer {
 	const struct mca_profiles *profiles;
 	const char *crl_url;
 	const char *ca_issuers_url;
+	const char *ocsp_url; /* NULL: no OCSP responder */
 };
 
 mca_rc
@@ -48,6 +49,12 @@ mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert, const struct mca_pro
 	is->ca_issuers_url = ca_issuers_url;
 	*out = is;
 	return MCA_OK;
+}
+
+void
+mca_issuer_set_ocsp_url(struct mca_issuer *is, const char *ocsp_url)
+{
+	is->ocsp_url = ocsp_url;
 }
 
 void
@@ -201,6 +208,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.ski = p->ski;
 	g.crl_url = is->crl_url;
 	g.ca_issuers_url = is->ca_issuers_url;
+	g.ocsp_url = is->ocsp_url;
 	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
 		g.policies[i] = p->policies[i];
 	if ((rc = mca_certgen_build(&g, out, err)) == MCA_OK &&
@@ -297,6 +305,7 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	ex.ca_cert = is->ca_cert;
 	ex.crl_url = is->crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
+	ex.ocsp_url = is->ocsp_url;
 	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
 		goto out;
 	*out = cert;

@@ -26,6 +26,13 @@ struct mca_publish {
 	const char *crl_dir;
 	int64_t validity; /* seconds to nextUpdate */
 	const char *actor;
+	/*
+	 * Told of every certificate mca_revoke() revoked (ca/revoke.h), once
+	 * the record says so, before it returns: the daemon's OCSP responder.
+	 * NULL: nobody.
+	 */
+	void (*revoked)(void *arg, const char *serial);
+	void *revoked_arg;
 };
 
 /* Publish a new CRL; *number gets its CRL number. */

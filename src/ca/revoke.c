@@ -103,6 +103,8 @@ mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason
 		res->changed = 2;
 	if (res->changed)
 		rc = mca_publish_crl(pub, &res->crl_number, err);
+	if (res->changed && pub->revoked != NULL)
+		pub->revoked(pub->revoked_arg, serial);
 out:
 	mca_cert_rec_free(rec);
 	return rc;

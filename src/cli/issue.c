@@ -96,6 +96,8 @@ cli_issue(const struct cli_global *g, int argc, char **argv)
 		cli_fail_err("issue", &err);
 		goto out;
 	}
+	if (conf->ocsp_url != NULL)
+		mca_issuer_set_ocsp_url(issuer, conf->ocsp_url);
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = profile;

@@ -46,6 +46,8 @@ snap_load(struct mca_server *srv, struct mca_profile_snap **out, struct mca_erro
 		mca_profile_snap_release(s);
 		return rc;
 	}
+	if (srv->conf->ocsp_url != NULL)
+		mca_issuer_set_ocsp_url(s->issuer, srv->conf->ocsp_url);
 	*out = s;
 	return MCA_OK;
 }
@@ -218,6 +220,32 @@ signer_usable(void *arg)
 	return ok;
 }
 
+/* The OCSP responder, with its first responder certificate. */
+static mca_rc
+ocsp_start(struct mca_server *srv, struct mca_store *st, struct mca_error *err)
+{
+	struct mca_ocsp_conf oc = {
+	    .validity = srv->conf->ocsp_validity,
+	    .refresh = srv->conf->ocsp_refresh,
+	    .cert_validity = srv->conf->ocsp_cert_validity,
+	    .nonce = srv->conf->ocsp_nonce,
+	    .on_demand_per_second = srv->conf->ocsp_on_demand_per_second,
+	    .cache_max = srv->conf->ocsp_cache_max,
+	};
+	mca_rc rc;
+
+	if ((rc = mca_ocsp_new(&oc, srv->signer_chan, srv->ca_signer, srv->ca_cert,
+	                       srv->root_signer, srv->root_cert, &srv->ocsp, err)) != MCA_OK)
+		return rc;
+	return mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, err);
+}
+
+static void
+ocsp_revoked(void *arg, const char *serial)
+{
+	mca_ocsp_revoked(arg, serial);
+}
+
 mca_rc
 mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server **out,
                 struct mca_error *err)
@@ -244,6 +272,7 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->signer_conf.tls_key = conf->server_key;
 	srv->signer_conf.user = conf->signer_user;
 	srv->signer_conf.seccomp = env == NULL || strcmp(env, "0") != 0;
+	srv->signer_conf.ocsp = conf->ocsp_url != NULL;
 	srv->signer_exe = strdup(signer_exe);
 	if (srv->signer_exe == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
@@ -309,6 +338,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
 		goto fail;
 	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
+	if (rc == MCA_OK && conf->ocsp_url != NULL)
+		rc = ocsp_start(srv, st, err);
 	mca_store_close(st);
 	if (rc != MCA_OK)
 		goto fail;
@@ -373,6 +404,10 @@ mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct m
 	p->crl_dir = srv->conf->crl_dir;
 	p->validity = srv->conf->crl_validity;
 	p->actor = actor;
+	if (srv->ocsp != NULL) {
+		p->revoked = ocsp_revoked;
+		p->revoked_arg = srv->ocsp;
+	}
 }
 
 /* Close the channel (the signer process exits at end of file) and reap it, bounded. */
@@ -409,6 +444,7 @@ mca_server_free(struct mca_server *srv)
 		pthread_mutex_destroy(&srv->snap_lock);
 	X509_STORE_free(srv->trust);
 	mca_crlcache_free(srv->crls);
+	mca_ocsp_free(srv->ocsp);
 	mca_signer_free(srv->root_signer);
 	mca_probe_free(srv->signer_probe);
 	mca_ratelimit_free(srv->ratelimit);

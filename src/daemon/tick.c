@@ -69,6 +69,9 @@ mca_tick(struct mca_server *srv)
 	}
 	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	if (srv->ocsp != NULL &&
+	    mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "OCSP responder certificate: %s", err.msg);
 	if (now - srv->last_purge >= 3600) {
 		srv->last_purge = now;
 		if (mca_token_purge(st, 86400, &n, &err) != MCA_OK)
