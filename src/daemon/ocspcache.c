@@ -47,6 +47,7 @@ struct responder {
 	size_t cert_len;
 	unsigned char key_hash[20];
 	int64_t not_before, not_after, epoch;
+	char serial[MCA_SERIAL_HEX_MAX];
 };
 
 static const int64_t age_buckets[] = {60, 600, 3600, 6 * 3600, 86400, 7 * 86400};
@@ -241,6 +242,7 @@ certify(struct mca_ocsp *o, struct mca_store *st, int64_t epoch, struct responde
 	    (rc = mca_serial_generate(serial, err)) != MCA_OK)
 		goto out;
 	memcpy(r->key_hash, h, sizeof(r->key_hash));
+	mca_hex(serial, sizeof(serial), r->serial);
 	subject = X509_NAME_new();
 	snprintf(cn, sizeof(cn), "OCSP responder %02x%02x%02x%02x", serial[0], serial[1], serial[2],
 	         serial[3]);
@@ -310,8 +312,10 @@ mca_ocsp_tick(struct mca_ocsp *o, struct mca_store *st, int64_t signer_epoch, st
 			pthread_mutex_unlock(&o->resp_lock);
 			responder_release(old);
 			mca_log(MCA_LOG_INFO,
-			        "OCSP responder certificate renewed (valid until %lld)",
-			        (long long)fresh->not_after);
+			        "OCSP responder certificate %s issued (for %lld s), signer process "
+			        "%lld",
+			        fresh->serial, (long long)(fresh->not_after - now),
+			        (long long)signer_epoch);
 		} else {
 			atomic_store(&o->need_renew, 1);
 		}
