@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static mca_rc
 count(const struct mca_conf *c, const char *field, long long v, long long lo, long long hi,
       unsigned *out, struct mca_error *err)
 {
-	if (v == -1)
+	if (v == LLONG_MIN) /* absent */
 		return MCA_OK;
 	if (v < lo || v > hi)
 		return mca_error_set(err, MCA_ERR_CONFIG,
@@ -63,7 +64,7 @@ count(const struct mca_conf *c, const char *field, long long v, long long lo, lo
 mca_rc
 mca_conf_ocsp(struct mca_conf *c, void *obj, struct mca_error *err)
 {
-	struct raw_ocsp raw = {NULL, NULL, NULL, 0, -1, -1};
+	struct raw_ocsp raw = {NULL, NULL, NULL, 0, LLONG_MIN, LLONG_MIN};
 	struct mca_error e = {0};
 	int64_t refresh_set = 0;
 	mca_rc rc;
