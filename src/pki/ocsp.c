@@ -88,6 +88,23 @@ rlen(const struct rd *r)
 	return (size_t)(r->end - r->p);
 }
 
+/* DER OBJECT IDENTIFIER contents: not empty, minimal sub-identifiers, the last one ended. */
+static int
+oid_valid(const struct rd *v)
+{
+	const unsigned char *p;
+	int start = 1;
+
+	if (rlen(v) == 0 || (v->end[-1] & 0x80))
+		return 0;
+	for (p = v->p; p < v->end; p++) {
+		if (start && *p == 0x80)
+			return 0;
+		start = !(*p & 0x80);
+	}
+	return 1;
+}
+
 static int
 oid_is(const struct rd *v, const unsigned char *oid, size_t len)
 {
@@ -100,8 +117,8 @@ parse_hash_alg(struct rd *alg, enum mca_ocsp_hash *h, struct mca_error *err)
 {
 	struct rd oid, null;
 
-	if (!expect(alg, MCA_DER_OID, &oid))
-		return MALFORMED(err, "CertID: hashAlgorithm without an OID");
+	if (!expect(alg, MCA_DER_OID, &oid) || !oid_valid(&oid))
+		return MALFORMED(err, "CertID: hashAlgorithm without a valid OID");
 	if (alg->p < alg->end && (!expect(alg, 0x05, &null) || rlen(&null) != 0))
 		return MALFORMED(err, "CertID: hashAlgorithm parameters are not NULL");
 	if (alg->p != alg->end)
@@ -167,8 +184,9 @@ parse_extensions(struct rd *exts, struct mca_ocsp_request *req, int take_nonce,
 	if (exts->p == exts->end)
 		return MALFORMED(err, "empty Extensions");
 	while (exts->p < exts->end) {
-		if (!expect(exts, MCA_DER_SEQUENCE, &ext) || !expect(&ext, MCA_DER_OID, &oid))
-			return MALFORMED(err, "Extension: no extnID");
+		if (!expect(exts, MCA_DER_SEQUENCE, &ext) || !expect(&ext, MCA_DER_OID, &oid) ||
+		    !oid_valid(&oid))
+			return MALFORMED(err, "Extension: no valid extnID");
 		critical = 0;
 		if (peek(&ext, 0x01)) {
 			/* DER: BOOLEAN TRUE only (FALSE is the default, never encoded) */
