@@ -460,18 +460,9 @@ START_TEST(response_roundtrip)
 	}
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);
-	for (i = 0; i < 3; i++)
-		OPENSSL_free(ids[i]);
-	OPENSSL_free(cder);
-	free(der);
-	free(sig);
+	/* 0 or 5 single responses are not encoded, nor a time before 1970 */
 	free(tbs);
-	ASN1_INTEGER_free(ai);
-	X509_STORE_free(store);
-	X509_free(cert);
-	mca_signer_free(signer);
-	EVP_PKEY_free(key);
-	/* 0 or 5 single responses are not encoded */
+	tbs = NULL;
 	ck_assert_int_eq(mca_ocsp_tbs_build(h, now, s, 0, NULL, 0, &tbs, &tbs_len, &err),
 	                 MCA_ERR_INVAL);
 	ck_assert_int_eq(mca_ocsp_tbs_build(h, now, s, 5, NULL, 0, &tbs, &tbs_len, &err),
@@ -480,6 +471,17 @@ START_TEST(response_roundtrip)
 	ck_assert_int_eq(mca_ocsp_tbs_build(h, now, s, 1, NULL, 0, &tbs, &tbs_len, &err),
 	                 MCA_ERR_INVAL);
 	ck_assert_str_eq(err.msg, "a time outside years 1970 to 9999");
+	for (i = 0; i < 3; i++)
+		OPENSSL_free(ids[i]);
+	OPENSSL_free(cder);
+	free(der);
+	free(sig);
+	ck_assert_ptr_null(tbs);
+	ASN1_INTEGER_free(ai);
+	X509_STORE_free(store);
+	X509_free(cert);
+	mca_signer_free(signer);
+	EVP_PKEY_free(key);
 }
 END_TEST
 
