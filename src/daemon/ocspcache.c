@@ -19,7 +19,6 @@
 #include "pki/crl.h"
 #include "pki/keys.h"
 #include "pki/serial.h"
-#include "signer/proc.h"
 
 #define NBUCKETS 65536
 
@@ -55,7 +54,8 @@ static const int64_t age_buckets[] = {60, 600, 3600, 6 * 3600, 86400, 7 * 86400}
 
 struct mca_ocsp {
 	struct mca_ocsp_conf conf;
-	struct mca_signer_chan *chan;
+	mca_ocsp_key_fn key_fn;
+	void *key_arg;
 	struct mca_signer *ca_signer, *root_signer;
 	X509 *ca_cert, *root_cert;
 	struct mca_ocsp_issuer_id ca_id, root_id;
@@ -134,7 +134,7 @@ mca_ocsp_resp_release(struct mca_ocsp_resp *r)
 }
 
 mca_rc
-mca_ocsp_new(const struct mca_ocsp_conf *c, struct mca_signer_chan *chan,
+mca_ocsp_new(const struct mca_ocsp_conf *c, mca_ocsp_key_fn key_fn, void *key_arg,
              struct mca_signer *ca_signer, X509 *ca_cert, struct mca_signer *root_signer,
              X509 *root_cert, struct mca_ocsp **out, struct mca_error *err)
 {
@@ -148,7 +148,8 @@ mca_ocsp_new(const struct mca_ocsp_conf *c, struct mca_signer_chan *chan,
 	if (o == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	o->conf = *c;
-	o->chan = chan;
+	o->key_fn = key_fn;
+	o->key_arg = key_arg;
 	o->ca_signer = ca_signer;
 	o->root_signer = root_signer;
 	o->ca_cert = ca_cert;
@@ -235,8 +236,7 @@ certify(struct mca_ocsp *o, struct mca_store *st, int64_t epoch, struct responde
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	atomic_init(&r->refs, 1);
 	r->epoch = epoch;
-	if ((rc = mca_signer_client_new(o->chan, MCA_SIGKEY_OCSP, NULL, NULL, &r->signer, err)) !=
-	        MCA_OK ||
+	if ((rc = o->key_fn(o->key_arg, &r->signer, err)) != MCA_OK ||
 	    (rc = mca_ocsp_key_hash(mca_signer_pubkey(r->signer), MCA_OCSP_SHA1, h, &hlen, err)) !=
 	        MCA_OK ||
 	    (rc = mca_serial_generate(serial, err)) != MCA_OK)

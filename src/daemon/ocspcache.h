@@ -35,7 +35,6 @@
 
 #include "common/err.h"
 #include "pki/ocsp.h"
-#include "signer/client.h"
 #include "signer/signer.h"
 #include "store/store.h"
 
@@ -75,12 +74,18 @@ struct mca_ocsp_answer {
 struct mca_ocsp;
 
 /*
- * A responder for `ca_cert` (signed through `chan`'s OCSP key) and, when
- * `root_signer` is not NULL, for the CA certificates `root_cert` issued.
- * Everything is borrowed and must outlive it.  No responder certificate
- * yet: call mca_ocsp_tick() before serving.
+ * The signer of the responder key as it is now (mtlscad: a client of the
+ * signer process's MCA_SIGKEY_OCSP); *out is the caller's.
  */
-mca_rc mca_ocsp_new(const struct mca_ocsp_conf *c, struct mca_signer_chan *chan,
+typedef mca_rc (*mca_ocsp_key_fn)(void *arg, struct mca_signer **out, struct mca_error *err);
+
+/*
+ * A responder for `ca_cert` (its delegated responder's key from `key_fn`)
+ * and, when `root_signer` is not NULL, for the CA certificates `root_cert`
+ * issued.  Everything is borrowed and must outlive it.  No responder
+ * certificate yet: call mca_ocsp_tick() before serving.
+ */
+mca_rc mca_ocsp_new(const struct mca_ocsp_conf *c, mca_ocsp_key_fn key_fn, void *key_arg,
                     struct mca_signer *ca_signer, X509 *ca_cert, struct mca_signer *root_signer,
                     X509 *root_cert, struct mca_ocsp **out, struct mca_error *err);
 void mca_ocsp_free(struct mca_ocsp *o);

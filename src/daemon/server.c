@@ -220,6 +220,15 @@ signer_usable(void *arg)
 	return ok;
 }
 
+/* The signer process's OCSP responder key, as a signer. */
+static mca_rc
+ocsp_key(void *arg, struct mca_signer **out, struct mca_error *err)
+{
+	struct mca_server *srv = arg;
+
+	return mca_signer_client_new(srv->signer_chan, MCA_SIGKEY_OCSP, NULL, NULL, out, err);
+}
+
 /* The OCSP responder, with its first responder certificate. */
 static mca_rc
 ocsp_start(struct mca_server *srv, struct mca_store *st, struct mca_error *err)
@@ -234,8 +243,8 @@ ocsp_start(struct mca_server *srv, struct mca_store *st, struct mca_error *err)
 	};
 	mca_rc rc;
 
-	if ((rc = mca_ocsp_new(&oc, srv->signer_chan, srv->ca_signer, srv->ca_cert,
-	                       srv->root_signer, srv->root_cert, &srv->ocsp, err)) != MCA_OK)
+	if ((rc = mca_ocsp_new(&oc, ocsp_key, srv, srv->ca_signer, srv->ca_cert, srv->root_signer,
+	                       srv->root_cert, &srv->ocsp, err)) != MCA_OK)
 		return rc;
 	return mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, err);
 }
