@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "policy/names.h"
 #include "policy/profile.h"
+#include "signer/p11uri.h"
 
 /* acme.http01_deny when the file does not say: loopback, link-local, unspecified. */
 static const char *const default_http01_deny[] = {
@@ -28,7 +29,7 @@ struct raw_conf {
 	const char *listen, *http_listen, *public_url, *crl_url, *ca_issuers_url;
 	const char *database, *root_cert, *root_key, *ca_cert, *ca_key, *chain;
 	const char *server_cert, *server_key, *passphrase_file, *templates_dir, *crl_dir;
-	const char *log_level, *signer_user;
+	const char *log_level, *signer_user, *pkcs11_module, *pkcs11_pin_file;
 	json_t *crl, *limits, *admin_profiles, *acme, *ocsp;
 };
 
@@ -45,6 +46,7 @@ static const struct mca_jfield conf_fields[] = {
     F(log_level, MCA_J_STRING, 0),      F(crl, MCA_J_OBJECT, 0),
     F(limits, MCA_J_OBJECT, 0),         F(admin_profiles, MCA_J_STRARR, 0),
     F(acme, MCA_J_OBJECT, 0),           F(signer_user, MCA_J_STRING, 0),
+    F(pkcs11_module, MCA_J_STRING, 0),  F(pkcs11_pin_file, MCA_J_STRING, 0),
     F(ocsp, MCA_J_OBJECT, 0),
 };
 #undef F
@@ -148,6 +150,23 @@ conf_path(const struct mca_conf *c, const char *field, const char *val, char **o
 		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field '%s': empty path", c->path,
 		                     field);
 	*out = mca_path_join(c->dir, val);
+	return *out == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory") : MCA_OK;
+}
+
+/* A key field: a pkcs11: URI (signer/p11uri.h) is kept as written, else a path. */
+static mca_rc
+conf_key(const struct mca_conf *c, const char *field, const char *val, char **out,
+         struct mca_error *err)
+{
+	struct mca_p11uri u;
+	struct mca_error e = {0};
+
+	if (!mca_p11uri_is(val))
+		return conf_path(c, field, val, out, err);
+	if (mca_p11uri_parse(val, &u, &e) != MCA_OK)
+		return mca_error_set(err, MCA_ERR_CONFIG, "%s: field '%s': %s", c->path, field,
+		                     e.msg);
+	*out = strdup(val);
 	return *out == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory") : MCA_OK;
 }
 
@@ -497,13 +516,17 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 
 	if ((rc = conf_database(c, raw.database, &c->database, err)) != MCA_OK ||
 	    (rc = conf_path(c, "root_cert", raw.root_cert, &c->root_cert, err)) != MCA_OK ||
-	    (rc = conf_path(c, "root_key", raw.root_key, &c->root_key, err)) != MCA_OK ||
+	    (rc = conf_key(c, "root_key", raw.root_key, &c->root_key, err)) != MCA_OK ||
 	    (rc = conf_path(c, "ca_cert", raw.ca_cert, &c->ca_cert, err)) != MCA_OK ||
-	    (rc = conf_path(c, "ca_key", raw.ca_key, &c->ca_key, err)) != MCA_OK ||
+	    (rc = conf_key(c, "ca_key", raw.ca_key, &c->ca_key, err)) != MCA_OK ||
 	    (rc = conf_path(c, "chain", raw.chain, &c->chain, err)) != MCA_OK ||
 	    (rc = conf_path(c, "server_cert", raw.server_cert, &c->server_cert, err)) != MCA_OK ||
 	    (rc = conf_path(c, "server_key", raw.server_key, &c->server_key, err)) != MCA_OK ||
 	    (rc = conf_path(c, "passphrase_file", raw.passphrase_file, &c->passphrase_file, err)) !=
+	        MCA_OK ||
+	    (rc = conf_path(c, "pkcs11_module", raw.pkcs11_module, &c->pkcs11_module, err)) !=
+	        MCA_OK ||
+	    (rc = conf_path(c, "pkcs11_pin_file", raw.pkcs11_pin_file, &c->pkcs11_pin_file, err)) !=
 	        MCA_OK ||
 	    (rc = conf_path(c, "templates_dir", raw.templates_dir ? raw.templates_dir : "templates",
 	                    &c->templates_dir, err)) != MCA_OK ||
@@ -672,6 +695,8 @@ mca_conf_free(struct mca_conf *c)
 	free(c->server_cert);
 	free(c->server_key);
 	free(c->passphrase_file);
+	free(c->pkcs11_module);
+	free(c->pkcs11_pin_file);
 	free(c->signer_user);
 	free(c->templates_dir);
 	free(c->crl_dir);

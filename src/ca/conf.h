@@ -36,13 +36,15 @@ struct mca_conf {
 	/* Absolute (or config-relative, resolved) paths. */
 	char *database;
 	char *root_cert;
-	char *root_key; /* NULL when the root key is kept offline */
+	char *root_key; /* NULL when the root key is kept offline; or a pkcs11: URI */
 	char *ca_cert;
-	char *ca_key;
+	char *ca_key; /* a key file, or a pkcs11: URI (kept as written) */
 	char *chain;
 	char *server_cert;
 	char *server_key;
 	char *passphrase_file; /* NULL: keys are not encrypted */
+	char *pkcs11_module;   /* the PKCS#11 module of pkcs11: keys; NULL: none */
+	char *pkcs11_pin_file; /* its user PIN (first line); NULL: the URI's pin-source */
 	char *signer_user;     /* mtlscad started as root: the signer process's user; NULL: stay */
 	char *templates_dir;
 	char *crl_dir;

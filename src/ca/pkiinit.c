@@ -18,11 +18,13 @@
 #include "ca/publish.h"
 #include "ca/record.h"
 #include "common/embedded.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "pki/certgen.h"
 #include "pki/crl.h"
 #include "pki/serial.h"
 #include "policy/names.h"
+#include "signer/pkcs11.h"
 #include "signer/signer.h"
 #include "store/store.h"
 
@@ -33,6 +35,7 @@ struct init {
 	char *passphrase;
 	EVP_PKEY *root_key, *ca_key, *server_key, *admin_key;
 	struct mca_signer *root_signer, *ca_signer;
+	char *root_uri, *ca_uri; /* the keys in the token; NULL: key files */
 	X509 *root, *ca, *server, *admin;
 	struct mca_store *store;
 	int64_t now;
@@ -170,10 +173,25 @@ make_root_and_ca(struct init *in, struct mca_error *err)
 	char cn[128];
 	mca_rc rc;
 
-	if ((rc = mca_key_generate(in->o->key_type, &in->root_key, err)) != MCA_OK ||
-	    (rc = mca_key_generate(in->o->key_type, &in->ca_key, err)) != MCA_OK ||
-	    (rc = mca_signer_local_new(in->root_key, &in->root_signer, err)) != MCA_OK ||
-	    (rc = mca_signer_local_new(in->ca_key, &in->ca_signer, err)) != MCA_OK)
+	if (in->o->pkcs11_module != NULL) {
+		const struct mca_p11conf p11 = {in->o->pkcs11_module, in->o->pkcs11_pin_file};
+
+		if ((rc = mca_signer_pkcs11_generate(&p11, in->o->pkcs11_token, in->o->key_type,
+		                                     "mtlsca-root", &in->root_uri, &in->root_signer,
+		                                     err)) != MCA_OK ||
+		    (rc = mca_signer_pkcs11_generate(&p11, in->o->pkcs11_token, in->o->key_type,
+		                                     "mtlsca-ca", &in->ca_uri, &in->ca_signer,
+		                                     err)) != MCA_OK)
+			return rc;
+		/* only the public halves: the private keys stay in the token */
+		in->root_key = mca_signer_pubkey(in->root_signer);
+		in->ca_key = mca_signer_pubkey(in->ca_signer);
+		EVP_PKEY_up_ref(in->root_key);
+		EVP_PKEY_up_ref(in->ca_key);
+	} else if ((rc = mca_key_generate(in->o->key_type, &in->root_key, err)) != MCA_OK ||
+	           (rc = mca_key_generate(in->o->key_type, &in->ca_key, err)) != MCA_OK ||
+	           (rc = mca_signer_local_new(in->root_key, &in->root_signer, err)) != MCA_OK ||
+	           (rc = mca_signer_local_new(in->ca_key, &in->ca_signer, err)) != MCA_OK)
 		return rc;
 
 	memset(&g, 0, sizeof(g));
@@ -282,6 +300,19 @@ public_url(const struct mca_init_opts *o, const struct mca_hostport *http)
 	return url;
 }
 
+/* j[field] = the absolute path of `path` (the CA directory may move). */
+static mca_rc
+set_abs_path(json_t *j, const char *field, const char *path, struct mca_error *err)
+{
+	char *abs = realpath(path, NULL);
+
+	if (abs == NULL)
+		return mca_error_set(err, MCA_ERR_IO, "%s: %s", path, strerror(errno));
+	json_object_set_new(j, field, json_string(abs));
+	free(abs);
+	return MCA_OK;
+}
+
 static mca_rc
 write_config(struct init *in, const struct mca_hostport *https, const struct mca_hostport *http,
              struct mca_error *err)
@@ -299,8 +330,9 @@ write_config(struct init *in, const struct mca_hostport *https, const struct mca
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
 	              " s:{s:s, s:s, s:s}, s:[s], s:s}",
 	              "listen", https_s, "http_listen", http_s, "public_url", url ? url : "",
-	              "database", "mtlsca.db", "root_cert", "root.crt", "root_key", "root.key",
-	              "ca_cert", "ca.crt", "ca_key", "ca.key", "chain", "chain.pem", "server_cert",
+	              "database", "mtlsca.db", "root_cert", "root.crt", "root_key",
+	              in->root_uri ? in->root_uri : "root.key", "ca_cert", "ca.crt", "ca_key",
+	              in->ca_uri ? in->ca_uri : "ca.key", "chain", "chain.pem", "server_cert",
 	              "server.crt", "server_key", "server.key", "templates_dir", "templates",
 	              "crl_dir", "crl", "crl", "validity", "7d", "refresh", "1d", "root_validity",
 	              "365d", "admin_profiles", "admin", "log_level", "info");
@@ -314,6 +346,12 @@ write_config(struct init *in, const struct mca_hostport *https, const struct mca
 	}
 	if (pass != NULL)
 		json_object_set_new(j, "passphrase_file", json_string(pass));
+	if (in->o->pkcs11_module != NULL &&
+	    (rc = set_abs_path(j, "pkcs11_module", in->o->pkcs11_module, err)) != MCA_OK)
+		goto out;
+	if (in->o->pkcs11_pin_file != NULL &&
+	    (rc = set_abs_path(j, "pkcs11_pin_file", in->o->pkcs11_pin_file, err)) != MCA_OK)
+		goto out;
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = staged(in, "mtlsca.conf");
 	if (text == NULL || path == NULL) {
@@ -469,6 +507,11 @@ check_opts(const struct mca_init_opts *o, struct mca_hostport *https, struct mca
 		return mca_error_set(err, MCA_ERR_INVAL, "--name must be 1 to 52 characters");
 	if ((unsigned)o->key_type >= MCA_KEY__COUNT)
 		return mca_error_set(err, MCA_ERR_INVAL, "unknown key type");
+	if ((o->pkcs11_module != NULL) != (o->pkcs11_token != NULL) ||
+	    (o->pkcs11_module != NULL) != (o->pkcs11_pin_file != NULL))
+		return mca_error_set(err, MCA_ERR_INVAL,
+		                     "--pkcs11-module, --pkcs11-token and --pkcs11-pin-file go "
+		                     "together");
 	if (o->dns[0] == NULL && o->ip[0] == NULL)
 		return mca_error_set(err, MCA_ERR_INVAL, "the server certificate needs a name");
 	for (i = 0; i < MCA_INIT_MAX_NAMES && o->dns[i] != NULL; i++)
@@ -510,6 +553,23 @@ leaf_urls(const struct mca_init_opts *o, const struct mca_hostport *http, struct
 	return MCA_OK;
 }
 
+/* A failed init leaves no keys behind in the token either. */
+static void
+destroy_token_keys(struct init *in)
+{
+	const struct mca_p11conf p11 = {in->o->pkcs11_module, in->o->pkcs11_pin_file};
+	struct mca_error e = {0};
+	char **uris[] = {&in->root_uri, &in->ca_uri};
+	size_t i;
+
+	mca_signer_free(in->root_signer);
+	mca_signer_free(in->ca_signer);
+	in->root_signer = in->ca_signer = NULL;
+	for (i = 0; i < 2; i++)
+		if (*uris[i] != NULL && mca_signer_pkcs11_destroy(*uris[i], &p11, &e) != MCA_OK)
+			mca_log(MCA_LOG_WARN, "init: could not remove %s: %s", *uris[i], e.msg);
+}
+
 static void
 init_free(struct init *in)
 {
@@ -519,6 +579,8 @@ init_free(struct init *in)
 	EVP_PKEY_free(in->admin_key);
 	mca_signer_free(in->root_signer);
 	mca_signer_free(in->ca_signer);
+	free(in->root_uri);
+	free(in->ca_uri);
 	X509_free(in->root);
 	X509_free(in->ca);
 	X509_free(in->server);
@@ -574,8 +636,8 @@ mca_init_run(const struct mca_init_opts *o, struct mca_init_result *res, struct 
 	if ((rc = leaf_urls(o, &http, &urls, err)) != MCA_OK ||
 	    (rc = make_root_and_ca(&in, err)) != MCA_OK ||
 	    (rc = make_leaves(&in, &urls, err)) != MCA_OK ||
-	    (rc = save_key(&in, "root.key", in.root_key, err)) != MCA_OK ||
-	    (rc = save_key(&in, "ca.key", in.ca_key, err)) != MCA_OK ||
+	    (in.root_uri == NULL && (rc = save_key(&in, "root.key", in.root_key, err)) != MCA_OK) ||
+	    (in.ca_uri == NULL && (rc = save_key(&in, "ca.key", in.ca_key, err)) != MCA_OK) ||
 	    (rc = save_key(&in, "server.key", in.server_key, err)) != MCA_OK ||
 	    (rc = save_key(&in, "admin.key", in.admin_key, err)) != MCA_OK ||
 	    (rc = save_cert(&in, "root.crt", in.root, err)) != MCA_OK ||
@@ -605,6 +667,8 @@ mca_init_run(const struct mca_init_opts *o, struct mca_init_result *res, struct 
 	snprintf(res->config_path, sizeof(res->config_path), "%s/mtlsca.conf", o->dir);
 	rc = MCA_OK;
 out:
+	if (rc != MCA_OK)
+		destroy_token_keys(&in);
 	free(parent);
 	free(urls.crl_url);
 	free(urls.ca_issuers_url);

@@ -31,6 +31,14 @@ struct mca_init_opts {
 	 * listener (refused when its port is 0).
 	 */
 	const char *public_url;
+	/*
+	 * All three or none: the root and issuing CA keys are generated in the
+	 * token labelled pkcs11_token (signer/pkcs11.h) and the configuration
+	 * names them by URI; root.key and ca.key are not written.
+	 */
+	const char *pkcs11_module;
+	const char *pkcs11_token;
+	const char *pkcs11_pin_file;
 };
 
 struct mca_init_result {

@@ -78,5 +78,7 @@ int cli_show(const struct cli_global *g, int argc, char **argv);
 int cli_ocsp(const struct cli_global *g, int argc, char **argv);
 void cli_ocsp_usage(void);
 void cli_show_usage(void);
+int cli_keys(const struct cli_global *g, int argc, char **argv);
+void cli_keys_usage(void);
 
 #endif

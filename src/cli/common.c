@@ -8,6 +8,7 @@
 
 #include "ca/conf.h"
 #include "pki/keys.h"
+#include "signer/pkcs11.h"
 #include "signer/signer.h"
 #include "cli/cli.h"
 #include "common/err.h"
@@ -91,14 +92,15 @@ cli_load_signer(const struct mca_conf *conf, int root, struct mca_signer **signe
 	struct mca_error err = {0};
 	const char *cert_path = root ? conf->root_cert : conf->ca_cert;
 	const char *key_path = root ? conf->root_key : conf->ca_key;
+	const struct mca_p11conf p11 = {conf->pkcs11_module, conf->pkcs11_pin_file};
 
 	*signer = NULL;
 	*cert = NULL;
 	if (key_path == NULL)
 		return cli_fail("the root key is offline (no root_key in %s)", conf->path);
 	if (mca_cert_load(cert_path, cert, &err) != MCA_OK ||
-	    mca_signer_load(key_path, conf->passphrase_file, *cert, cert_path, signer, &err) !=
-	        MCA_OK) {
+	    mca_signer_open(key_path, conf->passphrase_file, &p11, *cert, cert_path, signer,
+	                    &err) != MCA_OK) {
 		X509_free(*cert);
 		*cert = NULL;
 		return cli_fail("%s", err.msg);

@@ -17,6 +17,8 @@ cli_init_usage(void)
 	      "                   [--dns NAME[,NAME...]] [--ip ADDR[,ADDR...]]\n"
 	      "                   [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
 	      "                   [--public-url URL] [--passphrase-file FILE]\n"
+	      "                   [--pkcs11-module PATH --pkcs11-token LABEL\n"
+	      "                    --pkcs11-pin-file FILE]\n"
 	      "\n"
 	      "Create a new internal PKI in DIR (which must not exist, or be empty):\n"
 	      "root and issuing CA, the daemon's TLS certificate, an admin client\n"
@@ -31,7 +33,10 @@ cli_init_usage(void)
 	      "  --http-listen HOST:PORT plain HTTP listener (default 127.0.0.1:8080)\n"
 	      "  --public-url URL        base of the CRL and caIssuers URLs in certificates\n"
 	      "                          (default http://HTTP-LISTEN; needed with port 0)\n"
-	      "  --passphrase-file FILE  encrypt the private keys with the first line of FILE\n",
+	      "  --passphrase-file FILE  encrypt the private keys with the first line of FILE\n"
+	      "  --pkcs11-module PATH    generate the root and issuing CA keys in a PKCS#11\n"
+	      "  --pkcs11-token LABEL    token (module, token label, user PIN in the first\n"
+	      "  --pkcs11-pin-file FILE  line of FILE); no CA key file is written\n",
 	      stdout);
 }
 
@@ -66,6 +71,9 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	    {"http-listen", required_argument, NULL, 'L'},
 	    {"passphrase-file", required_argument, NULL, 'p'},
 	    {"public-url", required_argument, NULL, 'u'},
+	    {"pkcs11-module", required_argument, NULL, 'M'},
+	    {"pkcs11-token", required_argument, NULL, 'T'},
+	    {"pkcs11-pin-file", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -113,6 +121,15 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 		case 'u':
 			o.public_url = optarg;
 			break;
+		case 'M':
+			o.pkcs11_module = optarg;
+			break;
+		case 'T':
+			o.pkcs11_token = optarg;
+			break;
+		case 'P':
+			o.pkcs11_pin_file = optarg;
+			break;
 		case 'h':
 			cli_init_usage();
 			return CLI_OK;
@@ -124,6 +141,10 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 		return cli_usage_error("init", "unexpected argument '%s'", argv[optind]);
 	if (o.dir == NULL)
 		return cli_usage_error("init", "--dir is required");
+	if ((o.pkcs11_module != NULL) != (o.pkcs11_token != NULL) ||
+	    (o.pkcs11_module != NULL) != (o.pkcs11_pin_file != NULL))
+		return cli_usage_error("init", "--pkcs11-module, --pkcs11-token and "
+		                               "--pkcs11-pin-file go together");
 	/* A free port at each start cannot be named in certificates. */
 	if (o.public_url == NULL && o.http_listen != NULL &&
 	    mca_hostport_parse(o.http_listen, &http, &err) == MCA_OK && http.port == 0)
@@ -146,9 +167,14 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	       "Next:\n"
 	       "  mtlscad -c %s --foreground\n"
 	       "  curl --cacert %s/chain.pem https://%s/v1/health\n"
-	       "  mtlsca -c %s token create --profile private --name host.example.internal\n"
-	       "Keep %s/root.key offline once you no longer need it.\n",
+	       "  mtlsca -c %s token create --profile private --name host.example.internal\n",
 	       o.dir, o.dir, res.root_fingerprint, res.config_path, o.dir,
-	       o.listen ? o.listen : "127.0.0.1:8443", res.config_path, o.dir);
+	       o.listen ? o.listen : "127.0.0.1:8443", res.config_path);
+	if (o.pkcs11_module != NULL)
+		printf("The root and issuing CA keys are in the PKCS#11 token '%s' "
+		       "('mtlsca -c %s keys list').\n",
+		       o.pkcs11_token, res.config_path);
+	else
+		printf("Keep %s/root.key offline once you no longer need it.\n", o.dir);
 	return CLI_OK;
 }

@@ -278,6 +278,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->signer_conf.root_key = conf->root_key;
 	srv->signer_conf.root_cert = conf->root_key != NULL ? conf->root_cert : NULL;
 	srv->signer_conf.passphrase_file = conf->passphrase_file;
+	srv->signer_conf.pkcs11_module = conf->pkcs11_module;
+	srv->signer_conf.pkcs11_pin_file = conf->pkcs11_pin_file;
 	srv->signer_conf.tls_key = conf->server_key;
 	srv->signer_conf.user = conf->signer_user;
 	srv->signer_conf.seccomp = env == NULL || strcmp(env, "0") != 0;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <syslog.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -31,6 +32,8 @@
 #include "common/util.h"
 #include "pki/keys.h"
 #include "signer/lint.h"
+#include "signer/p11uri.h"
+#include "signer/pkcs11.h"
 #include "signer/proc.h"
 #include "signer/signer.h"
 
@@ -162,14 +165,15 @@ struct mca_signerproc {
 };
 
 static mca_rc
-load_key(struct key *k, const char *key_path, const char *cert_path, const char *pass_file,
-         struct mca_error *err)
+load_key(struct key *k, const char *key_path, const char *cert_path,
+         const struct mca_signerproc_conf *c, struct mca_error *err)
 {
+	const struct mca_p11conf p11 = {c->pkcs11_module, c->pkcs11_pin_file};
 	mca_rc rc;
 
 	if ((rc = mca_cert_load(cert_path, &k->cert, err)) != MCA_OK ||
-	    (rc = mca_signer_load(key_path, pass_file, k->cert, cert_path, &k->signer, err)) !=
-	        MCA_OK)
+	    (rc = mca_signer_open(key_path, c->passphrase_file, &p11, k->cert, cert_path,
+	                          &k->signer, err)) != MCA_OK)
 		return rc;
 	k->lint.cert = k->cert;
 	k->lint.alg = mca_signer_algor_der(k->signer, &k->lint.alg_len);
@@ -203,9 +207,9 @@ mca_signerproc_open(const struct mca_signerproc_conf *c, struct mca_signerproc *
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	if ((rc = load_key(&p->ca, c->ca_key, c->ca_cert, c->passphrase_file, err)) != MCA_OK ||
-	    (c->root_key != NULL && (rc = load_key(&p->root, c->root_key, c->root_cert,
-	                                           c->passphrase_file, err)) != MCA_OK))
+	if ((rc = load_key(&p->ca, c->ca_key, c->ca_cert, c, err)) != MCA_OK ||
+	    (c->root_key != NULL &&
+	     (rc = load_key(&p->root, c->root_key, c->root_cert, c, err)) != MCA_OK))
 		goto fail;
 	if (c->ocsp && (rc = ocsp_key_new(&p->ocsp, err)) != MCA_OK)
 		goto fail;
@@ -241,9 +245,21 @@ mca_signerproc_free(struct mca_signerproc *p)
 	free(p);
 }
 
-/* The system calls the serving loop needs (signing, logging, memory, exit). */
+/*
+ * The system calls the serving loop needs (signing, logging, memory, exit).
+ * With `pkcs11` also what a PKCS#11 module needs to sign and to log in
+ * again after the token went away (measured with strace on SoftHSM 2,
+ * doc/pkcs11.md): openat (SoftHSM reads its object files at each
+ * operation and rewrites token.object and generation at login: O_RDWR,
+ * O_CREAT), ftruncate, lseek, fcntl locks and flags only (F_GETFL, F_GETFD,
+ * F_SETLK, F_SETLKW, F_GETLK), and getdents64 (it lists the token
+ * directory).  Still refused: unlink, rename, mkdir, exec, new network
+ * connections.  A module that logs to syslog (SoftHSM does, on errors)
+ * uses the socket mca_signerproc_jail connected before the filter; a new
+ * socket fails with EACCES instead of killing the process.
+ */
 static mca_rc
-install_seccomp(struct mca_error *err)
+install_seccomp(int pkcs11, struct mca_error *err)
 {
 	static const int allowed[] = {
 	    SCMP_SYS(read),          SCMP_SYS(write),        SCMP_SYS(writev),
@@ -258,6 +274,9 @@ install_seccomp(struct mca_error *err)
 	    SCMP_SYS(exit),          SCMP_SYS(exit_group),   SCMP_SYS(tgkill),
 	    SCMP_SYS(sched_yield),   SCMP_SYS(nanosleep),    SCMP_SYS(clock_nanosleep),
 	};
+	static const int p11_allowed[] = {SCMP_SYS(lseek), SCMP_SYS(getdents64), SCMP_SYS(openat),
+	                                  SCMP_SYS(ftruncate)};
+	static const int p11_fcntl[] = {F_GETFL, F_GETFD, F_SETLK, F_SETLKW, F_GETLK};
 	scmp_filter_ctx ctx;
 	size_t i;
 	int r = 0;
@@ -271,6 +290,13 @@ install_seccomp(struct mca_error *err)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 1,
 		                     SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET));
+	for (i = 0; pkcs11 && i < sizeof(p11_allowed) / sizeof(p11_allowed[0]) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p11_allowed[i], 0);
+	for (i = 0; pkcs11 && i < sizeof(p11_fcntl) / sizeof(p11_fcntl[0]) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+		                     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)p11_fcntl[i]));
+	if (pkcs11 && r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -287,6 +313,7 @@ mca_rc
 mca_signerproc_jail(const struct mca_signerproc_conf *c, struct mca_error *err)
 {
 	struct passwd *pw;
+	int pkcs11;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return mca_error_set(err, MCA_ERR_CONFIG, "prctl: %s", strerror(errno));
@@ -303,7 +330,11 @@ mca_signerproc_jail(const struct mca_signerproc_conf *c, struct mca_error *err)
 		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 			return mca_error_set(err, MCA_ERR_CONFIG, "prctl: %s", strerror(errno));
 	}
-	return c->seccomp ? install_seccomp(err) : MCA_OK;
+	pkcs11 = mca_p11uri_is(c->ca_key) || mca_p11uri_is(c->root_key);
+	/* the module's syslog messages: connect now, while socket() is allowed */
+	if (pkcs11)
+		openlog("mtlscad-signer", LOG_NDELAY | LOG_PID, LOG_DAEMON);
+	return c->seccomp ? install_seccomp(pkcs11, err) : MCA_OK;
 }
 
 /* Reply with an error: status rc, "RULE\0MESSAGE". */
@@ -554,6 +585,8 @@ mca_signerproc_main(int argc, char **argv)
 	    {"passphrase-file", required_argument, NULL, 'p'},
 	    {"tls-key", required_argument, NULL, 't'},
 	    {"user", required_argument, NULL, 'u'},
+	    {"pkcs11-module", required_argument, NULL, 'm'},
+	    {"pkcs11-pin-file", required_argument, NULL, 'P'},
 	    {"ocsp-key", no_argument, NULL, 'O'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {NULL, 0, NULL, 0},
@@ -592,6 +625,12 @@ mca_signerproc_main(int argc, char **argv)
 			break;
 		case 'u':
 			c.user = optarg;
+			break;
+		case 'm':
+			c.pkcs11_module = optarg;
+			break;
+		case 'P':
+			c.pkcs11_pin_file = optarg;
 			break;
 		case 'O':
 			c.ocsp = 1;
@@ -646,7 +685,7 @@ mca_signerproc_spawn(const char *exe, const struct mca_signerproc_conf *c, pid_t
 {
 	const struct timeval tv = {60, 0}; /* loading encrypted keys takes a moment */
 	char level[16];
-	const char *argv[24];
+	const char *argv[28];
 	unsigned char *pl = NULL;
 	size_t n = 0, len = 0;
 	unsigned status = 0;
@@ -682,6 +721,14 @@ mca_signerproc_spawn(const char *exe, const struct mca_signerproc_conf *c, pid_t
 	if (c->user != NULL) {
 		argv[n++] = "--user";
 		argv[n++] = c->user;
+	}
+	if (c->pkcs11_module != NULL) {
+		argv[n++] = "--pkcs11-module";
+		argv[n++] = c->pkcs11_module;
+	}
+	if (c->pkcs11_pin_file != NULL) {
+		argv[n++] = "--pkcs11-pin-file";
+		argv[n++] = c->pkcs11_pin_file;
 	}
 	argv[n++] = "--log-level";
 	argv[n++] = level;

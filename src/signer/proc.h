@@ -29,8 +29,9 @@
  * MCA_SIGKEY_ROOT or MCA_SIGKEY_OCSP.  The OCSP responder key (started with
  * `ocsp`) is a P-256 key the process generates at start and never writes
  * out: it signs OCSP responses only, the CA key never does; a new process
- * has a new one (the daemon certifies it again, daemon/ocspcache.h).  The first frame the process sends, unasked, is HELLO:
- * status 0, or the rc and message of why it could not start.
+ * has a new one (the daemon certifies it again, daemon/ocspcache.h).
+ * The first frame the process sends, unasked, is HELLO: status 0, or the
+ * rc and message of why it could not start.
  * A frame that is too long, truncated (its rest does not arrive within
  * MCA_SIGNER_FRAME_TIMEOUT_S), of an unknown op or without its key octet
  * ends that connection (logged); the process keeps serving its others and
@@ -76,10 +77,12 @@ struct mca_signerproc_conf {
 	const char *ca_key, *ca_cert;     /* required */
 	const char *root_key, *root_cert; /* NULL: the root key stays offline */
 	const char *passphrase_file;      /* NULL: the keys are not encrypted */
-	const char *tls_key;              /* NULL: no TLS_KEY op */
-	const char *user;                 /* when root: run as this user; NULL: stay */
-	int seccomp;                      /* install the allow-list (refuse if it fails) */
-	int ocsp;                         /* generate the OCSP responder key */
+	const char *pkcs11_module;        /* keys that are pkcs11: URIs (signer/pkcs11.h) */
+	const char *pkcs11_pin_file;
+	const char *tls_key; /* NULL: no TLS_KEY op */
+	const char *user;    /* when root: run as this user; NULL: stay */
+	int seccomp;         /* install the allow-list (refuse if it fails) */
+	int ocsp;            /* generate the OCSP responder key */
 };
 
 /*

@@ -314,6 +314,15 @@ static const struct {
     {WITH("\"templates_dir\": \"\""), {"'templates_dir'", "empty path"}},
     {WITH("\"crl_dir\": \"\""), {"'crl_dir'", "empty path"}},
     {WITH("\"signer_user\": \"\""), {"'signer_user'", "a user name of 1 to 64"}},
+    /* PKCS#11 keys: the URI is checked at load (signer/p11uri.h), the files are paths. */
+    {INSTEAD(NO_CA_KEY, "\"ca_key\": \"pkcs11:token=t;slot-id=1\""),
+     {"'ca_key'", "pkcs11 URI: unknown attribute 'slot-id'"}},
+    {WITH("\"root_key\": \"pkcs11:token=t;token=u\""),
+     {"'root_key'", "pkcs11 URI: attribute 'token' twice"}},
+    {INSTEAD(NO_CA_KEY, "\"ca_key\": \"pkcs11:token=t?pin-value=1234\""),
+     {"'ca_key'", "a PIN in the URI (pin-value) is refused"}},
+    {WITH("\"pkcs11_module\": 1"), {"pkcs11_module", "string"}},
+    {WITH("\"pkcs11_pin_file\": \"\""), {"'pkcs11_pin_file'", "empty path"}},
     /* The acme section. */
     {WITH("\"acme\": {\"bogus\": 1}"), {"unknown field 'bogus'"}},
     {WITH("\"acme\": {\"http01_port\": 0}"), {"'acme.http01_port'"}},
@@ -629,6 +638,32 @@ START_TEST(test_load_database_forms)
 
 		expect_conf_error("{" NO_DATABASE ", \"database\": \"sqlite:\"}", sub);
 	}
+}
+END_TEST
+
+/*
+ * ca_key and root_key: a pkcs11: URI is kept as written (not a path under
+ * the config's directory); pkcs11_module and pkcs11_pin_file are paths.
+ */
+START_TEST(test_load_pkcs11_keys)
+{
+	struct mca_conf *c = load_ok(
+	    "{" NO_CA_KEY ", \"ca_key\": \"pkcs11:token=hsm;object=ca;id=%01;type=private\","
+	    " \"root_key\": \"pkcs11:token=hsm;object=root\","
+	    " \"pkcs11_module\": \"/usr/lib/softhsm/libsofthsm2.so\","
+	    " \"pkcs11_pin_file\": \"private/pin\"}");
+
+	ck_assert_str_eq(c->ca_key, "pkcs11:token=hsm;object=ca;id=%01;type=private");
+	ck_assert_str_eq(c->root_key, "pkcs11:token=hsm;object=root");
+	ck_assert_str_eq(c->pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
+	ck_assert_tmp_path(c->pkcs11_pin_file, "private/pin");
+	mca_conf_free(c);
+	/* a file whose name merely contains "pkcs11:" is still a path */
+	c = load_ok("{" NO_CA_KEY ", \"ca_key\": \"keys/pkcs11:ca.key\"}");
+	ck_assert_tmp_path(c->ca_key, "keys/pkcs11:ca.key");
+	ck_assert_ptr_null(c->pkcs11_module);
+	ck_assert_ptr_null(c->pkcs11_pin_file);
+	mca_conf_free(c);
 }
 END_TEST
 
@@ -1020,6 +1055,7 @@ conf_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_load_defaults);
 	tcase_add_test(tc, test_load_database_forms);
+	tcase_add_test(tc, test_load_pkcs11_keys);
 	tcase_add_test(tc, test_load_all_fields);
 	tcase_add_test(tc, test_load_acme);
 	tcase_add_test(tc, test_load_ocsp);
