@@ -84,6 +84,21 @@ authenticate(struct acme_ctx *c, unsigned signers, const char *name, int *ok)
 		return acme_problem(c, 400, ACME_ERR("badNonce"),
 		                    "the nonce is %s; retry with the one in this reply",
 		                    mca_nonce_verdict_str(nv));
+	/* Instances sharing a database: the shared used-set says whether it is spent. */
+	if (mca_nonces_shared(c->nonces)) {
+		int first = 0;
+
+		if (mca_acme_nonce_use(c->st, c->jws->nonce,
+		                       (int64_t)mca_now() + MCA_NONCE_LIFETIME, &first,
+		                       &err) != MCA_OK)
+			return acme_problem(c, mca_store_unavailable(err.code, &err) ? 503 : 500,
+			                    ACME_ERR("serverInternal"), "spending the nonce: %s",
+			                    err.msg);
+		if (!first)
+			return acme_problem(c, 400, ACME_ERR("badNonce"),
+			                    "the nonce is %s; retry with the one in this reply",
+			                    mca_nonce_verdict_str(MCA_NONCE_USED));
+	}
 	snprintf(url, sizeof(url), "https://%s%s", host_header(c->r), c->r->path);
 	if (c->jws->url == NULL || strcmp(c->jws->url, url) != 0)
 		return acme_problem(c, 401, ACME_ERR("unauthorized"),

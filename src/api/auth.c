@@ -53,6 +53,7 @@ mca_http_identify(struct mca_req *r)
 {
 	struct mca_identity *id = mca_req_id(r);
 	X509_STORE_CTX *ctx = NULL;
+	mca_rc rc = MCA_OK;
 	struct mca_error err = {0};
 	struct mca_store *st;
 	char serial[MCA_SERIAL_HEX_MAX], fp[65];
@@ -81,7 +82,9 @@ mca_http_identify(struct mca_req *r)
 	    mca_cert_fingerprint(id->cert, fp, &err) != MCA_OK)
 		goto out;
 	st = mca_server_store(mca_req_server(r), &err);
-	if (st == NULL || mca_store_cert_get(st, serial, &id->rec, &err) != MCA_OK) {
+	if (st == NULL || (rc = mca_store_cert_get(st, serial, &id->rec, &err)) != MCA_OK) {
+		/* Unknown is 401; a database that cannot answer now is 503 (try again). */
+		id->db_unavailable = st == NULL || mca_store_unavailable(rc, &err);
 		mca_log(MCA_LOG_NOTICE, "client %s: certificate %s unknown: %s", r->client, serial,
 		        err.msg);
 		goto out;
@@ -105,6 +108,11 @@ out:
 int
 mca_http_require_identity(struct mca_req *r, int admin_only, enum mca_http_result *res)
 {
+	if (!mca_req_id(r)->valid && mca_req_id(r)->db_unavailable) {
+		*res = mca_reply_error(r, 503, "database_unavailable",
+		                       "the client certificate cannot be checked now; try again");
+		return 0;
+	}
 	if (!mca_req_id(r)->valid) {
 		*res = mca_reply_error(r, 401, "unauthorized",
 		                       mca_req_id(r)->presented

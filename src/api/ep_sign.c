@@ -70,6 +70,9 @@ token_refused(struct mca_req *r, enum mca_token_state state, const char *id,
 		return mca_reply_error(r, 401, "unauthorized",
 		                       "the Authorization header is not \"Bearer\" and a token");
 	default:
+		if (err != NULL && mca_store_unavailable(err->code, err))
+			return mca_reply_error(r, 503, "database_unavailable", "token check: %s",
+			                       err->msg);
 		return mca_reply_error(r, 500, "internal", "token check: %s",
 		                       err != NULL ? err->msg : "failed");
 	}

@@ -25,6 +25,7 @@ struct mca_identity {
 	int presented;            /* a client certificate came with the handshake */
 	int valid;                /* it verifies, is ours, unexpired, not revoked */
 	int admin;                /* its profile is one of admin_profiles */
+	int db_unavailable;       /* its record could not be read: the database is unreachable */
 	X509 *cert;               /* owned */
 	struct mca_cert_rec *rec; /* its record, owned */
 };

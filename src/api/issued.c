@@ -22,6 +22,9 @@ mca_reply_issue_error(struct mca_req *r, const struct mca_error *err, const char
 	case MCA_ERR_SIGNER:
 		return mca_reply_error(r, 503, "signer_unavailable", "%s", err->msg);
 	default:
+		/* Unreachable or contended past the retries: nothing was recorded, try again. */
+		if (mca_store_unavailable(err->code, err))
+			return mca_reply_error(r, 503, "database_unavailable", "%s", err->msg);
 		return mca_reply_error(r, 500, "internal", "issuance failed: %s", err->msg);
 	}
 }

@@ -129,7 +129,8 @@ mca_committer_new(const char *db_path, struct mca_committer **out, struct mca_er
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	if ((rc = mca_store_open(db_path, 0, &c->st, err)) != MCA_OK) {
+	/* A database server that is down now is tried again on use (store.h). */
+	if ((rc = mca_store_open(db_path, MCA_STORE_WAIT, &c->st, err)) != MCA_OK) {
 		free(c);
 		return rc;
 	}

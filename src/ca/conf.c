@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "ca/conf.h"
+#include "store/store.h"
 #include "common/duration.h"
 #include "common/jsonx.h"
 #include "common/log.h"
@@ -183,6 +184,10 @@ conf_database(const struct mca_conf *c, const char *val, char **out, struct mca_
 	*out = NULL;
 	if (val != NULL && strncmp(val, "sqlite:", 7) == 0)
 		return conf_path(c, "database", val + 7, out, err);
+	if (mca_store_is_server(val)) { /* a libpq keyword string, not a path */
+		*out = strdup(val);
+		return *out == NULL ? mca_error_set(err, MCA_ERR_NOMEM, "out of memory") : MCA_OK;
+	}
 	if (val != NULL && (sep = strstr(val, "://")) != NULL && sep > val &&
 	    strcspn(val, "/:") == (size_t)(sep - val)) {
 		*out = strdup(val);

@@ -330,12 +330,12 @@ write_config(struct init *in, const struct mca_hostport *https, const struct mca
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
 	              " s:{s:s, s:s, s:s}, s:[s], s:s}",
 	              "listen", https_s, "http_listen", http_s, "public_url", url ? url : "",
-	              "database", "mtlsca.db", "root_cert", "root.crt", "root_key",
-	              in->root_uri ? in->root_uri : "root.key", "ca_cert", "ca.crt", "ca_key",
-	              in->ca_uri ? in->ca_uri : "ca.key", "chain", "chain.pem", "server_cert",
-	              "server.crt", "server_key", "server.key", "templates_dir", "templates",
-	              "crl_dir", "crl", "crl", "validity", "7d", "refresh", "1d", "root_validity",
-	              "365d", "admin_profiles", "admin", "log_level", "info");
+	              "database", in->o->database ? in->o->database : "mtlsca.db", "root_cert",
+	              "root.crt", "root_key", in->root_uri ? in->root_uri : "root.key", "ca_cert",
+	              "ca.crt", "ca_key", in->ca_uri ? in->ca_uri : "ca.key", "chain", "chain.pem",
+	              "server_cert", "server.crt", "server_key", "server.key", "templates_dir",
+	              "templates", "crl_dir", "crl", "crl", "validity", "7d", "refresh", "1d",
+	              "root_validity", "365d", "admin_profiles", "admin", "log_level", "info");
 	if (j == NULL || url == NULL || (in->o->passphrase_file != NULL && pass == NULL)) {
 		rc = mca_error_set(
 		    err, pass == NULL && in->o->passphrase_file ? MCA_ERR_IO : MCA_ERR_NOMEM, "%s",
@@ -358,7 +358,8 @@ write_config(struct init *in, const struct mca_hostport *https, const struct mca
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = mca_file_write_atomic(path, text, strlen(text), 0644, 1, err);
+	/* A server's connection string may hold a password: then for the owner only. */
+	rc = mca_file_write_atomic(path, text, strlen(text), in->o->database ? 0600 : 0644, 1, err);
 out:
 	free(url);
 	free(pass);
@@ -438,7 +439,8 @@ record_init_certs(struct mca_store *st, void *arg, struct mca_error *err)
 static mca_rc
 write_database(struct init *in, struct mca_error *err)
 {
-	char *db = staged(in, "mtlsca.db"), *crl_dir = staged(in, "crl");
+	char *db = in->o->database ? strdup(in->o->database) : staged(in, "mtlsca.db");
+	char *crl_dir = staged(in, "crl");
 	struct mca_publish p;
 	static const char actor[] = "cli:init";
 	mca_rc rc;
@@ -453,6 +455,12 @@ write_database(struct init *in, struct mca_error *err)
 	}
 	if ((rc = mca_store_open(db, 1, &in->store, err)) != MCA_OK)
 		goto out;
+	if (in->o->database != NULL && mca_store_count(in->store, "certificates") != 0) {
+		rc = mca_error_set(err, MCA_ERR_EXISTS,
+		                   "the database already holds certificates (another CA's?); "
+		                   "refusing to initialise into it");
+		goto out;
+	}
 	/* All four rows in one transaction: one fsync. */
 	if ((rc = mca_store_txn(in->store, record_init_certs, in, err)) != MCA_OK)
 		goto out;

@@ -39,6 +39,11 @@ struct mca_init_opts {
 	const char *pkcs11_module;
 	const char *pkcs11_token;
 	const char *pkcs11_pin_file;
+	/*
+	 * The `database` setting (store.h); NULL: mtlsca.db in the directory.
+	 * A server database must hold no CA yet (MCA_ERR_EXISTS otherwise).
+	 */
+	const char *database;
 };
 
 struct mca_init_result {

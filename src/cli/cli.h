@@ -80,5 +80,7 @@ void cli_ocsp_usage(void);
 void cli_show_usage(void);
 int cli_keys(const struct cli_global *g, int argc, char **argv);
 void cli_keys_usage(void);
+int cli_db(const struct cli_global *g, int argc, char **argv);
+void cli_db_usage(void);
 
 #endif

@@ -19,6 +19,7 @@ cli_init_usage(void)
 	      "                   [--public-url URL] [--passphrase-file FILE]\n"
 	      "                   [--pkcs11-module PATH --pkcs11-token LABEL\n"
 	      "                    --pkcs11-pin-file FILE]\n"
+	      "                   [--database DATABASE]\n"
 	      "\n"
 	      "Create a new internal PKI in DIR (which must not exist, or be empty):\n"
 	      "root and issuing CA, the daemon's TLS certificate, an admin client\n"
@@ -36,7 +37,9 @@ cli_init_usage(void)
 	      "  --passphrase-file FILE  encrypt the private keys with the first line of FILE\n"
 	      "  --pkcs11-module PATH    generate the root and issuing CA keys in a PKCS#11\n"
 	      "  --pkcs11-token LABEL    token (module, token label, user PIN in the first\n"
-	      "  --pkcs11-pin-file FILE  line of FILE); no CA key file is written\n",
+	      "  --pkcs11-pin-file FILE  line of FILE); no CA key file is written\n"
+	      "  --database DATABASE     a PostgreSQL URI or keyword string (an empty\n"
+	      "                          database) instead of DIR/mtlsca.db\n",
 	      stdout);
 }
 
@@ -74,6 +77,7 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	    {"pkcs11-module", required_argument, NULL, 'M'},
 	    {"pkcs11-token", required_argument, NULL, 'T'},
 	    {"pkcs11-pin-file", required_argument, NULL, 'P'},
+	    {"database", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -117,6 +121,9 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 			break;
 		case 'p':
 			o.passphrase_file = optarg;
+			break;
+		case 'B':
+			o.database = optarg;
 			break;
 		case 'u':
 			o.public_url = optarg;

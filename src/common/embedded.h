@@ -13,6 +13,7 @@ struct mca_embedded {
 };
 
 extern const struct mca_embedded mca_embedded_sql[];
+extern const struct mca_embedded mca_embedded_pg_sql[]; /* sql/pg/: PostgreSQL */
 extern const struct mca_embedded mca_embedded_templates[];
 
 #endif

@@ -12,9 +12,8 @@
  *
  * A new process has a new key, so nonces from before a restart are
  * MCA_NONCE_FORGED: the client gets badNonce with a fresh nonce and
- * retries (RFC 8555 6.5).  Several processes serving one database would
- * each refuse the others' nonces; they would need a shared key and a
- * shared used-set.
+ * retries (RFC 8555 6.5).  Several processes serving one database server
+ * share a key and a used-set instead (mca_nonces_share).
  *
  * Thread-safe: issue and redeem may run on any threads at once.
  */
@@ -55,6 +54,21 @@ mca_rc mca_nonce_issue(struct mca_nonces *ns, int64_t now, char out[MCA_NONCE_LE
 
 /* Spend `nonce` (from the network; NULL is FORGED) at `now`. */
 enum mca_nonce_verdict mca_nonce_redeem(struct mca_nonces *ns, const char *nonce, int64_t now);
+
+/*
+ * Several instances on one database (doc/multi-instance.md): switch to
+ * `key`, which they all share (store/acme.h mca_acme_nonce_key), and to
+ * counters of this process's own (a random 16-bit prefix), so that no two
+ * instances issue the same nonce.  Nonces issued before are FORGED from
+ * then on.  Afterwards mca_nonce_redeem also answers OK for a good,
+ * unexpired nonce of another instance: then, and for every nonce, the
+ * caller must spend it in the shared set (mca_acme_nonce_use), which has
+ * the last word on "used".  Idempotent with the same key.
+ */
+mca_rc mca_nonces_share(struct mca_nonces *ns, const unsigned char key[32], struct mca_error *err);
+
+/* Whether mca_nonces_share was called. */
+int mca_nonces_shared(struct mca_nonces *ns);
 
 /* A few words for a problem detail: "already used", ... */
 const char *mca_nonce_verdict_str(enum mca_nonce_verdict v);

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "daemon/nonce.h"
 #include "daemon/server.h"
+#include "daemon/tick.h"
 #include "pki/keys.h"
 #include "store/pool.h"
 
@@ -229,9 +230,12 @@ ocsp_key(void *arg, struct mca_signer **out, struct mca_error *err)
 	return mca_signer_client_new(srv->signer_chan, MCA_SIGKEY_OCSP, NULL, NULL, out, err);
 }
 
-/* The OCSP responder, with its first responder certificate. */
+/*
+ * The OCSP responder; its first responder certificate comes with the first
+ * mca_ocsp_tick (at start when the database answers, else on a later tick).
+ */
 static mca_rc
-ocsp_start(struct mca_server *srv, struct mca_store *st, struct mca_error *err)
+ocsp_start(struct mca_server *srv, struct mca_error *err)
 {
 	struct mca_ocsp_conf oc = {
 	    .validity = srv->conf->ocsp_validity,
@@ -241,12 +245,9 @@ ocsp_start(struct mca_server *srv, struct mca_store *st, struct mca_error *err)
 	    .on_demand_per_second = srv->conf->ocsp_on_demand_per_second,
 	    .cache_max = srv->conf->ocsp_cache_max,
 	};
-	mca_rc rc;
 
-	if ((rc = mca_ocsp_new(&oc, ocsp_key, srv, srv->ca_signer, srv->ca_cert, srv->root_signer,
-	                       srv->root_cert, &srv->ocsp, err)) != MCA_OK)
-		return rc;
-	return mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, err);
+	return mca_ocsp_new(&oc, ocsp_key, srv, srv->ca_signer, srv->ca_cert, srv->root_signer,
+	                    srv->root_cert, &srv->ocsp, err);
 }
 
 static void
@@ -345,14 +346,24 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->lock_ready = 1;
 	if ((rc = snap_load(srv, &srv->snap, err)) != MCA_OK)
 		goto fail;
-	/* Open (and migrate) the database once now, so a broken one fails the start. */
-	if ((rc = mca_store_open(conf->database, 0, &st, err)) != MCA_OK)
+	/*
+	 * Open (and migrate) the database once now, so a broken one fails the
+	 * start; a database server that cannot be reached yet does not (the
+	 * store retries with back-off, /v1/health answers 503 meanwhile).
+	 */
+	if (conf->ocsp_url != NULL && (rc = ocsp_start(srv, err)) != MCA_OK)
+		goto fail;
+	if ((rc = mca_store_open(conf->database, MCA_STORE_WAIT, &st, err)) != MCA_OK)
 		goto fail;
 	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
-	if (rc == MCA_OK && conf->ocsp_url != NULL)
-		rc = ocsp_start(srv, st, err);
+	if (rc == MCA_OK)
+		mca_tick_share_nonces(srv, st);
+	if (rc == MCA_OK && srv->ocsp != NULL)
+		rc = mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, err);
 	mca_store_close(st);
-	if (rc != MCA_OK)
+	if (rc != MCA_OK && mca_store_conflict(rc, err))
+		mca_log(MCA_LOG_WARN, "database not reachable yet: %s", err->msg);
+	else if (rc != MCA_OK)
 		goto fail;
 	X509_free(server_cert);
 	*out = srv;

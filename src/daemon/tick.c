@@ -4,13 +4,18 @@
  */
 #include "config.h"
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "ca/publish.h"
 #include "ca/token.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/crlcache.h"
 #include "daemon/server.h"
+#include "daemon/nonce.h"
 #include "daemon/tick.h"
+#include "store/acme.h"
 
 /* Republish `which` when its CRL is older than `every` seconds (or missing). */
 static void
@@ -40,6 +45,27 @@ maybe_republish(struct mca_server *srv, struct mca_store *st, enum mca_crl_which
 }
 
 void
+mca_tick_share_nonces(struct mca_server *srv, struct mca_store *st)
+{
+	unsigned char fresh[32], key[32];
+	struct mca_error err = {0};
+
+	if (st == NULL || !mca_store_is_server(srv->conf->database) ||
+	    mca_nonces_shared(srv->nonces))
+		return;
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
+		return;
+	if (mca_acme_nonce_key(st, fresh, key, &err) == MCA_OK &&
+	    mca_nonces_share(srv->nonces, key, &err) == MCA_OK)
+		mca_log(MCA_LOG_INFO,
+		        "ACME nonces: shared with the other instances of the database");
+	else if (!mca_store_unavailable(err.code, &err))
+		mca_log(MCA_LOG_ERR, "ACME nonces: cannot take the shared key: %s", err.msg);
+	OPENSSL_cleanse(fresh, sizeof(fresh));
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
+void
 mca_tick(struct mca_server *srv)
 {
 	struct mca_error err = {0};
@@ -56,6 +82,7 @@ mca_tick(struct mca_server *srv)
 	}
 	if (mca_crlcache_refresh(srv->crls, st, NULL, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "loading CRLs: %s", err.msg);
+	mca_tick_share_nonces(srv, st);
 	maybe_republish(srv, st, MCA_CRL_CA, srv->conf->crl_refresh, now);
 	if (srv->root_signer != NULL) {
 		maybe_republish(srv, st, MCA_CRL_ROOT, srv->conf->root_crl_validity / 2, now);

@@ -11,7 +11,16 @@
 #define MCA_DAEMON_TICK_H
 
 struct mca_server;
+struct mca_store;
 
 void mca_tick(struct mca_server *srv);
+
+/*
+ * On a database server (PostgreSQL) several instances may serve one
+ * database: take the ACME nonce key they share (store/acme.h) into the
+ * server's nonces (nonce.h) once it can be had.  mca_tick calls it; the
+ * server's start too, so that the first nonces are shared already.
+ */
+void mca_tick_share_nonces(struct mca_server *srv, struct mca_store *st);
 
 #endif

@@ -253,3 +253,28 @@ mca_acme_purge(struct mca_store *st, int64_t before, struct mca_error *err)
 {
 	return mca_store_get_ops(st)->acme_purge(mca_store_get_impl(st), before, err);
 }
+
+mca_rc
+mca_acme_nonce_key(struct mca_store *st, const unsigned char fresh[32], unsigned char key[32],
+                   struct mca_error *err)
+{
+	const struct mca_store_ops *ops = mca_store_get_ops(st);
+
+	if (ops->acme_nonce_key == NULL)
+		return mca_error_set(err, MCA_ERR_NOTFOUND,
+		                     "the %s backend keeps nonces per process", ops->name);
+	return ops->acme_nonce_key(mca_store_get_impl(st), fresh, key, err);
+}
+
+mca_rc
+mca_acme_nonce_use(struct mca_store *st, const char *nonce, int64_t expires_at, int *first,
+                   struct mca_error *err)
+{
+	const struct mca_store_ops *ops = mca_store_get_ops(st);
+
+	*first = 0;
+	if (ops->acme_nonce_use == NULL)
+		return mca_error_set(err, MCA_ERR_NOTFOUND,
+		                     "the %s backend keeps nonces per process", ops->name);
+	return ops->acme_nonce_use(mca_store_get_impl(st), nonce, expires_at, first, err);
+}

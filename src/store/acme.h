@@ -129,7 +129,21 @@ mca_rc mca_acme_order_unclaim(struct mca_store *st, const char *id, struct mca_e
  */
 mca_rc mca_acme_order_repair(struct mca_store *st, int64_t *n, struct mca_error *err);
 
-/* Delete orders that expired before `before` (not valid ones). */
+/*
+ * ACME nonces shared by the instances of one database server
+ * (doc/multi-instance.md).  mca_acme_nonce_key: the key every instance
+ * authenticates nonces with; `fresh` (random) becomes it unless another
+ * instance stored one first.  mca_acme_nonce_use: spend `nonce` (until
+ * `expires_at`, when the purge drops it); *first is 1 for the one
+ * redemption that counts, on any instance.  Both are MCA_ERR_NOTFOUND on
+ * a backend without shared nonces (SQLite: one process, nonce.h alone).
+ */
+mca_rc mca_acme_nonce_key(struct mca_store *st, const unsigned char fresh[32],
+                          unsigned char key[32], struct mca_error *err);
+mca_rc mca_acme_nonce_use(struct mca_store *st, const char *nonce, int64_t expires_at, int *first,
+                          struct mca_error *err);
+
+/* Delete orders that expired before `before` (not valid ones), and spent nonces past expiry. */
 mca_rc mca_acme_purge(struct mca_store *st, int64_t before, struct mca_error *err);
 
 #endif

@@ -3,7 +3,7 @@
  * and a database backend.  Only the store and its backends include this;
  * everything above uses store.h.
  *
- * A backend is one directory below src/store/ (sqlite/ today; pg/ later)
+ * A backend is one directory below src/store/ (sqlite/, pg/)
  * that provides an open function and one `struct mca_store_ops`: a table
  * of the row-level operations the domain API is built from, plus the
  * transaction primitives mca_store_txn() drives.  The generic layer
@@ -35,6 +35,15 @@
 
 /* The rule id (err->rule) of a retryable conflict; see mca_store_conflict. */
 #define MCA_STORE_CONFLICT "db.conflict"
+
+/* One column value of a raw row (rows, row_put). */
+enum mca_store_val_type { MCA_VAL_NULL, MCA_VAL_INT, MCA_VAL_TEXT, MCA_VAL_BLOB };
+struct mca_store_val {
+	enum mca_store_val_type type;
+	int64_t i;     /* MCA_VAL_INT */
+	const void *p; /* MCA_VAL_TEXT (NUL-terminated) and MCA_VAL_BLOB */
+	size_t len;    /* MCA_VAL_BLOB */
+};
 
 struct mca_store_ops {
 	const char *name; /* "sqlite" */
@@ -156,6 +165,31 @@ struct mca_store_ops {
 	mca_rc (*acme_chall_processing)(void *impl, int (*cb)(void *arg, const char *id), void *arg,
 	                                struct mca_error *err);
 	mca_rc (*acme_purge)(void *impl, int64_t before, struct mca_error *err);
+	/*
+	 * Shared ACME nonces (acme.h); NULL in a backend whose database has
+	 * one process serving it (SQLite: the key stays in memory).
+	 */
+	mca_rc (*acme_nonce_key)(void *impl, const unsigned char fresh[32], unsigned char key[32],
+	                         struct mca_error *err);
+	mca_rc (*acme_nonce_use)(void *impl, const char *nonce, int64_t expires_at, int *first,
+	                         struct mca_error *err);
+
+	/*
+	 * Raw rows, for copying a database to another backend (copy.c).
+	 * `table` and `cols` come from copy.c's fixed list, never from input.
+	 * rows: call cb with every row of `table` (values in `cols` order,
+	 * valid during the call) in the order of insertion; a non-zero
+	 * return stops the walk and is returned as MCA_ERR_INTERNAL.
+	 * row_put: insert one row as it is (ids included).  rows_end: after
+	 * the last row_put of `table` (a backend with sequences moves them
+	 * past the copied ids).
+	 */
+	mca_rc (*rows)(void *impl, const char *table, const char *const *cols, size_t ncols,
+	               int (*cb)(void *arg, const struct mca_store_val *v), void *arg,
+	               struct mca_error *err);
+	mca_rc (*row_put)(void *impl, const char *table, const char *const *cols, size_t ncols,
+	                  const struct mca_store_val *v, struct mca_error *err);
+	mca_rc (*rows_end)(void *impl, const char *table, struct mca_error *err);
 };
 
 /*
@@ -176,5 +210,8 @@ void mca_store_lock_wait(struct mca_store *st, int ms);
 /* The backends built in. */
 mca_rc mca_store_sqlite_open(const char *path, int create, struct mca_store **out,
                              struct mca_error *err);
+/* `conninfo`: a libpq URI or keyword string; `flags`: MCA_STORE_CREATE, MCA_STORE_WAIT. */
+mca_rc mca_store_pg_open(const char *conninfo, int flags, struct mca_store **out,
+                         struct mca_error *err);
 
 #endif

@@ -45,7 +45,7 @@ mca_store_pool_get(struct mca_store_pool *p, struct mca_error *err)
 
 	if (st != NULL)
 		return st;
-	if (mca_store_open(p->path, 0, &st, err) != MCA_OK)
+	if (mca_store_open(p->path, MCA_STORE_WAIT, &st, err) != MCA_OK)
 		return NULL;
 	pthread_setspecific(p->key, st);
 	return st;

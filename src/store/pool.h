@@ -5,6 +5,10 @@
  * the same time; the daemon's request threads, workers and main loop each
  * get their own, opened on first use and closed when the thread exits.
  *
+ * Connections are opened with MCA_STORE_WAIT (store.h): a database
+ * server that is down makes each use fail with a conflict until it is
+ * back, instead of failing the open.
+ *
  * Thread-safety: mca_store_pool_get may be called from any thread at
  * once; new and free from one thread, free only after every other thread
  * that used the pool has exited (their connections are closed then).

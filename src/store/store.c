@@ -62,19 +62,28 @@ mca_store_lock_wait(struct mca_store *st, int ms)
 /* Backends built in, by the prefix of the `database` string that names them. */
 static const struct {
 	const char *prefix;
-	mca_rc (*open)(const char *location, int create, struct mca_store **out,
+	mca_rc (*open)(const char *location, int flags, struct mca_store **out,
 	               struct mca_error *err);
+	int whole; /* the backend gets the whole string (a URI), not what follows the prefix */
 } backends[] = {
-    {"sqlite:", mca_store_sqlite_open},
+    {"sqlite:", mca_store_sqlite_open, 0},
+    {"postgresql://", mca_store_pg_open, 1},
+    {"postgres://", mca_store_pg_open, 1},
 };
 
-/* Backends known by name but not built into this program. */
-static const struct {
-	const char *prefix, *name;
-} not_built[] = {
-    {"postgresql://", "PostgreSQL"},
-    {"postgres://", "PostgreSQL"},
-};
+/* Whether `s` is a libpq keyword/value connection string ("dbname=ca host=/run/pg"). */
+static int
+pg_keywords(const char *s)
+{
+	static const char *const keys[] = {
+	    "dbname=", "host=", "hostaddr=", "service=", "port=", "user="};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strncmp(s, keys[i], strlen(keys[i])) == 0)
+			return 1;
+	return 0;
+}
 
 /* Length of a URI scheme followed by "://" at the start of `s`, 0 when none. */
 static size_t
@@ -89,9 +98,18 @@ uri_scheme_len(const char *s)
 	return strncmp(s + n, "://", 3) == 0 ? n : 0;
 }
 
-mca_rc
-mca_store_open(const char *database, int create, struct mca_store **out, struct mca_error *err)
+int
+mca_store_is_server(const char *database)
 {
+	return database != NULL &&
+	       (strncmp(database, "postgresql://", 13) == 0 ||
+	        strncmp(database, "postgres://", 11) == 0 || pg_keywords(database));
+}
+
+mca_rc
+mca_store_open(const char *database, int flags, struct mca_store **out, struct mca_error *err)
+{
+	int create = (flags & MCA_STORE_CREATE) != 0;
 	size_t i, n;
 
 	*out = NULL;
@@ -104,21 +122,18 @@ mca_store_open(const char *database, int create, struct mca_store **out, struct 
 				return mca_error_set(err, MCA_ERR_CONFIG,
 				                     "database: %s without a path",
 				                     backends[i].prefix);
+			if (backends[i].whole)
+				return backends[i].open(database, flags, out, err);
 			return backends[i].open(database + n, create, out, err);
 		}
 	}
+	if (pg_keywords(database))
+		return mca_store_pg_open(database, flags, out, err);
 	/* The rest of a URI may hold a password: name the scheme only. */
-	for (i = 0; i < sizeof(not_built) / sizeof(not_built[0]); i++)
-		if (strncmp(database, not_built[i].prefix, strlen(not_built[i].prefix)) == 0)
-			return mca_error_set(
-			    err, MCA_ERR_CONFIG,
-			    "database: the %s backend (%s...) is not built into this "
-			    "mtlsca; use a SQLite path or sqlite:PATH",
-			    not_built[i].name, not_built[i].prefix);
 	if ((n = uri_scheme_len(database)) > 0)
 		return mca_error_set(err, MCA_ERR_CONFIG,
-		                     "database: unknown backend \"%.*s://\"; use a SQLite path or "
-		                     "sqlite:PATH",
+		                     "database: unknown backend \"%.*s://\"; use a SQLite path, "
+		                     "sqlite:PATH or postgresql://...",
 		                     (int)(n > 32 ? 32 : n), database);
 	return mca_store_sqlite_open(database, create, out, err);
 }
@@ -157,6 +172,13 @@ int
 mca_store_conflict(mca_rc rc, const struct mca_error *err)
 {
 	return rc == MCA_ERR_DB && err != NULL && strcmp(err->rule, MCA_STORE_CONFLICT) == 0;
+}
+
+int
+mca_store_unavailable(mca_rc rc, const struct mca_error *err)
+{
+	return mca_store_conflict(rc, err) || (rc == MCA_ERR_DB && err != NULL &&
+	                                       strcmp(err->rule, MCA_STORE_COMMIT_UNKNOWN) == 0);
 }
 
 /* A transaction inside an open one: a savepoint, no retry (the outermost retries). */

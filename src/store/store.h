@@ -4,14 +4,14 @@
  *
  * The API is shaped by the domain, not by SQL: every function dispatches
  * through the ops table of the backend chosen when the store is opened
- * (backend.h; SQLite in src/store/sqlite/ is the only one built today).
+ * (backend.h; SQLite in src/store/sqlite/, PostgreSQL in src/store/pg/).
  *
  * One struct mca_store per thread: it owns one database connection (and,
  * for SQLite, the prepared statements of that connection).  Durability:
  * a commit returns only once the database has it on stable storage, which
  * is what "recorded" means in doc/durability.md (SQLite runs in WAL mode
- * with synchronous=FULL).  Throughput comes from group commit: callers
- * may make many changes in one mca_store_txn().
+ * with synchronous=FULL; PostgreSQL with synchronous_commit on).  Throughput comes from group
+ * commit: callers may make many changes in one mca_store_txn().
  *
  * Strings in records returned by this module are malloc'd and owned by the
  * record; free them with the matching *_free function.
@@ -29,17 +29,43 @@ struct mca_store;
 /* Highest schema version this program knows for SQLite (the number of its migrations). */
 int mca_store_schema_latest(void);
 
+/* The same for PostgreSQL (sql/pg/: each backend numbers its own migrations). */
+int mca_store_pg_schema_latest(void);
+
+/* Flags of mca_store_open. */
+#define MCA_STORE_CREATE 1 /* create the database (SQLite) or its schema (PostgreSQL) */
+/*
+ * A database server that cannot be reached now is no error: the store
+ * connects on first use and after every loss, with back-off, and each
+ * use meanwhile fails with a conflict (mca_store_conflict).  The daemon
+ * opens its stores so; without it an unreachable server fails the open.
+ * SQLite ignores it.
+ */
+#define MCA_STORE_WAIT 2
+
 /*
  * Open the database named by `database` (the `database` setting of
- * mtlsca.conf), creating it when `create` is set, and bring its schema up
- * to date.  `database` is a file path or "sqlite:PATH" (SQLite); a
- * "postgresql://" or "postgres://" URI is refused with MCA_ERR_CONFIG
- * (that backend is not built in), as is any other "SCHEME://".  A
- * database whose schema is newer than this program knows is refused with
- * MCA_ERR_SCHEMA; a missing one without `create` is MCA_ERR_NOTFOUND.
+ * mtlsca.conf), creating it when `flags` has MCA_STORE_CREATE, and bring
+ * its schema up to date.  `database` is a file path or "sqlite:PATH"
+ * (SQLite), or a "postgresql://" / "postgres://" URI or a libpq keyword
+ * string starting with dbname=, host=, hostaddr=, service=, port= or
+ * user= (PostgreSQL); any other "SCHEME://" is refused with
+ * MCA_ERR_CONFIG.  A database whose schema is newer than this program
+ * knows is refused with MCA_ERR_SCHEMA; a missing one (PostgreSQL: a
+ * database without the mtlsca schema) without MCA_STORE_CREATE is
+ * MCA_ERR_NOTFOUND.  PostgreSQL migrations run under an advisory lock, so
+ * instances starting at once migrate once.  Messages never show a
+ * password from `database`.
  */
-mca_rc mca_store_open(const char *database, int create, struct mca_store **out,
+mca_rc mca_store_open(const char *database, int flags, struct mca_store **out,
                       struct mca_error *err);
+
+/*
+ * Whether `database` names a database server (PostgreSQL URI or keyword
+ * string) rather than a file: such a setting is kept as written by the
+ * configuration, never taken for a path.
+ */
+int mca_store_is_server(const char *database);
 
 /* Close and free (NULL is fine).  An open transaction is rolled back. */
 void mca_store_close(struct mca_store *st);
@@ -77,6 +103,20 @@ mca_rc mca_store_txn(struct mca_store *st, mca_store_txn_fn fn, void *arg, struc
 
 /* Whether (rc, err) is a retryable conflict with another connection. */
 int mca_store_conflict(mca_rc rc, const struct mca_error *err);
+
+/*
+ * The rule of a commit whose outcome is unknown: the connection to the
+ * database server went away while it committed.  Not retried (the
+ * transaction may have landed); nothing was handed out either.
+ */
+#define MCA_STORE_COMMIT_UNKNOWN "db.commit_unknown"
+
+/*
+ * Whether (rc, err) says the database cannot serve now (a conflict past
+ * the retries, an unreachable server, a commit cut off): a caller may try
+ * again later (HTTP 503), unlike other database errors.
+ */
+int mca_store_unavailable(mca_rc rc, const struct mca_error *err);
 
 /* One certificate row. */
 struct mca_cert_rec {
@@ -252,5 +292,21 @@ mca_rc mca_store_cert_revoke(struct mca_store *st, const char *serial, int64_t n
 
 /* Number of rows in `table` (tests and metrics); -1 on error. */
 int64_t mca_store_count(struct mca_store *st, const char *table);
+
+/*
+ * Copy every row of every table of `src` (certificates, CRLs with their
+ * numbers, tokens, audit rows with their ids, validations, ACME state)
+ * into `dst`, which must be empty (MCA_ERR_EXISTS otherwise), in one
+ * transaction on `dst` while `src` is held in one of its own (consistent,
+ * no writer meanwhile).  Then the row counts of both sides must agree,
+ * table by table (MCA_ERR_INTERNAL otherwise); counts[i] gets the rows of
+ * table mca_store_copy_table(i).  Any two backends.
+ */
+#define MCA_STORE_COPY_TABLES 9
+mca_rc mca_store_copy(struct mca_store *src, struct mca_store *dst,
+                      int64_t counts[MCA_STORE_COPY_TABLES], struct mca_error *err);
+
+/* The name of table i of mca_store_copy (NULL past the last). */
+const char *mca_store_copy_table(size_t i);
 
 #endif

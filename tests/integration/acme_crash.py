@@ -120,6 +120,9 @@ def resume(path, expect):
                        name)
         return 0
     key = ec.generate_private_key(ec.SECP256R1())
+    state["cert_key"] = pem_of(key)  # for a later "resume valid" (acme_multi_pg.sh)
+    with open(path, "w") as f:
+        json.dump(state, f)
     r = cl.post(state["finalize"], {"csr": neg.make_csr([name], key)}, "finalize again")
     check(r.status_code == 200 and r.json().get("status") == "valid" and
           r.json().get("certificate"), "finalize again: 200, valid", r)

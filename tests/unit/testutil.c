@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <libpq-fe.h>
 
 #include "testutil.h"
 
@@ -95,6 +96,52 @@ tu_subst(char *text, const char *from, const char *to)
 	                 0);
 	free(text);
 	return out;
+}
+
+const char *
+tu_pg(void)
+{
+	const char *v = getenv("MCA_TEST_PG");
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void
+tu_pg_exec(const char *conninfo, const char *sql)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+	              "%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+long long
+tu_pg_int(const char *conninfo, const char *sql)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	PGresult *r;
+	long long v;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0, "%s: %s", sql,
+	              PQresultErrorMessage(r));
+	v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+void
+tu_pg_reset(const char *conninfo)
+{
+	tu_pg_exec(conninfo, "SET client_min_messages = warning; DROP SCHEMA public CASCADE;"
+	                     " CREATE SCHEMA public");
 }
 
 void

@@ -20,6 +20,22 @@ void tu_rmtree(char *dir);
 /* Remove the SQLite database at `path` with its -wal and -shm files (absent ones are fine). */
 void tu_db_remove(const char *path);
 
+/*
+ * The PostgreSQL database the store tests run against instead of SQLite:
+ * $MCA_TEST_PG (a libpq URI, set by tests/integration/store_pg.sh, which
+ * starts a server of its own), NULL when unset or empty.
+ */
+const char *tu_pg(void);
+
+/* Drop everything in the database `conninfo` (schema public made anew); fails on error. */
+void tu_pg_reset(const char *conninfo);
+
+/* Run `sql` on a connection of its own; fails the test on error. */
+void tu_pg_exec(const char *conninfo, const char *sql);
+
+/* The first column of the first row of `sql` as an integer; fails on error or no row. */
+long long tu_pg_int(const char *conninfo, const char *sql);
+
 /* The whole file at `path`, malloc'd and NUL-terminated; fails the test otherwise. */
 char *tu_read(const char *path);
 

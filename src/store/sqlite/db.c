@@ -400,6 +400,9 @@ static const struct mca_store_ops sqlite_ops = {
     .acme_chall_list = mca_sq_acme_chall_list,
     .acme_chall_processing = mca_sq_acme_chall_processing,
     .acme_purge = mca_sq_acme_purge,
+    .rows = mca_sq_rows,
+    .row_put = mca_sq_row_put,
+    .rows_end = mca_sq_rows_end,
 };
 
 /* Open with the given synchronous mode ("FULL" or "NORMAL"). */

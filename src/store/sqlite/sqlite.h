@@ -147,4 +147,13 @@ mca_rc mca_sq_acme_chall_processing(void *impl, int (*cb)(void *arg, const char 
                                     struct mca_error *err);
 mca_rc mca_sq_acme_purge(void *impl, int64_t before, struct mca_error *err);
 
+/* rows.c */
+#define MCA_SQ_COPY_COLS 24
+mca_rc mca_sq_rows(void *impl, const char *table, const char *const *cols, size_t ncols,
+                   int (*cb)(void *arg, const struct mca_store_val *v), void *arg,
+                   struct mca_error *err);
+mca_rc mca_sq_row_put(void *impl, const char *table, const char *const *cols, size_t ncols,
+                      const struct mca_store_val *v, struct mca_error *err);
+mca_rc mca_sq_rows_end(void *impl, const char *table, struct mca_error *err);
+
 #endif

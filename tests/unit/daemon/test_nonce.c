@@ -299,6 +299,45 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/*
+ * Instances sharing a key (mca_nonces_share): each accepts the other's
+ * nonces (the shared used-set of the database decides on reuse, not this
+ * module), keeps refusing its own reused ones, and refuses what it issued
+ * under its key from before the switch.  A third set with another key
+ * still refuses them all.
+ */
+START_TEST(test_shared)
+{
+	static const unsigned char key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	struct mca_nonces *a = make(1024, LIFETIME), *b = make(1024, LIFETIME);
+	struct mca_nonces *other = make(1024, LIFETIME);
+	struct mca_error err = {0};
+	char before[MCA_NONCE_LEN + 1], na[MCA_NONCE_LEN + 1], nb[MCA_NONCE_LEN + 1];
+
+	issue(a, NOW, before);
+	ck_assert_int_eq(mca_nonces_shared(a), 0);
+	ck_assert_int_eq(mca_nonces_share(a, key, &err), MCA_OK);
+	ck_assert_int_eq(mca_nonces_share(b, key, &err), MCA_OK);
+	ck_assert_int_eq(mca_nonces_shared(a), 1);
+	ck_assert_int_eq(mca_nonce_redeem(a, before, NOW), MCA_NONCE_FORGED);
+	issue(a, NOW, na);
+	issue(b, NOW, nb);
+	ck_assert_str_ne(na, nb);
+	ck_assert_int_eq(mca_nonce_redeem(b, na, NOW), MCA_NONCE_OK);
+	ck_assert_int_eq(mca_nonce_redeem(a, nb, NOW), MCA_NONCE_OK);
+	ck_assert_int_eq(mca_nonce_redeem(a, na, NOW), MCA_NONCE_OK);
+	ck_assert_int_eq(mca_nonce_redeem(a, na, NOW), MCA_NONCE_USED);
+	ck_assert_int_eq(mca_nonce_redeem(b, na, NOW + LIFETIME), MCA_NONCE_EXPIRED);
+	ck_assert_int_eq(mca_nonce_redeem(other, na, NOW), MCA_NONCE_FORGED);
+	/* Sharing the same key again changes nothing: na stays spent at a. */
+	ck_assert_int_eq(mca_nonces_share(a, key, &err), MCA_OK);
+	ck_assert_int_eq(mca_nonce_redeem(a, na, NOW), MCA_NONCE_USED);
+	mca_nonces_free(a);
+	mca_nonces_free(b);
+	mca_nonces_free(other);
+}
+END_TEST
+
 static Suite *
 nonce_suite(void)
 {
@@ -313,6 +352,7 @@ nonce_suite(void)
 	tcase_add_test(tc, test_capacity);
 	tcase_add_test(tc, test_args);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_shared);
 	suite_add_tcase(s, tc);
 	return s;
 }

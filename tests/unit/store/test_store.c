@@ -18,6 +18,7 @@
 #include "config.h" /* defines _GNU_SOURCE: asprintf, nftw */
 
 #include <ftw.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,11 +45,15 @@
 static char tmpdir[PATH_MAX];
 static char db_path[PATH_MAX + 32];
 
+/* With $MCA_TEST_PG (tu_pg) every test runs on that PostgreSQL database instead. */
 static void
 tmp_setup(void)
 {
 	tu_mkdtemp(tmpdir, sizeof(tmpdir), "store");
-	snprintf(db_path, sizeof(db_path), "%s/ca.db", tmpdir);
+	if (tu_pg() != NULL)
+		snprintf(db_path, sizeof(db_path), "%s", tu_pg());
+	else
+		snprintf(db_path, sizeof(db_path), "%s/ca.db", tmpdir);
 }
 
 static void
@@ -61,7 +66,10 @@ tmp_teardown(void)
 static void
 test_setup(void)
 {
-	tu_db_remove(db_path);
+	if (tu_pg() != NULL)
+		tu_pg_reset(db_path);
+	else
+		tu_db_remove(db_path);
 	mca_time_set_fake(NOW);
 }
 
@@ -129,6 +137,13 @@ raw_text(const char *sql, char *buf, size_t len)
 	snprintf(buf, len, "%s", t != NULL ? (const char *)t : "(null)");
 	sqlite3_finalize(s);
 	sqlite3_close(db);
+}
+
+/* The schema version a fresh database gets from the backend under test. */
+static int
+schema_latest(void)
+{
+	return tu_pg() != NULL ? mca_store_pg_schema_latest() : mca_store_schema_latest();
 }
 
 /* Open (creating) db_path through the library, failing the test on error. */
@@ -267,7 +282,7 @@ START_TEST(test_open_fresh)
 	struct mca_error err = {0};
 
 	ck_assert_int_ge(mca_store_schema_latest(), 1);
-	ck_assert_int_eq(mca_store_schema_version(st), mca_store_schema_latest());
+	ck_assert_int_eq(mca_store_schema_version(st), schema_latest());
 	ck_assert_int_eq(mca_store_count(st, "certificates"), 0);
 	ck_assert_int_eq(mca_store_count(st, "crls"), 0);
 	ck_assert_int_eq(mca_store_count(st, "tokens"), 0);
@@ -280,7 +295,7 @@ START_TEST(test_open_fresh)
 	mca_store_close(st);
 	/* The version is recorded in the file itself: a new connection reads it. */
 	ck_assert_int_eq(mca_store_open(db_path, 0, &st, &err), MCA_OK);
-	ck_assert_int_eq(mca_store_schema_version(st), mca_store_schema_latest());
+	ck_assert_int_eq(mca_store_schema_version(st), schema_latest());
 	mca_store_close(st);
 	mca_store_close(NULL); /* documented as fine */
 }
@@ -300,7 +315,7 @@ START_TEST(test_reopen_keeps_data)
 	mca_store_close(st);
 
 	ck_assert_int_eq(mca_store_open(db_path, 0, &st, &err), MCA_OK);
-	ck_assert_int_eq(mca_store_schema_version(st), mca_store_schema_latest());
+	ck_assert_int_eq(mca_store_schema_version(st), schema_latest());
 	ck_assert_int_eq(mca_store_count(st, "certificates"), 1);
 	ck_assert_int_eq(mca_store_count(st, "crls"), 1);
 	ck_assert_int_eq(mca_store_count(st, "audit"), 1);
@@ -999,6 +1014,131 @@ START_TEST(test_known_bug_constraint_code)
 }
 END_TEST
 
+/* ---- PostgreSQL only (with $MCA_TEST_PG) --------------------------------- */
+
+/*
+ * A database whose schema a newer mtlsca made is refused, with or without
+ * create, and left as it is.
+ */
+START_TEST(test_pg_newer_schema)
+{
+	struct mca_error err = {0};
+	struct mca_store *st = store_open();
+
+	ck_assert_int_eq(mca_store_schema_version(st), mca_store_pg_schema_latest());
+	ck_assert_str_eq(mca_store_get_ops(st)->name, "postgresql");
+	mca_store_close(st);
+	tu_pg_exec(db_path, "UPDATE mca_schema SET version = 1000");
+	st = NULL;
+	ck_assert_int_eq(mca_store_open(db_path, 0, &st, &err), MCA_ERR_SCHEMA);
+	ck_assert_ptr_null(st);
+	ck_assert_ptr_nonnull(strstr(err.msg, "newer than this mtlsca"));
+	ck_assert_int_eq(mca_store_open(db_path, MCA_STORE_CREATE, &st, &err), MCA_ERR_SCHEMA);
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT version FROM mca_schema"), 1000);
+}
+END_TEST
+
+/* Without create, a database lacking the mtlsca schema is "not found" and stays empty. */
+START_TEST(test_pg_no_schema)
+{
+	struct mca_error err = {0};
+	struct mca_store *st = NULL;
+
+	ck_assert_int_eq(mca_store_open(db_path, 0, &st, &err), MCA_ERR_NOTFOUND);
+	ck_assert_ptr_null(st);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no mtlsca schema"));
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT count(*) FROM pg_tables"
+	                                    " WHERE schemaname = 'public'"),
+	                 0);
+}
+END_TEST
+
+static void *
+open_thread(void *arg)
+{
+	struct mca_error err = {0};
+	struct mca_store *st = NULL;
+	mca_rc *rc = arg;
+
+	*rc = mca_store_open(db_path, MCA_STORE_CREATE, &st, &err);
+	mca_store_close(st);
+	return NULL;
+}
+
+/*
+ * Instances starting at once migrate once: eight connections creating the
+ * schema together all succeed (without the advisory lock the losers of
+ * the race fail on "relation already exists"), one version row.
+ */
+START_TEST(test_pg_concurrent_migration)
+{
+	pthread_t t[8];
+	mca_rc rc[8];
+	size_t i;
+
+	for (i = 0; i < NELEM(t); i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, open_thread, &rc[i]), 0);
+	for (i = 0; i < NELEM(t); i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(rc[i], MCA_OK);
+	}
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT count(*) FROM mca_schema"), 1);
+	ck_assert_int_eq(tu_pg_int(db_path, "SELECT version FROM mca_schema"),
+	                 mca_store_pg_schema_latest());
+}
+END_TEST
+
+/*
+ * A connection the server dropped: a read outside a transaction runs again
+ * at once on a fresh connection; for a transaction it is a conflict, and
+ * mca_store_txn's next attempt reconnects (PQreset): the insert lands once.
+ */
+START_TEST(test_pg_reconnect)
+{
+	static const char kill_others[] =
+	    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = current_database() AND pid <> pg_backend_pid()";
+	struct mca_error err = {0};
+	struct mca_store *st = store_open();
+	struct mca_cert_rec *got = NULL;
+
+	insert_cert(st, "01", ISSUER, 5000);
+	tu_pg_exec(db_path, kill_others);
+	ck_assert_msg(mca_store_cert_get(st, "01", &got, &err) == MCA_OK, "%s", err.msg);
+	mca_cert_rec_free(got);
+	tu_pg_exec(db_path, kill_others);
+	insert_cert(st, "02", ISSUER, 5000);
+	ck_assert_int_eq(mca_store_count(st, "certificates"), 2);
+	ck_assert_int_eq(other_count("audit"), 2);
+	mca_store_close(st);
+}
+END_TEST
+
+/*
+ * An unreachable server: the open fails (a conflict, so callers may
+ * retry), or with MCA_STORE_WAIT succeeds and every use is a conflict
+ * until the server answers.  The password never shows.
+ */
+START_TEST(test_pg_unreachable)
+{
+	static const char down[] = "postgresql://mca:s3cret@127.0.0.1:1/ca?connect_timeout=2";
+	struct mca_error err = {0};
+	struct mca_store *st = NULL;
+
+	ck_assert_int_eq(mca_store_open(down, 0, &st, &err), MCA_ERR_DB);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(mca_store_conflict(MCA_ERR_DB, &err), "%s", err.msg);
+	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+	ck_assert_int_eq(mca_store_open(down, MCA_STORE_WAIT, &st, &err), MCA_OK);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(mca_store_ping(st, &err), MCA_ERR_DB);
+	ck_assert_msg(mca_store_conflict(MCA_ERR_DB, &err), "%s", err.msg);
+	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+	ck_assert_int_eq(mca_store_count(st, "certificates"), -1);
+	mca_store_close(st);
+}
+END_TEST
+
 static TCase *
 store_tcase(const char *name)
 {
@@ -1019,11 +1159,20 @@ store_suite(void)
 	tc = store_tcase("open");
 	tcase_add_test(tc, test_open_fresh);
 	tcase_add_test(tc, test_reopen_keeps_data);
-	tcase_add_test(tc, test_open_newer_schema);
-	tcase_add_test(tc, test_open_missing_no_create);
-	tcase_add_test(tc, test_open_not_a_database);
-	tcase_add_test(tc, test_open_migration_failure);
-	tcase_add_test(tc, test_pragmas);
+	if (tu_pg() == NULL) {
+		/* What only a SQLite file can show: the file, its pragmas. */
+		tcase_add_test(tc, test_open_newer_schema);
+		tcase_add_test(tc, test_open_missing_no_create);
+		tcase_add_test(tc, test_open_not_a_database);
+		tcase_add_test(tc, test_open_migration_failure);
+		tcase_add_test(tc, test_pragmas);
+	} else {
+		tcase_add_test(tc, test_pg_newer_schema);
+		tcase_add_test(tc, test_pg_no_schema);
+		tcase_add_test(tc, test_pg_concurrent_migration);
+		tcase_add_test(tc, test_pg_reconnect);
+		tcase_add_test(tc, test_pg_unreachable);
+	}
 	suite_add_tcase(s, tc);
 
 	tc = store_tcase("certificates");
@@ -1052,7 +1201,8 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = store_tcase("regressions");
-	tcase_add_test(tc, test_known_bug_migration_message);
+	if (tu_pg() == NULL)
+		tcase_add_test(tc, test_known_bug_migration_message);
 	tcase_add_test(tc, test_known_bug_constraint_code);
 	suite_add_tcase(s, tc);
 	return s;

@@ -27,11 +27,15 @@
 static char tmpdir[PATH_MAX];
 static char db_path[PATH_MAX + 32];
 
+/* With $MCA_TEST_PG (tu_pg) the tests run on that PostgreSQL database instead. */
 static void
 tmp_setup(void)
 {
 	tu_mkdtemp(tmpdir, sizeof(tmpdir), "txn");
-	snprintf(db_path, sizeof(db_path), "%s/ca.db", tmpdir);
+	if (tu_pg() != NULL)
+		snprintf(db_path, sizeof(db_path), "%s", tu_pg());
+	else
+		snprintf(db_path, sizeof(db_path), "%s/ca.db", tmpdir);
 }
 
 static void
@@ -44,7 +48,10 @@ tmp_teardown(void)
 static void
 test_setup(void)
 {
-	tu_db_remove(db_path);
+	if (tu_pg() != NULL)
+		tu_pg_reset(db_path);
+	else
+		tu_db_remove(db_path);
 }
 
 static struct mca_store *
@@ -392,8 +399,16 @@ struct open_case {
 static const struct open_case open_cases[] = {
     {"", "plain.db", MCA_OK, NULL, NULL},
     {"sqlite:", "prefixed.db", MCA_OK, NULL, NULL},
-    {NULL, "postgresql://mca:s3cret@db.example/mtlsca", MCA_ERR_CONFIG, "PostgreSQL", "s3cret"},
-    {NULL, "postgres://mca:s3cret@db.example/mtlsca", MCA_ERR_CONFIG, "not built", "s3cret"},
+    /* PostgreSQL, nothing listening: the connection fails, never showing the password. */
+    {NULL, "postgresql://mca:s3cret@127.0.0.1:1/mtlsca?connect_timeout=2", MCA_ERR_DB,
+     "postgresql db=mtlsca host=127.0.0.1 port=1", "s3cret"},
+    {NULL, "postgres://mca:s3cret@127.0.0.1:1/mtlsca?connect_timeout=2", MCA_ERR_DB,
+     "postgresql db=mtlsca", "s3cret"},
+    {NULL, "host=127.0.0.1 port=1 dbname=ca password=s3cret connect_timeout=2", MCA_ERR_DB,
+     "postgresql db=ca host=127.0.0.1", "s3cret"},
+    /* A URI libpq cannot parse: its message (which quotes the URI) is not passed on. */
+    {NULL, "postgresql://mca:s3cret@[::1/mtlsca", MCA_ERR_CONFIG, "not a valid PostgreSQL",
+     "s3cret"},
     {NULL, "mysql://mca:s3cret@db.example/mtlsca", MCA_ERR_CONFIG, "unknown backend \"mysql://\"",
      "s3cret"},
     {NULL, "sqlite:", MCA_ERR_CONFIG, "without a path", NULL},
