@@ -19,6 +19,7 @@ const struct cli_verb cli_verbs[] = {
     {"crl", "publish a new CRL now", cli_crl, cli_crl_usage},
     {"keys", "list the CA's keys and where they live (files, PKCS#11)", cli_keys, cli_keys_usage},
     {"db", "copy the CA's database to another (PostgreSQL)", cli_db, cli_db_usage},
+    {"ocsp", "show what the OCSP responder says of a certificate", cli_ocsp, cli_ocsp_usage},
     {"request", "get a certificate from mtlscad with a token (client)", cli_request,
      cli_request_usage},
     {"renew", "renew a certificate over mTLS (client)", cli_renew, cli_renew_usage},

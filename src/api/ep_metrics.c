@@ -26,6 +26,16 @@ mca_ep_metrics(struct mca_req *r)
 		text = both;
 	}
 	free(crls);
+	if (text != NULL && mca_req_server(r)->ocsp != NULL) {
+		char *o = mca_ocsp_metrics(mca_req_server(r)->ocsp, (int64_t)mca_now());
+
+		both = NULL;
+		if (o == NULL || asprintf(&both, "%s%s", text, o) < 0)
+			both = NULL;
+		free(o);
+		free(text);
+		text = both;
+	}
 	if (text == NULL)
 		return mca_reply_error(r, 500, "internal", "rendering metrics failed");
 	res =

@@ -104,6 +104,8 @@ enum mca_http_result mca_ep_cert_get(struct mca_req *r);
 enum mca_http_result mca_ep_cert_list(struct mca_req *r);
 enum mca_http_result mca_ep_tokens(struct mca_req *r);
 enum mca_http_result mca_ep_metrics(struct mca_req *r);
+enum mca_http_result mca_ep_ocsp_post(struct mca_req *r);
+enum mca_http_result mca_ep_ocsp_get(struct mca_req *r);
 enum mca_http_result mca_ep_crl(struct mca_req *r);
 enum mca_http_result mca_ep_crl_pem(struct mca_req *r);
 enum mca_http_result mca_ep_crl_shard(struct mca_req *r);

@@ -20,6 +20,8 @@ const struct mca_route mca_routes[] = {
     {"/root.crl", "GET", mca_ep_root_crl, MCA_ROUTE_PUBLIC},
     {"/root.crl.pem", "GET", mca_ep_root_crl_pem, MCA_ROUTE_PUBLIC},
     {"/metrics", "GET", mca_ep_metrics, MCA_ROUTE_PUBLIC},
+    {"/ocsp", "POST", mca_ep_ocsp_post, MCA_ROUTE_PUBLIC | MCA_ROUTE_RAW},
+    {"/ocsp/", "GET", mca_ep_ocsp_get, MCA_ROUTE_PUBLIC | MCA_ROUTE_PREFIX},
     {"/v1/sign", "POST", mca_ep_sign, MCA_ROUTE_BODY},
     {"/v1/renew", "POST", mca_ep_renew, MCA_ROUTE_BODY | MCA_ROUTE_BODY_OPT},
     {"/v1/revoke", "POST", mca_ep_revoke, MCA_ROUTE_BODY},

@@ -31,7 +31,7 @@ struct raw_conf {
 	const char *database, *root_cert, *root_key, *ca_cert, *ca_key, *chain;
 	const char *server_cert, *server_key, *passphrase_file, *templates_dir, *crl_dir;
 	const char *log_level, *signer_user, *pkcs11_module, *pkcs11_pin_file;
-	json_t *crl, *limits, *admin_profiles, *acme;
+	json_t *crl, *limits, *admin_profiles, *acme, *ocsp;
 };
 
 #define F(m, t, r) MCA_JFIELD(struct raw_conf, m, t, r)
@@ -48,6 +48,7 @@ static const struct mca_jfield conf_fields[] = {
     F(limits, MCA_J_OBJECT, 0),         F(admin_profiles, MCA_J_STRARR, 0),
     F(acme, MCA_J_OBJECT, 0),           F(signer_user, MCA_J_STRING, 0),
     F(pkcs11_module, MCA_J_STRING, 0),  F(pkcs11_pin_file, MCA_J_STRING, 0),
+    F(ocsp, MCA_J_OBJECT, 0),
 };
 #undef F
 
@@ -601,6 +602,8 @@ conf_apply(struct mca_conf *c, json_t *root, struct mca_error *err)
 
 	if (raw.acme != NULL && (rc = conf_acme(c, raw.acme, err)) != MCA_OK)
 		return rc;
+	if (raw.ocsp != NULL && (rc = mca_conf_ocsp(c, raw.ocsp, err)) != MCA_OK)
+		return rc;
 	if (raw.admin_profiles != NULL) {
 		free(c->admin_profiles[0]);
 		free(c->admin_profiles);
@@ -707,6 +710,7 @@ mca_conf_free(struct mca_conf *c)
 	free(c->templates_dir);
 	free(c->crl_dir);
 	free(c->crl_shard_url);
+	free(c->ocsp_url);
 	for (i = 0; c->admin_profiles != NULL && c->admin_profiles[i] != NULL; i++)
 		free(c->admin_profiles[i]);
 	free(c->admin_profiles);

@@ -55,6 +55,15 @@ struct mca_conf {
 	unsigned crl_shards;       /* crl.shards: partitioned CRLs (ca/publish.h); 0: none */
 	char *crl_shard_url;       /* public_url + "/crl/": shard k's CDP is this + k */
 
+	/* The OCSP responder (doc/config.md "ocsp"): on when ocsp_url is not NULL. */
+	char *ocsp_url;                     /* public_url + "/ocsp", AIA OCSP of leaves */
+	int64_t ocsp_validity;              /* nextUpdate - thisUpdate of a response, default 1d */
+	int64_t ocsp_refresh;               /* a response is re-signed this long after thisUpdate */
+	int64_t ocsp_cert_validity;         /* the delegated responder certificate's, default 2d */
+	int ocsp_nonce;                     /* echo request nonces (signed on demand) */
+	unsigned ocsp_on_demand_per_second; /* signatures on demand (nonces, several certs) */
+	unsigned ocsp_cache_max;            /* responses kept in memory */
+
 	char **admin_profiles; /* NULL-terminated; certificates of these profiles are admins */
 	int log_level;         /* enum mca_log_level */
 
@@ -101,6 +110,12 @@ void mca_hostport_format(const struct mca_hostport *hp, char *buf, unsigned len)
  * with a message that quotes the URL but names no field.
  */
 mca_rc mca_url_check(const char *url, struct mca_error *err);
+
+/*
+ * The "ocsp" object `obj` (a json_t *) into c's ocsp_* fields (conf_ocsp.c);
+ * public_url must be set.  Errors name the file and the field.
+ */
+mca_rc mca_conf_ocsp(struct mca_conf *c, void *obj, struct mca_error *err);
 
 void mca_conf_free(struct mca_conf *conf);
 

@@ -30,6 +30,7 @@ struct mca_issuer {
 	const char *ca_issuers_url;
 	unsigned crl_shards; /* partitioned CRLs: the CDP is crl_shard_url + serial mod this */
 	const char *crl_shard_url;
+	const char *ocsp_url; /* NULL: no OCSP responder */
 };
 
 void
@@ -72,6 +73,12 @@ mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert, const struct mca_pro
 	is->ca_issuers_url = ca_issuers_url;
 	*out = is;
 	return MCA_OK;
+}
+
+void
+mca_issuer_set_ocsp_url(struct mca_issuer *is, const char *ocsp_url)
+{
+	is->ocsp_url = ocsp_url;
 }
 
 void
@@ -226,6 +233,7 @@ build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *
 	g.ski = p->ski;
 	g.crl_url = crl_url;
 	g.ca_issuers_url = is->ca_issuers_url;
+	g.ocsp_url = is->ocsp_url;
 	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
 		g.policies[i] = p->policies[i];
 	rc = mca_certgen_build(&g, out, err);
@@ -397,6 +405,7 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	ex.ca_cert = is->ca_cert;
 	ex.crl_url = crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
+	ex.ocsp_url = is->ocsp_url;
 	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK ||
 	    (rc = adopt_signature(tbs, der, der_len, err)) != MCA_OK)
 		goto out;

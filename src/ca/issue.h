@@ -46,6 +46,12 @@ mca_rc mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert,
                       const struct mca_profiles *profiles, const char *crl_url,
                       const char *ca_issuers_url, struct mca_issuer **out, struct mca_error *err);
 
+/*
+ * Leaves get `ocsp_url` (borrowed, outlives the issuer) as their AIA OCSP
+ * responder from now on; call before sharing the issuer with threads.
+ */
+void mca_issuer_set_ocsp_url(struct mca_issuer *is, const char *ocsp_url);
+
 void mca_issuer_free(struct mca_issuer *is);
 
 /*

@@ -65,6 +65,13 @@ struct mca_publish {
 	 * CRL is published once stored and served.
 	 */
 	int defer_files;
+	/*
+	 * Told of every certificate mca_revoke() revoked (ca/revoke.h), once
+	 * the record says so, before it returns: the daemon's OCSP responder.
+	 * NULL: nobody.
+	 */
+	void (*revoked)(void *arg, const char *serial);
+	void *revoked_arg;
 };
 
 /* Every shard and then the complete CRL (mca_publish_crl_shard's `shard`). */

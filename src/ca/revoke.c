@@ -164,6 +164,8 @@ mca_revoke(const struct mca_publish *pub, const char *serial, const char *reason
 	}
 	if (res->changed)
 		rc = mca_publish_crl_shard(pub, shard, &res->crl_number, err);
+	if (res->changed && pub->revoked != NULL)
+		pub->revoked(pub->revoked_arg, serial);
 out:
 	mca_cert_rec_free(t.rec);
 	mca_cert_rec_free(rec);

@@ -75,6 +75,8 @@ void cli_issue_usage(void);
 int cli_list(const struct cli_global *g, int argc, char **argv);
 void cli_list_usage(void);
 int cli_show(const struct cli_global *g, int argc, char **argv);
+int cli_ocsp(const struct cli_global *g, int argc, char **argv);
+void cli_ocsp_usage(void);
 void cli_show_usage(void);
 int cli_keys(const struct cli_global *g, int argc, char **argv);
 void cli_keys_usage(void);

@@ -97,6 +97,8 @@ cli_issue(const struct cli_global *g, int argc, char **argv)
 		goto out;
 	}
 	mca_issuer_set_crl_shards(issuer, conf->crl_shards, conf->crl_shard_url);
+	if (conf->ocsp_url != NULL)
+		mca_issuer_set_ocsp_url(issuer, conf->ocsp_url);
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = profile;

@@ -48,6 +48,8 @@ snap_load(struct mca_server *srv, struct mca_profile_snap **out, struct mca_erro
 		return rc;
 	}
 	mca_issuer_set_crl_shards(s->issuer, srv->conf->crl_shards, srv->conf->crl_shard_url);
+	if (srv->conf->ocsp_url != NULL)
+		mca_issuer_set_ocsp_url(s->issuer, srv->conf->ocsp_url);
 	*out = s;
 	return MCA_OK;
 }
@@ -220,6 +222,41 @@ signer_usable(void *arg)
 	return ok;
 }
 
+/* The signer process's OCSP responder key, as a signer. */
+static mca_rc
+ocsp_key(void *arg, struct mca_signer **out, struct mca_error *err)
+{
+	struct mca_server *srv = arg;
+
+	return mca_signer_client_new(srv->signer_chan, MCA_SIGKEY_OCSP, NULL, NULL, out, err);
+}
+
+/*
+ * The OCSP responder; its first responder certificate comes with the first
+ * mca_ocsp_tick (at start when the database answers, else on a later tick).
+ */
+static mca_rc
+ocsp_start(struct mca_server *srv, struct mca_error *err)
+{
+	struct mca_ocsp_conf oc = {
+	    .validity = srv->conf->ocsp_validity,
+	    .refresh = srv->conf->ocsp_refresh,
+	    .cert_validity = srv->conf->ocsp_cert_validity,
+	    .nonce = srv->conf->ocsp_nonce,
+	    .on_demand_per_second = srv->conf->ocsp_on_demand_per_second,
+	    .cache_max = srv->conf->ocsp_cache_max,
+	};
+
+	return mca_ocsp_new(&oc, ocsp_key, srv, srv->ca_signer, srv->ca_cert, srv->root_signer,
+	                    srv->root_cert, &srv->ocsp, err);
+}
+
+static void
+ocsp_revoked(void *arg, const char *serial)
+{
+	mca_ocsp_revoked(arg, serial);
+}
+
 mca_rc
 mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server **out,
                 struct mca_error *err)
@@ -248,6 +285,7 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->signer_conf.tls_key = conf->server_key;
 	srv->signer_conf.user = conf->signer_user;
 	srv->signer_conf.seccomp = env == NULL || strcmp(env, "0") != 0;
+	srv->signer_conf.ocsp = conf->ocsp_url != NULL;
 	srv->signer_exe = strdup(signer_exe);
 	if (srv->signer_exe == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
@@ -316,6 +354,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	 * start; a database server that cannot be reached yet does not (the
 	 * store retries with back-off, /v1/health answers 503 meanwhile).
 	 */
+	if (conf->ocsp_url != NULL && (rc = ocsp_start(srv, err)) != MCA_OK)
+		goto fail;
 	if ((rc = mca_store_open(conf->database, MCA_STORE_WAIT, &st, err)) != MCA_OK)
 		goto fail;
 	rc = mca_crlcache_refresh(srv->crls, st, NULL, err);
@@ -326,6 +366,8 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 		rc = mca_crlset_sync(mca_crlcache_entries(srv->crls, srv->ca_cert), st, err);
 	if (rc == MCA_OK)
 		mca_tick_share_nonces(srv, st);
+	if (rc == MCA_OK && srv->ocsp != NULL)
+		rc = mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, err);
 	mca_store_close(st);
 	if (rc != MCA_OK && mca_store_conflict(rc, err))
 		mca_log(MCA_LOG_WARN, "database not reachable yet: %s", err->msg);
@@ -398,6 +440,10 @@ mca_server_publish_params(struct mca_server *srv, struct mca_store *st, struct m
 	p->on_published = mca_crlcache_published;
 	p->on_published_arg = srv->crls;
 	p->defer_files = 1; /* written by the tick (mca_crlcache_write_files) */
+	if (srv->ocsp != NULL) {
+		p->revoked = ocsp_revoked;
+		p->revoked_arg = srv->ocsp;
+	}
 }
 
 /* Close the channel (the signer process exits at end of file) and reap it, bounded. */
@@ -434,6 +480,7 @@ mca_server_free(struct mca_server *srv)
 		pthread_mutex_destroy(&srv->snap_lock);
 	X509_STORE_free(srv->trust);
 	mca_crlcache_free(srv->crls);
+	mca_ocsp_free(srv->ocsp);
 	mca_signer_free(srv->root_signer);
 	mca_probe_free(srv->signer_probe);
 	mca_ratelimit_free(srv->ratelimit);

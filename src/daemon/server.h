@@ -24,6 +24,7 @@
 #include "common/probe.h"
 #include "daemon/crlcache.h"
 #include "daemon/metrics.h"
+#include "daemon/ocspcache.h"
 #include "daemon/ratelimit.h"
 #include "mhd/mhd.h"
 #include "policy/profile.h"
@@ -80,6 +81,7 @@ struct mca_server {
 	/* /v1/health's check of ca_signer, run at most every MCA_SIGNER_CHECK_INTERVAL. */
 	struct mca_probe *signer_probe;
 	struct mca_crlcache *crls;
+	struct mca_ocsp *ocsp; /* the OCSP responder; NULL: off (no "ocsp" in the config) */
 
 	/* The root key, only when configured (for republishing the root's CRL). */
 	struct mca_signer *root_signer;

@@ -108,6 +108,9 @@ mca_tick(struct mca_server *srv)
 	mca_server_publish_params(srv, st, &pub, "mtlscad:files");
 	if (mca_crlcache_write_files(srv->crls, &pub, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "writing CRL files: %s", err.msg);
+	if (srv->ocsp != NULL &&
+	    mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "OCSP responder certificate: %s", err.msg);
 	if (now - srv->last_purge >= 3600) {
 		int64_t gone = 0;
 

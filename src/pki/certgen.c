@@ -64,6 +64,8 @@ add_eku(X509 *x, unsigned eku)
 		goto out;
 	if ((eku & MCA_EKU_CLIENT_AUTH) && !sk_ASN1_OBJECT_push(sk, OBJ_nid2obj(NID_client_auth)))
 		goto out;
+	if ((eku & MCA_EKU_OCSP_SIGNING) && !sk_ASN1_OBJECT_push(sk, OBJ_nid2obj(NID_OCSP_sign)))
+		goto out;
 	ok = add_ext(x, NID_ext_key_usage, sk, 0);
 out:
 	/* Objects from OBJ_nid2obj are static: free only the stack. */
@@ -152,26 +154,46 @@ out:
 	return ok;
 }
 
+/* AIA: the OCSP responder first (when there is one), then caIssuers (when there is one). */
 static int
-add_aia(X509 *x, const char *url)
+add_aia(X509 *x, const char *ocsp_url, const char *url)
 {
 	AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
-	ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
-	int ok = 0;
+	ACCESS_DESCRIPTION *ad = NULL;
+	const char *urls[2] = {ocsp_url, url};
+	const int methods[2] = {NID_ad_OCSP, NID_ad_ca_issuers};
+	int ok = 0, i;
 
-	if (aia == NULL || ad == NULL)
+	if (aia == NULL)
 		goto out;
-	ASN1_OBJECT_free(ad->method);
-	ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
-	GENERAL_NAME_free(ad->location);
-	ad->location = uri_name(url);
-	if (ad->location == NULL || !sk_ACCESS_DESCRIPTION_push(aia, ad))
-		goto out;
-	ad = NULL;
+	for (i = 0; i < 2; i++) {
+		if (urls[i] == NULL)
+			continue;
+		ad = ACCESS_DESCRIPTION_new();
+		if (ad == NULL)
+			goto out;
+		ASN1_OBJECT_free(ad->method);
+		ad->method = OBJ_nid2obj(methods[i]);
+		GENERAL_NAME_free(ad->location);
+		ad->location = uri_name(urls[i]);
+		if (ad->location == NULL || !sk_ACCESS_DESCRIPTION_push(aia, ad))
+			goto out;
+		ad = NULL;
+	}
 	ok = add_ext(x, NID_info_access, aia, 0);
 out:
 	ACCESS_DESCRIPTION_free(ad);
 	sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+	return ok;
+}
+
+static int
+add_nocheck(X509 *x)
+{
+	ASN1_NULL *null = ASN1_NULL_new();
+	int ok = null != NULL && add_ext(x, NID_id_pkix_OCSP_noCheck, null, 0);
+
+	ASN1_NULL_free(null);
 	return ok;
 }
 
@@ -306,7 +328,11 @@ mca_certgen_build(const struct mca_certgen *g, X509 **out, struct mca_error *err
 	if (g->crl_url != NULL && !add_cdp(x, g->crl_url))
 		goto fail;
 	step = "authorityInfoAccess";
-	if (g->ca_issuers_url != NULL && !add_aia(x, g->ca_issuers_url))
+	if ((g->ca_issuers_url != NULL || g->ocsp_url != NULL) &&
+	    !add_aia(x, g->ocsp_url, g->ca_issuers_url))
+		goto fail;
+	step = "ocspNoCheck";
+	if (g->ocsp_nocheck && !add_nocheck(x))
 		goto fail;
 	step = "certificatePolicies";
 	if (g->policies[0] != NULL && !add_policies(x, g->policies))

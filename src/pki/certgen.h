@@ -23,6 +23,7 @@
 /* Extended key usage bits. */
 #define MCA_EKU_SERVER_AUTH (1u << 0)
 #define MCA_EKU_CLIENT_AUTH (1u << 1)
+#define MCA_EKU_OCSP_SIGNING (1u << 2)
 
 #define MCA_CERTGEN_MAX_POLICIES 4
 
@@ -49,6 +50,8 @@ struct mca_certgen {
 	int ski;                                        /* add a subjectKeyIdentifier */
 	const char *crl_url;                            /* CRL Distribution Point, NULL for none */
 	const char *ca_issuers_url;                     /* AIA caIssuers, NULL for none */
+	const char *ocsp_url;                           /* AIA OCSP, NULL for none */
+	int ocsp_nocheck;                               /* id-pkix-ocsp-nocheck (responders) */
 	const char *policies[MCA_CERTGEN_MAX_POLICIES]; /* dotted OIDs, NULL-terminated */
 };
 

@@ -365,10 +365,23 @@ check_links(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
 		}
 	}
 	aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
-	if (e->ca_issuers_url != NULL) {
-		ad = aia && sk_ACCESS_DESCRIPTION_num(aia) == 1
+	if (e->ocsp_url != NULL) {
+		ad = aia && sk_ACCESS_DESCRIPTION_num(aia) >= 1
 		         ? sk_ACCESS_DESCRIPTION_value(aia, 0)
 		         : NULL;
+		if (ad == NULL || OBJ_obj2nid(ad->method) != NID_ad_OCSP ||
+		    !uri_is(ad->location, e->ocsp_url)) {
+			rc = BAD("the AIA OCSP responder is not %s", e->ocsp_url);
+			goto out;
+		}
+	}
+	if ((aia ? sk_ACCESS_DESCRIPTION_num(aia) : 0) !=
+	    (e->ocsp_url != NULL) + (e->ca_issuers_url != NULL)) {
+		rc = BAD("authorityInfoAccess has other entries than expected");
+		goto out;
+	}
+	if (e->ca_issuers_url != NULL) {
+		ad = aia ? sk_ACCESS_DESCRIPTION_value(aia, e->ocsp_url != NULL) : NULL;
 		if (ad == NULL || OBJ_obj2nid(ad->method) != NID_ad_ca_issuers ||
 		    !uri_is(ad->location, e->ca_issuers_url)) {
 			rc = BAD("caIssuers is not %s", e->ca_issuers_url);

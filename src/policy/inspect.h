@@ -27,6 +27,7 @@ struct mca_inspect_expect {
 	X509 *ca_cert; /* the issuer */
 	const char *crl_url;
 	const char *ca_issuers_url;
+	const char *ocsp_url; /* AIA OCSP, before caIssuers; NULL: none */
 };
 
 /* Check the DER certificate against `e`; MCA_ERR_INTERNAL naming the first mismatch. */

@@ -306,6 +306,9 @@ client_sign(void *impl, enum mca_sign_kind kind, const unsigned char *tbs, size_
 	case MCA_SIGN_CRL:
 		op = MCA_SIGOP_SIGN_CRL;
 		break;
+	case MCA_SIGN_OCSP:
+		op = MCA_SIGOP_SIGN_OCSP;
+		break;
 	case MCA_SIGN_PROBE:
 		/* the process signs its own copy of the probe message */
 		op = MCA_SIGOP_PROBE;

@@ -42,7 +42,7 @@ int mca_signer_chan_down(struct mca_signer_chan *c);
 void mca_signer_chan_free(struct mca_signer_chan *c);
 
 /*
- * A signer over `c` for `key` (MCA_SIGKEY_CA or _ROOT): asks the process
+ * A signer over `c` for `key` (MCA_SIGKEY_CA, _ROOT or _OCSP): asks the process
  * for the public key and, when `cert` is not NULL, checks that it is the
  * certificate's (`cert_path` names it).  The channel must outlive it.
  */

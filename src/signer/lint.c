@@ -1,13 +1,17 @@
 /* lint.c - the signer's checks before it signs (see lint.h). */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
 #include "common/der.h"
+#include "pki/ocsp.h"
 #include "pki/serial.h"
 #include "signer/lint.h"
 
@@ -404,6 +408,147 @@ out:
 	X509_CRL_free(crl);
 	free(rest);
 	free(der);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * ASN1_GENERALIZEDTIME as Unix time; 0 when unreadable.  By hand: timegm()
+ * may read /etc/localtime, which the signer's seccomp filter forbids.
+ */
+static int
+ocsp_time(const ASN1_GENERALIZEDTIME *t, int64_t *out)
+{
+	struct tm tm;
+	int64_t y, m, era, yoe, doy, doe;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	/* days from civil (H. Hinnant) */
+	y = (int64_t)tm.tm_year + 1900;
+	m = tm.tm_mon + 1;
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + tm.tm_mday - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*out = ((era * 146097 + doe - 719468) * 86400) + tm.tm_hour * 3600 + tm.tm_min * 60 +
+	       tm.tm_sec;
+	return 1;
+}
+
+mca_rc
+mca_lint_ocsp(X509 *issuer, EVP_PKEY *key, const unsigned char *tbs, size_t tbs_len, int64_t now,
+              struct mca_error *err)
+{
+	static const unsigned char no_bits = 0;
+	/* any AlgorithmIdentifier will do for the parse: the signature is the signer's */
+	static const unsigned char alg[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+	                                    0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+	struct mca_ocsp_issuer_id iss;
+	struct mca_der d;
+	const unsigned char *p;
+	OCSP_BASICRESP *bs = NULL;
+	const ASN1_OCTET_STRING *rid_key = NULL;
+	const X509_NAME *rid_name = NULL;
+	ASN1_OCTET_STRING *nh = NULL, *kh = NULL;
+	ASN1_OBJECT *md = NULL;
+	ASN1_INTEGER *serial = NULL;
+	ASN1_GENERALIZEDTIME *rev = NULL, *thisu = NULL, *nextu = NULL;
+	OCSP_SINGLERESP *one;
+	OCSP_CERTID *cid;
+	unsigned char hash[MCA_OCSP_HASH_MAX];
+	size_t hash_len = 0, mark, bits;
+	int64_t produced = 0, t_this = 0, t_next = 0;
+	int i, n, h, reason = 0, status;
+	mca_rc rc;
+
+	mca_der_init(&d);
+	mark = mca_der_open(&d, MCA_DER_SEQUENCE);
+	mca_der_raw(&d, tbs, tbs_len);
+	mca_der_raw(&d, alg, sizeof(alg));
+	bits = mca_der_open(&d, MCA_DER_BITSTRING);
+	mca_der_raw(&d, &no_bits, 1);
+	mca_der_close(&d, bits);
+	mca_der_close(&d, mark);
+	if (d.failed) {
+		mca_der_free(&d);
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	}
+	p = d.buf;
+	bs = d2i_OCSP_BASICRESP(NULL, &p, (long)d.len);
+	if (bs == NULL || p != d.buf + d.len ||
+	    i2d_OCSP_RESPDATA(OCSP_resp_get0_respdata(bs), NULL) != (int)tbs_len) {
+		rc = REFUSE(err, "parse", "signer refused: not one DER OCSP ResponseData");
+		goto out;
+	}
+	if ((rc = mca_ocsp_key_hash(key, MCA_OCSP_SHA1, hash, &hash_len, err)) != MCA_OK ||
+	    (rc = mca_ocsp_issuer_id(issuer, &iss, err)) != MCA_OK)
+		goto out;
+	if (!OCSP_resp_get0_id(bs, &rid_key, &rid_name) || rid_key == NULL ||
+	    (size_t)ASN1_STRING_length(rid_key) != hash_len ||
+	    memcmp(ASN1_STRING_get0_data(rid_key), hash, hash_len) != 0) {
+		rc = REFUSE(err, "ocsp_responder",
+		            "signer refused: the responderID is not the signing key's hash");
+		goto out;
+	}
+	if (!ocsp_time(OCSP_resp_get0_produced_at(bs), &produced) ||
+	    produced > now + MCA_LINT_OCSP_SKEW || produced < now - MCA_LINT_OCSP_SKEW) {
+		rc = REFUSE(err, "ocsp_validity", "signer refused: producedAt is not now");
+		goto out;
+	}
+	if (OCSP_BASICRESP_get_ext_count(bs) >
+	    (OCSP_BASICRESP_get_ext_by_NID(bs, NID_id_pkix_OCSP_Nonce, -1) >= 0 ? 1 : 0)) {
+		rc = REFUSE(err, "ocsp_extensions",
+		            "signer refused: a response extension other than the nonce");
+		goto out;
+	}
+	n = OCSP_resp_count(bs);
+	if (n < 1 || n > MCA_OCSP_MAX_CERTS) {
+		rc = REFUSE(err, "ocsp_count", "signer refused: %d single responses (1 to %d)", n,
+		            MCA_OCSP_MAX_CERTS);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		one = OCSP_resp_get0(bs, i);
+		cid = (OCSP_CERTID *)(uintptr_t)OCSP_SINGLERESP_get0_id(one);
+		if (!OCSP_id_get0_info(&nh, &md, &kh, &serial, cid)) {
+			rc = REFUSE(err, "parse", "signer refused: a CertID without its fields");
+			goto out;
+		}
+		h = OBJ_obj2nid(md) == NID_sha1     ? MCA_OCSP_SHA1
+		    : OBJ_obj2nid(md) == NID_sha256 ? MCA_OCSP_SHA256
+		                                    : 0;
+		if (h == 0 || (size_t)ASN1_STRING_length(nh) != iss.len[h] ||
+		    (size_t)ASN1_STRING_length(kh) != iss.len[h] ||
+		    memcmp(ASN1_STRING_get0_data(nh), iss.name[h], iss.len[h]) != 0 ||
+		    memcmp(ASN1_STRING_get0_data(kh), iss.key[h], iss.len[h]) != 0) {
+			rc = REFUSE(err, "ocsp_issuer",
+			            "signer refused: a CertID does not name this signer's CA");
+			goto out;
+		}
+		status = OCSP_single_get0_status(one, &reason, &rev, &thisu, &nextu);
+		if (status < V_OCSP_CERTSTATUS_GOOD || status > V_OCSP_CERTSTATUS_UNKNOWN ||
+		    !ocsp_time(thisu, &t_this) || !ocsp_time(nextu, &t_next) ||
+		    t_this > now + MCA_LINT_OCSP_SKEW || t_next <= t_this ||
+		    t_next - t_this > MCA_LINT_OCSP_MAX_VALIDITY) {
+			rc = REFUSE(
+			    err, "ocsp_validity",
+			    "signer refused: thisUpdate/nextUpdate missing, in the future or "
+			    "more than %d s apart",
+			    MCA_LINT_OCSP_MAX_VALIDITY);
+			goto out;
+		}
+		if (OCSP_SINGLERESP_get_ext_count(one) != 0) {
+			rc = REFUSE(err, "ocsp_extensions",
+			            "signer refused: an extension in a single response");
+			goto out;
+		}
+	}
+	rc = MCA_OK;
+out:
+	OCSP_BASICRESP_free(bs);
+	mca_der_free(&d);
 	ERR_clear_error();
 	return rc;
 }

@@ -14,6 +14,15 @@
  * checks; its CRL number is greater than `last` (the last this signer
  * signed, 0 at start: any positive number is then accepted).
  *
+ * An OCSP ResponseData only when: it parses (OpenSSL's own parser, not the
+ * encoder that built it) as exactly one DER element; its responderID is
+ * byKey, the hash of the signing key; it holds 1..MCA_OCSP_MAX_CERTS
+ * single responses, each for a certificate of `issuer` (both CertID
+ * hashes, SHA-1 or SHA-256), with a nextUpdate after its thisUpdate by at
+ * most MCA_LINT_OCSP_MAX_VALIDITY and a thisUpdate not in the future; its
+ * producedAt is within MCA_LINT_OCSP_SKEW of `now`; no extension but a
+ * response nonce.
+ *
  * A refusal is MCA_ERR_INTERNAL (the worker built something it must not
  * have) with err->rule "signer.lint.CHECK" and a message naming the check.
  * Pure functions over their arguments: thread-safe.
@@ -41,5 +50,12 @@ mca_rc mca_lint_cert(const struct mca_lint_ca *ca, const unsigned char *tbs, siz
 /* On MCA_OK *number is the CRL's number (for the caller to remember once signed). */
 mca_rc mca_lint_crl(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs_len,
                     int64_t last, int64_t *number, struct mca_error *err);
+
+#define MCA_LINT_OCSP_MAX_VALIDITY (7 * 86400)
+#define MCA_LINT_OCSP_SKEW         300
+
+/* `issuer` the CA whose certificates are answered for; `key` the signing key's public part. */
+mca_rc mca_lint_ocsp(X509 *issuer, EVP_PKEY *key, const unsigned char *tbs, size_t tbs_len,
+                     int64_t now, struct mca_error *err);
 
 #endif

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -162,8 +163,9 @@ struct key {
 };
 
 struct mca_signerproc {
-	struct key ca, root; /* root.signer NULL: offline */
-	char *tls_key_pem;   /* until handed over once */
+	struct key ca, root;     /* root.signer NULL: offline */
+	struct mca_signer *ocsp; /* the OCSP responder key, NULL: not started with one */
+	char *tls_key_pem;       /* until handed over once */
 };
 
 static mca_rc
@@ -182,6 +184,20 @@ load_key(struct key *k, const char *key_path, const char *cert_path,
 	return MCA_OK;
 }
 
+/* A fresh OCSP responder key, only ever in this process's memory. */
+static mca_rc
+ocsp_key_new(struct mca_signer **out, struct mca_error *err)
+{
+	EVP_PKEY *key = NULL;
+	mca_rc rc;
+
+	if ((rc = mca_key_generate(MCA_KEY_EC_P256, &key, err)) != MCA_OK)
+		return rc;
+	rc = mca_signer_local_new(key, out, err);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
 mca_rc
 mca_signerproc_open(const struct mca_signerproc_conf *c, struct mca_signerproc **out,
                     struct mca_error *err)
@@ -198,6 +214,8 @@ mca_signerproc_open(const struct mca_signerproc_conf *c, struct mca_signerproc *
 	if ((rc = load_key(&p->ca, c->ca_key, c->ca_cert, c, err)) != MCA_OK ||
 	    (c->root_key != NULL &&
 	     (rc = load_key(&p->root, c->root_key, c->root_cert, c, err)) != MCA_OK))
+		goto fail;
+	if (c->ocsp && (rc = ocsp_key_new(&p->ocsp, err)) != MCA_OK)
 		goto fail;
 	if (c->tls_key != NULL) {
 		if ((c->passphrase_file != NULL &&
@@ -224,6 +242,7 @@ mca_signerproc_free(struct mca_signerproc *p)
 		return;
 	mca_signer_free(p->ca.signer); /* EVP_PKEY_free: OpenSSL clears the private key */
 	mca_signer_free(p->root.signer);
+	mca_signer_free(p->ocsp);
 	X509_free(p->ca.cert);
 	X509_free(p->root.cert);
 	mca_free_secret(p->tls_key_pem);
@@ -337,6 +356,69 @@ reply_ok(int fd, const unsigned char *data, size_t len)
 }
 
 /*
+ * What the OCSP responder key does (PUBKEY, PROBE, SIGN_OCSP) and SIGN_OCSP
+ * by the root; the responder key signs nothing else, the CA key no OCSP.
+ */
+static int
+handle_ocsp(struct mca_signerproc *p, int fd, unsigned op, const unsigned char *pl, size_t len)
+{
+	struct mca_error e = {0};
+	struct mca_signer *s = pl[0] == MCA_SIGKEY_OCSP ? p->ocsp : p->root.signer;
+	X509 *ca = pl[0] == MCA_SIGKEY_OCSP ? p->ca.cert : p->root.cert;
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+	int len_i, ok;
+	mca_rc rc;
+
+	if (pl[0] == MCA_SIGKEY_CA) {
+		mca_error_rule(&e, MCA_ERR_INTERNAL, "signer.lint.ocsp_key",
+		               "signer refused: the CA key signs no OCSP responses (the "
+		               "responder key does)");
+		mca_log(MCA_LOG_WARN, "signer: %s", e.msg);
+		return reply_error(fd, &e);
+	}
+	if (s == NULL) {
+		mca_error_set(&e, MCA_ERR_NOTFOUND, "%s",
+		              pl[0] == MCA_SIGKEY_OCSP ? "no OCSP responder key"
+		                                       : "the root key is not online");
+		return reply_error(fd, &e);
+	}
+	switch (op) {
+	case MCA_SIGOP_PUBKEY:
+		len_i = i2d_PUBKEY(mca_signer_pubkey(s), &out);
+		if (len_i <= 0) {
+			ERR_clear_error();
+			mca_error_set(&e, MCA_ERR_CRYPTO, "encoding the public key");
+			return reply_error(fd, &e);
+		}
+		ok = reply_ok(fd, out, (size_t)len_i);
+		OPENSSL_free(out);
+		return ok;
+	case MCA_SIGOP_PROBE:
+		rc = mca_signer_sign_probe(s, &out, &out_len, &e);
+		break;
+	case MCA_SIGOP_SIGN_OCSP:
+		rc = mca_lint_ocsp(ca, mca_signer_pubkey(s), pl + 1, len - 1, (int64_t)time(NULL),
+		                   &e);
+		if (rc == MCA_OK)
+			rc = mca_signer_sign(s, MCA_SIGN_OCSP, pl + 1, len - 1, &out, &out_len, &e);
+		break;
+	default:
+		rc = mca_error_rule(&e, MCA_ERR_INTERNAL, "signer.lint.ocsp_key",
+		                    "signer refused: the OCSP responder key signs OCSP "
+		                    "responses only");
+		break;
+	}
+	if (rc != MCA_OK) {
+		mca_log(MCA_LOG_WARN, "signer: %s", e.msg);
+		return reply_error(fd, &e);
+	}
+	ok = reply_ok(fd, out, out_len);
+	free(out);
+	return ok;
+}
+
+/*
  * One request.  Returns 0 when the connection must end (malformed, or the
  * reply could not be sent), 1 to keep serving it.
  */
@@ -367,12 +449,13 @@ handle(struct mca_signerproc *p, int fd, unsigned op, const unsigned char *pl, s
 		p->tls_key_pem = NULL;
 		return ok;
 	}
-	if (op < MCA_SIGOP_SIGN_CERT || op > MCA_SIGOP_PUBKEY) {
+	if (op < MCA_SIGOP_SIGN_CERT || op > MCA_SIGOP_SIGN_OCSP || op == MCA_SIGOP_TLS_KEY) {
 		mca_log(MCA_LOG_WARN, "signer: unknown op %u: closing the connection", op);
 		return 0;
 	}
-	if (len < 1 || (pl[0] != MCA_SIGKEY_CA && pl[0] != MCA_SIGKEY_ROOT) ||
-	    ((op == MCA_SIGOP_SIGN_CERT || op == MCA_SIGOP_SIGN_CRL) && len < 2) ||
+	if (len < 1 || pl[0] < MCA_SIGKEY_CA || pl[0] > MCA_SIGKEY_OCSP ||
+	    ((op == MCA_SIGOP_SIGN_CERT || op == MCA_SIGOP_SIGN_CRL || op == MCA_SIGOP_SIGN_OCSP) &&
+	     len < 2) ||
 	    ((op == MCA_SIGOP_PROBE || op == MCA_SIGOP_PUBKEY) && len != 1)) {
 		mca_log(MCA_LOG_WARN,
 		        "signer: malformed frame (op %u, %zu octets): closing the "
@@ -380,6 +463,8 @@ handle(struct mca_signerproc *p, int fd, unsigned op, const unsigned char *pl, s
 		        op, len);
 		return 0;
 	}
+	if (pl[0] == MCA_SIGKEY_OCSP || op == MCA_SIGOP_SIGN_OCSP)
+		return handle_ocsp(p, fd, op, pl, len);
 	k = pl[0] == MCA_SIGKEY_CA ? &p->ca : &p->root;
 	if (k->signer == NULL) {
 		mca_error_set(&e, MCA_ERR_NOTFOUND, "the root key is not online");
@@ -506,6 +591,7 @@ mca_signerproc_main(int argc, char **argv)
 	    {"user", required_argument, NULL, 'u'},
 	    {"pkcs11-module", required_argument, NULL, 'm'},
 	    {"pkcs11-pin-file", required_argument, NULL, 'P'},
+	    {"ocsp-key", no_argument, NULL, 'O'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -549,6 +635,9 @@ mca_signerproc_main(int argc, char **argv)
 			break;
 		case 'P':
 			c.pkcs11_pin_file = optarg;
+			break;
+		case 'O':
+			c.ocsp = 1;
 			break;
 		case 'l':
 			mca_log_set_level((enum mca_log_level)atoi(optarg));
@@ -631,6 +720,8 @@ mca_signerproc_spawn(const char *exe, const struct mca_signerproc_conf *c, pid_t
 		argv[n++] = "--tls-key";
 		argv[n++] = c->tls_key;
 	}
+	if (c->ocsp)
+		argv[n++] = "--ocsp-key";
 	if (c->user != NULL) {
 		argv[n++] = "--user";
 		argv[n++] = c->user;

@@ -18,13 +18,21 @@
  *              must exceed the last signed, or the TBS be that one's, byte for byte)
  *   PROBE      key octet  (signs MCA_SIGNER_PROBE_MSG, nothing else) -> the signature
  *   PUBKEY     key octet                          -> SubjectPublicKeyInfo DER
+ *   SIGN_OCSP  key octet | OCSP ResponseData DER  -> the signature (key OCSP:
+ *              the delegated responder, for the issuing CA's certificates;
+ *              key ROOT: the root, for the CA certificates it issued;
+ *              signer/lint.h mca_lint_ocsp)
  *   TLS_KEY    (empty; once per process, only when started with one)
  *              -> the server TLS key, unencrypted PEM (so that the HTTP
  *              process never reads the passphrase file)
  * Replies: status 0 and the result, or status = an mca_rc and the payload
- * "RULE\0MESSAGE" (RULE may be empty).  The key octet is MCA_SIGKEY_CA or
- * MCA_SIGKEY_ROOT.  The first frame the process sends, unasked, is HELLO:
- * status 0, or the rc and message of why it could not start.
+ * "RULE\0MESSAGE" (RULE may be empty).  The key octet is MCA_SIGKEY_CA,
+ * MCA_SIGKEY_ROOT or MCA_SIGKEY_OCSP.  The OCSP responder key (started with
+ * `ocsp`) is a P-256 key the process generates at start and never writes
+ * out: it signs OCSP responses only, the CA key never does; a new process
+ * has a new one (the daemon certifies it again, daemon/ocspcache.h).
+ * The first frame the process sends, unasked, is HELLO: status 0, or the
+ * rc and message of why it could not start.
  * A frame that is too long, truncated (its rest does not arrive within
  * MCA_SIGNER_FRAME_TIMEOUT_S), of an unknown op or without its key octet
  * ends that connection (logged); the process keeps serving its others and
@@ -58,11 +66,13 @@ enum mca_sigop {
 	MCA_SIGOP_PROBE = 3,
 	MCA_SIGOP_PUBKEY = 4,
 	MCA_SIGOP_TLS_KEY = 5,
+	MCA_SIGOP_SIGN_OCSP = 6,
 };
 
 enum mca_sigkey {
 	MCA_SIGKEY_CA = 1,
 	MCA_SIGKEY_ROOT = 2,
+	MCA_SIGKEY_OCSP = 3,
 };
 
 /* What a signer process loads.  Strings borrowed. */
@@ -75,6 +85,7 @@ struct mca_signerproc_conf {
 	const char *tls_key; /* NULL: no TLS_KEY op */
 	const char *user;    /* when root: run as this user; NULL: stay */
 	int seccomp;         /* install the allow-list (refuse if it fails) */
+	int ocsp;            /* generate the OCSP responder key */
 };
 
 /*

@@ -118,7 +118,7 @@ mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned ch
 {
 	*sig = NULL;
 	*sig_len = 0;
-	if (kind != MCA_SIGN_CERT && kind != MCA_SIGN_CRL)
+	if (kind != MCA_SIGN_CERT && kind != MCA_SIGN_CRL && kind != MCA_SIGN_OCSP)
 		return mca_error_set(err, MCA_ERR_INVAL, "unknown kind of signature %d", (int)kind);
 	return s->ops->sign(s->impl, kind, tbs, tbs_len, sig, sig_len, err);
 }

@@ -37,6 +37,7 @@ enum mca_sign_kind {
 	MCA_SIGN_CERT = 1,  /* a TBSCertificate */
 	MCA_SIGN_CRL = 2,   /* a TBSCertList */
 	MCA_SIGN_PROBE = 3, /* the fixed probe message */
+	MCA_SIGN_OCSP = 4,  /* an OCSP ResponseData (pki/ocsp.h) */
 };
 
 #define MCA_SIGNER_PROBE_MSG "mtlsca health probe"

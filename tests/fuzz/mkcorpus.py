@@ -172,3 +172,14 @@ put('signer', 'frames', b'\x02' + frame(1, b'\x00' + leaf.tbs_certificate_bytes)
     + frame(4, b''))
 put('signer', 'frame-too-long', b'\x02' + bytes([1]) + struct.pack('>I', 65537) + b'x' * 16)
 put('signer', 'frame-truncated', b'\x02' + bytes([2]) + struct.pack('>I', 100) + b'abc')
+
+# ---- ocsp: OCSP requests as clients send them ----
+# (Also in the tree, made with the real clients: sha1 and sha1-nonce
+# ("openssl ocsp -reqout", with and without -no_nonce), sha256-two (two
+# certificates), five (more than MCA_OCSP_MAX_CERTS), signed (-signer),
+# gnutls ("ocsptool --generate-request"), truncated, junk.)
+from cryptography.x509 import ocsp as x509_ocsp
+ocsp_req = (x509_ocsp.OCSPRequestBuilder()
+            .add_certificate_by_hash(b'\x11' * 32, b'\x22' * 32, 0x1122, hashes.SHA256())
+            .add_extension(x509.OCSPNonce(b'\x07' * 16), critical=False).build())
+put('ocsp', 'py-sha256-nonce', ocsp_req.public_bytes(serialization.Encoding.DER))

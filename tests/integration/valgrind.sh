@@ -2,8 +2,9 @@
 # valgrind.sh - the daemon's request path is leak-free and free of memory
 # errors under valgrind: enrollment, refusals of each kind, renewal,
 # inventory, revocation with CRL publication (two CRL shards), CRL (complete
-# and shard, DER and PEM) and metrics, ACME
-# entry points, token minting, SIGHUP reload, SIGTERM.  (The sanitizer
+# and shard, DER and PEM) and metrics, ACME entry points, token minting, the
+# OCSP responder (its responder certificate, pre-signed, re-signed after a
+# revocation, on demand, GET, 304, malformed), SIGHUP reload, SIGTERM.  (The sanitizer
 # build covers the same ground with ASan, so it skips this test.)
 set -e
 . "$TESTS_SRCDIR/lib.sh"
@@ -18,6 +19,7 @@ d=$T_DIR/ca
 init_ca "$d"
 # two CRL shards: the revocation publishes its shard too, /crl/K is served
 jq '.crl.shards = 2' "$d/mtlsca.conf" >"$T_DIR/conf" && cp "$T_DIR/conf" "$d/mtlsca.conf"
+jq '. + {ocsp: {}}' "$d/mtlsca.conf" >"$d/c.tmp" && mv "$d/c.tmp" "$d/mtlsca.conf"
 VG_LOG=$T_DIR/valgrind.log
 D_LOG=$T_DIR/daemon.log
 valgrind --leak-check=full --show-leak-kinds=definite,indirect \
@@ -56,6 +58,29 @@ eq "revoke" "$(code --cert "$d/admin.crt" --key "$d/admin.key" -H 'Content-Type:
 	-d "{\"serial\":\"$s\"}" "$https/v1/revoke")" 200
 eq "revoked cannot renew" "$(code --cert "$T_DIR/c.pem" --key "$T_DIR/k.pem" -X POST \
 	"$https/v1/renew")" 401
+# ocsp_req NAME CERT...: an OCSP request for the issuing CA's CERTs into T_DIR/NAME
+ocsp_req() {
+	_n=$1
+	shift
+	_a=""
+	for _c in "$@"; do _a="$_a -cert $_c"; done
+	# shellcheck disable=SC2086
+	"$OPENSSL" ocsp -issuer "$d/ca.crt" $_a -no_nonce -reqout "$T_DIR/$_n" >/dev/null 2>&1
+}
+ocsp_post() {
+	code -H 'Content-Type: application/ocsp-request' --data-binary "@$1" "http://127.0.0.1:$H/ocsp"
+}
+ocsp_req o1 "$T_DIR/c.pem"
+ocsp_req o2 "$T_DIR/c.pem" "$d/admin.crt"
+eq "OCSP for a revoked certificate (signed)" "$(ocsp_post "$T_DIR/o1")" 200
+eq "OCSP again (pre-signed)" "$(ocsp_post "$T_DIR/o1")" 200
+eq "OCSP for two certificates (on demand)" "$(ocsp_post "$T_DIR/o2")" 200
+printf 'junk' >"$T_DIR/o3"
+eq "OCSP malformed" "$(ocsp_post "$T_DIR/o3")" 200
+ocsp_get="http://127.0.0.1:$H/ocsp/$(base64 -w0 "$T_DIR/o1" | jq -sRr @uri)"
+$C -D "$T_DIR/oh" -o /dev/null "$ocsp_get"
+etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *\(.*\)\r$/\1/p' "$T_DIR/oh")
+eq "OCSP GET 304" "$(code -H "If-None-Match: $etag" "$ocsp_get")" 304
 eq "CRL" "$(code "http://127.0.0.1:$H/crl")" 200
 eq "CRL PEM" "$(code "http://127.0.0.1:$H/crl.pem")" 200
 eq "shard CRL" "$(code "http://127.0.0.1:$H/crl/1")" 200

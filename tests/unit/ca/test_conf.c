@@ -270,6 +270,18 @@ static const struct {
     {WITH("\"crl\": {\"validity\": \"1d\", \"refresh\": \"2d\"}"), {"'crl.refresh'", "shorter"}},
     {WITH("\"crl\": {\"validity\": \"12h\"}"), {"'crl.refresh'", "crl.validity"}},
     {WITH("\"crl\": {\"refresh\": \"7d\"}"), {"'crl.refresh'", "crl.validity"}},
+    /* The OCSP responder: bounded durations and counts, known fields only. */
+    {WITH("\"ocsp\": {\"validity\": \"8d\"}"), {"'ocsp.validity'", "outside 2..604800"}},
+    {WITH("\"ocsp\": {\"validity\": \"1s\"}"), {"'ocsp.validity'", "outside"}},
+    {WITH("\"ocsp\": {\"validity\": \"1x\"}"), {"'ocsp.validity'", "'1x'"}},
+    {WITH("\"ocsp\": {\"validity\": \"1h\", \"refresh\": \"1h\"}"),
+     {"'ocsp.refresh'", "shorter than ocsp.validity"}},
+    {WITH("\"ocsp\": {\"responder_validity\": \"59m\"}"), {"'ocsp.responder_validity'"}},
+    {WITH("\"ocsp\": {\"cache_max\": 1}"), {"'ocsp.cache_max'", "1 is outside"}},
+    {WITH("\"ocsp\": {\"on_demand_per_second\": -1}"), {"'ocsp.on_demand_per_second'"}},
+    {WITH("\"ocsp\": {\"nonce\": \"yes\"}"), {"nonce"}},
+    {WITH("\"ocsp\": {\"noonce\": true}"), {"noonce"}},
+    {WITH("\"ocsp\": true"), {"ocsp"}},
     /* Bad log levels. */
     {WITH("\"log_level\": \"verbose\""), {"'log_level'", "'verbose'"}},
     {WITH("\"log_level\": \"INFO\""), {"'log_level'", "'INFO'"}},
@@ -530,6 +542,36 @@ START_TEST(test_load_defaults)
 	ck_assert_uint_eq(c->acme_pending_max, 1024);
 	check_default_deny(c);
 	ck_assert_uint_eq(c->acme_new_accounts_per_hour, 20);
+	mca_conf_free(c);
+}
+END_TEST
+
+/* "ocsp": {} turns the responder on with the defaults; every field lands in its member. */
+START_TEST(test_load_ocsp)
+{
+	struct mca_conf *c = load_ok("{" REQ "}");
+
+	ck_assert_ptr_null(c->ocsp_url); /* no "ocsp": off */
+	mca_conf_free(c);
+	c = load_ok("{" REQ ", \"ocsp\": {}}");
+	ck_assert_str_eq(c->ocsp_url, "http://127.0.0.1:8080/ocsp");
+	ck_assert_int_eq(c->ocsp_validity, 86400);
+	ck_assert_int_eq(c->ocsp_refresh, 43200);
+	ck_assert_int_eq(c->ocsp_cert_validity, 2 * 86400);
+	ck_assert_int_eq(c->ocsp_nonce, 0);
+	ck_assert_uint_eq(c->ocsp_on_demand_per_second, 100);
+	ck_assert_uint_eq(c->ocsp_cache_max, 100000);
+	mca_conf_free(c);
+	c = load_ok("{" REQ ", \"public_url\": \"https://pki.example.org\", \"ocsp\": "
+	            "{\"validity\": \"4h\", \"refresh\": \"1h\", \"responder_validity\": \"1d\", "
+	            "\"nonce\": true, \"on_demand_per_second\": 7, \"cache_max\": 500}}");
+	ck_assert_str_eq(c->ocsp_url, "https://pki.example.org/ocsp");
+	ck_assert_int_eq(c->ocsp_validity, 4 * 3600);
+	ck_assert_int_eq(c->ocsp_refresh, 3600);
+	ck_assert_int_eq(c->ocsp_cert_validity, 86400);
+	ck_assert_int_eq(c->ocsp_nonce, 1);
+	ck_assert_uint_eq(c->ocsp_on_demand_per_second, 7);
+	ck_assert_uint_eq(c->ocsp_cache_max, 500);
 	mca_conf_free(c);
 }
 END_TEST
@@ -1016,6 +1058,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_load_pkcs11_keys);
 	tcase_add_test(tc, test_load_all_fields);
 	tcase_add_test(tc, test_load_acme);
+	tcase_add_test(tc, test_load_ocsp);
 	tcase_add_test(tc, test_load_acme_deny_default_and_empty);
 	tcase_add_test(tc, test_load_urls_follow_public_url);
 	tcase_add_test(tc, test_load_public_url_from_ipv6_listener);

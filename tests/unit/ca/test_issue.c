@@ -1212,6 +1212,49 @@ START_TEST(test_second_look_not_built)
 }
 END_TEST
 
+/*
+ * With the OCSP responder on (mca_issuer_set_ocsp_url) leaves carry AIA
+ * OCSP first, then caIssuers; the second look refuses a leaf that lost it.
+ */
+START_TEST(test_ocsp_aia)
+{
+	static const char *const names[] = {"DNS:ocsp.example.internal", NULL};
+	static const struct corruption no_aia = {"no AIA", drop_aia, 0, 1};
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_csr *csr = make_csr("ocsp.example.internal", names);
+	AUTHORITY_INFO_ACCESS *aia;
+	ACCESS_DESCRIPTION *ad;
+	const char *url = "http://ocsp.example.internal/ocsp";
+	mca_rc rc;
+
+	mca_issuer_set_ocsp_url(issuer, url);
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "rc %s (%s: %s)", mca_rc_name(rc), err.rule, err.msg);
+	aia = X509_get_ext_d2i(out.cert, NID_info_access, NULL, NULL);
+	ck_assert_ptr_nonnull(aia);
+	ck_assert_int_eq(sk_ACCESS_DESCRIPTION_num(aia), 2);
+	ad = sk_ACCESS_DESCRIPTION_value(aia, 0);
+	ck_assert_int_eq(OBJ_obj2nid(ad->method), NID_ad_OCSP);
+	ck_assert_str_eq((const char *)ASN1_STRING_get0_data(ad->location->d.ia5), url);
+	ck_assert_int_eq(OBJ_obj2nid(sk_ACCESS_DESCRIPTION_value(aia, 1)->method),
+	                 NID_ad_ca_issuers);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	mca_issued_clear(&out);
+	hook_row = &no_aia;
+	hook_calls = 0;
+	mca_issue_test_hook = corrupting_hook;
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	mca_issue_test_hook = NULL;
+	hook_row = NULL;
+	ck_assert_int_eq(rc, MCA_ERR_INTERNAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the AIA OCSP responder is not "
+	                                      "http://ocsp"));
+	ck_assert_ptr_null(out.cert);
+	mca_csr_free(csr);
+}
+END_TEST
+
 /* ---- typed names (names.h, token.h) ------------------------------------------ */
 
 /* Token names as minted: typed, or untyped by the documented rule; NULL want: refused. */
@@ -1331,6 +1374,7 @@ issue_suite(void)
 	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_second_look_control);
+	tcase_add_test(tc, test_ocsp_aia);
 	tcase_add_loop_test(tc, test_second_look, 0, NELEM(corruptions));
 	tcase_add_test(tc, test_second_look_not_built);
 	suite_add_tcase(s, tc);

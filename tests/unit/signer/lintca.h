@@ -17,6 +17,8 @@
 #include "pki/certgen.h"
 #include "pki/crl.h"
 #include "pki/keys.h"
+#include "pki/ocsp.h"
+#include <openssl/ocsp.h>
 #include "pki/serial.h"
 #include "signer/signer.h"
 
@@ -146,6 +148,68 @@ static unsigned char *
 crl_tbs(const struct lca *ca, X509 *issuer, int64_t number, size_t *len)
 {
 	return crl_tbs_at(ca, issuer, number, 1800000000, len);
+}
+
+/* The DER CertID (SHA-1) of serial `sn` under `issuer`; malloc'd (OPENSSL_free). */
+static unsigned char *
+ocsp_certid(X509 *issuer, long sn, size_t *len)
+{
+	ASN1_INTEGER *ai = ASN1_INTEGER_new();
+	OCSP_CERTID *id;
+	unsigned char *der = NULL;
+	int n;
+
+	ck_assert_int_eq(ASN1_INTEGER_set(ai, sn), 1);
+	id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+	                      X509_get0_pubkey_bitstr(issuer), ai);
+	ck_assert_ptr_nonnull(id);
+	n = i2d_OCSP_CERTID(id, &der);
+	ck_assert_int_gt(n, 0);
+	*len = (size_t)n;
+	OCSP_CERTID_free(id);
+	ASN1_INTEGER_free(ai);
+	return der;
+}
+
+/* What an OCSP ResponseData looks like by default; tests change one field. */
+struct ocsp_tbs {
+	X509 *issuer;        /* of the CertIDs (required) */
+	EVP_PKEY *responder; /* its key hash is the responderID (required) */
+	int64_t produced;    /* 0: now */
+	int64_t this_update; /* 0: now */
+	int64_t validity;    /* 0: a day */
+	size_t n;            /* 0: one single response */
+	const unsigned char *nonce;
+	size_t nonce_len;
+};
+
+/* Encode `t` with pki/ocsp.c; malloc'd. */
+static unsigned char *
+ocsp_tbs(const struct ocsp_tbs *t, size_t *len)
+{
+	struct mca_ocsp_single s[MCA_OCSP_MAX_CERTS + 1];
+	unsigned char *ids[MCA_OCSP_MAX_CERTS + 1], *tbs = NULL, h[MCA_OCSP_HASH_MAX];
+	struct mca_error err = {0};
+	int64_t now = (int64_t)time(NULL);
+	size_t i, n = t->n ? t->n : 1, hl = 0;
+
+	ck_assert_int_eq(mca_ocsp_key_hash(t->responder, MCA_OCSP_SHA1, h, &hl, &err), MCA_OK);
+	memset(s, 0, sizeof(s));
+	for (i = 0; i < n && i <= MCA_OCSP_MAX_CERTS; i++) {
+		ids[i] = ocsp_certid(t->issuer, 1000 + (long)i, &s[i].certid_len);
+		s[i].certid = ids[i];
+		s[i].status = (enum mca_ocsp_cstatus)(i % 3);
+		s[i].revoked_at = now - 10;
+		s[i].reason = 1;
+		s[i].this_update = t->this_update ? t->this_update : now;
+		s[i].next_update = s[i].this_update + (t->validity ? t->validity : 86400);
+	}
+	ck_assert_msg(mca_ocsp_tbs_build(h, t->produced ? t->produced : now, s, n, t->nonce,
+	                                 t->nonce_len, &tbs, len, &err) == MCA_OK,
+	              "%s", err.msg);
+	for (i = 0; i < n; i++)
+		OPENSSL_free(ids[i]);
+	return tbs;
 }
 
 #endif

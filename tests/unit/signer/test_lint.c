@@ -6,6 +6,11 @@
  * one TBS is refused with the rule and message of the check; a valid one
  * passes.  A TBSCertList with a foreign issuer or AKI, or a CRL number
  * not greater than the last signed, is refused; increasing numbers pass.
+ * An OCSP ResponseData for the CA's certificates with the signing key's
+ * responderID passes (also with a nonce and four responses); one whose
+ * responderID is another key's, whose CertIDs name another CA, whose
+ * producedAt or thisUpdate is not now, whose validity exceeds 7 days, or
+ * that is not exactly one element is refused with the check's rule.
  */
 #include "config.h"
 
@@ -277,6 +282,86 @@ out:
 }
 END_TEST
 
+/* Lint the ResponseData `t` as signed by `key` for `issuer`; expect `rule` (NULL: accepted). */
+static void
+expect_ocsp(const struct ocsp_tbs *t, X509 *issuer, EVP_PKEY *key, const char *rule,
+            const char *msg)
+{
+	struct mca_error err = {0};
+	size_t len = 0;
+	unsigned char *tbs = ocsp_tbs(t, &len);
+	mca_rc rc = mca_lint_ocsp(issuer, key, tbs, len, (int64_t)time(NULL), &err);
+
+	free(tbs);
+	if (rule == NULL) {
+		ck_assert_msg(rc == MCA_OK, "%s", err.msg);
+		return;
+	}
+	ck_assert_int_eq(rc, MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, rule);
+	if (msg != NULL)
+		ck_assert_str_eq(err.msg, msg);
+}
+
+START_TEST(ocsp)
+{
+	static const unsigned char nonce[] = {0x04, 0x04, 1, 2, 3, 4};
+	int64_t now = (int64_t)time(NULL);
+	struct ocsp_tbs t;
+	struct mca_error err = {0};
+	unsigned char *tbs, *two;
+	size_t len = 0;
+
+	/* the responder key is foreign.key here: any key, signing for `ca` */
+	memset(&t, 0, sizeof(t));
+	t.issuer = ca.cert;
+	t.responder = foreign.key;
+	expect_ocsp(&t, ca.cert, foreign.key, NULL, NULL);
+	t.nonce = nonce;
+	t.nonce_len = sizeof(nonce);
+	t.n = MCA_OCSP_MAX_CERTS;
+	expect_ocsp(&t, ca.cert, foreign.key, NULL, NULL);
+	t.nonce = NULL;
+	t.n = 1;
+	t.validity = MCA_LINT_OCSP_MAX_VALIDITY;
+	expect_ocsp(&t, ca.cert, foreign.key, NULL, NULL);
+
+	/* signed by another key than the responderID names */
+	expect_ocsp(&t, ca.cert, ca.key, "signer.lint.ocsp_responder",
+	            "signer refused: the responderID is not the signing key's hash");
+	/* CertIDs of another CA */
+	t.issuer = twin.cert;
+	expect_ocsp(&t, ca.cert, foreign.key, "signer.lint.ocsp_issuer",
+	            "signer refused: a CertID does not name this signer's CA");
+	t.issuer = ca.cert;
+	t.validity = MCA_LINT_OCSP_MAX_VALIDITY + 1;
+	expect_ocsp(&t, ca.cert, foreign.key, "signer.lint.ocsp_validity", NULL);
+	t.validity = 0;
+	t.this_update = now + 3600;
+	expect_ocsp(&t, ca.cert, foreign.key, "signer.lint.ocsp_validity", NULL);
+	t.this_update = 0;
+	t.produced = now - 3600;
+	expect_ocsp(&t, ca.cert, foreign.key, "signer.lint.ocsp_validity",
+	            "signer refused: producedAt is not now");
+	t.produced = 0;
+
+	/* two ResponseData back to back, or a truncated one: not one element */
+	tbs = ocsp_tbs(&t, &len);
+	two = malloc(2 * len);
+	memcpy(two, tbs, len);
+	memcpy(two + len, tbs, len);
+	ck_assert_int_eq(mca_lint_ocsp(ca.cert, foreign.key, two, 2 * len, now, &err),
+	                 MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, "signer.lint.parse");
+	ck_assert_int_eq(mca_lint_ocsp(ca.cert, foreign.key, tbs, len - 1, now, &err),
+	                 MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, "signer.lint.parse");
+	/* a TBSCertificate is no ResponseData */
+	free(two);
+	free(tbs);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -293,6 +378,7 @@ main(void)
 	tcase_add_test(tc, not_one_tbs);
 	tcase_add_test(tc, crl);
 	tcase_add_loop_test(tc, crl_entries, 0, 9);
+	tcase_add_test(tc, ocsp);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
