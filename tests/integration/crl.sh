@@ -430,29 +430,7 @@ http {
 	}
 }
 EOF
-	: >"$ng/error.log"
-	"$NGINX" -p "$ng/" -e "$ng/error.log" -c "$ng/nginx.conf" 2>"$ng/stderr" &
-	pid=$!
-	T_PIDS="$T_PIDS $pid"
-	i=0
-	while :; do
-		# (a zombie still passes kill -0: also look for nginx's fatal message)
-		if ! kill -0 "$pid" 2>/dev/null || grep -q '\[emerg\]' "$ng/error.log" "$ng/stderr"; then
-			kill -TERM "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-			T_PIDS=$(echo "$T_PIDS" | sed "s/ $pid//")
-			grep -q "Address already in use" "$ng/error.log" "$ng/stderr" && break
-			cat "$ng/stderr" "$ng/error.log"
-			fail "nginx starts"
-		fi
-		if grep -q "start worker process" "$ng/error.log" && [ "$(ng_get n1)" != 000 ]; then
-			NG_PID=$pid
-			break
-		fi
-		i=$((i + 1))
-		[ $i -lt 50 ] || { cat "$ng/error.log"; fail "nginx answers within 5 s"; }
-		sleep 0.1
-	done
+	start_nginx "$ng" n1 || true
 done
 ok "nginx (ssl_verify_client, ssl_crl with both CRL levels) listens on port $NG_PORT"
 eq "nginx: client n1 gets 200" "$(ng_get n1)" 200

@@ -186,3 +186,34 @@ file_state() {
 		fi
 	done)
 }
+
+# start_nginx DIR PROBE: run "$NGINX" on DIR/nginx.conf (which logs to
+# DIR/error.log) until it answers "ng_get PROBE" (the caller's function):
+# NG_PID set, 0.  Returns 1 when its port was taken (pick another and call
+# again); any other failure to start fails the test.
+start_nginx() {
+	_ng=$1
+	: >"$_ng/error.log"
+	"$NGINX" -p "$_ng/" -e "$_ng/error.log" -c "$_ng/nginx.conf" 2>"$_ng/stderr" &
+	_ng_pid=$!
+	T_PIDS="$T_PIDS $_ng_pid"
+	_i=0
+	while :; do
+		# (a zombie still passes kill -0: also look for nginx's fatal message)
+		if ! kill -0 "$_ng_pid" 2>/dev/null || grep -q '\[emerg\]' "$_ng/error.log" "$_ng/stderr"; then
+			kill -TERM "$_ng_pid" 2>/dev/null || true
+			wait "$_ng_pid" 2>/dev/null || true
+			T_PIDS=$(echo "$T_PIDS" | sed "s/ $_ng_pid//")
+			grep -q "Address already in use" "$_ng/error.log" "$_ng/stderr" && return 1
+			cat "$_ng/stderr" "$_ng/error.log"
+			fail "nginx starts"
+		fi
+		if grep -q "start worker process" "$_ng/error.log" && [ "$(ng_get "$2")" != 000 ]; then
+			NG_PID=$_ng_pid
+			return 0
+		fi
+		_i=$((_i + 1))
+		[ $_i -lt 50 ] || { cat "$_ng/error.log"; fail "nginx answers within 5 s"; }
+		sleep 0.1
+	done
+}
