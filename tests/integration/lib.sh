@@ -217,3 +217,21 @@ start_nginx() {
 		sleep 0.1
 	done
 }
+
+# start_valgrind_daemon CONF: mtlscad on CONF in the foreground under
+# valgrind memcheck (definite and indirect leaks are errors, exit 9), its
+# log in VG_LOG and stderr in D_LOG; sets vpid and the ports P (HTTPS) and
+# H (HTTP) once it listens.
+start_valgrind_daemon() {
+	VG_LOG=$T_DIR/valgrind.log
+	D_LOG=$T_DIR/daemon.log
+	valgrind --leak-check=full --show-leak-kinds=definite,indirect \
+		--errors-for-leak-kinds=definite,indirect --error-exitcode=9 --log-file="$VG_LOG" \
+		"$MTLSCAD" -c "$1" --foreground 2>"$D_LOG" &
+	vpid=$!
+	T_PIDS="$T_PIDS $vpid"
+	wait_for_line "$D_LOG" "listening https=" "$vpid" 1200 ||
+		fail "mtlscad under valgrind did not start"
+	P=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$D_LOG")
+	H=$(sed -n 's/.*listening .* http=[^ ]*:\([0-9]*\)$/\1/p' "$D_LOG")
+}

@@ -18,16 +18,7 @@ pg_start
 
 d=$T_DIR/ca
 init_ca "$d" --database "$PG_URI"
-VG_LOG=$T_DIR/valgrind.log
-D_LOG=$T_DIR/daemon.log
-valgrind --leak-check=full --show-leak-kinds=definite,indirect \
-	--errors-for-leak-kinds=definite,indirect --error-exitcode=9 --log-file="$VG_LOG" \
-	"$MTLSCAD" -c "$d/mtlsca.conf" --foreground 2>"$D_LOG" &
-vpid=$!
-T_PIDS="$T_PIDS $vpid"
-wait_for_line "$D_LOG" "listening https=" "$vpid" 1200 || fail "mtlscad under valgrind did not start"
-P=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$D_LOG")
-H=$(sed -n 's/.*listening .* http=[^ ]*:\([0-9]*\)$/\1/p' "$D_LOG")
+start_valgrind_daemon "$d/mtlsca.conf"
 C="$CURL -s --max-time 60 --cacert $d/chain.pem"
 https=https://127.0.0.1:$P
 
