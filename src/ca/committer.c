@@ -49,6 +49,7 @@ struct mca_committer {
 	pthread_cond_t work; /* jobs queued, or stop */
 	struct job *head, *tail;
 	int stop;
+	int idle; /* the thread waits on `work` (under lock): only then is it signalled */
 	int started;
 	pthread_t thread;
 };
@@ -117,8 +118,11 @@ committer_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (c->head == NULL && !c->stop)
+		while (c->head == NULL && !c->stop) {
+			c->idle = 1;
 			pthread_cond_wait(&c->work, &c->lock);
+			c->idle = 0;
+		}
 		if (c->head == NULL && c->stop)
 			break;
 		/* Take up to MCA_COMMIT_BATCH waiting jobs. */
@@ -233,7 +237,9 @@ mca_committer_submit(struct mca_committer *c, X509 *cert, const char *profile,
 	else
 		c->head = j;
 	c->tail = j;
-	pthread_cond_signal(&c->work);
+	/* A thread busy with a batch takes this one next without a wake-up (a futex call each). */
+	if (c->idle)
+		pthread_cond_signal(&c->work);
 	pthread_mutex_unlock(&c->lock);
 	return MCA_OK;
 }
