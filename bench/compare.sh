@@ -14,9 +14,10 @@
 # from /proc/PID/stat over the run, divided by the certificates issued), the
 # server's peak RSS, and the ratios of mtlscad to CFSSL.  Without cfssl
 # (Debian golang-cfssl) the CFSSL sides are skipped with a message.
-# SKIP_CFSSL=1 runs mtlscad's sides only.  THREADS sets mtlscad's limits.threads (default: the configuration's
-# default, one per CPU); a group commit batches at most that many
-# certificates, as each request thread waits for its own.
+# SKIP_CFSSL=1 runs mtlscad's sides only.  THREADS sets mtlscad's
+# limits.threads (default: the configuration's default, one per CPU); a
+# request waiting for its group commit holds no thread (its connection is
+# suspended), so few threads batch many certificates.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 smoke=0

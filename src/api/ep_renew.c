@@ -44,22 +44,75 @@ old_names(const char *json_text)
 	return v;
 }
 
+/* A renewal waiting for its group commit (mca_req_defer); freed with the request. */
+struct renew_pending {
+	struct mca_req *r;
+	struct mca_issued iss;
+	struct mca_error err;
+	mca_rc rc;
+};
+
+static void
+renew_pending_free(void *arg)
+{
+	struct renew_pending *p = arg;
+
+	if (p == NULL)
+		return;
+	mca_issued_clear(&p->iss);
+	free(p);
+}
+
+/* The certificate's outcome, on the committer thread. */
+static void
+renew_recorded(void *arg, mca_rc rc, const struct mca_error *err)
+{
+	struct renew_pending *p = arg;
+
+	p->rc = rc;
+	if (err != NULL)
+		p->err = *err;
+	mca_req_resume(p->r); /* p may be gone from here on */
+}
+
+/* The reply once the batch is durable (or failed), on the request's MHD thread. */
+static enum mca_http_result
+renew_reply(struct mca_req *r, struct renew_pending *p)
+{
+	const char *profile = mca_req_id(r)->rec->profile;
+
+	if (p->rc != MCA_OK) {
+		mca_issued_clear(&p->iss); /* not recorded: never handed out */
+		return mca_reply_issue_error(r, &p->err, profile);
+	}
+	mca_metrics_count(mca_req_server(r)->metrics, MCA_M_RENEWED, profile);
+	return mca_reply_issued(r, &p->iss, profile);
+}
+
+static enum mca_http_result
+renew_resumed(struct mca_req *r)
+{
+	return renew_reply(r, r->defer_state);
+}
+
 enum mca_http_result
 mca_ep_renew(struct mca_req *r)
 {
 	struct renew_body b = {NULL};
 	struct mca_error err = {0};
 	struct mca_issue_req req;
-	struct mca_issued iss;
-	struct mca_profile_snap *snap;
+	struct renew_pending *p = NULL;
+	struct mca_profile_snap *snap = NULL;
+	struct mca_decision d;
 	struct mca_csr *csr = NULL;
 	struct mca_store *st;
 	enum mca_http_result res;
+	X509 *cert = NULL;
 	char **names = NULL;
 	size_t i;
 	mca_rc rc;
 
-	memset(&iss, 0, sizeof(iss));
+	memset(&d, 0, sizeof(d));
 	if (!mca_http_require_identity(r, 0, &res))
 		return res;
 	if (mca_json_unpack(r->json, renew_fields, 1, &b, "request body", &err) != MCA_OK)
@@ -74,10 +127,12 @@ mca_ep_renew(struct mca_req *r)
 		goto out;
 	}
 	names = old_names(mca_req_id(r)->rec->names);
-	if (names == NULL) {
+	p = calloc(1, sizeof(*p));
+	if (names == NULL || p == NULL) {
 		res = mca_reply_error(r, 500, "internal", "out of memory");
 		goto out;
 	}
+	p->r = r;
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = mca_req_id(r)->rec->profile;
@@ -88,19 +143,33 @@ mca_ep_renew(struct mca_req *r)
 	req.actor = r->identity;
 	req.action = "renew";
 	snap = mca_server_profiles(mca_req_server(r));
-	rc = mca_issue(snap->issuer, st, &req, &iss, &err);
-	mca_profile_snap_release(snap);
-	if (rc != MCA_OK) {
+	if ((rc = mca_issue_decide(snap->issuer, st, &req, &d, &err)) != MCA_OK ||
+	    (rc = mca_issue_sign(snap->issuer, &d, &cert, &err)) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
 		goto out;
 	}
-	mca_metrics_count(mca_req_server(r)->metrics, MCA_M_RENEWED, mca_req_id(r)->rec->profile);
-	res = mca_reply_issued(r, &iss, mca_req_id(r)->rec->profile);
+	if (req.committer == NULL) {
+		/* No committer (tests): a transaction of its own, on this thread. */
+		p->rc = mca_issue_record(st, &req, &d, &cert, &p->iss, &p->err);
+		res = renew_reply(r, p);
+		goto out;
+	}
+	/* Suspended until the batch is durable; replied to only then. */
+	res = mca_req_defer(r, renew_resumed, p, renew_pending_free);
+	rc = mca_issue_record_submit(&req, &d, &cert, &p->iss, renew_recorded, p, &p->err);
+	if (rc != MCA_OK) {
+		p->rc = rc; /* nothing queued: reply with the error */
+		mca_req_resume(r);
+	}
+	p = NULL; /* the request's now */
 out:
+	renew_pending_free(p);
+	X509_free(cert);
+	mca_decision_clear(&d);
+	mca_profile_snap_release(snap);
 	for (i = 0; names != NULL && names[i] != NULL; i++)
 		free(names[i]);
 	free(names);
-	mca_issued_clear(&iss);
 	mca_csr_free(csr);
 	return res;
 }

@@ -92,16 +92,87 @@ bearer(struct mca_req *r)
 	return strlen(h) <= MCA_TOKEN_MAX_LEN ? h : NULL;
 }
 
+/*
+ * A request whose token and certificate are in the hands of the group
+ * committer (mca_req_defer): freed with the request context, after the
+ * reply.  `use` and `hook` are borrowed by the committer until `recorded`.
+ */
+struct sign_pending {
+	struct mca_req *r;
+	struct mca_committer *committer; /* NULL: no hold taken */
+	struct mca_token tok;
+	struct mca_token_use use;
+	struct mca_record_hook hook;
+	struct mca_issued iss;
+	struct mca_error err;
+	mca_rc rc;
+	int held; /* a use of tok is held (mca_committer_token_hold) */
+};
+
+static void
+sign_pending_free(void *arg)
+{
+	struct sign_pending *p = arg;
+
+	if (p == NULL)
+		return;
+	if (p->held)
+		mca_committer_token_release(p->committer, p->tok.id);
+	mca_issued_clear(&p->iss);
+	mca_token_clear(&p->tok);
+	free(p);
+}
+
+/* The outcome of the certificate and its use, on the committer thread. */
+static void
+sign_recorded(void *arg, mca_rc rc, const struct mca_error *err)
+{
+	struct sign_pending *p = arg;
+
+	p->rc = rc;
+	if (err != NULL)
+		p->err = *err;
+	mca_req_resume(p->r); /* p may be gone from here on */
+}
+
+/* The reply, once the batch is durable (or failed): on the request's MHD thread. */
+static enum mca_http_result
+sign_reply(struct mca_req *r, struct sign_pending *p)
+{
+	struct mca_error err = {0};
+	struct mca_store *st;
+
+	if (p->held) {
+		mca_committer_token_release(p->committer, p->tok.id);
+		p->held = 0;
+	}
+	if (p->rc == MCA_OK) {
+		mca_metrics_count(mca_req_server(r)->metrics, MCA_M_ISSUED, p->tok.profile);
+		return mca_reply_issued(r, &p->iss, p->tok.profile);
+	}
+	/* Nothing was recorded: neither the certificate nor the use. */
+	mca_issued_clear(&p->iss);
+	if (!p->use.refused)
+		return mca_reply_issue_error(r, &p->err, p->tok.profile);
+	st = mca_server_store(mca_req_server(r), &err);
+	if (st == NULL)
+		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
+	return token_refused(r, mca_token_refusal(st, p->tok.id, &err), p->tok.id, &err);
+}
+
+static enum mca_http_result
+sign_resumed(struct mca_req *r)
+{
+	return sign_reply(r, r->defer_state);
+}
+
 enum mca_http_result
 mca_ep_sign(struct mca_req *r)
 {
 	struct sign_body b = {NULL, NULL, NULL};
 	struct mca_error err = {0};
-	struct mca_token tok;
+	struct sign_pending *p = NULL;
 	struct mca_issue_req req;
-	struct mca_issued iss;
-	struct mca_token_use use = {NULL, 0};
-	struct mca_record_hook hook;
 	struct mca_profile_snap *snap = NULL;
 	struct mca_decision d;
 	struct mca_csr *csr = NULL;
@@ -112,11 +183,9 @@ mca_ep_sign(struct mca_req *r)
 	enum mca_token_state state;
 	enum mca_http_result res;
 	int64_t validity = 0, retry = 0;
-	int held = 0;
+	mca_rc rc;
 
 	memset(&req, 0, sizeof(req));
-	memset(&tok, 0, sizeof(tok));
-	memset(&iss, 0, sizeof(iss));
 	memset(&d, 0, sizeof(d));
 	secret = bearer(r);
 	if (!mca_token_id_of(secret, id))
@@ -131,7 +200,11 @@ mca_ep_sign(struct mca_req *r)
 	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
-	state = mca_token_check(st, secret, &tok, &err);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return mca_reply_error(r, 500, "internal", "out of memory");
+	p->r = r;
+	state = mca_token_check(st, secret, &p->tok, &err);
 	/*
 	 * An address that sprayed unknown ids is refused further unknown ids;
 	 * it may still use (and guess at, under the per-token limit) tokens
@@ -140,13 +213,17 @@ mca_ep_sign(struct mca_req *r)
 	 */
 	if (state == MCA_TOKEN_UNKNOWN &&
 	    mca_ratelimit_blocked(mca_req_server(r)->ratelimit, r->client, (int64_t)mca_now(),
-	                          &retry))
-		return rate_limited(r, retry, "from this address");
-	if (state != MCA_TOKEN_OK)
-		return token_refused(r, state, id, &err);
-	if (b.profile != NULL && strcmp(b.profile, tok.profile) != 0) {
+	                          &retry)) {
+		res = rate_limited(r, retry, "from this address");
+		goto out;
+	}
+	if (state != MCA_TOKEN_OK) {
+		res = token_refused(r, state, id, &err);
+		goto out;
+	}
+	if (b.profile != NULL && strcmp(b.profile, p->tok.profile) != 0) {
 		res = mca_reply_error(r, 403, "forbidden",
-		                      "the token is for profile '%s', not '%.64s'", tok.profile,
+		                      "the token is for profile '%s', not '%.64s'", p->tok.profile,
 		                      b.profile);
 		goto out;
 	}
@@ -155,17 +232,16 @@ mca_ep_sign(struct mca_req *r)
 		goto out;
 	}
 	if (mca_csr_parse(b.csr, strlen(b.csr), &csr, &err) != MCA_OK) {
-		res = mca_reply_issue_error(r, &err, tok.profile);
+		res = mca_reply_issue_error(r, &err, p->tok.profile);
 		goto out;
 	}
-	memset(&req, 0, sizeof(req));
 	req.csr = csr;
-	req.profile = tok.profile;
+	req.profile = p->tok.profile;
 	req.validity = validity;
 	req.committer = mca_req_server(r)->committer;
 	req.auth = MCA_ISSUE_TOKEN;
-	req.allowed_names = (const char *const *)tok.names;
-	snprintf(r->identity, sizeof(r->identity), "token:%s", tok.id);
+	req.allowed_names = (const char *const *)p->tok.names;
+	snprintf(r->identity, sizeof(r->identity), "token:%s", p->tok.id);
 	req.requester = r->identity;
 	req.actor = r->identity;
 	req.action = "issue";
@@ -175,39 +251,48 @@ mca_ep_sign(struct mca_req *r)
 	 */
 	snap = mca_server_profiles(mca_req_server(r));
 	if (mca_issue_decide(snap->issuer, st, &req, &d, &err) != MCA_OK) {
-		res = mca_reply_issue_error(r, &err, tok.profile);
+		res = mca_reply_issue_error(r, &err, p->tok.profile);
 		goto out;
 	}
-	use.id = tok.id;
-	hook.fn = mca_token_use_hook;
-	hook.arg = &use;
-	req.on_record = &hook;
+	p->use.id = p->tok.id;
+	p->hook.fn = mca_token_use_hook;
+	p->hook.arg = &p->use;
+	req.on_record = &p->hook;
 	/* After every refusal that is the request's fault; in memory, no write. */
 	if (req.committer != NULL) {
-		if (!mca_committer_token_hold(req.committer, tok.id, tok.uses_left)) {
-			res = token_refused(r, MCA_TOKEN_USED, tok.id, &err);
+		if (!mca_committer_token_hold(req.committer, p->tok.id, p->tok.uses_left)) {
+			res = token_refused(r, MCA_TOKEN_USED, p->tok.id, &err);
 			goto out;
 		}
-		held = 1;
+		p->committer = req.committer;
+		p->held = 1;
 	}
-	if (mca_issue_sign(snap->issuer, &d, &cert, &err) != MCA_OK ||
-	    mca_issue_record(st, &req, &d, &cert, &iss, &err) != MCA_OK) {
-		/* Nothing was recorded: neither the certificate nor the use. */
-		res = use.refused
-		          ? token_refused(r, mca_token_refusal(st, tok.id, &err), tok.id, &err)
-		          : mca_reply_issue_error(r, &err, tok.profile);
+	if (mca_issue_sign(snap->issuer, &d, &cert, &err) != MCA_OK) {
+		res = mca_reply_issue_error(r, &err, p->tok.profile);
 		goto out;
 	}
-	mca_metrics_count(mca_req_server(r)->metrics, MCA_M_ISSUED, tok.profile);
-	res = mca_reply_issued(r, &iss, tok.profile);
+	if (req.committer == NULL) {
+		/* No committer (tests): a transaction of its own, on this thread. */
+		p->rc = mca_issue_record(st, &req, &d, &cert, &p->iss, &p->err);
+		res = sign_reply(r, p);
+		goto out;
+	}
+	/*
+	 * Wait for the batch without holding this thread: the connection is
+	 * suspended until the batch is durable, and only then replied to.
+	 */
+	res = mca_req_defer(r, sign_resumed, p, sign_pending_free);
+	rc = mca_issue_record_submit(&req, &d, &cert, &p->iss, sign_recorded, p, &p->err);
+	if (rc != MCA_OK) {
+		p->rc = rc; /* nothing queued: reply with the error */
+		mca_req_resume(r);
+	}
+	p = NULL; /* the request's now */
 out:
-	if (held)
-		mca_committer_token_release(req.committer, tok.id);
+	sign_pending_free(p);
 	X509_free(cert);
 	mca_decision_clear(&d);
 	mca_profile_snap_release(snap);
-	mca_issued_clear(&iss);
 	mca_csr_free(csr);
-	mca_token_clear(&tok);
 	return res;
 }

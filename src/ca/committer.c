@@ -11,16 +11,25 @@
 #include "common/log.h"
 #include "store/store.h"
 
-/* One waiting caller; lives on the caller's stack until `done`. */
+/* One queued certificate; the committer frees it after calling `done`. */
 struct job {
 	struct mca_cert_rec rec;
 	const char *actor, *action;
 	const struct mca_record_hook *hook; /* NULL: none */
 	struct mca_error err;
 	mca_rc rc;
-	int done;
-	pthread_cond_t cv; /* `done` set: only this caller is woken */
+	mca_committer_done_fn done;
+	void *done_arg;
 	struct job *next;
+};
+
+/* A caller of mca_committer_record_with waiting on its job. */
+struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t cv; /* `done` set: only this caller is woken */
+	int done;
+	mca_rc rc;
+	struct mca_error err;
 };
 
 /* Uses held on one token by requests in flight. */
@@ -40,6 +49,7 @@ struct mca_committer {
 	pthread_cond_t work; /* jobs queued, or stop */
 	struct job *head, *tail;
 	int stop;
+	int idle; /* the thread waits on `work` (under lock): only then is it signalled */
 	int started;
 	pthread_t thread;
 };
@@ -108,8 +118,11 @@ committer_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (c->head == NULL && !c->stop)
+		while (c->head == NULL && !c->stop) {
+			c->idle = 1;
 			pthread_cond_wait(&c->work, &c->lock);
+			c->idle = 0;
+		}
 		if (c->head == NULL && c->stop)
 			break;
 		/* Take up to MCA_COMMIT_BATCH waiting jobs. */
@@ -122,12 +135,14 @@ committer_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&c->lock);
 		commit_batch(c, batch);
-		pthread_mutex_lock(&c->lock);
-		/* Each caller waits on its own condition: one wake-up each, no herd. */
-		for (j = batch; j != NULL; j = j->next) {
-			j->done = 1;
-			pthread_cond_signal(&j->cv);
+		/* Durable (or failed) as a whole: now, and only now, each one hears. */
+		while ((j = batch) != NULL) {
+			batch = j->next;
+			j->done(j->done_arg, j->rc, j->rc == MCA_OK ? NULL : &j->err);
+			mca_cert_rec_clear(&j->rec);
+			free(j);
 		}
+		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -196,35 +211,78 @@ mca_committer_record(struct mca_committer *c, X509 *cert, const char *profile,
 }
 
 mca_rc
+mca_committer_submit(struct mca_committer *c, X509 *cert, const char *profile,
+                     const char *requester, const char *actor, const char *action,
+                     const struct mca_record_hook *hook, mca_committer_done_fn done, void *arg,
+                     struct mca_error *err)
+{
+	struct job *j;
+	mca_rc rc;
+
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	if ((rc = mca_record_from_x509(cert, profile, requester, &j->rec, err)) != MCA_OK) {
+		free(j);
+		return rc;
+	}
+	j->actor = actor;
+	j->action = action;
+	j->hook = hook;
+	j->done = done;
+	j->done_arg = arg;
+	pthread_mutex_lock(&c->lock);
+	if (c->tail != NULL)
+		c->tail->next = j;
+	else
+		c->head = j;
+	c->tail = j;
+	/* A thread busy with a batch takes this one next without a wake-up (a futex call each). */
+	if (c->idle)
+		pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->lock);
+	return MCA_OK;
+}
+
+/* The done callback of a waiting caller: wake it alone. */
+static void
+wake_waiter(void *arg, mca_rc rc, const struct mca_error *err)
+{
+	struct waiter *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->rc = rc;
+	if (err != NULL)
+		w->err = *err;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+mca_rc
 mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profile,
                           const char *requester, const char *actor, const char *action,
                           const struct mca_record_hook *hook, struct mca_error *err)
 {
-	struct job j;
+	struct waiter w;
 	mca_rc rc;
 
-	memset(&j, 0, sizeof(j));
-	if ((rc = mca_record_from_x509(cert, profile, requester, &j.rec, err)) != MCA_OK)
-		return rc;
-	j.actor = actor;
-	j.action = action;
-	j.hook = hook;
-	pthread_cond_init(&j.cv, NULL);
-	pthread_mutex_lock(&c->lock);
-	if (c->tail != NULL)
-		c->tail->next = &j;
-	else
-		c->head = &j;
-	c->tail = &j;
-	pthread_cond_signal(&c->work);
-	while (!j.done)
-		pthread_cond_wait(&j.cv, &c->lock);
-	pthread_mutex_unlock(&c->lock);
-	pthread_cond_destroy(&j.cv);
-	rc = j.rc;
-	if (rc != MCA_OK && err != NULL)
-		*err = j.err;
-	mca_cert_rec_clear(&j.rec);
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	rc = mca_committer_submit(c, cert, profile, requester, actor, action, hook, wake_waiter, &w,
+	                          err);
+	if (rc == MCA_OK) {
+		pthread_mutex_lock(&w.lock);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.lock);
+		pthread_mutex_unlock(&w.lock);
+		rc = w.rc;
+		if (rc != MCA_OK && err != NULL)
+			*err = w.err;
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.lock);
 	return rc;
 }
 

@@ -56,6 +56,26 @@ mca_rc mca_committer_record_with(struct mca_committer *c, X509 *cert, const char
                                  const struct mca_record_hook *hook, struct mca_error *err);
 
 /*
+ * The outcome of a submitted certificate, called exactly once on the
+ * committer thread after its batch's transaction has committed (MCA_OK:
+ * durable) or failed (`err` says why; NULL on MCA_OK).  It must be quick
+ * and must not call into the committer: the next batch waits for it.
+ */
+typedef void (*mca_committer_done_fn)(void *arg, mca_rc rc, const struct mca_error *err);
+
+/*
+ * mca_committer_record_with without waiting: `cert` is copied into the
+ * queue (it may be freed after the return) and `done(arg, ...)` is called
+ * later, once.  `actor`, `action` and `hook` are borrowed until then.  An
+ * error here (out of memory, an unreadable certificate) means nothing was
+ * queued and `done` is never called.  Thread-safe.
+ */
+mca_rc mca_committer_submit(struct mca_committer *c, X509 *cert, const char *profile,
+                            const char *requester, const char *actor, const char *action,
+                            const struct mca_record_hook *hook, mca_committer_done_fn done,
+                            void *arg, struct mca_error *err);
+
+/*
  * In-memory holds on enrollment-token uses, so that an issuance against a
  * token takes its use in the certificate's own transaction (through a
  * record hook: mca_token_use_hook, token.h) and no request writes (and

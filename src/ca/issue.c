@@ -444,6 +444,32 @@ mca_issue_record(struct mca_store *st, const struct mca_issue_req *req,
 	return MCA_OK;
 }
 
+mca_rc
+mca_issue_record_submit(const struct mca_issue_req *req, const struct mca_decision *d, X509 **cert,
+                        struct mca_issued *out, mca_committer_done_fn done, void *arg,
+                        struct mca_error *err)
+{
+	const char *action = req->action ? req->action : "issue";
+	mca_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (req->committer == NULL)
+		return mca_error_set(err, MCA_ERR_INTERNAL, "no group committer");
+	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(*cert), out->serial, err)) !=
+	        MCA_OK ||
+	    (rc = mca_committer_submit(req->committer, *cert, d->profile->name, req->requester,
+	                               req->actor, action, req->on_record, done, arg, err)) !=
+	        MCA_OK) {
+		out->serial[0] = '\0';
+		return rc;
+	}
+	out->cert = *cert;
+	*cert = NULL;
+	out->not_before = d->res.not_before;
+	out->not_after = d->res.not_after;
+	return MCA_OK;
+}
+
 void
 mca_decision_clear(struct mca_decision *d)
 {

@@ -149,6 +149,20 @@ mca_rc mca_issue_record(struct mca_store *st, const struct mca_issue_req *req,
                         const struct mca_decision *d, X509 **cert, struct mca_issued *out,
                         struct mca_error *err);
 
+/*
+ * mca_issue_record through req->committer (required) without waiting for
+ * the batch: the certificate is queued and `done(arg, rc, err)` runs once
+ * on the committer thread when its batch is durable (MCA_OK) or failed
+ * (nothing of it recorded).  On MCA_OK here `out` holds the certificate
+ * (taken from *cert) and its serial, to be handed to anyone only once
+ * `done` said MCA_OK; req's requester, actor, action and on_record are
+ * borrowed until `done`.  On error nothing was queued, `done` never runs
+ * and *cert is left to the caller.
+ */
+mca_rc mca_issue_record_submit(const struct mca_issue_req *req, const struct mca_decision *d,
+                               X509 **cert, struct mca_issued *out, mca_committer_done_fn done,
+                               void *arg, struct mca_error *err);
+
 void mca_decision_clear(struct mca_decision *d);
 
 /*

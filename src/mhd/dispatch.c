@@ -184,6 +184,8 @@ req_free(struct mca_req *r)
 		free(r->body);
 	}
 	json_decref(r->json);
+	if (r->defer_free != NULL)
+		r->defer_free(r->defer_state);
 	free(r);
 }
 
@@ -200,6 +202,7 @@ req_new(struct mca_mhd_listener *l, struct MHD_Connection *c, const char *url, c
 		return MHD_NO;
 	*con_cls = r; /* from here on the completion callback frees it */
 	r->app = cfg->app;
+	r->mhd = l->h;
 	r->conn = c;
 	r->listener = l->kind;
 	r->method = method;
@@ -251,6 +254,42 @@ req_upload(struct mca_req *r, const char *data, size_t n)
 	return MHD_YES;
 }
 
+enum mca_http_result
+mca_req_defer(struct mca_req *r, mca_http_handler fn, void *state, void (*state_free)(void *))
+{
+	r->defer_fn = fn;
+	r->defer_state = state;
+	r->defer_free = state_free;
+	r->deferred = 1;
+	/* Counted before the suspend: drain must not stop the daemon under it. */
+	__atomic_add_fetch(&r->mhd->deferred, 1, __ATOMIC_SEQ_CST);
+	MHD_suspend_connection(r->conn);
+	return MCA_HTTP_QUEUED;
+}
+
+void
+mca_req_resume(struct mca_req *r)
+{
+	/* Published before the wake-up: the MHD thread reads it when called again. */
+	__atomic_store_n(&r->resumed, 1, __ATOMIC_RELEASE);
+	MHD_resume_connection(r->conn);
+}
+
+/*
+ * The access handler's call after a resume: the deferred reply.  Once it
+ * is queued, further calls (none are expected) find defer_fn cleared.
+ */
+static enum MHD_Result
+req_resumed(struct mca_req *r)
+{
+	mca_http_handler fn = r->defer_fn;
+
+	if (!__atomic_load_n(&r->resumed, __ATOMIC_ACQUIRE) || fn == NULL || r->status != 0)
+		return MHD_YES; /* not resumed yet, or answered */
+	r->defer_fn = NULL;
+	return to_mhd(fn(r));
+}
+
 enum MHD_Result
 mca_mhd_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                   const char *version, const char *upload_data, size_t *upload_data_size,
@@ -264,6 +303,8 @@ mca_mhd_access_cb(void *cls, struct MHD_Connection *c, const char *url, const ch
 		return req_new(cls, c, url, method, con_cls);
 	if (n == 0)
 		mca_mhd_conn_received(cls, c); /* the request is in: its deadline is met */
+	if (r->deferred)
+		return req_resumed(r);
 	if (r->status != 0) {
 		/* Already answered (an early error): drop whatever still arrives. */
 		*upload_data_size = 0;
@@ -294,6 +335,8 @@ mca_mhd_completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
 	if (l->h->cfg.hooks.end != NULL)
 		l->h->cfg.hooks.end(r, r->status, secs);
+	if (r->deferred)
+		__atomic_sub_fetch(&l->h->deferred, 1, __ATOMIC_SEQ_CST);
 	req_free(r);
 	*con_cls = NULL;
 }

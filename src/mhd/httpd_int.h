@@ -48,6 +48,7 @@ struct mca_mhd {
 	struct mca_mhd_listener https, http;
 	struct mca_mhd_conns conns;
 	struct mca_mhd_loglimit loglimit;
+	unsigned deferred; /* requests deferred and not completed (atomic) */
 };
 
 mca_rc mca_mhd_conns_init(struct mca_mhd_conns *cs, struct mca_error *err);

@@ -212,7 +212,9 @@ static mca_rc
 start_listener(struct mca_mhd_listener *l, unsigned max_conn, struct mca_error *err)
 {
 	const struct mca_mhd_config *cfg = &l->h->cfg;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* Suspend/resume: mca_req_defer (mhd.h). */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME;
 	size_t mem = cfg->header_memory ? cfg->header_memory : (size_t)MCA_HTTP_HEADER_MAX;
 	/* TLS 1.2 and 1.3 only, GnuTLS priority syntax. */
 	static const char priorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
@@ -301,6 +303,20 @@ mca_mhd_drain(struct mca_mhd *h, unsigned grace_s)
 	while (connections(&h->https) + connections(&h->http) > 0 && mca_mhd_now_ns() < deadline) {
 		struct timespec ts = {0, 20 * 1000 * 1000};
 
+		nanosleep(&ts, NULL);
+	}
+	/*
+	 * A deferred request is resumed by work that always ends (a group
+	 * commit): wait for it past the grace, since libmicrohttpd aborts the
+	 * process when stopped with a connection suspended.  Completion of the
+	 * resumed request is what counts, so it is off the suspended list.
+	 */
+	for (i = 0; __atomic_load_n(&h->deferred, __ATOMIC_SEQ_CST) > 0; i++) {
+		struct timespec ts = {0, 5 * 1000 * 1000};
+
+		if (i > 0 && i % 2000 == 0)
+			mca_log(MCA_LOG_WARN, "shutdown: waiting for %u deferred requests",
+			        __atomic_load_n(&h->deferred, __ATOMIC_SEQ_CST));
 		nanosleep(&ts, NULL);
 	}
 	for (i = 0; i < 2; i++) {

@@ -44,6 +44,7 @@ enum mca_listener {
 };
 
 struct mca_req;
+struct mca_mhd;
 
 typedef enum mca_http_result (*mca_http_handler)(struct mca_req *r);
 
@@ -81,6 +82,13 @@ struct mca_req {
 	int64_t start_ns;
 	char client[64];   /* client address */
 	char identity[96]; /* authenticated identity for the log, "-" when none */
+	/* mca_req_defer's, the HTTP layer's own: */
+	struct mca_mhd *mhd;
+	mca_http_handler defer_fn; /* runs once resumed; NULL when not deferred or done */
+	void *defer_state;         /* the handler's, freed with defer_free at completion */
+	void (*defer_free)(void *state);
+	int deferred; /* the connection was suspended for this request */
+	int resumed;  /* mca_req_resume ran (atomic: set on another thread) */
 };
 
 /* ---- reply helpers (handlers call exactly one, once) ---- */
@@ -108,5 +116,32 @@ enum mca_http_result mca_reply_error(struct mca_req *r, unsigned status, const c
  * printf-style message.
  */
 enum mca_http_result mca_reply_405(struct mca_req *r, const char *allow, ...);
+
+/*
+ * ---- deferred replies ----
+ *
+ * A handler whose reply waits on another thread (a group commit) defers
+ * it rather than block its MHD thread: it calls mca_req_defer and returns
+ * what that returns, and arranges that mca_req_resume(r) is called exactly
+ * once, from any thread, when the reply can be made.  Meanwhile the
+ * connection is suspended (MHD_suspend_connection): no thread waits for it,
+ * no timeout runs.  Once resumed, `fn(r)` is called on the connection's
+ * MHD thread, like a handler, and queues the reply with one of the
+ * helpers above.  `state` (may be NULL) is the handler's, reachable as
+ * r->defer_state; `state_free` (may be NULL) frees it in the completion
+ * callback, with the rest of the request context, and is never called
+ * before `fn`'s reply is done with (nor before the resume).
+ *
+ * mca_req_resume may run before the handler has returned (the work was
+ * fast); that is fine.  Until it runs the request holds up draining:
+ * mca_mhd_drain waits for every deferred request (libmicrohttpd cannot
+ * stop with a suspended connection), so the resume must come.
+ * Thread-safety: mca_req_defer on the request's MHD thread, once per
+ * request; mca_req_resume from any thread, once.
+ */
+enum mca_http_result mca_req_defer(struct mca_req *r, mca_http_handler fn, void *state,
+                                   void (*state_free)(void *state));
+
+void mca_req_resume(struct mca_req *r);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * inspect.c - the second look at a signed certificate.  Deliberately
- * written against OpenSSL's parsed view (X509_get_* and the decoded
- * extensions), not against the builder's structures; the key and the
- * signature against the DER's own bytes.
+ * written against OpenSSL's parse (its ASN.1 decoder, its decoded names,
+ * times and extensions), not against the builder's structures; the key
+ * and the signature against the DER's own bytes.
  */
 #include "config.h"
 
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -20,6 +21,79 @@
 #include "policy/inspect.h"
 
 #define BAD(...) mca_error_set(err, MCA_ERR_INTERNAL, "second look: " __VA_ARGS__)
+
+/*
+ * The certificate as OpenSSL's X509 template has it (RFC 5280 4.1), except
+ * that the SubjectPublicKeyInfo is parsed as the plain SEQUENCE
+ * {AlgorithmIdentifier, BIT STRING} it is: OpenSSL 3.0's X509_PUBKEY
+ * decodes every key it parses through its decoder framework
+ * (OSSL_DECODER_CTX_new_for_pkey, even for an algorithm it does not
+ * know), at several times the cost of the rest of the parse.  The key is
+ * judged as bytes (key_is), the signature over the TBS bytes as they are
+ * in the DER (tbs_verifies), everything else on this parse.
+ */
+typedef struct {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *public_key;
+} INS_SPKI;
+
+typedef struct {
+	ASN1_INTEGER *version; /* NULL: v1 */
+	ASN1_INTEGER *serial;
+	X509_ALGOR *sig_alg;
+	X509_NAME *issuer;
+	X509_VAL *validity;
+	X509_NAME *subject;
+	INS_SPKI *spki;
+	ASN1_BIT_STRING *issuer_uid, *subject_uid;
+	STACK_OF(X509_EXTENSION) * exts;
+} INS_TBS;
+
+typedef struct {
+	INS_TBS *tbs;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *signature;
+} INS_CERT;
+
+/* clang-format off */
+ASN1_SEQUENCE(INS_SPKI) = {
+	ASN1_SIMPLE(INS_SPKI, algor, X509_ALGOR),
+	ASN1_SIMPLE(INS_SPKI, public_key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(INS_SPKI)
+
+ASN1_SEQUENCE(INS_TBS) = {
+	ASN1_EXP_OPT(INS_TBS, version, ASN1_INTEGER, 0),
+	ASN1_SIMPLE(INS_TBS, serial, ASN1_INTEGER),
+	ASN1_SIMPLE(INS_TBS, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(INS_TBS, issuer, X509_NAME),
+	ASN1_SIMPLE(INS_TBS, validity, X509_VAL),
+	ASN1_SIMPLE(INS_TBS, subject, X509_NAME),
+	ASN1_SIMPLE(INS_TBS, spki, INS_SPKI),
+	ASN1_IMP_OPT(INS_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+	ASN1_IMP_OPT(INS_TBS, subject_uid, ASN1_BIT_STRING, 2),
+	ASN1_EXP_SEQUENCE_OF_OPT(INS_TBS, exts, X509_EXTENSION, 3),
+} static_ASN1_SEQUENCE_END(INS_TBS)
+
+ASN1_SEQUENCE(INS_CERT) = {
+	ASN1_SIMPLE(INS_CERT, tbs, INS_TBS),
+	ASN1_SIMPLE(INS_CERT, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(INS_CERT, signature, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(INS_CERT)
+                    /* clang-format on */
+
+                    /* The extensions of the parse (an empty stack when there are none). */
+                    static const STACK_OF(X509_EXTENSION) *
+                    exts_of(const INS_CERT *x)
+{
+	return x->tbs->exts;
+}
+
+/* The decoded extension `nid`: NULL when absent, repeated or undecodable. */
+static void *
+ext_d2i(const INS_CERT *x, int nid)
+{
+	return X509V3_get_d2i(exts_of(x), nid, NULL, NULL);
+}
 
 /* Extensions a leaf may carry; anything else is a mismatch. */
 static const int allowed_ext[] = {
@@ -34,22 +108,24 @@ static const int allowed_ext[] = {
     NID_certificate_policies,
 };
 
+/* 1 critical, 0 not, -1 absent. */
 static int
-ext_critical(X509 *x, int nid)
+ext_critical(const INS_CERT *x, int nid)
 {
-	int idx = X509_get_ext_by_NID(x, nid, -1);
+	int idx = X509v3_get_ext_by_NID(exts_of(x), nid, -1);
 
-	return idx >= 0 ? X509_EXTENSION_get_critical(X509_get_ext(x, idx)) : -1;
+	return idx >= 0 ? X509_EXTENSION_get_critical(X509v3_get_ext(exts_of(x), idx)) : -1;
 }
 
 static mca_rc
-check_extension_set(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
+check_extension_set(const INS_CERT *x, const struct mca_inspect_expect *e, struct mca_error *err)
 {
-	int i, j, nid, n = X509_get_ext_count(x), seen[sizeof(allowed_ext) / sizeof(int)];
+	int i, j, nid, n = X509v3_get_ext_count(exts_of(x)),
+	               seen[sizeof(allowed_ext) / sizeof(int)];
 
 	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < n; i++) {
-		nid = OBJ_obj2nid(X509_EXTENSION_get_object(X509_get_ext(x, i)));
+		nid = OBJ_obj2nid(X509_EXTENSION_get_object(X509v3_get_ext(exts_of(x), i)));
 		for (j = 0; j < (int)(sizeof(allowed_ext) / sizeof(int)); j++)
 			if (allowed_ext[j] == nid)
 				break;
@@ -66,7 +142,7 @@ check_extension_set(X509 *x, const struct mca_inspect_expect *e, struct mca_erro
 	return MCA_OK;
 }
 
-/* Where the parts the masked parse cannot judge are in the certificate's DER. */
+/* Where the parts judged as bytes are in the certificate's DER. */
 struct spans {
 	size_t tbs_off, tbs_len;       /* the TBSCertificate element */
 	size_t spki_off, spki_len;     /* the SubjectPublicKeyInfo element */
@@ -131,16 +207,15 @@ locate(const unsigned char *der, size_t der_len, struct spans *s)
 
 /* The signature of `x` (the parse) over the TBS bytes as they are in `der`, with `key`. */
 static int
-tbs_verifies(X509 *x, const unsigned char *der, const struct spans *s, EVP_PKEY *key)
+tbs_verifies(const INS_CERT *x, const unsigned char *der, const struct spans *s, EVP_PKEY *key)
 {
-	const ASN1_BIT_STRING *sig = NULL;
-	const X509_ALGOR *alg = NULL;
+	const ASN1_BIT_STRING *sig = x->signature;
+	const X509_ALGOR *alg = x->sig_alg;
 	EVP_MD_CTX *md = NULL;
 	int md_nid = NID_undef, pk_nid = NID_undef, ok = 0;
 
-	X509_get0_signature(&sig, &alg, x);
 	/* as X509_verify: the outer algorithm is the TBS's own */
-	if (sig == NULL || alg == NULL || X509_ALGOR_cmp(alg, X509_get0_tbs_sigalg(x)) != 0 ||
+	if (sig == NULL || alg == NULL || X509_ALGOR_cmp(alg, x->tbs->sig_alg) != 0 ||
 	    !OBJ_find_sigid_algs(OBJ_obj2nid(alg->algorithm), &md_nid, &pk_nid) ||
 	    pk_nid == NID_rsassaPss) /* parameters of its own: not signed by us */
 		return 0;
@@ -177,7 +252,7 @@ key_is(const unsigned char *der, const struct spans *s, const struct mca_inspect
 }
 
 static mca_rc
-check_basics(X509 *x, const unsigned char *der, const struct spans *sp,
+check_basics(const INS_CERT *x, const unsigned char *der, const struct spans *sp,
              const struct mca_inspect_expect *e, struct mca_error *err)
 {
 	BIGNUM *want = NULL, *got = NULL;
@@ -185,22 +260,22 @@ check_basics(X509 *x, const unsigned char *der, const struct spans *sp,
 	struct tm tm;
 	int64_t nb, na;
 
-	if (X509_get_version(x) != X509_VERSION_3)
+	if (x->tbs->version == NULL || ASN1_INTEGER_get(x->tbs->version) != X509_VERSION_3)
 		return BAD("not a version 3 certificate");
 	want = BN_bin2bn(e->serial, (int)e->serial_len, NULL);
-	got = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	got = ASN1_INTEGER_to_BN(x->tbs->serial, NULL);
 	same = want != NULL && got != NULL && BN_cmp(want, got) == 0;
 	BN_free(want);
 	BN_free(got);
 	if (!same)
 		return BAD("serial differs");
-	if (X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(e->ca_cert)) != 0)
+	if (X509_NAME_cmp(x->tbs->issuer, X509_get_subject_name(e->ca_cert)) != 0)
 		return BAD("issuer is not the issuing CA");
 	if (!tbs_verifies(x, der, sp, X509_get0_pubkey(e->ca_cert))) {
 		ERR_clear_error();
 		return BAD("signature does not verify with the issuing CA's key");
 	}
-	switch (X509_get_signature_nid(x)) {
+	switch (OBJ_obj2nid(x->sig_alg->algorithm)) {
 	case NID_sha1WithRSAEncryption:
 	case NID_ecdsa_with_SHA1:
 	case NID_md5WithRSAEncryption:
@@ -209,11 +284,11 @@ check_basics(X509 *x, const unsigned char *der, const struct spans *sp,
 	if (!key_is(der, sp, e))
 		return BAD("public key is not the CSR's");
 	memset(&tm, 0, sizeof(tm));
-	if (!ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm))
+	if (!ASN1_TIME_to_tm(x->tbs->validity->notBefore, &tm))
 		return BAD("notBefore unreadable");
 	nb = (int64_t)timegm(&tm);
 	memset(&tm, 0, sizeof(tm));
-	if (!ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+	if (!ASN1_TIME_to_tm(x->tbs->validity->notAfter, &tm))
 		return BAD("notAfter unreadable");
 	na = (int64_t)timegm(&tm);
 	if (nb != e->approved->not_before || na != e->approved->not_after)
@@ -223,36 +298,72 @@ check_basics(X509 *x, const unsigned char *der, const struct spans *sp,
 	return MCA_OK;
 }
 
-static mca_rc
-check_usage(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
+/* The keyUsage bits as OpenSSL keeps them (KU_*): the first two octets. */
+static uint32_t
+ku_bits(const ASN1_BIT_STRING *ku)
 {
-	uint32_t ku = X509_get_key_usage(x), want_ku = 0, xku, want_xku = 0;
-	EXTENDED_KEY_USAGE *eku;
-	int n;
+	uint32_t v = 0;
 
-	if (ext_critical(x, NID_basic_constraints) != 1)
-		return BAD("basicConstraints missing or not critical");
-	if (X509_get_extension_flags(x) & EXFLAG_CA)
-		return BAD("CA:TRUE on a leaf");
-	if (ext_critical(x, NID_key_usage) != 1)
-		return BAD("keyUsage missing or not critical");
+	if (ku->length > 0)
+		v = ku->data[0];
+	if (ku->length > 1)
+		v |= (uint32_t)ku->data[1] << 8;
+	return v;
+}
+
+static mca_rc
+check_usage(const INS_CERT *x, const struct mca_inspect_expect *e, struct mca_error *err)
+{
+	BASIC_CONSTRAINTS *bc = NULL;
+	ASN1_BIT_STRING *kus = NULL;
+	EXTENDED_KEY_USAGE *eku = NULL;
+	uint32_t ku, want_ku = 0, xku = 0, want_xku = 0;
+	int i, n, nid;
+	mca_rc rc = MCA_OK;
+
+	if (ext_critical(x, NID_basic_constraints) != 1) {
+		rc = BAD("basicConstraints missing or not critical");
+		goto out;
+	}
+	bc = ext_d2i(x, NID_basic_constraints);
+	if (bc == NULL || bc->ca || bc->pathlen != NULL) {
+		rc = bc == NULL ? BAD("basicConstraints unreadable")
+		     : bc->ca   ? BAD("CA:TRUE on a leaf")
+		                : BAD("pathLenConstraint on a leaf");
+		goto out;
+	}
+	if (ext_critical(x, NID_key_usage) != 1 || (kus = ext_d2i(x, NID_key_usage)) == NULL) {
+		rc = BAD("keyUsage missing or not critical");
+		goto out;
+	}
 	if (e->approved->key_usage & MCA_KU_DIGITAL_SIGNATURE)
 		want_ku |= KU_DIGITAL_SIGNATURE;
 	if (e->approved->key_usage & MCA_KU_KEY_ENCIPHERMENT)
 		want_ku |= KU_KEY_ENCIPHERMENT;
-	if (ku != want_ku)
-		return BAD("keyUsage 0x%x, want 0x%x", ku, want_ku);
-	eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
-	n = eku ? sk_ASN1_OBJECT_num(eku) : 0;
-	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-	xku = X509_get_extended_key_usage(x);
+	if ((ku = ku_bits(kus)) != want_ku) {
+		rc = BAD("keyUsage 0x%x, want 0x%x", ku, want_ku);
+		goto out;
+	}
 	if (e->approved->ext_key_usage & MCA_EKU_SERVER_AUTH)
 		want_xku |= XKU_SSL_SERVER;
 	if (e->approved->ext_key_usage & MCA_EKU_CLIENT_AUTH)
 		want_xku |= XKU_SSL_CLIENT;
-	if (xku != want_xku || n != __builtin_popcount(want_xku))
-		return BAD("extendedKeyUsage differs from the profile");
-	return MCA_OK;
+	/* exactly the wanted purposes, each once; any other one is a mismatch */
+	eku = ext_d2i(x, NID_ext_key_usage);
+	n = eku ? sk_ASN1_OBJECT_num(eku) : -1;
+	for (i = 0; i < n; i++) {
+		nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+		xku |= nid == NID_server_auth   ? XKU_SSL_SERVER
+		       : nid == NID_client_auth ? XKU_SSL_CLIENT
+		                                : XKU_ANYEKU;
+	}
+	if (eku == NULL || xku != want_xku || n != __builtin_popcount(want_xku))
+		rc = BAD("extendedKeyUsage differs from the profile");
+out:
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_BIT_STRING_free(kus);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return rc;
 }
 
 /* Text of a SAN entry for comparison with the approved names. */
@@ -287,11 +398,11 @@ gn_matches(const GENERAL_NAME *gn, const struct mca_name *n)
 }
 
 static mca_rc
-check_names(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
+check_names(const INS_CERT *x, const struct mca_inspect_expect *e, struct mca_error *err)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	GENERAL_NAMES *gens = ext_d2i(x, NID_subject_alt_name);
 	const struct mca_policy_result *a = e->approved;
-	X509_NAME *subj = X509_get_subject_name(x);
+	X509_NAME *subj = x->tbs->subject;
 	char cn[256];
 	int i, n = gens ? sk_GENERAL_NAME_num(gens) : 0, len;
 	size_t j;
@@ -339,9 +450,10 @@ uri_is(const GENERAL_NAME *gn, const char *want)
 }
 
 static mca_rc
-check_links(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
+check_links(const INS_CERT *x, const struct mca_inspect_expect *e, struct mca_error *err)
 {
-	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
+	AUTHORITY_KEYID *akid = ext_d2i(x, NID_authority_key_identifier);
+	const ASN1_OCTET_STRING *aki = akid != NULL ? akid->keyid : NULL;
 	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(e->ca_cert);
 	CRL_DIST_POINTS *cdp = NULL;
 	AUTHORITY_INFO_ACCESS *aia = NULL;
@@ -351,9 +463,11 @@ check_links(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
 	int i, n, ok;
 	mca_rc rc = MCA_OK;
 
-	if (aki == NULL || ski == NULL || ASN1_OCTET_STRING_cmp(aki, ski) != 0)
-		return BAD("authorityKeyIdentifier is not the issuing CA's key identifier");
-	cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+	if (aki == NULL || ski == NULL || ASN1_OCTET_STRING_cmp(aki, ski) != 0) {
+		rc = BAD("authorityKeyIdentifier is not the issuing CA's key identifier");
+		goto out;
+	}
+	cdp = ext_d2i(x, NID_crl_distribution_points);
 	if (e->crl_url != NULL) {
 		dp = cdp && sk_DIST_POINT_num(cdp) == 1 ? sk_DIST_POINT_value(cdp, 0) : NULL;
 		ok = dp != NULL && dp->distpoint != NULL && dp->distpoint->type == 0 &&
@@ -364,7 +478,7 @@ check_links(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
 			goto out;
 		}
 	}
-	aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
+	aia = ext_d2i(x, NID_info_access);
 	if (e->ocsp_url != NULL) {
 		ad = aia && sk_ACCESS_DESCRIPTION_num(aia) >= 1
 		         ? sk_ACCESS_DESCRIPTION_value(aia, 0)
@@ -388,7 +502,7 @@ check_links(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
 			goto out;
 		}
 	}
-	cp = X509_get_ext_d2i(x, NID_certificate_policies, NULL, NULL);
+	cp = ext_d2i(x, NID_certificate_policies);
 	for (n = 0; e->profile->policies[n] != NULL; n++)
 		;
 	if ((cp ? sk_POLICYINFO_num(cp) : 0) != n) {
@@ -405,6 +519,7 @@ check_links(X509 *x, const struct mca_inspect_expect *e, struct mca_error *err)
 		}
 	}
 out:
+	AUTHORITY_KEYID_free(akid);
 	CRL_DIST_POINTS_free(cdp);
 	AUTHORITY_INFO_ACCESS_free(aia);
 	CERTIFICATEPOLICIES_free(cp);
@@ -416,29 +531,14 @@ mca_inspect(const unsigned char *der, size_t der_len, const struct mca_inspect_e
             struct mca_error *err)
 {
 	struct spans sp;
-	unsigned char *copy = NULL;
-	const unsigned char *p;
-	X509 *x = NULL;
+	const unsigned char *p = der;
+	INS_CERT *x = NULL;
 	mca_rc rc;
 
 	if (der_len > LONG_MAX || !locate(der, der_len, &sp))
 		return BAD("DER does not parse as one certificate");
-	/*
-	 * OpenSSL parses a copy whose key algorithm is masked (an unassigned
-	 * OID of the same length): OpenSSL 3.0 decodes every
-	 * SubjectPublicKeyInfo while parsing, through its decoder framework, at
-	 * several times the cost of all the rest; the key is judged here as
-	 * bytes (key_is) and the signature over the TBS as it is in `der`
-	 * (tbs_verifies), everything else on the parse.
-	 */
-	copy = malloc(der_len);
-	if (copy == NULL)
-		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	memcpy(copy, der, der_len);
-	memset(copy + sp.keyoid_off, 0x01, sp.keyoid_len);
-	p = copy;
-	x = d2i_X509(NULL, &p, (long)der_len);
-	if (x == NULL || p != copy + der_len) {
+	x = (INS_CERT *)ASN1_item_d2i(NULL, &p, (long)der_len, ASN1_ITEM_rptr(INS_CERT));
+	if (x == NULL || p != der + der_len) {
 		rc = BAD("DER does not parse as one certificate");
 		goto out;
 	}
@@ -447,8 +547,7 @@ mca_inspect(const unsigned char *der, size_t der_len, const struct mca_inspect_e
 	    (rc = check_extension_set(x, e, err)) == MCA_OK)
 		rc = check_links(x, e, err);
 out:
-	X509_free(x);
-	free(copy);
+	ASN1_item_free((ASN1_VALUE *)x, ASN1_ITEM_rptr(INS_CERT));
 	ERR_clear_error();
 	return rc;
 }

@@ -227,16 +227,20 @@ def crowd(port, cafile, n, deadline):
                 for c in slow:
                     if c.cut is None:
                         c.trickle()
+        # How late a cut may be seen: the server sweeps deadlines about once a
+        # second and this client notices a close only when its own loop comes
+        # round, both of which slip on a loaded machine.
+        slack = 3.0
         if loris.cut is None:
             not_ok("the slowloris (%d header bytes so far) was not cut off" % loris.pos)
-        elif deadline - 0.5 <= loris.cut <= deadline + 1.5:
+        elif deadline - 0.5 <= loris.cut <= deadline + slack:
             ok("the slowloris was cut off %.2f s after connecting, %d bytes into its header "
                "(request_timeout %d s)" % (loris.cut, loris.pos, deadline))
         else:
             not_ok("the slowloris was cut off after %.2f s, want %d s" % (loris.cut, deadline))
         left = [c for c in slow if c.cut is None]
         early = [c for c in slow if c.cut is not None and c.cut < deadline - 0.5]
-        late = [c for c in slow if c.cut is not None and c.cut > deadline + 1.5]
+        late = [c for c in slow if c.cut is not None and c.cut > deadline + slack]
         if left or early or late:
             not_ok("slow clients: %d never cut, %d cut early, %d late (request_timeout %d s)" %
                    (len(left), len(early), len(late), deadline))

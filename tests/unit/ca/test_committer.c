@@ -3,7 +3,9 @@
  * at once all land, each with its audit row, and are visible to other
  * connections when the callers return; a duplicate serial fails alone
  * without taking its batch down; a record hook's writes commit with its
- * certificate, and its failure records neither.
+ * certificate, and its failure records neither.  Submitted without
+ * waiting, each certificate hears its outcome once, in order, and only
+ * when its row is visible to another connection (durable).
  */
 #include "config.h" /* defines _GNU_SOURCE: nftw */
 
@@ -317,6 +319,91 @@ START_TEST(test_token_holds)
 }
 END_TEST
 
+#define ASYNC_N 40
+
+struct async_seen {
+	pthread_mutex_t lock;
+	struct mca_store *other; /* a second connection: what is committed */
+	int64_t before;          /* rows before the test */
+	int calls, ok, exists, early;
+	int order[ASYNC_N + 1]; /* which job the n-th call was for */
+};
+
+struct async_job {
+	struct async_seen *seen;
+	int index;
+};
+
+/* The done callback: the row must be committed already (visible elsewhere). */
+static void
+async_done(void *arg, mca_rc rc, const struct mca_error *err)
+{
+	struct async_job *j = arg;
+	struct async_seen *s = j->seen;
+	int64_t n = mca_store_count(s->other, "certificates");
+
+	pthread_mutex_lock(&s->lock);
+	if (rc == MCA_OK) {
+		s->ok++;
+		/* this row and every OK one heard before it are committed */
+		if (n < s->before + s->ok)
+			s->early++;
+	} else if (rc == MCA_ERR_EXISTS && err != NULL && err->msg[0] != '\0') {
+		s->exists++;
+	}
+	if (s->calls <= ASYNC_N)
+		s->order[s->calls] = j->index;
+	s->calls++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * mca_committer_submit: ASYNC_N distinct leaves and one duplicate of the
+ * first; every done callback runs once, in submission order, after its
+ * row is durable; the duplicate hears MCA_ERR_EXISTS and only it fails.
+ */
+START_TEST(test_submit_async)
+{
+	struct mca_committer *c = NULL;
+	struct mca_error err = {0};
+	struct async_seen s;
+	struct async_job jobs[ASYNC_N + 1];
+	X509 *x[ASYNC_N];
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.lock, NULL);
+	ck_assert_int_eq(mca_store_open(db, 0, &s.other, &err), MCA_OK);
+	s.before = mca_store_count(s.other, "certificates");
+	ck_assert_int_eq(mca_committer_new(db, &c, &err), MCA_OK);
+	for (i = 0; i < ASYNC_N; i++) {
+		x[i] = leaf();
+		jobs[i].seen = &s;
+		jobs[i].index = i;
+		ck_assert_int_eq(mca_committer_submit(c, x[i], "private", "test", "test:actor",
+		                                      "issue", NULL, async_done, &jobs[i], &err),
+		                 MCA_OK);
+		X509_free(i == 0 ? NULL : x[i]); /* copied in: the caller may free it */
+	}
+	jobs[ASYNC_N].seen = &s;
+	jobs[ASYNC_N].index = ASYNC_N;
+	ck_assert_int_eq(mca_committer_submit(c, x[0], "private", "test", "test:actor", "issue",
+	                                      NULL, async_done, &jobs[ASYNC_N], &err),
+	                 MCA_OK);
+	X509_free(x[0]);
+	mca_committer_free(c); /* commits what is queued first */
+	ck_assert_int_eq(s.calls, ASYNC_N + 1);
+	ck_assert_int_eq(s.ok, ASYNC_N);
+	ck_assert_int_eq(s.exists, 1);
+	ck_assert_int_eq(s.early, 0);
+	for (i = 0; i <= ASYNC_N; i++)
+		ck_assert_int_eq(s.order[i], i);
+	ck_assert_int_eq(mca_store_count(s.other, "certificates"), s.before + ASYNC_N);
+	mca_store_close(s.other);
+	pthread_mutex_destroy(&s.lock);
+}
+END_TEST
+
 /* Stopping with nothing queued is clean; a missing database is an error. */
 START_TEST(test_lifecycle)
 {
@@ -349,6 +436,7 @@ main(void)
 	tcase_add_test(tc, test_hook_same_transaction);
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_token_holds);
+	tcase_add_test(tc, test_submit_async);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

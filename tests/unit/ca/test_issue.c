@@ -1043,29 +1043,97 @@ extra_extension(X509 *x)
 	return ok;
 }
 
+/* CA:FALSE with a path length: only a CA may carry one (RFC 5280 4.2.1.9). */
+static int
+leaf_pathlen(X509 *x)
+{
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+	int ok;
+
+	if (bc == NULL || (bc->pathlen = ASN1_INTEGER_new()) == NULL ||
+	    !ASN1_INTEGER_set(bc->pathlen, 0)) {
+		BASIC_CONSTRAINTS_free(bc);
+		return 0;
+	}
+	ok = X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_REPLACE) == 1;
+	BASIC_CONSTRAINTS_free(bc);
+	return ok;
+}
+
+/* basicConstraints whose value is a NULL, not a SEQUENCE: it cannot be decoded. */
+static int
+bc_garbage(X509 *x)
+{
+	static const unsigned char null_der[] = {0x05, 0x00};
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *e = NULL;
+	int idx = X509_get_ext_by_NID(x, NID_basic_constraints, -1), ok;
+
+	ok = v != NULL && idx >= 0 && ASN1_OCTET_STRING_set(v, null_der, sizeof(null_der)) &&
+	     (e = X509_EXTENSION_create_by_NID(NULL, NID_basic_constraints, 1, v)) != NULL;
+	if (ok) {
+		X509_EXTENSION_free(X509_delete_ext(x, idx));
+		ok = X509_add_ext(x, e, idx) == 1;
+	}
+	X509_EXTENSION_free(e);
+	ASN1_OCTET_STRING_free(v);
+	return ok;
+}
+
+static int
+drop_eku(X509 *x)
+{
+	return drop_ext(x, NID_ext_key_usage);
+}
+
+/* serverAuth twice where serverAuth and clientAuth were approved: as many OIDs, one missing. */
+static int
+eku_server_twice(X509 *x)
+{
+	static const int nids[] = {NID_server_auth, NID_server_auth, NID_undef};
+
+	return set_eku(x, nids);
+}
+
 static const struct corruption {
 	const char *what;
-	corrupt_fn fn; /* NULL: no change */
-	int other_key; /* re-sign with another key than the CA's */
-	int resign;    /* re-sign at all */
+	corrupt_fn fn;   /* NULL: no change */
+	int other_key;   /* re-sign with another key than the CA's */
+	int resign;      /* re-sign at all */
+	const char *msg; /* the exact error (NULL: not checked) */
 } corruptions[] = {
-    {"an extra SAN", add_san, 0, 1},
-    {"EKU clientAuth only", eku_client_only, 0, 1},
-    {"EKU plus codeSigning", eku_plus_code_signing, 0, 1},
-    {"notAfter one day later", later_not_after, 0, 1},
-    {"notBefore one day earlier", earlier_not_before, 0, 1},
-    {"CA:TRUE", ca_true, 0, 1},
-    {"keyUsage keyCertSign", ku_cert_sign, 0, 1},
-    {"another serial", other_serial, 0, 1},
-    {"another public key", other_pubkey, 0, 1},
-    {"another subject", other_subject, 0, 1},
-    {"no CRL distribution point", drop_crl_dp, 0, 1},
-    {"no AIA caIssuers", drop_aia, 0, 1},
-    {"no AKI", drop_aki, 0, 1},
-    {"an extra extension", extra_extension, 0, 1},
+    {"an extra SAN", add_san, 0, 1, "second look: 3 names, 2 approved"},
+    {"EKU clientAuth only", eku_client_only, 0, 1,
+     "second look: extendedKeyUsage differs from the profile"},
+    {"EKU plus codeSigning", eku_plus_code_signing, 0, 1,
+     "second look: extendedKeyUsage differs from the profile"},
+    {"notAfter one day later", later_not_after, 0, 1,
+     "second look: validity differs from the approved window"},
+    {"notBefore one day earlier", earlier_not_before, 0, 1,
+     "second look: validity differs from the approved window"},
+    {"CA:TRUE", ca_true, 0, 1, "second look: CA:TRUE on a leaf"},
+    {"keyUsage keyCertSign", ku_cert_sign, 0, 1, "second look: keyUsage 0x84, want 0x80"},
+    {"another serial", other_serial, 0, 1, "second look: serial differs"},
+    {"another public key", other_pubkey, 0, 1, "second look: public key is not the CSR's"},
+    {"another subject", other_subject, 0, 1,
+     "second look: subject is not exactly CN=look.example.internal"},
+    {"no CRL distribution point", drop_crl_dp, 0, 1,
+     "second look: CRL distribution point is not http://ca.test.internal:8080/crl"},
+    {"no AIA caIssuers", drop_aia, 0, 1,
+     "second look: authorityInfoAccess has other entries than expected"},
+    {"no AKI", drop_aki, 0, 1,
+     "second look: authorityKeyIdentifier is not the issuing CA's key identifier"},
+    {"an extra extension", extra_extension, 0, 1, "second look: unexpected extension nsComment"},
     /* The subject has a CN, so the builder marks the SAN non-critical. */
-    {"SAN critical next to a subject CN", san_critical, 0, 1},
-    {"signed by another key", NULL, 1, 1},
+    {"SAN critical next to a subject CN", san_critical, 0, 1,
+     "second look: subjectAltName critical next to a subject"},
+    {"signed by another key", NULL, 1, 1,
+     "second look: signature does not verify with the issuing CA's key"},
+    {"CA:FALSE with a path length", leaf_pathlen, 0, 1, "second look: pathLenConstraint on a leaf"},
+    {"basicConstraints unreadable", bc_garbage, 0, 1, "second look: basicConstraints unreadable"},
+    {"no EKU", drop_eku, 0, 1, "second look: extendedKeyUsage differs from the profile"},
+    {"EKU serverAuth twice", eku_server_twice, 0, 1,
+     "second look: extendedKeyUsage differs from the profile"},
 };
 
 static const struct corruption *hook_row;
@@ -1166,6 +1234,8 @@ START_TEST(test_second_look)
 	              mca_rc_name(rc), err.msg);
 	ck_assert_ptr_null(out.cert);
 	ck_assert_msg(err.msg[0] != '\0', "%s: the error says what differs", corruptions[_i].what);
+	if (corruptions[_i].msg != NULL)
+		ck_assert_str_eq(err.msg, corruptions[_i].msg);
 	ck_added(before, 0);
 	mca_csr_free(csr);
 }
@@ -1192,7 +1262,7 @@ eku_critical(X509 *x)
 START_TEST(test_second_look_not_built)
 {
 	static const char *const names[] = {"DNS:notbuilt.example.internal", NULL};
-	static const struct corruption row = {"EKU critical", eku_critical, 0, 1};
+	static const struct corruption row = {"EKU critical", eku_critical, 0, 1, NULL};
 	struct mca_csr *csr = make_csr(NULL, names);
 	struct mca_error err = {0};
 	struct mca_issued out = {0};
@@ -1219,7 +1289,7 @@ END_TEST
 START_TEST(test_ocsp_aia)
 {
 	static const char *const names[] = {"DNS:ocsp.example.internal", NULL};
-	static const struct corruption no_aia = {"no AIA", drop_aia, 0, 1};
+	static const struct corruption no_aia = {"no AIA", drop_aia, 0, 1, NULL};
 	struct mca_error err = {0};
 	struct mca_issued out;
 	struct mca_csr *csr = make_csr("ocsp.example.internal", names);

@@ -5,7 +5,9 @@
  * 405 with Allow, HEAD on GET, listener visibility), body checks (JSON
  * parsed once with duplicate keys rejected, Content-Type, the two caps),
  * the begin/end hooks once per request with the right status, and the
- * first of two replies kept.
+ * first of two replies kept; deferred replies (mca_req_defer): resumed
+ * from another thread, later or at once, the state freed once, and
+ * mca_mhd_free waiting for a request still suspended.
  */
 #include "config.h"
 
@@ -100,6 +102,81 @@ h_twice(struct mca_req *r)
 	return mca_reply_error(r, 500, "internal", "second reply");
 }
 
+/* ---- deferred replies ---------------------------------------------------- */
+
+static int defer_frees;    /* states freed (under S.lock) */
+static long defer_ms = 50; /* how long h_defer's resumer waits */
+
+struct defer_state {
+	struct mca_req *r;
+	char word[16];
+};
+
+static void
+defer_free(void *arg)
+{
+	pthread_mutex_lock(&S.lock);
+	defer_frees++;
+	pthread_mutex_unlock(&S.lock);
+	free(arg);
+}
+
+/* The deferred reply: on the MHD thread, after the resume. */
+static enum mca_http_result
+defer_reply(struct mca_req *r)
+{
+	struct defer_state *st = r->defer_state;
+
+	return mca_reply_bytes(r, 200, "text/plain", st->word, strlen(st->word));
+}
+
+/* Another thread: the work that ends later, then the resume. */
+static void *
+resumer(void *arg)
+{
+	struct defer_state *st = arg;
+	struct timespec ts = {defer_ms / 1000, (defer_ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+	snprintf(st->word, sizeof(st->word), "later");
+	mca_req_resume(st->r);
+	return NULL;
+}
+
+static enum mca_http_result
+h_defer(struct mca_req *r)
+{
+	struct defer_state *st = calloc(1, sizeof(*st));
+	enum mca_http_result res;
+	pthread_t t;
+
+	handled(r);
+	if (st == NULL)
+		return mca_reply_error(r, 500, "internal", "out of memory");
+	st->r = r;
+	res = mca_req_defer(r, defer_reply, st, defer_free);
+	ck_assert_int_eq(pthread_create(&t, NULL, resumer, st), 0);
+	pthread_detach(t);
+	return res;
+}
+
+/* Resumed before the handler returns (the work was quick). */
+static enum mca_http_result
+h_defer_now(struct mca_req *r)
+{
+	struct defer_state *st = calloc(1, sizeof(*st));
+	enum mca_http_result res;
+
+	handled(r);
+	if (st == NULL)
+		return mca_reply_error(r, 500, "internal", "out of memory");
+	st->r = r;
+	snprintf(st->word, sizeof(st->word), "now");
+	res = mca_req_defer(r, defer_reply, st, defer_free);
+	mca_req_resume(r);
+	return res;
+}
+
 static const struct mca_route routes[] = {
     {"/exact", "GET", h_text, MCA_ROUTE_PUBLIC},
     {"/exact", "DELETE", h_text, MCA_ROUTE_PUBLIC},
@@ -111,6 +188,8 @@ static const struct mca_route routes[] = {
     {"/twice", "GET", h_twice, MCA_ROUTE_PUBLIC},
     {"/private", "GET", h_text, 0},
     {"/private", "POST", h_json, MCA_ROUTE_BODY},
+    {"/defer", "GET", h_defer, MCA_ROUTE_PUBLIC},
+    {"/defer-now", "POST", h_defer_now, MCA_ROUTE_PUBLIC | MCA_ROUTE_BODY},
     {NULL, NULL, NULL, 0},
 };
 
@@ -666,6 +745,86 @@ START_TEST(test_hooks_once_each)
 }
 END_TEST
 
+/* Deferred replies arrive whole; each state is freed once, after its reply. */
+START_TEST(test_deferred)
+{
+	const struct call cs[] = {
+	    {.method = "GET", .path = "/defer"},
+	    {.method = "POST", .path = "/defer-now", .ctype = "application/json", .body = "{}"},
+	    {.method = "GET", .path = "/defer"},
+	};
+	const char *want[] = {"later", "now", "later"};
+	struct resp rs;
+	size_t i;
+
+	defer_frees = 0;
+	defer_ms = 50;
+	for (i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		do_call(&cs[i], &rs);
+		ck_assert_msg(rs.cc == CURLE_OK, "%s", curl_easy_strerror(rs.cc));
+		ck_assert_int_eq(rs.status, 200);
+		ck_assert_str_eq(rs.body, want[i]);
+		wait_ends((int)i + 1);
+		pthread_mutex_lock(&S.lock);
+		ck_assert_int_eq(defer_frees, (int)i + 1);
+		ck_assert_uint_eq(S.end_status, 200);
+		pthread_mutex_unlock(&S.lock);
+	}
+	ck_assert_int_eq(S.handled, 3);
+	ck_assert_int_eq(S.bad_app, 0);
+}
+END_TEST
+
+struct bg_call {
+	const struct call *c;
+	struct resp rs;
+};
+
+static void *
+bg_call_main(void *arg)
+{
+	struct bg_call *b = arg;
+
+	do_call(b->c, &b->rs);
+	return NULL;
+}
+
+/*
+ * mca_mhd_free while a request is suspended: libmicrohttpd would abort the
+ * process; the drain waits for the resume, and the client gets its reply.
+ */
+START_TEST(test_free_waits_for_deferred)
+{
+	const struct call c = {.method = "GET", .path = "/defer"};
+	struct bg_call b = {.c = &c};
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	pthread_t t;
+	int handled_now = 0, i;
+
+	defer_frees = 0;
+	defer_ms = 400;
+	ck_assert_int_eq(pthread_create(&t, NULL, bg_call_main, &b), 0);
+	for (i = 0; i < 100 && !handled_now; i++) {
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&S.lock);
+		handled_now = S.handled;
+		pthread_mutex_unlock(&S.lock);
+	}
+	ck_assert_int_eq(handled_now, 1); /* suspended now, resumed in about 400 ms */
+	mca_mhd_free(D);
+	D = NULL;
+	pthread_mutex_lock(&S.lock);
+	ck_assert_int_eq(defer_frees, 1); /* completed before the daemon stopped */
+	ck_assert_int_eq(S.ends, 1);
+	pthread_mutex_unlock(&S.lock);
+	pthread_join(t, NULL);
+	ck_assert_msg(b.rs.cc == CURLE_OK, "%s", curl_easy_strerror(b.rs.cc));
+	ck_assert_int_eq(b.rs.status, 200);
+	ck_assert_str_eq(b.rs.body, "later");
+	defer_ms = 50;
+}
+END_TEST
+
 /* HTTPS serves the non-public routes too; plain HTTP does not. */
 START_TEST(test_https_listener)
 {
@@ -733,6 +892,8 @@ dispatch_suite(void)
 	tcase_add_test(wire, test_discard_max_closes);
 	tcase_add_test(wire, test_begin_fail_closes);
 	tcase_add_test(wire, test_hooks_once_each);
+	tcase_add_test(wire, test_deferred);
+	tcase_add_test(wire, test_free_waits_for_deferred);
 	suite_add_tcase(s, wire);
 	tcase_add_checked_fixture(tls, setup_https, teardown);
 	tcase_set_timeout(tls, 30);
