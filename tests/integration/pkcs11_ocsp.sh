@@ -9,7 +9,8 @@
 # chain, the responder certificate is for the token's public key; a token
 # that goes away answers tryLater and signs again once back; (c) a key file
 # as ocsp.responder_key (mode checked); refusals at start, one line each:
-# a URI naming no key, a CA key as the responder key, a readable key file.
+# a URI naming no key, a CA key as the responder key, a readable key file;
+# (d) "init --ocsp" without a token writes "ocsp": {}.
 set -e
 . "$TESTS_SRCDIR/lib.sh"
 
@@ -255,3 +256,17 @@ eq "(c) a responder key file: good, the response verifies" "$(status "$T_DIR/f.c
 eq "(c) the responder certificate is for the key file's public key" \
 	"$(responder_pub "$T_DIR/f.crt")" "$("$OPENSSL" pkey -in "$d/ocsp.key" -pubout)"
 stop_daemon
+
+# ---- init --ocsp without a token: "ocsp": {}, the key generated at each start ---
+init_ca "$T_DIR/plain" --ocsp
+jq -e '.ocsp == {}' "$T_DIR/plain/mtlsca.conf" >/dev/null ||
+	{ cat "$T_DIR/plain/mtlsca.conf"; fail "init --ocsp writes \"ocsp\": {}"; }
+ok "init --ocsp (key files): \"ocsp\": {}, no responder_key"
+check "keys list on it" "$MTLSCA" -c "$T_DIR/plain/mtlsca.conf" keys list --check
+grep -q "^ocsp  *memory  *ec-p256 " "$T_DIR/out" && [ "$(grep -c 'check: ok' "$T_DIR/out")" -eq 2 ] ||
+	{ cat "$T_DIR/out"; fail "keys list: ocsp in memory, root and ca usable"; }
+ok "keys list: the responder key in memory"
+"$OPENSSL" x509 -in "$T_DIR/plain/admin.crt" -noout -ext authorityInfoAccess >"$T_DIR/aia.txt"
+grep -q "OCSP - URI:$INIT_PUBLIC_URL/ocsp" "$T_DIR/aia.txt" ||
+	{ cat "$T_DIR/aia.txt"; fail "admin.crt carries the OCSP URL"; }
+ok "init --ocsp: admin.crt carries AIA OCSP"
