@@ -711,6 +711,7 @@ mca_conf_free(struct mca_conf *c)
 	free(c->crl_dir);
 	free(c->crl_shard_url);
 	free(c->ocsp_url);
+	free(c->ocsp_responder_key);
 	for (i = 0; c->admin_profiles != NULL && c->admin_profiles[i] != NULL; i++)
 		free(c->admin_profiles[i]);
 	free(c->admin_profiles);

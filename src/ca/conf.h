@@ -63,6 +63,7 @@ struct mca_conf {
 	int ocsp_nonce;                     /* echo request nonces (signed on demand) */
 	unsigned ocsp_on_demand_per_second; /* signatures on demand (nonces, several certs) */
 	unsigned ocsp_cache_max;            /* responses kept in memory */
+	char *ocsp_responder_key; /* a key file or pkcs11: URI; NULL: generated in memory */
 
 	char **admin_profiles; /* NULL-terminated; certificates of these profiles are admins */
 	int log_level;         /* enum mca_log_level */

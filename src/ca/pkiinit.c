@@ -36,6 +36,7 @@ struct init {
 	EVP_PKEY *root_key, *ca_key, *server_key, *admin_key;
 	struct mca_signer *root_signer, *ca_signer;
 	char *root_uri, *ca_uri; /* the keys in the token; NULL: key files */
+	char *ocsp_uri;          /* the OCSP responder key in the token; NULL: none */
 	X509 *root, *ca, *server, *admin;
 	struct mca_store *store;
 	int64_t now;
@@ -183,6 +184,16 @@ make_root_and_ca(struct init *in, struct mca_error *err)
 		                                     "mtlsca-ca", &in->ca_uri, &in->ca_signer,
 		                                     err)) != MCA_OK)
 			return rc;
+		if (in->o->ocsp) {
+			struct mca_signer *ocsp = NULL;
+
+			/* P-256 whatever the CA keys are, as mtlscad's generated one */
+			rc = mca_signer_pkcs11_generate(&p11, in->o->pkcs11_token, MCA_KEY_EC_P256,
+			                                "mtlsca-ocsp", &in->ocsp_uri, &ocsp, err);
+			mca_signer_free(ocsp);
+			if (rc != MCA_OK)
+				return rc;
+		}
 		/* only the public halves: the private keys stay in the token */
 		in->root_key = mca_signer_pubkey(in->root_signer);
 		in->ca_key = mca_signer_pubkey(in->ca_signer);
@@ -253,6 +264,7 @@ make_leaves(struct init *in, const struct mca_conf *conf, struct mca_error *err)
 	g.ski = 1;
 	g.crl_url = conf->crl_url;
 	g.ca_issuers_url = conf->ca_issuers_url;
+	g.ocsp_url = conf->ocsp_url;
 	rc = make_cert(in, &g, NULL, in->o->dns[0] ? in->o->dns[0] : in->o->ip[0], in->ca_signer,
 	               &in->server, err);
 	if (rc != MCA_OK)
@@ -268,6 +280,7 @@ make_leaves(struct init *in, const struct mca_conf *conf, struct mca_error *err)
 	g.ski = 1;
 	g.crl_url = conf->crl_url;
 	g.ca_issuers_url = conf->ca_issuers_url;
+	g.ocsp_url = conf->ocsp_url;
 	rc = make_cert(in, &g, in->o->name, "admin", in->ca_signer, &in->admin, err);
 out:
 	GENERAL_NAMES_free(san);
@@ -317,7 +330,7 @@ static mca_rc
 write_config(struct init *in, const struct mca_hostport *https, const struct mca_hostport *http,
              struct mca_error *err)
 {
-	json_t *j = NULL;
+	json_t *j = NULL, *ocsp = NULL;
 	char *text = NULL, *path = NULL, *url = NULL, *pass = NULL;
 	char https_s[128], http_s[128];
 	mca_rc rc;
@@ -352,6 +365,14 @@ write_config(struct init *in, const struct mca_hostport *https, const struct mca
 	if (in->o->pkcs11_pin_file != NULL &&
 	    (rc = set_abs_path(j, "pkcs11_pin_file", in->o->pkcs11_pin_file, err)) != MCA_OK)
 		goto out;
+	if (in->o->ocsp) {
+		ocsp = in->ocsp_uri != NULL ? json_pack("{s:s}", "responder_key", in->ocsp_uri)
+		                            : json_object();
+		if (ocsp == NULL || json_object_set_new(j, "ocsp", ocsp) != 0) {
+			rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = staged(in, "mtlsca.conf");
 	if (text == NULL || path == NULL) {
@@ -553,7 +574,8 @@ leaf_urls(const struct mca_init_opts *o, const struct mca_hostport *http, struct
 	char *url = public_url(o, http);
 
 	if (url == NULL || asprintf(&c->crl_url, "%s/crl", url) < 0 ||
-	    asprintf(&c->ca_issuers_url, "%s/ca.crt", url) < 0) {
+	    asprintf(&c->ca_issuers_url, "%s/ca.crt", url) < 0 ||
+	    (o->ocsp && asprintf(&c->ocsp_url, "%s/ocsp", url) < 0)) {
 		free(url);
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	}
@@ -567,13 +589,13 @@ destroy_token_keys(struct init *in)
 {
 	const struct mca_p11conf p11 = {in->o->pkcs11_module, in->o->pkcs11_pin_file};
 	struct mca_error e = {0};
-	char **uris[] = {&in->root_uri, &in->ca_uri};
+	char **uris[] = {&in->root_uri, &in->ca_uri, &in->ocsp_uri};
 	size_t i;
 
 	mca_signer_free(in->root_signer);
 	mca_signer_free(in->ca_signer);
 	in->root_signer = in->ca_signer = NULL;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < sizeof(uris) / sizeof(uris[0]); i++)
 		if (*uris[i] != NULL && mca_signer_pkcs11_destroy(*uris[i], &p11, &e) != MCA_OK)
 			mca_log(MCA_LOG_WARN, "init: could not remove %s: %s", *uris[i], e.msg);
 }
@@ -589,6 +611,7 @@ init_free(struct init *in)
 	mca_signer_free(in->ca_signer);
 	free(in->root_uri);
 	free(in->ca_uri);
+	free(in->ocsp_uri);
 	X509_free(in->root);
 	X509_free(in->ca);
 	X509_free(in->server);
@@ -680,6 +703,7 @@ out:
 	free(parent);
 	free(urls.crl_url);
 	free(urls.ca_issuers_url);
+	free(urls.ocsp_url);
 	init_free(&in);
 	return rc;
 }

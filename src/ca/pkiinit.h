@@ -40,6 +40,14 @@ struct mca_init_opts {
 	const char *pkcs11_token;
 	const char *pkcs11_pin_file;
 	/*
+	 * Turn the OCSP responder on ("ocsp": {} in the configuration; the
+	 * leaves init makes carry its URL).  With the pkcs11_* options the
+	 * responder key is an EC P-256 key generated in the token too
+	 * ("mtlsca-ocsp-HEX", named by ocsp.responder_key); without, mtlscad
+	 * generates it in memory at each start.
+	 */
+	int ocsp;
+	/*
 	 * The `database` setting (store.h); NULL: mtlsca.db in the directory.
 	 * A server database must hold no CA yet (MCA_ERR_EXISTS otherwise).
 	 */

@@ -18,7 +18,7 @@ cli_init_usage(void)
 	      "                   [--listen HOST:PORT] [--http-listen HOST:PORT]\n"
 	      "                   [--public-url URL] [--passphrase-file FILE]\n"
 	      "                   [--pkcs11-module PATH --pkcs11-token LABEL\n"
-	      "                    --pkcs11-pin-file FILE]\n"
+	      "                    --pkcs11-pin-file FILE] [--ocsp]\n"
 	      "                   [--database DATABASE]\n"
 	      "\n"
 	      "Create a new internal PKI in DIR (which must not exist, or be empty):\n"
@@ -38,6 +38,8 @@ cli_init_usage(void)
 	      "  --pkcs11-module PATH    generate the root and issuing CA keys in a PKCS#11\n"
 	      "  --pkcs11-token LABEL    token (module, token label, user PIN in the first\n"
 	      "  --pkcs11-pin-file FILE  line of FILE); no CA key file is written\n"
+	      "  --ocsp                  turn the OCSP responder on (\"ocsp\": {}); with\n"
+	      "                          --pkcs11-*, its key is generated in the token too\n"
 	      "  --database DATABASE     a PostgreSQL URI or keyword string (an empty\n"
 	      "                          database) instead of DIR/mtlsca.db\n",
 	      stdout);
@@ -78,6 +80,7 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	    {"pkcs11-token", required_argument, NULL, 'T'},
 	    {"pkcs11-pin-file", required_argument, NULL, 'P'},
 	    {"database", required_argument, NULL, 'B'},
+	    {"ocsp", no_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -137,6 +140,9 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 		case 'P':
 			o.pkcs11_pin_file = optarg;
 			break;
+		case 'O':
+			o.ocsp = 1;
+			break;
 		case 'h':
 			cli_init_usage();
 			return CLI_OK;
@@ -178,9 +184,10 @@ cli_init(const struct cli_global *g, int argc, char **argv)
 	       o.dir, o.dir, res.root_fingerprint, res.config_path, o.dir,
 	       o.listen ? o.listen : "127.0.0.1:8443", res.config_path);
 	if (o.pkcs11_module != NULL)
-		printf("The root and issuing CA keys are in the PKCS#11 token '%s' "
+		printf("The root and issuing CA keys%s are in the PKCS#11 token '%s' "
 		       "('mtlsca -c %s keys list').\n",
-		       o.pkcs11_token, res.config_path);
+		       o.ocsp ? " and the OCSP responder key" : "", o.pkcs11_token,
+		       res.config_path);
 	else
 		printf("Keep %s/root.key offline once you no longer need it.\n", o.dir);
 	return CLI_OK;

@@ -236,7 +236,12 @@ certify(struct mca_ocsp *o, struct mca_store *st, int64_t epoch, struct responde
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 	atomic_init(&r->refs, 1);
 	r->epoch = epoch;
+	/*
+	 * The probe: the key (in memory, a file or a token) signs for the
+	 * public key the certificate will name, before the CA certifies it.
+	 */
 	if ((rc = o->key_fn(o->key_arg, &r->signer, err)) != MCA_OK ||
+	    (rc = mca_signer_probe(r->signer, err)) != MCA_OK ||
 	    (rc = mca_ocsp_key_hash(mca_signer_pubkey(r->signer), MCA_OCSP_SHA1, h, &hlen, err)) !=
 	        MCA_OK ||
 	    (rc = mca_serial_generate(serial, err)) != MCA_OK)

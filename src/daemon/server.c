@@ -286,6 +286,7 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	srv->signer_conf.user = conf->signer_user;
 	srv->signer_conf.seccomp = env == NULL || strcmp(env, "0") != 0;
 	srv->signer_conf.ocsp = conf->ocsp_url != NULL;
+	srv->signer_conf.ocsp_key = conf->ocsp_responder_key;
 	srv->signer_exe = strdup(signer_exe);
 	if (srv->signer_exe == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");

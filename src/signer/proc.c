@@ -198,6 +198,36 @@ ocsp_key_new(struct mca_signer **out, struct mca_error *err)
 	return rc;
 }
 
+/*
+ * The OCSP responder key: c->ocsp_key (a key file, 0600 and with the
+ * passphrase file, or a pkcs11: URI; errors say which setting), which may
+ * not be a CA key; else a generated one.
+ */
+static mca_rc
+ocsp_key_open(struct mca_signerproc *p, const struct mca_signerproc_conf *c, struct mca_error *err)
+{
+	const struct mca_p11conf p11 = {c->pkcs11_module, c->pkcs11_pin_file};
+	struct mca_error e = {0};
+	EVP_PKEY *k;
+	mca_rc rc;
+
+	if (c->ocsp_key == NULL)
+		return ocsp_key_new(&p->ocsp, err);
+	if ((rc = mca_signer_open(c->ocsp_key, c->passphrase_file, &p11, NULL, NULL, &p->ocsp,
+	                          &e)) != MCA_OK)
+		return mca_error_set(err, rc, "ocsp.responder_key: %s", e.msg);
+	k = mca_signer_pubkey(p->ocsp);
+	if (EVP_PKEY_eq(k, mca_signer_pubkey(p->ca.signer)) == 1 ||
+	    (p->root.signer != NULL && EVP_PKEY_eq(k, mca_signer_pubkey(p->root.signer)) == 1)) {
+		ERR_clear_error();
+		return mca_error_set(err, MCA_ERR_CONFIG,
+		                     "ocsp.responder_key: is a CA key; the responder needs a key "
+		                     "of its own (CA keys sign no OCSP responses)");
+	}
+	ERR_clear_error();
+	return MCA_OK;
+}
+
 mca_rc
 mca_signerproc_open(const struct mca_signerproc_conf *c, struct mca_signerproc **out,
                     struct mca_error *err)
@@ -215,7 +245,7 @@ mca_signerproc_open(const struct mca_signerproc_conf *c, struct mca_signerproc *
 	    (c->root_key != NULL &&
 	     (rc = load_key(&p->root, c->root_key, c->root_cert, c, err)) != MCA_OK))
 		goto fail;
-	if (c->ocsp && (rc = ocsp_key_new(&p->ocsp, err)) != MCA_OK)
+	if (c->ocsp && (rc = ocsp_key_open(p, c, err)) != MCA_OK)
 		goto fail;
 	if (c->tls_key != NULL) {
 		if ((c->passphrase_file != NULL &&
@@ -334,7 +364,8 @@ mca_signerproc_jail(const struct mca_signerproc_conf *c, struct mca_error *err)
 		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 			return mca_error_set(err, MCA_ERR_CONFIG, "prctl: %s", strerror(errno));
 	}
-	pkcs11 = mca_p11uri_is(c->ca_key) || mca_p11uri_is(c->root_key);
+	pkcs11 = mca_p11uri_is(c->ca_key) || mca_p11uri_is(c->root_key) ||
+	         (c->ocsp && mca_p11uri_is(c->ocsp_key));
 	/* the module's syslog messages: connect now, while socket() is allowed */
 	if (pkcs11)
 		openlog("mtlscad-signer", LOG_NDELAY | LOG_PID, LOG_DAEMON);
@@ -592,6 +623,7 @@ mca_signerproc_main(int argc, char **argv)
 	    {"pkcs11-module", required_argument, NULL, 'm'},
 	    {"pkcs11-pin-file", required_argument, NULL, 'P'},
 	    {"ocsp-key", no_argument, NULL, 'O'},
+	    {"ocsp-responder-key", required_argument, NULL, 'R'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -638,6 +670,10 @@ mca_signerproc_main(int argc, char **argv)
 			break;
 		case 'O':
 			c.ocsp = 1;
+			break;
+		case 'R':
+			c.ocsp = 1;
+			c.ocsp_key = optarg;
 			break;
 		case 'l':
 			mca_log_set_level((enum mca_log_level)atoi(optarg));
@@ -720,8 +756,12 @@ mca_signerproc_spawn(const char *exe, const struct mca_signerproc_conf *c, pid_t
 		argv[n++] = "--tls-key";
 		argv[n++] = c->tls_key;
 	}
-	if (c->ocsp)
+	if (c->ocsp && c->ocsp_key != NULL) {
+		argv[n++] = "--ocsp-responder-key";
+		argv[n++] = c->ocsp_key;
+	} else if (c->ocsp) {
 		argv[n++] = "--ocsp-key";
+	}
 	if (c->user != NULL) {
 		argv[n++] = "--user";
 		argv[n++] = c->user;

@@ -28,9 +28,11 @@
  * Replies: status 0 and the result, or status = an mca_rc and the payload
  * "RULE\0MESSAGE" (RULE may be empty).  The key octet is MCA_SIGKEY_CA,
  * MCA_SIGKEY_ROOT or MCA_SIGKEY_OCSP.  The OCSP responder key (started with
- * `ocsp`) is a P-256 key the process generates at start and never writes
- * out: it signs OCSP responses only, the CA key never does; a new process
- * has a new one (the daemon certifies it again, daemon/ocspcache.h).
+ * `ocsp`) is `ocsp_key` (a key file or a pkcs11: URI, opened like the CA
+ * keys before the jail, and refused when it is the CA's or the root's key)
+ * or else a P-256 key the process generates at start and never writes
+ * out: it signs OCSP responses only, the CA key never does; the daemon
+ * certifies it again whenever the process is new (daemon/ocspcache.h).
  * The first frame the process sends, unasked, is HELLO: status 0, or the
  * rc and message of why it could not start.
  * A frame that is too long, truncated (its rest does not arrive within
@@ -82,10 +84,11 @@ struct mca_signerproc_conf {
 	const char *passphrase_file;      /* NULL: the keys are not encrypted */
 	const char *pkcs11_module;        /* keys that are pkcs11: URIs (signer/pkcs11.h) */
 	const char *pkcs11_pin_file;
-	const char *tls_key; /* NULL: no TLS_KEY op */
-	const char *user;    /* when root: run as this user; NULL: stay */
-	int seccomp;         /* install the allow-list (refuse if it fails) */
-	int ocsp;            /* generate the OCSP responder key */
+	const char *tls_key;  /* NULL: no TLS_KEY op */
+	const char *user;     /* when root: run as this user; NULL: stay */
+	int seccomp;          /* install the allow-list (refuse if it fails) */
+	int ocsp;             /* an OCSP responder key: ocsp_key, or generated */
+	const char *ocsp_key; /* with ocsp: a key file or pkcs11: URI; NULL: generate */
 };
 
 /*

@@ -282,6 +282,34 @@ static const struct {
     {WITH("\"ocsp\": {\"nonce\": \"yes\"}"), {"nonce"}},
     {WITH("\"ocsp\": {\"noonce\": true}"), {"noonce"}},
     {WITH("\"ocsp\": true"), {"ocsp"}},
+    /*
+     * ocsp.responder_key: a key file or a pkcs11: URI that names one private
+     * key, with a module, and not a CA key (those sign no OCSP responses).
+     */
+    {WITH("\"ocsp\": {\"responder_key\": \"\"}"), {"'ocsp.responder_key': empty path"}},
+    {WITH("\"ocsp\": {\"responder_key\": 5}"), {"responder_key", "string"}},
+    {WITH("\"pkcs11_module\": \"/m.so\", \"ocsp\": {\"responder_key\": "
+          "\"pkcs11:token=t;slot-id=1\"}"),
+     {"'ocsp.responder_key': pkcs11 URI: unknown attribute 'slot-id'"}},
+    {WITH("\"pkcs11_module\": \"/m.so\", \"ocsp\": {\"responder_key\": "
+          "\"pkcs11:token=t;object=o?pin-value=1234\"}"),
+     {"'ocsp.responder_key': pkcs11 URI: a PIN in the URI"}},
+    {WITH("\"pkcs11_module\": \"/m.so\", \"ocsp\": {\"responder_key\": "
+          "\"pkcs11:token=t;object=o;type=cert\"}"),
+     {"'ocsp.responder_key': the URI must name a private key"}},
+    {WITH("\"pkcs11_module\": \"/m.so\", \"ocsp\": {\"responder_key\": "
+          "\"pkcs11:object=o\"}"),
+     {"'ocsp.responder_key': the URI must name the token"}},
+    {WITH("\"pkcs11_module\": \"/m.so\", \"ocsp\": {\"responder_key\": "
+          "\"pkcs11:token=t\"}"),
+     {"'ocsp.responder_key': the URI must name the token", "and the key"}},
+    {WITH("\"ocsp\": {\"responder_key\": \"pkcs11:token=t;object=o\"}"),
+     {"'ocsp.responder_key': a pkcs11: key needs pkcs11_module"}},
+    {WITH("\"ocsp\": {\"responder_key\": \"ca.key\"}"),
+     {"'ocsp.responder_key': is the issuing CA's key (ca_key)", "a key of its own"}},
+    {WITH("\"root_key\": \"pkcs11:token=t;object=r\", \"pkcs11_module\": \"/m.so\", "
+          "\"ocsp\": {\"responder_key\": \"pkcs11:token=t;object=r\"}"),
+     {"'ocsp.responder_key': is the root's key (root_key)"}},
     /* Bad log levels. */
     {WITH("\"log_level\": \"verbose\""), {"'log_level'", "'verbose'"}},
     {WITH("\"log_level\": \"INFO\""), {"'log_level'", "'INFO'"}},
@@ -572,6 +600,35 @@ START_TEST(test_load_ocsp)
 	ck_assert_int_eq(c->ocsp_nonce, 1);
 	ck_assert_uint_eq(c->ocsp_on_demand_per_second, 7);
 	ck_assert_uint_eq(c->ocsp_cache_max, 500);
+	ck_assert_ptr_null(c->ocsp_responder_key); /* generated in memory */
+	mca_conf_free(c);
+}
+END_TEST
+
+/*
+ * ocsp.responder_key: a key file is resolved against the config's
+ * directory, a pkcs11: URI kept as written (with the CA's pkcs11_module, or
+ * the URI's module-path when there is none).
+ */
+START_TEST(test_load_ocsp_responder_key)
+{
+	struct mca_conf *c = load_ok("{" REQ ", \"ocsp\": {\"responder_key\": \"ocsp.key\"}}");
+
+	ck_assert_tmp_path(c->ocsp_responder_key, "ocsp.key");
+	mca_conf_free(c);
+	c = load_ok("{" REQ ", \"ocsp\": {\"responder_key\": \"/etc/mtlsca/ocsp.key\"}}");
+	ck_assert_str_eq(c->ocsp_responder_key, "/etc/mtlsca/ocsp.key");
+	mca_conf_free(c);
+	c = load_ok("{" REQ ", \"pkcs11_module\": \"/usr/lib/softhsm/libsofthsm2.so\","
+	            " \"ocsp\": {\"responder_key\": "
+	            "\"pkcs11:token=hsm;object=mtlsca-ocsp-01;id=%01;type=private\"}}");
+	ck_assert_str_eq(c->ocsp_responder_key,
+	                 "pkcs11:token=hsm;object=mtlsca-ocsp-01;id=%01;type=private");
+	mca_conf_free(c);
+	c = load_ok("{" REQ ", \"ocsp\": {\"responder_key\": "
+	            "\"pkcs11:token=hsm;id=%01?module-path=/usr/lib/m.so\"}}");
+	ck_assert_str_eq(c->ocsp_responder_key,
+	                 "pkcs11:token=hsm;id=%01?module-path=/usr/lib/m.so");
 	mca_conf_free(c);
 }
 END_TEST
@@ -1059,6 +1116,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_load_all_fields);
 	tcase_add_test(tc, test_load_acme);
 	tcase_add_test(tc, test_load_ocsp);
+	tcase_add_test(tc, test_load_ocsp_responder_key);
 	tcase_add_test(tc, test_load_acme_deny_default_and_empty);
 	tcase_add_test(tc, test_load_urls_follow_public_url);
 	tcase_add_test(tc, test_load_public_url_from_ipv6_listener);

@@ -17,6 +17,8 @@
  *    served, a ResponseData for the CA's certificates with its responderID
  *    is signed and verifies; the responder key signs no certificate, the
  *    CA key no OCSP response, a ResponseData naming another key is refused.
+ *  - the OCSP responder key from a file (ocsp.responder_key): served as
+ *    such; a readable, a missing file and the CA's own key refused.
  *  - the process gone (SIGKILL): MCA_ERR_SIGNER, the channel down.
  *  - throughput of one mutexed channel (printed).
  */
@@ -525,6 +527,103 @@ START_TEST(throughput)
 }
 END_TEST
 
+/* The process side of ocsp_responder_key's channel, in a thread (no jail). */
+static int thread_fd = -1;
+
+static void *
+serve_thread(void *arg)
+{
+	struct mca_signerproc *p = arg;
+	int fd = thread_fd;
+
+	mca_signerproc_serve(p, &fd, 1);
+	return NULL;
+}
+
+/*
+ * ocsp_key (ocsp.responder_key): a key file is opened instead of a
+ * generated key, and it is the key served as MCA_SIGKEY_OCSP; refused,
+ * each with its message: a file others may read, a missing file, the CA's
+ * own key (the CA key signs no OCSP responses).
+ */
+START_TEST(ocsp_responder_key)
+{
+	static const struct {
+		const char *file; /* in dir */
+		mode_t mode;      /* 0: the file is not made */
+		int ca_key;       /* the CA's key under that name */
+		mca_rc rc;
+		const char *msg; /* %s: the path */
+	} cases[] = {
+	    {"ocsp.key", 0600, 0, MCA_OK, NULL},
+	    {"ocsp-644.key", 0644, 0, MCA_ERR_CONFIG,
+	     "ocsp.responder_key: %s: group or others may read it: run 'chmod 600 %s'"},
+	    {"nope.key", 0, 0, MCA_ERR_IO, "ocsp.responder_key: %s"},
+	    {"ca-copy.key", 0600, 1, MCA_ERR_CONFIG,
+	     "ocsp.responder_key: is a CA key; the responder needs a key of its own (CA keys "
+	     "sign no OCSP responses)"},
+	};
+	struct lca r;
+	struct mca_signerproc_conf c;
+	struct mca_signerproc *p = NULL;
+	struct mca_signer_chan *ch = NULL;
+	struct mca_signer *os = NULL;
+	struct mca_error err = {0};
+	char path[400], want[1000], tail[1000], *at, *pem = NULL;
+	pthread_t th;
+	size_t i;
+	int sv[2];
+
+	lca_make(&r, "Responder");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, cases[i].file);
+		if (cases[i].mode != 0) {
+			ck_assert_int_eq(
+			    mca_key_to_pem(cases[i].ca_key ? ca.key : r.key, &pem, &err), MCA_OK);
+			write_file(path, pem);
+			mca_free_secret(pem);
+			ck_assert_int_eq(chmod(path, cases[i].mode), 0);
+		}
+		memset(&c, 0, sizeof(c));
+		c.ca_key = key_path;
+		c.ca_cert = cert_path;
+		c.ocsp = 1;
+		c.ocsp_key = path;
+		mca_error_clear(&err);
+		ck_assert_int_eq(mca_signerproc_open(&c, &p, &err), cases[i].rc);
+		if (cases[i].rc != MCA_OK) {
+			ck_assert_ptr_null(p);
+			/* the path where the message has %s: twice at most */
+			snprintf(want, sizeof(want), "%s", cases[i].msg);
+			while ((at = strstr(want, "%s")) != NULL) {
+				snprintf(tail, sizeof(tail), "%s", at + 2);
+				snprintf(at, sizeof(want) - (size_t)(at - want), "%s%s", path,
+				         tail);
+			}
+			ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%zu: got '%s'", i,
+			              err.msg);
+			continue;
+		}
+		/* served as the OCSP key: its public key is the file's */
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		thread_fd = sv[1];
+		ck_assert_int_eq(pthread_create(&th, NULL, serve_thread, p), 0);
+		ck_assert_int_eq(mca_signer_chan_new(sv[0], &ch, &err), MCA_OK);
+		ck_assert_msg(mca_signer_client_new(ch, MCA_SIGKEY_OCSP, NULL, NULL, &os, &err) ==
+		                  MCA_OK,
+		              "%s", err.msg);
+		ck_assert_int_eq(EVP_PKEY_eq(mca_signer_pubkey(os), r.key), 1);
+		ck_assert_msg(mca_signer_probe(os, &err) == MCA_OK, "%s", err.msg);
+		mca_signer_free(os);
+		mca_signer_chan_free(ch); /* closes sv[0]: the thread's serve ends */
+		pthread_join(th, NULL);
+		mca_signerproc_free(p);
+		p = NULL;
+	}
+	lca_free(&r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -538,6 +637,7 @@ main(void)
 	tcase_add_test(tc, signs_and_refuses);
 	tcase_add_test(tc, keys);
 	tcase_add_test(tc, ocsp_key);
+	tcase_add_test(tc, ocsp_responder_key);
 	tcase_add_test(tc, malformed_frames);
 	tcase_add_test(tc, process_gone);
 	tcase_add_test(tc, pipelined);
