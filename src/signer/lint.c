@@ -219,12 +219,13 @@ out:
 static int
 exts_ok(const unsigned char *p, size_t len)
 {
-	const unsigned char *end = p + len, *v, *q, *qe, *x;
+	const unsigned char *end, *v, *q, *qe, *x;
 	size_t n, m;
 	unsigned tag;
 
 	if (len == 0)
 		return 0;
+	end = p + len;
 	while (p < end) {
 		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
 			return 0;
@@ -250,11 +251,15 @@ exts_ok(const unsigned char *p, size_t len)
 static long
 entries_bad(const unsigned char *p, size_t len)
 {
-	const unsigned char *end = p + len, *v, *q, *qe, *x;
+	const unsigned char *end, *v, *q, *qe, *x;
 	size_t n, m;
 	unsigned tag;
 	long i;
 
+	/* No entries: p may be NULL (a CRL without revokedCertificates). */
+	if (len == 0)
+		return -1;
+	end = p + len;
 	for (i = 0; p < end; i++) {
 		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
 			return i;
