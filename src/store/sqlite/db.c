@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <openssl/x509.h>
 
 #include "common/embedded.h"
@@ -17,6 +18,9 @@
 #include "pki/crl.h"
 #include "policy/names.h"
 #include "store/sqlite/sqlite.h"
+
+/* The WAL size below which closing leaves it as it is (sq_close). */
+#define MCA_SQ_WAL_KEEP (128L << 20)
 
 static const char sql_ping[] = "SELECT count(*) FROM sqlite_schema";
 static const char sql_begin[] = "BEGIN IMMEDIATE";
@@ -298,12 +302,24 @@ static void
 sq_close(void *impl)
 {
 	struct mca_sq *c = impl;
+	struct stat sb;
+	char *wal = NULL;
 	size_t i;
 
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->n_stmt; i++)
 		sqlite3_finalize(c->stmt[i].stmt);
+	/*
+	 * The last connection to close checkpoints (SQLite's default), but
+	 * not while the WAL is below MCA_SQ_WAL_KEEP: a CLI publication of a
+	 * large CRL then returns after its commit, and every few of them pay
+	 * the copy into the database file (the next opener reads the WAL).
+	 */
+	if (c->path != NULL && asprintf(&wal, "%s-wal", c->path) >= 0 && stat(wal, &sb) == 0 &&
+	    sb.st_size < MCA_SQ_WAL_KEEP)
+		sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	free(wal);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -313,6 +329,18 @@ static mca_rc
 sq_ping(void *impl, struct mca_error *err)
 {
 	return run(impl, sql_ping, err);
+}
+
+/* mca_store_checkpoint: passive (waits for nobody), the WAL restarts when every frame is in. */
+static mca_rc
+sq_checkpoint(void *impl, struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return MCA_OK;
+	return mca_error_set(err, MCA_ERR_DB, "%s: checkpoint: %s", c->path, sqlite3_errmsg(c->db));
 }
 
 static int64_t
@@ -391,6 +419,7 @@ static const struct mca_store_ops sqlite_ops = {
     .ping = sq_ping,
     .count = sq_count,
     .lock_wait = sq_lock_wait,
+    .checkpoint = sq_checkpoint,
     .in_txn = sq_in_txn,
     .begin = sq_begin,
     .commit = sq_commit,
@@ -490,6 +519,13 @@ sq_open(const char *path, int create, const char *sync, struct mca_sq **out, str
 	    (rc = exec_sql(c, pragma, err)) != MCA_OK ||
 	    (rc = exec_sql(c, "PRAGMA foreign_keys = ON", err)) != MCA_OK)
 		goto fail;
+	/*
+	 * No checkpoint inside a commit: a commit that logs a large CRL would
+	 * otherwise copy it into the database file and fsync that too, on the
+	 * request that committed it.  mca_store_checkpoint does it (mtlscad's
+	 * tick), and so does the close of the last connection.
+	 */
+	sqlite3_wal_autocheckpoint(c->db, 0);
 	if ((rc = register_functions(c, err)) != MCA_OK || (rc = migrate(c, err)) != MCA_OK)
 		goto fail;
 	*out = c;
