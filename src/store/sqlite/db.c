@@ -19,8 +19,26 @@
 #include "policy/names.h"
 #include "store/sqlite/sqlite.h"
 
-/* The WAL size below which closing leaves it as it is (sq_close). */
-#define MCA_SQ_WAL_KEEP (128L << 20)
+/*
+ * Closing leaves the WAL as it is (sq_close) when this connection made it
+ * grow by MCA_SQ_WAL_GREW or more and it stays below MCA_SQ_WAL_KEEP.
+ */
+#define MCA_SQ_WAL_GREW (4LL << 20)
+#define MCA_SQ_WAL_KEEP (128LL << 20)
+
+/* The size of the WAL of `path` now, 0 when there is none. */
+static long long
+wal_size(const char *path)
+{
+	struct stat sb;
+	char *wal = NULL;
+	long long n = 0;
+
+	if (path != NULL && asprintf(&wal, "%s-wal", path) >= 0 && stat(wal, &sb) == 0)
+		n = (long long)sb.st_size;
+	free(wal);
+	return n;
+}
 
 static const char sql_ping[] = "SELECT count(*) FROM sqlite_schema";
 static const char sql_begin[] = "BEGIN IMMEDIATE";
@@ -302,8 +320,7 @@ static void
 sq_close(void *impl)
 {
 	struct mca_sq *c = impl;
-	struct stat sb;
-	char *wal = NULL;
+	long long now;
 	size_t i;
 
 	if (c == NULL)
@@ -312,14 +329,13 @@ sq_close(void *impl)
 		sqlite3_finalize(c->stmt[i].stmt);
 	/*
 	 * The last connection to close checkpoints (SQLite's default), but
-	 * not while the WAL is below MCA_SQ_WAL_KEEP: a CLI publication of a
-	 * large CRL then returns after its commit, and every few of them pay
-	 * the copy into the database file (the next opener reads the WAL).
+	 * not after it committed a large CRL itself while the WAL stays below
+	 * MCA_SQ_WAL_KEEP: a CLI publication of a million entries returns
+	 * after its commit; the next close (or mtlscad's tick) copies it.
 	 */
-	if (c->path != NULL && asprintf(&wal, "%s-wal", c->path) >= 0 && stat(wal, &sb) == 0 &&
-	    sb.st_size < MCA_SQ_WAL_KEEP)
+	now = wal_size(c->path);
+	if (c->db != NULL && now - c->wal_at_open >= MCA_SQ_WAL_GREW && now < MCA_SQ_WAL_KEEP)
 		sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	free(wal);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -526,6 +542,7 @@ sq_open(const char *path, int create, const char *sync, struct mca_sq **out, str
 	 * tick), and so does the close of the last connection.
 	 */
 	sqlite3_wal_autocheckpoint(c->db, 0);
+	c->wal_at_open = wal_size(c->path);
 	if ((rc = register_functions(c, err)) != MCA_OK || (rc = migrate(c, err)) != MCA_OK)
 		goto fail;
 	*out = c;
