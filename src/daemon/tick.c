@@ -111,6 +111,9 @@ mca_tick(struct mca_server *srv)
 	if (srv->ocsp != NULL &&
 	    mca_ocsp_tick(srv->ocsp, st, (int64_t)srv->signer_pid, &err) != MCA_OK)
 		mca_log(MCA_LOG_ERR, "OCSP responder certificate: %s", err.msg);
+	/* Commits leave the WAL to here (mca_store_checkpoint): off the request path. */
+	if (mca_store_checkpoint(st, &err) != MCA_OK)
+		mca_log(MCA_LOG_ERR, "database: %s", err.msg);
 	if (now - srv->last_purge >= 3600) {
 		int64_t gone = 0;
 

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "common/util.h"
 #include "pki/keys.h"
@@ -59,6 +61,54 @@ out:
 	return rc;
 }
 
+static const char *
+local_digest_name(void *impl)
+{
+	return ((struct local *)impl)->md;
+}
+
+/* What local_sign makes, over a digest made with s->md (EVP_PKEY_sign with that md). */
+static mca_rc
+local_sign_digest(void *impl, const unsigned char *dgst, size_t dgst_len, unsigned char **sig,
+                  size_t *sig_len, struct mca_error *err)
+{
+	struct local *s = impl;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_MD *md = NULL;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	mca_rc rc = MCA_ERR_CRYPTO;
+
+	*sig = NULL;
+	if (s->md == NULL || (md = EVP_MD_fetch(NULL, s->md, NULL)) == NULL ||
+	    dgst_len != (size_t)EVP_MD_get_size(md) ||
+	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, s->key, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(ctx) != 1 || EVP_PKEY_CTX_set_signature_md(ctx, md) != 1 ||
+	    (EVP_PKEY_is_a(s->key, "RSA") &&
+	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) ||
+	    EVP_PKEY_sign(ctx, NULL, &len, dgst, dgst_len) != 1) {
+		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "signing a digest");
+		goto out;
+	}
+	if ((buf = malloc(len)) == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_PKEY_sign(ctx, buf, &len, dgst, dgst_len) != 1) {
+		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "signing a digest");
+		goto out;
+	}
+	*sig = buf;
+	*sig_len = len;
+	buf = NULL;
+	rc = MCA_OK;
+out:
+	free(buf);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_MD_free(md);
+	return rc;
+}
+
 static EVP_PKEY *
 local_pubkey(void *impl)
 {
@@ -81,6 +131,8 @@ static const struct mca_signer_ops local_ops = {
     .sign = local_sign,
     .pubkey = local_pubkey,
     .free = local_free,
+    .digest_name = local_digest_name,
+    .sign_digest = local_sign_digest,
 };
 
 mca_rc

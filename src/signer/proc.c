@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <seccomp.h>
@@ -159,7 +160,7 @@ struct key {
 	X509 *cert;
 	struct mca_lint_ca lint;
 	int64_t last_crl; /* the last CRL number signed; 0: none since start */
-	unsigned char last_crl_hash[SHA256_DIGEST_LENGTH]; /* of its TBS */
+	unsigned char last_crl_hash[EVP_MAX_MD_SIZE]; /* of its TBS, zero-padded */
 };
 
 struct mca_signerproc {
@@ -460,7 +461,9 @@ handle(struct mca_signerproc *p, int fd, unsigned op, const unsigned char *pl, s
 	struct key *k = NULL;
 	unsigned char *out = NULL;
 	size_t out_len = 0;
-	unsigned char hash[SHA256_DIGEST_LENGTH];
+	unsigned char hash[EVP_MAX_MD_SIZE];
+	const char *md = NULL;
+	size_t hash_len = 0;
 	int64_t number = 0;
 	int len_i, ok, same;
 	mca_rc rc;
@@ -533,13 +536,24 @@ handle(struct mca_signerproc *p, int fd, unsigned op, const unsigned char *pl, s
 		 * transaction that is rerun after a conflict builds the same
 		 * bytes): the same statement, no new number.
 		 */
-		SHA256(pl + 1, len - 1, hash);
+		/*
+		 * Hashed once: with the digest the key signs with, that digest is
+		 * signed as it is (a million-entry TBS is 42 MB); else SHA-256.
+		 */
+		memset(hash, 0, sizeof(hash));
+		md = mca_signer_digest_name(k->signer);
+		if (md == NULL || !EVP_Q_digest(NULL, md, NULL, pl + 1, len - 1, hash, &hash_len)) {
+			md = NULL;
+			SHA256(pl + 1, len - 1, hash);
+		}
 		same = k->last_crl > 0 && memcmp(hash, k->last_crl_hash, sizeof(hash)) == 0;
 		rc = mca_lint_crl(&k->lint, pl + 1, len - 1, same ? k->last_crl - 1 : k->last_crl,
 		                  &number, &e);
 		if (rc == MCA_OK)
-			rc = mca_signer_sign(k->signer, MCA_SIGN_CRL, pl + 1, len - 1, &out,
-			                     &out_len, &e);
+			rc = md != NULL ? mca_signer_sign_digest(k->signer, hash, hash_len, &out,
+			                                         &out_len, &e)
+			                : mca_signer_sign(k->signer, MCA_SIGN_CRL, pl + 1, len - 1,
+			                                  &out, &out_len, &e);
 		if (rc == MCA_OK) {
 			k->last_crl = number;
 			memcpy(k->last_crl_hash, hash, sizeof(hash));

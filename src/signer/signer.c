@@ -123,6 +123,26 @@ mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned ch
 	return s->ops->sign(s->impl, kind, tbs, tbs_len, sig, sig_len, err);
 }
 
+const char *
+mca_signer_digest_name(const struct mca_signer *s)
+{
+	return s->ops->digest_name != NULL && s->ops->sign_digest != NULL
+	           ? s->ops->digest_name(s->impl)
+	           : NULL;
+}
+
+mca_rc
+mca_signer_sign_digest(struct mca_signer *s, const unsigned char *dgst, size_t dgst_len,
+                       unsigned char **sig, size_t *sig_len, struct mca_error *err)
+{
+	*sig = NULL;
+	*sig_len = 0;
+	if (mca_signer_digest_name(s) == NULL)
+		return mca_error_set(err, MCA_ERR_INTERNAL, "the %s signer signs no digest",
+		                     s->ops->name);
+	return s->ops->sign_digest(s->impl, dgst, dgst_len, sig, sig_len, err);
+}
+
 mca_rc
 mca_signer_sign_probe(struct mca_signer *s, unsigned char **sig, size_t *sig_len,
                       struct mca_error *err)

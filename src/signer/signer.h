@@ -54,6 +54,14 @@ struct mca_signer_ops {
 	/* The public key, borrowed, valid while the signer lives. */
 	EVP_PKEY *(*pubkey)(void *impl);
 	void (*free)(void *impl);
+	/*
+	 * Optional (NULL: not offered): the digest name sign hashes with, and
+	 * a signature over a digest made with it elsewhere, the same bytes
+	 * sign would give for the message hashed.
+	 */
+	const char *(*digest_name)(void *impl);
+	mca_rc (*sign_digest)(void *impl, const unsigned char *dgst, size_t dgst_len,
+	                      unsigned char **sig, size_t *sig_len, struct mca_error *err);
 };
 
 struct mca_signer;
@@ -104,6 +112,16 @@ const unsigned char *mca_signer_algor_der(const struct mca_signer *s, size_t *le
 /* Sign `tbs` of `kind` (not MCA_SIGN_PROBE); *sig is malloc'd and owned by the caller. */
 mca_rc mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
                        size_t tbs_len, unsigned char **sig, size_t *sig_len, struct mca_error *err);
+
+/*
+ * The digest `s` signs with ("SHA256", "SHA384"), NULL when it cannot
+ * sign a digest made by its caller (Ed25519, PKCS#11, the signer process).
+ * mca_signer_sign_digest: the signature over such a digest (the caller
+ * hashed the message once for its own use too); *sig is malloc'd.
+ */
+const char *mca_signer_digest_name(const struct mca_signer *s);
+mca_rc mca_signer_sign_digest(struct mca_signer *s, const unsigned char *dgst, size_t dgst_len,
+                              unsigned char **sig, size_t *sig_len, struct mca_error *err);
 
 /* Sign MCA_SIGNER_PROBE_MSG (kind MCA_SIGN_PROBE); *sig is malloc'd. */
 mca_rc mca_signer_sign_probe(struct mca_signer *s, unsigned char **sig, size_t *sig_len,

@@ -55,6 +55,11 @@ struct mca_store_ops {
 	int64_t (*count)(void *impl, const char *table);
 	/* How long a write waits for another writer's lock before a conflict. */
 	void (*lock_wait)(void *impl, int ms);
+	/*
+	 * Copy what commits logged into the database proper (SQLite: a passive
+	 * WAL checkpoint; commits never do it themselves).  NULL: nothing to do.
+	 */
+	mca_rc (*checkpoint)(void *impl, struct mca_error *err);
 
 	/*
 	 * Transactions.  begin takes the write lock at once (or the backend's

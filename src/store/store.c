@@ -57,6 +57,14 @@ mca_store_lock_wait(struct mca_store *st, int ms)
 	OPS(st)->lock_wait(IMPL(st), ms);
 }
 
+mca_rc
+mca_store_checkpoint(struct mca_store *st, struct mca_error *err)
+{
+	if (OPS(st)->checkpoint == NULL)
+		return MCA_OK;
+	return OPS(st)->checkpoint(IMPL(st), err);
+}
+
 /* ---- the backend registry ------------------------------------------------ */
 
 /* Backends built in, by the prefix of the `database` string that names them. */

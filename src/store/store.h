@@ -73,6 +73,18 @@ void mca_store_close(struct mca_store *st);
 /* The schema version recorded in the database; -1 when unreadable. */
 int mca_store_schema_version(struct mca_store *st);
 
+/*
+ * Copy what earlier commits logged into the database file (SQLite: a
+ * passive WAL checkpoint, which waits for no reader and no writer;
+ * PostgreSQL: nothing).  Commits never checkpoint themselves, so that a
+ * large row (a CRL of a million entries) costs its commit one write and
+ * one fsync of the log, not a second copy on the same request: mtlscad's
+ * tick calls this, and SQLite checkpoints when the last connection to the
+ * file closes (the CLI without a daemon).  Committed data is durable
+ * either way (doc/durability.md).
+ */
+mca_rc mca_store_checkpoint(struct mca_store *st, struct mca_error *err);
+
 /* Whether the database answers queries: health checks. */
 mca_rc mca_store_ping(struct mca_store *st, struct mca_error *err);
 

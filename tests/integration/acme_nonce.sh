@@ -44,13 +44,15 @@ py() {
 	[ "$_rc" -eq 0 ] || fail "acme_nonce.py $1 exited $_rc"
 }
 
-# db_state: the database's page count and its files' sizes and hashes (not -shm,
-# which readers touch)
+# db_state: the database's page count, a hash of its content and the WAL's
+# size and hash (a commit adds frames to it, or restarts it with a new salt).
+# Not the main file's bytes: mtlscad's tick checkpoints what was committed
+# before (mca_store_checkpoint), which changes the file but not what it holds.
+# Not -shm, which readers touch.
 db_state() {
 	echo "pages $(sqlite3 "$db" 'PRAGMA page_count')"
-	for f in "$db" "$db-wal"; do
-		[ -e "$f" ] && echo "$(stat -c %s "$f") $(sha256sum <"$f" | cut -c1-64) ${f##*/}"
-	done
+	echo "content $(sqlite3 "$db" .dump | sha256sum | cut -c1-64)"
+	[ -e "$db-wal" ] && echo "$(stat -c %s "$db-wal") $(sha256sum <"$db-wal" | cut -c1-64) wal"
 	return 0
 }
 

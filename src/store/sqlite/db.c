@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <openssl/x509.h>
 
 #include "common/embedded.h"
@@ -17,6 +18,27 @@
 #include "pki/crl.h"
 #include "policy/names.h"
 #include "store/sqlite/sqlite.h"
+
+/*
+ * Closing leaves the WAL as it is (sq_close) when this connection made it
+ * grow by MCA_SQ_WAL_GREW or more and it stays below MCA_SQ_WAL_KEEP.
+ */
+#define MCA_SQ_WAL_GREW (4LL << 20)
+#define MCA_SQ_WAL_KEEP (128LL << 20)
+
+/* The size of the WAL of `path` now, 0 when there is none. */
+static long long
+wal_size(const char *path)
+{
+	struct stat sb;
+	char *wal = NULL;
+	long long n = 0;
+
+	if (path != NULL && asprintf(&wal, "%s-wal", path) >= 0 && stat(wal, &sb) == 0)
+		n = (long long)sb.st_size;
+	free(wal);
+	return n;
+}
 
 static const char sql_ping[] = "SELECT count(*) FROM sqlite_schema";
 static const char sql_begin[] = "BEGIN IMMEDIATE";
@@ -298,12 +320,22 @@ static void
 sq_close(void *impl)
 {
 	struct mca_sq *c = impl;
+	long long now;
 	size_t i;
 
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->n_stmt; i++)
 		sqlite3_finalize(c->stmt[i].stmt);
+	/*
+	 * The last connection to close checkpoints (SQLite's default), but
+	 * not after it committed a large CRL itself while the WAL stays below
+	 * MCA_SQ_WAL_KEEP: a CLI publication of a million entries returns
+	 * after its commit; the next close (or mtlscad's tick) copies it.
+	 */
+	now = wal_size(c->path);
+	if (c->db != NULL && now - c->wal_at_open >= MCA_SQ_WAL_GREW && now < MCA_SQ_WAL_KEEP)
+		sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -313,6 +345,18 @@ static mca_rc
 sq_ping(void *impl, struct mca_error *err)
 {
 	return run(impl, sql_ping, err);
+}
+
+/* mca_store_checkpoint: passive (waits for nobody), the WAL restarts when every frame is in. */
+static mca_rc
+sq_checkpoint(void *impl, struct mca_error *err)
+{
+	struct mca_sq *c = impl;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return MCA_OK;
+	return mca_error_set(err, MCA_ERR_DB, "%s: checkpoint: %s", c->path, sqlite3_errmsg(c->db));
 }
 
 static int64_t
@@ -391,6 +435,7 @@ static const struct mca_store_ops sqlite_ops = {
     .ping = sq_ping,
     .count = sq_count,
     .lock_wait = sq_lock_wait,
+    .checkpoint = sq_checkpoint,
     .in_txn = sq_in_txn,
     .begin = sq_begin,
     .commit = sq_commit,
@@ -490,6 +535,14 @@ sq_open(const char *path, int create, const char *sync, struct mca_sq **out, str
 	    (rc = exec_sql(c, pragma, err)) != MCA_OK ||
 	    (rc = exec_sql(c, "PRAGMA foreign_keys = ON", err)) != MCA_OK)
 		goto fail;
+	/*
+	 * No checkpoint inside a commit: a commit that logs a large CRL would
+	 * otherwise copy it into the database file and fsync that too, on the
+	 * request that committed it.  mca_store_checkpoint does it (mtlscad's
+	 * tick), and so does the close of the last connection.
+	 */
+	sqlite3_wal_autocheckpoint(c->db, 0);
+	c->wal_at_open = wal_size(c->path);
 	if ((rc = register_functions(c, err)) != MCA_OK || (rc = migrate(c, err)) != MCA_OK)
 		goto fail;
 	*out = c;

@@ -25,6 +25,7 @@ struct mca_sq {
 	} stmt[MCA_SQ_STMT_MAX];
 	size_t n_stmt;
 	char *path;
+	long long wal_at_open; /* the WAL's size when this connection opened (sq_close) */
 };
 
 /*

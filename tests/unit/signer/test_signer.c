@@ -97,6 +97,39 @@ START_TEST(local_key_types)
 	ck_assert_int_ne(EVP_DigestVerify(ctx, sig, sig_len, tbs, sizeof(tbs) - 1), 1);
 	EVP_MD_CTX_free(ctx);
 	free(sig);
+	sig = NULL;
+
+	/*
+	 * A digest made by the caller (the signer process hashes a CRL once):
+	 * the signature verifies over the message, as sign's does; a digest of
+	 * the wrong length is refused; Ed25519 signs no digest.
+	 */
+	if (keys[_i].md == NULL) {
+		ck_assert_ptr_null(mca_signer_digest_name(s));
+		ck_assert_int_eq(mca_signer_sign_digest(s, tbs, 32, &sig, &sig_len, &err),
+		                 MCA_ERR_INTERNAL);
+		ck_assert_ptr_nonnull(strstr(err.msg, "signs no digest"));
+	} else {
+		unsigned char dg[EVP_MAX_MD_SIZE];
+		size_t dg_len = 0;
+
+		ck_assert_str_eq(mca_signer_digest_name(s), keys[_i].md);
+		ck_assert_int_eq(
+		    EVP_Q_digest(NULL, keys[_i].md, NULL, tbs, sizeof(tbs), dg, &dg_len), 1);
+		ck_assert_int_eq(mca_signer_sign_digest(s, dg, dg_len, &sig, &sig_len, &err),
+		                 MCA_OK);
+		ctx = EVP_MD_CTX_new();
+		ck_assert_int_eq(
+		    EVP_DigestVerifyInit_ex(ctx, NULL, keys[_i].md, NULL, NULL, k, NULL), 1);
+		ck_assert_int_eq(EVP_DigestVerify(ctx, sig, sig_len, tbs, sizeof(tbs)), 1);
+		EVP_MD_CTX_free(ctx);
+		free(sig);
+		sig = NULL;
+		ck_assert_int_eq(mca_signer_sign_digest(s, dg, dg_len - 1, &sig, &sig_len, &err),
+		                 MCA_ERR_CRYPTO);
+		ck_assert_ptr_null(sig);
+		ck_assert_ptr_nonnull(strstr(err.msg, "signing a digest"));
+	}
 	mca_signer_free(s);
 	EVP_PKEY_free(k);
 }
@@ -207,6 +240,8 @@ START_TEST(foreign_backend)
 
 	ck_assert_msg(mca_signer_create(&fake_ops, f, &s, &err) == MCA_OK, "%s", err.msg);
 	ck_assert_str_eq(mca_signer_backend(s), "fake");
+	/* a backend without digest_name/sign_digest signs no digest: callers hash for sign */
+	ck_assert_ptr_null(mca_signer_digest_name(s));
 	x = unsigned_cert(f->key);
 	ck_assert_int_eq(mca_signer_sign_cert(s, &x, &err), MCA_OK);
 	ck_assert_int_eq(f->signs, 1);

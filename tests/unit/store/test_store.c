@@ -452,6 +452,58 @@ START_TEST(test_pragmas)
 }
 END_TEST
 
+/* The size of file `path` (0 when absent). */
+static off_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : 0;
+}
+
+/*
+ * A commit only logs: a 6 MB CRL (1,500 pages, past SQLite's default
+ * autocheckpoint of 1,000) stays in the WAL, the database file does not
+ * grow, until mca_store_checkpoint copies it in (mtlscad's tick); closing
+ * after that commit (the WAL grew by 4 MB or more, and is below 128 MB)
+ * leaves it, and a new connection reads it all.
+ */
+START_TEST(test_checkpoint_deferred)
+{
+	enum { BIG = 6 << 20 };
+	struct mca_error err = {0};
+	struct mca_store *st = store_open();
+	struct mca_crl_rec rec = {0};
+	unsigned char *der = malloc(BIG);
+	char wal[4200];
+	off_t before;
+
+	ck_assert_ptr_nonnull(der);
+	memset(der, 0x5a, BIG);
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	ck_assert_int_eq(mca_store_checkpoint(st, &err), MCA_OK);
+	before = file_size(db_path);
+	ck_assert_int_eq(mca_store_crl_insert(st, "ca", 1, 100, 200, der, BIG, &err), MCA_OK);
+	ck_assert_int_ge(file_size(wal), BIG);
+	ck_assert_int_lt(file_size(db_path), before + (1 << 20));
+	ck_assert_int_eq(mca_store_checkpoint(st, &err), MCA_OK);
+	ck_assert_int_ge(file_size(db_path), BIG);
+	mca_store_close(st);
+	ck_assert_int_ge(file_size(wal), BIG);
+	ck_assert_int_eq(mca_store_open(db_path, 0, &st, &err), MCA_OK);
+	ck_assert_int_eq(mca_store_crl_latest(st, "ca", &rec, &err), MCA_OK);
+	ck_assert_uint_eq(rec.der_len, BIG);
+	ck_assert_int_eq(memcmp(rec.der, der, BIG), 0);
+	free(rec.der);
+	/* a connection that grew the WAL little checkpoints as it closes last: the WAL goes */
+	insert_cert(st, "1a2b", ISSUER, 1800000000);
+	mca_store_close(st);
+	ck_assert_int_eq(file_size(wal), 0);
+	ck_assert_int_ge(file_size(db_path), BIG);
+	free(der);
+}
+END_TEST
+
 /* ---- certificates and audit ------------------------------------------- */
 
 /* Every field written by cert_insert reads back identically from cert_get. */
@@ -1166,6 +1218,7 @@ store_suite(void)
 		tcase_add_test(tc, test_open_not_a_database);
 		tcase_add_test(tc, test_open_migration_failure);
 		tcase_add_test(tc, test_pragmas);
+		tcase_add_test(tc, test_checkpoint_deferred);
 	} else {
 		tcase_add_test(tc, test_pg_newer_schema);
 		tcase_add_test(tc, test_pg_no_schema);
