@@ -21,8 +21,8 @@
 #define MCA_KU_CRL_SIGN          (1u << 6)
 
 /* Extended key usage bits. */
-#define MCA_EKU_SERVER_AUTH (1u << 0)
-#define MCA_EKU_CLIENT_AUTH (1u << 1)
+#define MCA_EKU_SERVER_AUTH  (1u << 0)
+#define MCA_EKU_CLIENT_AUTH  (1u << 1)
 #define MCA_EKU_OCSP_SIGNING (1u << 2)
 
 #define MCA_CERTGEN_MAX_POLICIES 4

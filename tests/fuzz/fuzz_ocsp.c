@@ -88,21 +88,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strspn(req.ids[i].serial, "0123456789abcdef") != sl)
 			fz_fail("serial '%s' is not canonical", req.ids[i].serial);
 	}
-	if (req.nonce != NULL && (req.nonce < data || req.nonce_len < 1 ||
-	                          req.nonce_len > MCA_OCSP_NONCE_MAX + 2 ||
-	                          req.nonce + req.nonce_len > data + size))
+	if (req.nonce != NULL &&
+	    (req.nonce < data || req.nonce_len < 1 || req.nonce_len > MCA_OCSP_NONCE_MAX + 2 ||
+	     req.nonce + req.nonce_len > data + size))
 		fz_fail("nonce of %zu octets outside the input or its bound", req.nonce_len);
 	/* OpenSSL, when it reads the same request, sees the same certificates */
 	p = data;
 	oreq = d2i_OCSP_REQUEST(NULL, &p, (long)size);
 	if (oreq != NULL && p == data + size) {
 		if ((size_t)OCSP_request_onereq_count(oreq) != req.n)
-			fz_fail("OpenSSL reads %d requests, we %zu", OCSP_request_onereq_count(oreq),
-			        req.n);
+			fz_fail("OpenSSL reads %d requests, we %zu",
+			        OCSP_request_onereq_count(oreq), req.n);
 		for (i = 0; i < req.n; i++) {
-			serial_hex(OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, (int)i)), hex);
+			serial_hex(OCSP_onereq_get0_id(OCSP_request_onereq_get0(oreq, (int)i)),
+			           hex);
 			if (strcmp(hex, req.ids[i].serial) != 0)
-				fz_fail("serial %zu: OpenSSL '%s', we '%s'", i, hex, req.ids[i].serial);
+				fz_fail("serial %zu: OpenSSL '%s', we '%s'", i, hex,
+				        req.ids[i].serial);
 		}
 	}
 	OCSP_REQUEST_free(oreq);

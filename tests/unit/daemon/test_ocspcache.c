@@ -231,7 +231,7 @@ check_answer(const struct mca_ocsp_answer *a, int rstatus, X509 **certs, X509 *i
 	OCSP_BASICRESP *bs;
 	OCSP_CERTID *id;
 	X509_STORE *trust;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	int status = -1, reason = -1;
 	ASN1_GENERALIZEDTIME *rev = NULL, *tu = NULL, *nu = NULL;
 
