@@ -30,7 +30,7 @@ for c in 1 2 3 4 5 6 7 8; do
 	T_PIDS="$T_PIDS $!"
 done
 i=0
-while [ "$(sqlite3 "$d/mtlsca.db" "select count(*) from certificates where profile = 'private'")" -lt 20 ]; do
+while [ "$(sqlite3 "$d/mtlsca.db" "select count(*) from certificates where profile = 'private'")" -lt 30 ]; do
 	i=$((i + 1))
 	[ $i -lt 200 ] || fail "issuance did not get going"
 	sleep 0.05
@@ -44,7 +44,9 @@ wait
 received=$(for f in "$T_DIR"/r.*; do jq -r '.serial // empty' "$f" 2>/dev/null || true; done |
 	sort -u)
 n=$(echo "$received" | grep -c . || true)
-[ "$n" -ge 20 ] || fail "clients received at least 20 certificates ($n)"
+# A certificate is committed before its reply is sent, so the kill may cut
+# replies of committed ones: fewer received than recorded is expected.
+[ "$n" -ge 10 ] || fail "clients received at least 10 certificates ($n)"
 ok "clients received $n certificates before the kill"
 eq "integrity_check after the kill" "$(sqlite3 "$d/mtlsca.db" "PRAGMA integrity_check")" ok
 missing=0

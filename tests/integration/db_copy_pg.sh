@@ -26,8 +26,11 @@ jq '.crl.shards = 2' "$conf" >"$T_DIR/conf" && cp "$T_DIR/conf" "$conf"
 check "mtlsca crl publishes the two shards" "$MTLSCA" -c "$conf" crl
 
 # ---- populate: certificates (two revoked), tokens, validations, ACME rows ----------
+# Five or more, until both shards have one (the shard is the random serial mod 2).
 i=1
-while [ $i -le 5 ]; do
+while [ $i -le 5 ] ||
+	[ "$(sq "SELECT count(DISTINCT crl_shard) FROM certificates WHERE profile = 'private'")" -lt 2 ]; do
+	[ $i -le 40 ] || fail "40 certificates and all in one shard"
 	"$OPENSSL" req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 		-keyout "$T_DIR/k$i.key" -subj "/CN=h$i.example.internal" \
 		-addext "subjectAltName=DNS:h$i.example.internal" -out "$T_DIR/r$i.csr" 2>/dev/null
@@ -35,7 +38,7 @@ while [ $i -le 5 ]; do
 		--out "$T_DIR/c$i.crt" || fail "issue $i"
 	i=$((i + 1))
 done
-ok "five certificates issued on SQLite"
+ok "$((i - 1)) certificates issued on SQLite, in both shards"
 for i in 1 2; do
 	s=$(sq "SELECT serial FROM certificates WHERE subject LIKE 'CN=h$i.%'")
 	check "revoke h$i" "$MTLSCA" -c "$conf" revoke "$s"
