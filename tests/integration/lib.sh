@@ -235,3 +235,16 @@ start_valgrind_daemon() {
 	P=$(sed -n 's/.*listening https=[^ ]*:\([0-9]*\) .*/\1/p' "$D_LOG")
 	H=$(sed -n 's/.*listening .* http=[^ ]*:\([0-9]*\)$/\1/p' "$D_LOG")
 }
+
+# stop_valgrind_daemon: SIGTERM to start_valgrind_daemon's mtlscad; fails
+# the test when valgrind reported errors or leaks.
+stop_valgrind_daemon() {
+	kill -TERM "$vpid"
+	set +e
+	wait "$vpid"
+	_rc=$?
+	set -e
+	T_PIDS=$(echo "$T_PIDS" | sed "s/ $vpid//")
+	grep -E "definitely lost|indirectly lost|ERROR SUMMARY" "$VG_LOG" || true
+	[ "$_rc" -eq 0 ] || { cat "$VG_LOG"; fail "valgrind found errors or leaks (exit $_rc)"; }
+}

@@ -88,13 +88,6 @@ eq "token by API" "$(code --cert "$d/admin.crt" --key "$d/admin.key" \
 eq "unknown path" "$(code "$https/nope")" 404
 kill -HUP "$vpid"
 sleep 1
-kill -TERM "$vpid"
-set +e
-wait "$vpid"
-rc=$?
-set -e
-T_PIDS=$(echo "$T_PIDS" | sed "s/ $vpid//")
-grep -E "definitely lost|indirectly lost|ERROR SUMMARY" "$VG_LOG" || true
-[ "$rc" -eq 0 ] || { cat "$VG_LOG"; fail "valgrind found errors or leaks (exit $rc)"; }
+stop_valgrind_daemon
 ok "no leaks and no memory errors in the request path"
 echo "1..$T_NUM"

@@ -59,13 +59,6 @@ done
 ok "healthy again after PostgreSQL came back"
 eq "sign after the restart" "$(sign)" 201
 
-kill -TERM "$vpid"
-set +e
-wait "$vpid"
-rc=$?
-set -e
-T_PIDS=$(echo "$T_PIDS" | sed "s/ $vpid//")
-grep -E "definitely lost|indirectly lost|ERROR SUMMARY" "$VG_LOG" || true
-[ "$rc" -eq 0 ] || { cat "$VG_LOG"; fail "valgrind found errors or leaks (exit $rc)"; }
+stop_valgrind_daemon
 ok "no leaks and no memory errors, PostgreSQL restart included"
 echo "1..$T_NUM"
