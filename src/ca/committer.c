@@ -113,6 +113,7 @@ static void *
 committer_main(void *arg)
 {
 	struct mca_committer *c = arg;
+	struct mca_error err = {0};
 	struct job *batch, *j, *last;
 	int n;
 
@@ -142,6 +143,13 @@ committer_main(void *arg)
 			mca_cert_rec_clear(&j->rec);
 			free(j);
 		}
+		/*
+		 * Everyone of the batch has heard: copy the WAL into the
+		 * database now, while no batch is writing, so that it catches up
+		 * and the WAL starts again from its beginning (store.h).
+		 */
+		if (mca_store_checkpoint_due(c->st) && mca_store_checkpoint(c->st, &err) != MCA_OK)
+			mca_log(MCA_LOG_ERR, "database: %s", err.msg);
 		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);

@@ -1,10 +1,17 @@
 /*
  * serial.h - certificate serial numbers.
  *
- * Serials are 16 CSPRNG octets (about 127 bits of entropy) whose first
- * octet lies in 0x10..0x7f: positive, always 16 octets in DER, and printed
- * as exactly 32 lower-case hex digits with no leading zero, so the
- * "openssl x509 -serial" and "no leading zeros" spellings agree.
+ * Serials are 16 octets: 6 octets holding 0x10 * 2^40 plus the issuance
+ * time in milliseconds since the epoch (below 2^44 until the year 2527,
+ * so the first octet stays within 0x10..0x1f), then MCA_SERIAL_RANDOM
+ * octets (80 bits) from the CSPRNG - more than the 64
+ * bits of CSPRNG output the CA/Browser Forum requires, and never
+ * sequential.  The first octet lies in 0x10..0x7f: positive, always 16
+ * octets in DER, and printed as exactly 32 lower-case hex digits with no
+ * leading zero, so the "openssl x509 -serial" and "no leading zeros"
+ * spellings agree.  Serials of one instance sort by issuance time (to the
+ * millisecond), which keeps the database's serial indexes compact
+ * (doc/performance.md).
  */
 #ifndef MCA_SERIAL_H
 #define MCA_SERIAL_H
@@ -16,6 +23,8 @@
 #include "common/err.h"
 
 #define MCA_SERIAL_LEN 16
+/* The CSPRNG octets at the end of a serial. */
+#define MCA_SERIAL_RANDOM 10
 /* Room for the hex form of any 20-octet serial plus NUL. */
 #define MCA_SERIAL_HEX_MAX 41
 

@@ -60,6 +60,8 @@ struct mca_store_ops {
 	 * WAL checkpoint; commits never do it themselves).  NULL: nothing to do.
 	 */
 	mca_rc (*checkpoint)(void *impl, struct mca_error *err);
+	/* Whether this connection's commits left a log worth a checkpoint now; NULL: never. */
+	int (*checkpoint_due)(void *impl);
 
 	/*
 	 * Transactions.  begin takes the write lock at once (or the backend's

@@ -65,6 +65,12 @@ mca_store_checkpoint(struct mca_store *st, struct mca_error *err)
 	return OPS(st)->checkpoint(IMPL(st), err);
 }
 
+int
+mca_store_checkpoint_due(struct mca_store *st)
+{
+	return OPS(st)->checkpoint_due != NULL && OPS(st)->checkpoint_due(IMPL(st));
+}
+
 /* ---- the backend registry ------------------------------------------------ */
 
 /* Backends built in, by the prefix of the `database` string that names them. */

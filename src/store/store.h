@@ -85,6 +85,18 @@ int mca_store_schema_version(struct mca_store *st);
  */
 mca_rc mca_store_checkpoint(struct mca_store *st, struct mca_error *err);
 
+/*
+ * Whether the commits of this connection left enough in the log that a
+ * checkpoint now is worth its fsync (SQLite: at least MCA_SQ_CKPT_FRAMES
+ * frames in the WAL after its last commit).  A steady writer (the group
+ * committer) checkpoints between batches when this says so: with the
+ * writer paused the checkpoint copies every frame, and the next commit
+ * starts the WAL again from its beginning instead of growing the file
+ * (a checkpoint racing a steady writer never catches up).  0 for
+ * backends without a log to copy.  Same thread rules as the connection.
+ */
+int mca_store_checkpoint_due(struct mca_store *st);
+
 /* Whether the database answers queries: health checks. */
 mca_rc mca_store_ping(struct mca_store *st, struct mca_error *err);
 

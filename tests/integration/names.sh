@@ -15,6 +15,8 @@ db=$d/mtlsca.db
 # no CRL entries (0006).
 srv=$(sqlite3 "$db" "SELECT serial FROM certificates WHERE profile = 'server' LIMIT 1")
 [ -n "$srv" ] || fail "init recorded a server certificate"
+rows_before=$(sqlite3 "$db" "SELECT count(*), sum(length(der)) FROM certificates")
+fp_before=$(sqlite3 "$db" "SELECT fingerprint FROM certificates WHERE serial = '$srv'")
 sqlite3 "$db" "UPDATE certificates SET names = '[\"stale\"]' WHERE serial = '$srv';
 	INSERT INTO tokens (id, hash, profile, names, uses_left, uses_total, expires_at,
 		created_at, created_by)
@@ -34,6 +36,17 @@ eq "migration: token names typed by the old classification" \
 	"$(sqlite3 "$db" "SELECT names FROM tokens WHERE id = '00000000000000aa'")" \
 	'["ip:10.0.0.9","uri:spiffe://x.example/y","dns:*.a.example.internal","ip:fd00::2","dns:h.example.internal"]'
 sqlite3 "$db" "DELETE FROM tokens WHERE id = '00000000000000aa'"
+# ---- migration 0007: the table rebuilt without UNIQUE (fingerprint), every row kept
+eq "migration 0007: every row kept" "$(sqlite3 "$db" "SELECT count(*), sum(length(der)) FROM certificates")" \
+	"$rows_before"
+eq "migration 0007: fingerprint kept" \
+	"$(sqlite3 "$db" "SELECT fingerprint FROM certificates WHERE serial = '$srv'")" "$fp_before"
+eq "migration 0007: no UNIQUE index left but the primary key's" \
+	"$(sqlite3 "$db" "SELECT group_concat(origin) FROM pragma_index_list('certificates') WHERE \"unique\"")" \
+	"pk"
+eq "migration 0007: the two indexes are back" \
+	"$(sqlite3 "$db" "SELECT group_concat(name) FROM (SELECT name FROM pragma_index_list('certificates') WHERE origin = 'c' ORDER BY name)")" \
+	"certificates_profile,certificates_status_not_after"
 
 start_daemon "$conf"
 https=https://127.0.0.1:$HTTPS_PORT

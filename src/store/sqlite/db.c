@@ -25,6 +25,8 @@
  */
 #define MCA_SQ_WAL_GREW (4LL << 20)
 #define MCA_SQ_WAL_KEEP (128LL << 20)
+/* mca_store_checkpoint_due: SQLite's own autocheckpoint threshold (4 MB of 4 KiB pages). */
+#define MCA_SQ_CKPT_FRAMES 1000
 
 /* The size of the WAL of `path` now, 0 when there is none. */
 static long long
@@ -359,6 +361,22 @@ sq_checkpoint(void *impl, struct mca_error *err)
 	return mca_error_set(err, MCA_ERR_DB, "%s: checkpoint: %s", c->path, sqlite3_errmsg(c->db));
 }
 
+static int
+sq_checkpoint_due(void *impl)
+{
+	return ((struct mca_sq *)impl)->wal_frames >= MCA_SQ_CKPT_FRAMES;
+}
+
+/* SQLite's WAL hook: after each commit, how many frames the WAL holds. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	((struct mca_sq *)arg)->wal_frames = frames;
+	return SQLITE_OK;
+}
+
 static int64_t
 sq_count(void *impl, const char *table)
 {
@@ -436,6 +454,7 @@ static const struct mca_store_ops sqlite_ops = {
     .count = sq_count,
     .lock_wait = sq_lock_wait,
     .checkpoint = sq_checkpoint,
+    .checkpoint_due = sq_checkpoint_due,
     .in_txn = sq_in_txn,
     .begin = sq_begin,
     .commit = sq_commit,
@@ -542,6 +561,7 @@ sq_open(const char *path, int create, const char *sync, struct mca_sq **out, str
 	 * tick), and so does the close of the last connection.
 	 */
 	sqlite3_wal_autocheckpoint(c->db, 0);
+	sqlite3_wal_hook(c->db, wal_hook, c);
 	c->wal_at_open = wal_size(c->path);
 	if ((rc = register_functions(c, err)) != MCA_OK || (rc = migrate(c, err)) != MCA_OK)
 		goto fail;

@@ -26,6 +26,7 @@ struct mca_sq {
 	size_t n_stmt;
 	char *path;
 	long long wal_at_open; /* the WAL's size when this connection opened (sq_close) */
+	int wal_frames;        /* frames in the WAL after this connection's last commit */
 };
 
 /*

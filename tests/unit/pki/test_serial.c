@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 #include <openssl/asn1.h>
@@ -43,8 +44,7 @@ is_lower_hex(const char *s)
 /*
  * One generated serial has the documented shape: first octet 0x10..0x7f,
  * a positive ASN1_INTEGER whose DER content is exactly 16 (<= 20) octets,
- * and 32 lower-case hex digits with no leading zero.  Repeated so the
- * rejection sampling of the first octet is exercised.
+ * and 32 lower-case hex digits with no leading zero.  Repeated.
  */
 START_TEST(test_generate_shape)
 {
@@ -115,38 +115,54 @@ START_TEST(test_generate_distinct)
 }
 END_TEST
 
+/* Milliseconds since the epoch now. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /*
- * Every bit of octets 1..15 takes both values across 200 serials (a stuck
- * bit would show: chance of a false failure 120 * 2^-199), and bits 0..6
- * of the first octet vary while bit 7 never appears.
+ * Every bit of the MCA_SERIAL_RANDOM last octets takes both values across
+ * 200 serials (a stuck bit would show: chance of a false failure
+ * 80 * 2^-199); the first six octets are 0x10 * 2^40 plus the clock's
+ * milliseconds at the call, so serials never go back in time.
  */
 START_TEST(test_generate_bits_vary)
 {
 	struct mca_error err = {0};
 	unsigned char raw[MCA_SERIAL_LEN], ones[MCA_SERIAL_LEN], zeros[MCA_SERIAL_LEN];
-	int i, j, low = 0, high = 0;
+	uint64_t before, after, prefix, last = 0;
+	int i, j;
 
+	ck_assert_int_eq(MCA_SERIAL_RANDOM, 10);
 	memset(ones, 0x00, sizeof(ones));   /* OR of all serials */
 	memset(zeros, 0xff, sizeof(zeros)); /* AND of all serials */
 	for (i = 0; i < 200; i++) {
+		before = now_ms();
 		ck_assert_int_eq(mca_serial_generate(raw, &err), MCA_OK);
+		after = now_ms();
 		for (j = 0; j < MCA_SERIAL_LEN; j++) {
 			ones[j] |= raw[j];
 			zeros[j] &= raw[j];
 		}
-		low += raw[0] < 0x20;
-		high += raw[0] >= 0x70;
+		for (prefix = 0, j = 0; j < MCA_SERIAL_LEN - MCA_SERIAL_RANDOM; j++)
+			prefix = prefix << 8 | raw[j];
+		ck_assert_msg(prefix >= (UINT64_C(0x10) << 40) + before &&
+		                  prefix <= (UINT64_C(0x10) << 40) + after,
+		              "time prefix %llx outside the call", (unsigned long long)prefix);
+		ck_assert(prefix >= last);
+		last = prefix;
+		ck_assert(raw[0] >= 0x10 && raw[0] <= 0x1f);
 	}
-	for (j = 1; j < MCA_SERIAL_LEN; j++) {
+	for (j = MCA_SERIAL_LEN - MCA_SERIAL_RANDOM; j < MCA_SERIAL_LEN; j++) {
 		ck_assert_msg(ones[j] == 0xff, "octet %d: bits never set: 0x%02x", j,
 		              (unsigned)(~ones[j] & 0xff));
 		ck_assert_msg(zeros[j] == 0x00, "octet %d: bits never clear: 0x%02x", j, zeros[j]);
 	}
-	ck_assert_int_eq(ones[0], 0x7f);
-	ck_assert_int_eq(zeros[0], 0x00);
-	/* Both ends of 0x10..0x7f are reached: no clamping to one end. */
-	ck_assert_int_gt(low, 0);
-	ck_assert_int_gt(high, 0);
 }
 END_TEST
 
