@@ -43,7 +43,8 @@ struct sock {
 	int refs; /* requests using it, + 1 while it is the channel's */
 	int dead; /* failed or replaced: no new request, waiters fail */
 	uint64_t next_ticket, serving;
-	struct waiter *waiters; /* each woken alone: no herd per reply */
+	struct waiter *waiters;    /* each woken alone: no herd per reply */
+	struct mca_sigframe_rd rd; /* read only by the request whose turn it is */
 };
 
 struct mca_signer_chan {
@@ -126,6 +127,7 @@ sock_new(int fd)
 	set_timeouts(fd);
 	k->fd = fd;
 	k->refs = 1;
+	mca_sigframe_rd_init(&k->rd, fd);
 	return k;
 }
 
@@ -261,7 +263,8 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 		rc = mca_error_set(&e, MCA_ERR_IO, "signer channel: an earlier request failed");
 		goto failed;
 	}
-	if ((rc = mca_sigframe_read(k->fd, &status, &pl, &len, &e)) != MCA_OK)
+	/* Replies that came with an earlier one's read are taken without a system call. */
+	if ((rc = mca_sigframe_rd_next(&k->rd, &status, &pl, &len, &e)) != MCA_OK)
 		goto failed;
 	pthread_mutex_lock(&c->lock);
 	sock_next(k);

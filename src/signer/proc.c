@@ -12,12 +12,14 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <syslog.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,21 +42,30 @@
 
 /* ---- frames ---- */
 
-/* All of `len` octets, or MCA_ERR_IO. */
+/* All of the `n` buffers of `iov` (modified), in as few sends as the socket takes, or MCA_ERR_IO.
+ */
 static mca_rc
-write_all(int fd, const unsigned char *p, size_t len, struct mca_error *err)
+send_all(int fd, struct iovec *iov, int n, struct mca_error *err)
 {
-	ssize_t n;
+	struct msghdr m;
+	ssize_t sent;
 
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
+	memset(&m, 0, sizeof(m));
+	while (n > 0) {
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)n;
+		sent = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (sent < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (sent <= 0)
 			return mca_error_set(err, MCA_ERR_IO, "signer channel: %s",
-			                     n < 0 ? strerror(errno) : "closed");
-		p += n;
-		len -= (size_t)n;
+			                     sent < 0 ? strerror(errno) : "closed");
+		for (; n > 0 && (size_t)sent >= iov->iov_len; iov++, n--)
+			sent -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (unsigned char *)iov->iov_base + sent;
+			iov->iov_len -= (size_t)sent;
+		}
 	}
 	return MCA_OK;
 }
@@ -88,8 +99,9 @@ mca_sigframe_write(int fd, unsigned op, const void *a, size_t alen, const void *
                    struct mca_error *err)
 {
 	unsigned char hdr[5];
+	struct iovec iov[3];
 	size_t len = alen + blen;
-	mca_rc rc;
+	int n = 0;
 
 	if (op > 0xff ||
 	    len > (op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX : MCA_SIGNER_FRAME_MAX))
@@ -100,11 +112,18 @@ mca_sigframe_write(int fd, unsigned op, const void *a, size_t alen, const void *
 	hdr[2] = (unsigned char)(len >> 16);
 	hdr[3] = (unsigned char)(len >> 8);
 	hdr[4] = (unsigned char)len;
-	if ((rc = write_all(fd, hdr, sizeof(hdr), err)) != MCA_OK ||
-	    (alen && (rc = write_all(fd, a, alen, err)) != MCA_OK) ||
-	    (blen && (rc = write_all(fd, b, blen, err)) != MCA_OK))
-		return rc;
-	return MCA_OK;
+	/* One sendmsg for the whole frame, not one send per part. */
+	iov[n].iov_base = hdr;
+	iov[n++].iov_len = sizeof(hdr);
+	if (alen) {
+		iov[n].iov_base = (void *)(uintptr_t)a;
+		iov[n++].iov_len = alen;
+	}
+	if (blen) {
+		iov[n].iov_base = (void *)(uintptr_t)b;
+		iov[n++].iov_len = blen;
+	}
+	return send_all(fd, iov, n, err);
 }
 
 mca_rc
@@ -148,6 +167,98 @@ mca_sigframe_read(int fd, unsigned *op, unsigned char **payload, size_t *len, st
 		free(buf);
 		return rc;
 	}
+	*payload = buf;
+	*len = n;
+	return MCA_OK;
+}
+
+/* ---- buffered frames ---- */
+
+void
+mca_sigframe_rd_init(struct mca_sigframe_rd *rd, int fd)
+{
+	rd->fd = fd;
+	rd->off = rd->len = 0;
+}
+
+int
+mca_sigframe_rd_ready(const struct mca_sigframe_rd *rd)
+{
+	const unsigned char *h = rd->buf + rd->off;
+	size_t avail = rd->len - rd->off;
+
+	return avail >= 5 &&
+	       avail - 5 >= ((size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4]);
+}
+
+/* At least `want` (<= the buffer) octets buffered, or MCA_ERR_IO as read_all says it. */
+static mca_rc
+rd_fill(struct mca_sigframe_rd *rd, size_t want, struct mca_error *err)
+{
+	ssize_t n;
+
+	if (rd->len - rd->off >= want)
+		return MCA_OK;
+	if (rd->off > 0) {
+		memmove(rd->buf, rd->buf + rd->off, rd->len - rd->off);
+		rd->len -= rd->off;
+		rd->off = 0;
+	}
+	while (rd->len < want) {
+		n = recv(rd->fd, rd->buf + rd->len, sizeof(rd->buf) - rd->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return mca_error_set(err, MCA_ERR_IO, "signer channel: %s",
+			                     rd->len ? "truncated frame" : "closed");
+		if (n < 0)
+			return mca_error_set(err, MCA_ERR_IO, "signer channel: %s",
+			                     errno == EAGAIN || errno == EWOULDBLOCK
+			                         ? "no answer in time (truncated frame?)"
+			                         : strerror(errno));
+		rd->len += (size_t)n;
+	}
+	return MCA_OK;
+}
+
+mca_rc
+mca_sigframe_rd_next(struct mca_sigframe_rd *rd, unsigned *op, unsigned char **payload, size_t *len,
+                     struct mca_error *err)
+{
+	unsigned char *buf = NULL;
+	size_t n = 0, have, got = 0;
+	mca_rc rc;
+
+	*payload = NULL;
+	*len = 0;
+	if ((rc = rd_fill(rd, 5, err)) != MCA_OK ||
+	    (rc = mca_sigframe_header(rd->buf + rd->off, op, &n, err)) != MCA_OK)
+		return rc;
+	rd->off += 5;
+	if (n == 0)
+		return MCA_OK;
+	/* A frame that fits is completed in the buffer; a longer one (a CRL) is read into its own.
+	 */
+	if (n <= sizeof(rd->buf) && (rc = rd_fill(rd, n, err)) != MCA_OK) {
+		if (rc == MCA_ERR_IO &&
+		    strcmp(err != NULL ? err->msg : "", "signer channel: closed") == 0)
+			mca_error_set(err, MCA_ERR_IO, "signer channel: truncated frame");
+		return rc;
+	}
+	buf = malloc(n);
+	if (buf == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	have = rd->len - rd->off < n ? rd->len - rd->off : n;
+	memcpy(buf, rd->buf + rd->off, have);
+	rd->off += have;
+	if (have < n && (rc = read_all(rd->fd, buf + have, n - have, &got, err)) != MCA_OK) {
+		if (rc == MCA_ERR_IO && got == 0)
+			mca_error_set(err, MCA_ERR_IO, "signer channel: truncated frame");
+		free(buf);
+		return rc;
+	}
+	if (rd->off == rd->len)
+		rd->off = rd->len = 0;
 	*payload = buf;
 	*len = n;
 	return MCA_OK;
@@ -574,13 +685,20 @@ mca_signerproc_serve(struct mca_signerproc *p, int *fds, size_t nfds)
 {
 	const struct timeval tv = {MCA_SIGNER_FRAME_TIMEOUT_S, 0};
 	struct pollfd pfd[8];
+	struct mca_sigframe_rd *rd = calloc(8, sizeof(*rd));
 	struct mca_error e = {0};
 	unsigned char *pl = NULL;
 	size_t i, n, len = 0, open_fds = 0;
 	unsigned op = 0;
+	int more;
 
 	n = nfds < 8 ? nfds : 8;
+	if (rd == NULL) {
+		mca_log(MCA_LOG_ERR, "signer: out of memory");
+		n = 0;
+	}
 	for (i = 0; i < n; i++) {
+		mca_sigframe_rd_init(&rd[i], fds[i]);
 		/* The rest of a frame must follow its start without delay. */
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fds[i], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -598,26 +716,38 @@ mca_signerproc_serve(struct mca_signerproc *p, int *fds, size_t nfds)
 		for (i = 0; i < n; i++) {
 			if (pfd[i].fd < 0 || pfd[i].revents == 0)
 				continue;
-			if (mca_sigframe_read(pfd[i].fd, &op, &pl, &len, &e) != MCA_OK ||
-			    !handle(p, pfd[i].fd, op, pl, len)) {
-				/* "closed" is the normal end; anything else is worth a line */
-				if (e.code != MCA_OK &&
-				    strcmp(e.msg, "signer channel: closed") != 0)
-					mca_log(MCA_LOG_WARN, "signer: %s: closing the connection",
-					        e.msg);
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				fds[i] = -1;
-				open_fds--;
-			}
-			mca_error_clear(&e);
-			free(pl);
-			pl = NULL;
+			/* Every frame that came with the same read, before polling again. */
+			do {
+				more = 0;
+				if (mca_sigframe_rd_next(&rd[i], &op, &pl, &len, &e) != MCA_OK ||
+				    !handle(p, pfd[i].fd, op, pl, len)) {
+					/* "closed" is the normal end; anything else is worth a line
+					 */
+					if (e.code != MCA_OK &&
+					    strcmp(e.msg, "signer channel: closed") != 0)
+						mca_log(MCA_LOG_WARN,
+						        "signer: %s: closing the connection",
+						        e.msg);
+					close(pfd[i].fd);
+					pfd[i].fd = -1;
+					fds[i] = -1;
+					open_fds--;
+				} else {
+					more = mca_sigframe_rd_ready(&rd[i]);
+				}
+				mca_error_clear(&e);
+				free(pl);
+				pl = NULL;
+			} while (more);
 		}
 	}
 	for (i = 0; i < n; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
+	for (i = n; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(rd);
 }
 
 /* ---- the exec'd process and its start ---- */

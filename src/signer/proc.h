@@ -113,6 +113,32 @@ mca_rc mca_sigframe_header(const unsigned char hdr[5], unsigned *op, size_t *len
 mca_rc mca_sigframe_read(int fd, unsigned *op, unsigned char **payload, size_t *len,
                          struct mca_error *err);
 
+/*
+ * Buffered reading of the frames of one socket: a recv takes whatever has
+ * arrived (several pipelined frames at once), so the next frame is often
+ * there without a system call.  One reader at a time (the signer
+ * process's loop; on the daemon's side the request whose turn it is).
+ */
+#define MCA_SIGFRAME_RDBUF 16384
+struct mca_sigframe_rd {
+	int fd;
+	size_t off, len; /* buf[off..len) is read and not yet taken */
+	unsigned char buf[MCA_SIGFRAME_RDBUF];
+};
+
+void mca_sigframe_rd_init(struct mca_sigframe_rd *rd, int fd);
+
+/* Whether a whole frame is buffered already. */
+int mca_sigframe_rd_ready(const struct mca_sigframe_rd *rd);
+
+/*
+ * The next frame, as mca_sigframe_read: *payload malloc'd (NULL when
+ * empty), reading from the socket what is missing (blocking, within the
+ * socket's timeouts).  Errors as mca_sigframe_read.
+ */
+mca_rc mca_sigframe_rd_next(struct mca_sigframe_rd *rd, unsigned *op, unsigned char **payload,
+                            size_t *len, struct mca_error *err);
+
 struct mca_signerproc;
 
 /*

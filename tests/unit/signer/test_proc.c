@@ -20,6 +20,9 @@
  *  - the OCSP responder key from a file (ocsp.responder_key): served as
  *    such; a readable, a missing file and the CA's own key refused.
  *  - the process gone (SIGKILL): MCA_ERR_SIGNER, the channel down.
+ *  - the buffered frame reader: frames that came together, split, longer
+ *    than its buffer, empty; the end of the stream inside and between
+ *    frames; a length over the bound.
  *  - throughput of one mutexed channel (printed).
  */
 #include "config.h"
@@ -624,6 +627,218 @@ START_TEST(ocsp_responder_key)
 }
 END_TEST
 
+/* ---- the buffered frame reader (mca_sigframe_rd) ---- */
+
+/* One frame's octets: header and payload. */
+static size_t
+frame(unsigned char *out, unsigned op, const unsigned char *pl, size_t len)
+{
+	out[0] = (unsigned char)op;
+	out[1] = (unsigned char)(len >> 24);
+	out[2] = (unsigned char)(len >> 16);
+	out[3] = (unsigned char)(len >> 8);
+	out[4] = (unsigned char)len;
+	if (len > 0)
+		memcpy(out + 5, pl, len);
+	return 5 + len;
+}
+
+struct feed {
+	int fd;
+	const unsigned char *p;
+	size_t len, split; /* written in two parts at `split` (0: one), then closed */
+};
+
+static void *
+feed_thread(void *arg)
+{
+	struct feed *f = arg;
+	size_t parts[2] = {f->split ? f->split : f->len, f->split ? f->len - f->split : 0}, off = 0;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		while (parts[i] > 0 && (n = write(f->fd, f->p + off, parts[i])) > 0) {
+			off += (size_t)n;
+			parts[i] -= (size_t)n;
+		}
+		usleep(20000); /* the reader sees the first part alone */
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/*
+ * Frames through the buffered reader: several in one read, one split
+ * across writes (even inside its header), one longer than the buffer, an
+ * empty one; the end of the stream at a frame boundary is "closed", inside
+ * a frame "truncated frame", a length over the bound refused.
+ */
+START_TEST(buffered_frames)
+{
+	enum { BIG = 100000, NREAD = 3 };
+	static const struct {
+		const char *name;
+		unsigned ops[NREAD]; /* frames sent (op 0xff: none) */
+		size_t lens[NREAD];
+		size_t cut;   /* send only this many octets (0: all) */
+		size_t split; /* the write is split here (0: one write) */
+		mca_rc end_rc;
+		const char *end_msg;
+	} cases[] = {
+	    {"two frames, one write",
+	     {0, 7, 0xff},
+	     {3, 600, 0},
+	     0,
+	     0,
+	     MCA_ERR_IO,
+	     "signer channel: closed"},
+	    {"split inside the header",
+	     {2, 0xff, 0xff},
+	     {5, 0, 0},
+	     0,
+	     3,
+	     MCA_ERR_IO,
+	     "signer channel: closed"},
+	    {"split inside the payload",
+	     {2, 3, 0xff},
+	     {40, 40, 0},
+	     0,
+	     30,
+	     MCA_ERR_IO,
+	     "signer channel: closed"},
+	    {"longer than the buffer",
+	     {MCA_SIGOP_SIGN_CRL, 1, 0xff},
+	     {BIG, 2, 0},
+	     0,
+	     7000,
+	     MCA_ERR_IO,
+	     "signer channel: closed"},
+	    {"empty payload", {5, 5, 0xff}, {0, 0, 0}, 0, 0, MCA_ERR_IO, "signer channel: closed"},
+	    {"truncated payload",
+	     {1, 0xff, 0xff},
+	     {100, 0, 0},
+	     55,
+	     0,
+	     MCA_ERR_IO,
+	     "signer channel: truncated frame"},
+	    {"truncated header",
+	     {1, 0xff, 0xff},
+	     {100, 0, 0},
+	     3,
+	     0,
+	     MCA_ERR_IO,
+	     "signer channel: truncated frame"},
+	    {"truncated long frame",
+	     {MCA_SIGOP_SIGN_CRL, 0xff, 0xff},
+	     {BIG, 0, 0},
+	     30005,
+	     0,
+	     MCA_ERR_IO,
+	     "signer channel: truncated frame"},
+	    {"over the bound",
+	     {1, 0xff, 0xff},
+	     {MCA_SIGNER_FRAME_MAX + 1, 0, 0},
+	     5,
+	     0,
+	     MCA_ERR_INVAL,
+	     "frame length 65537 over the bound of 65536"},
+	};
+	static unsigned char bytes[3 * (BIG + 5)], pl[BIG + 5];
+	struct mca_sigframe_rd *rd = malloc(sizeof(*rd));
+	struct mca_error err = {0};
+	struct feed f;
+	pthread_t th;
+	unsigned char *got = NULL;
+	size_t i, j, len, k, n;
+	unsigned op;
+	int sv[2];
+
+	ck_assert_ptr_nonnull(rd);
+	for (k = 0; k < sizeof(pl); k++)
+		pl[k] = (unsigned char)(k * 7 + 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (n = 0, j = 0; j < NREAD && cases[i].ops[j] != 0xff; j++)
+			n += cases[i].lens[j] > BIG
+			         ? frame(bytes + n, cases[i].ops[j], pl, 0)
+			         : frame(bytes + n, cases[i].ops[j], pl, cases[i].lens[j]);
+		if (cases[i].lens[0] > BIG) { /* a header only, claiming the length */
+			bytes[1] = (unsigned char)(cases[i].lens[0] >> 24);
+			bytes[2] = (unsigned char)(cases[i].lens[0] >> 16);
+			bytes[3] = (unsigned char)(cases[i].lens[0] >> 8);
+			bytes[4] = (unsigned char)cases[i].lens[0];
+		}
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		f.fd = sv[1];
+		f.p = bytes;
+		f.len = cases[i].cut ? cases[i].cut : n;
+		f.split = cases[i].split;
+		ck_assert_int_eq(pthread_create(&th, NULL, feed_thread, &f), 0);
+		mca_sigframe_rd_init(rd, sv[0]);
+		for (j = 0; !cases[i].cut && j < NREAD && cases[i].ops[j] != 0xff; j++) {
+			ck_assert_msg(mca_sigframe_rd_next(rd, &op, &got, &len, &err) == MCA_OK,
+			              "%s: frame %zu: %s", cases[i].name, j, err.msg);
+			ck_assert_uint_eq(op, cases[i].ops[j]);
+			ck_assert_uint_eq(len, cases[i].lens[j]);
+			if (len == 0)
+				ck_assert_ptr_null(got);
+			else
+				ck_assert_msg(memcmp(got, pl, len) == 0, "%s: frame %zu altered",
+				              cases[i].name, j);
+			free(got);
+			got = NULL;
+		}
+		mca_error_clear(&err);
+		ck_assert_int_eq(mca_sigframe_rd_next(rd, &op, &got, &len, &err), cases[i].end_rc);
+		ck_assert_msg(strcmp(err.msg, cases[i].end_msg) == 0, "%s: got '%s'", cases[i].name,
+		              err.msg);
+		ck_assert_ptr_null(got);
+		pthread_join(th, NULL);
+		close(sv[0]);
+	}
+	free(rd);
+}
+END_TEST
+
+/* After one read of two frames, the second is there without reading (rd_ready). */
+START_TEST(buffered_ready)
+{
+	unsigned char bytes[64], *got = NULL;
+	struct mca_sigframe_rd rd;
+	struct mca_error err = {0};
+	size_t n, len;
+	unsigned op;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	n = frame(bytes, 1, (const unsigned char *)"one", 3);
+	n += frame(bytes + n, 2, (const unsigned char *)"two!", 4);
+	n += frame(bytes + n, 3, (const unsigned char *)"th", 2);
+	ck_assert_int_eq(write(sv[1], bytes, n), (ssize_t)n);
+	mca_sigframe_rd_init(&rd, sv[0]);
+	ck_assert_int_eq(mca_sigframe_rd_ready(&rd), 0);
+	ck_assert_int_eq(mca_sigframe_rd_next(&rd, &op, &got, &len, &err), MCA_OK);
+	ck_assert_uint_eq(op, 1);
+	free(got);
+	ck_assert_int_eq(mca_sigframe_rd_ready(&rd), 1);
+	close(sv[1]);
+	ck_assert_int_eq(mca_sigframe_rd_next(&rd, &op, &got, &len, &err), MCA_OK);
+	ck_assert_uint_eq(op, 2);
+	ck_assert_uint_eq(len, 4);
+	ck_assert(memcmp(got, "two!", 4) == 0);
+	free(got);
+	got = NULL;
+	/* the third came with the same read: ready too */
+	ck_assert_int_eq(mca_sigframe_rd_ready(&rd), 1);
+	ck_assert_int_eq(mca_sigframe_rd_next(&rd, &op, &got, &len, &err), MCA_OK);
+	ck_assert_uint_eq(op, 3);
+	ck_assert_uint_eq(len, 2);
+	free(got);
+	ck_assert_int_eq(mca_sigframe_rd_ready(&rd), 0);
+	close(sv[0]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -643,6 +858,11 @@ main(void)
 	tcase_add_test(tc, pipelined);
 	tcase_add_test(tc, pipelined_process_gone);
 	tcase_add_test(tc, throughput);
+	suite_add_tcase(su, tc);
+	tc = tcase_create("frames");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, buffered_frames);
+	tcase_add_test(tc, buffered_ready);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
