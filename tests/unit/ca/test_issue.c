@@ -30,6 +30,7 @@
 #include "ca/conf.h"
 #include "ca/issue.h"
 #include "ca/pkiinit.h"
+#include "ca/record.h"
 #include "ca/token.h"
 #include "pki/certgen.h"
 #include "pki/csr.h"
@@ -386,6 +387,76 @@ START_TEST(test_private_recorded)
 	free(der);
 	X509_free(x);
 	mca_cert_rec_free(rec);
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/* Rows as recorded against the rows mca_record_from_x509 gives for the same certificate. */
+static const struct {
+	const char *cn;
+	const char *names[MAX_NAMES];
+	unsigned shards;
+	const char *shard_url;
+} row_tab[] = {
+    {"row.example.internal",
+     {"DNS:row.example.internal", "IP:10.7.7.7", "URI:spiffe://example.org/ns/row", NULL},
+     0,
+     NULL},
+    {NULL,
+     {"DNS:noncn.example.internal", "IP:FD00:0::5", NULL},
+     4,
+     "http://ca.test.internal:8080/crl/"},
+    {"shard.example.internal",
+     {"DNS:shard.example.internal", NULL},
+     7,
+     "http://ca.test.internal:8080/crl/"},
+    {"other.example.internal",
+     {"DNS:other.example.internal", NULL},
+     3,
+     "http://ca.test.internal:8080/shard-"},
+};
+
+/* The row of a certificate issued on DER is the row the X509 path gives, field by field. */
+START_TEST(test_row_as_from_x509)
+{
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_cert_rec *got = NULL, want;
+	struct mca_csr *csr = make_csr(row_tab[_i].cn, row_tab[_i].names);
+	X509 *x;
+	mca_rc rc;
+
+	mca_issuer_set_crl_shards(issuer, row_tab[_i].shards, row_tab[_i].shard_url);
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "row %d: rc %s (%s: %s)", _i, mca_rc_name(rc), err.rule,
+	              err.msg);
+	ck_assert_int_eq(mca_store_cert_get(store, out.serial, &got, &err), MCA_OK);
+	x = mca_issued_x509(&out);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(mca_record_from_x509(x, "private", REQUESTER, &want, &err), MCA_OK);
+	ck_assert_str_eq(got->serial, want.serial);
+	ck_assert_str_eq(got->issuer, want.issuer);
+	ck_assert_str_eq(got->subject, want.subject);
+	ck_assert_str_eq(got->names, want.names);
+	ck_assert_int_eq(got->not_before, want.not_before);
+	ck_assert_int_eq(got->not_after, want.not_after);
+	ck_assert_uint_eq(got->der_len, want.der_len);
+	ck_assert_int_eq(memcmp(got->der, want.der, want.der_len), 0);
+	ck_assert_str_eq(got->fingerprint, want.fingerprint);
+	ck_assert_str_eq(got->profile, want.profile);
+	ck_assert_str_eq(got->requester, want.requester);
+	ck_assert_int_eq(got->crl_shard, want.crl_shard);
+	ck_assert_int_le(got->created_at, want.created_at);
+	ck_assert_int_ge(got->created_at + 2, want.created_at);
+	ck_assert_str_eq(got->status, "valid");
+	if (row_tab[_i].shards > 0 && strstr(row_tab[_i].shard_url, "/crl/") != NULL)
+		ck_assert_int_ge(got->crl_shard, 0);
+	else
+		ck_assert_int_eq(got->crl_shard, -1);
+	mca_cert_rec_clear(&want);
+	mca_cert_rec_free(got);
+	X509_free(x);
 	mca_issued_clear(&out);
 	mca_csr_free(csr);
 }
@@ -1447,6 +1518,7 @@ issue_suite(void)
 	tcase_add_test(tc, test_on_record_direct);
 	tcase_add_test(tc, test_decide_sign_record);
 	tcase_add_loop_test(tc, test_signed_by_ca, 0, NELEM(verify_keys));
+	tcase_add_loop_test(tc, test_row_as_from_x509, 0, NELEM(row_tab));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("authorization");
