@@ -67,7 +67,8 @@ struct mca_leafgen {
  * mca_certgen_build and mca_san_add give them for the same input:
  * MCA_ERR_INVAL "invalid IP address '...'" for an unparsable IP name,
  * MCA_ERR_INTERNAL "subject" for a CN that is not 1 to 64 characters of
- * UTF-8, MCA_ERR_CRYPTO "certificate: STEP" for the rest.
+ * UTF-8, MCA_ERR_CRYPTO "certificate: ..." for an unreadable key or policy
+ * OID or a time past 9999, MCA_ERR_NOMEM when out of memory.
  */
 mca_rc mca_leafgen_tbs(const struct mca_leafgen *g, unsigned char **tbs, size_t *tbs_len,
                        struct mca_error *err);

@@ -1349,8 +1349,8 @@ eku_critical(X509 *x)
 /*
  * A certificate that passes every check of the second look but is not the
  * one built (re-signed by the CA after a change no check looks at) is
- * still refused: what is recorded and returned is the built object, which
- * must encode to exactly the DER inspected.
+ * still refused: the signed DER, which is what is recorded and returned,
+ * must carry exactly the TBSCertificate that was built.
  */
 START_TEST(test_second_look_not_built)
 {
