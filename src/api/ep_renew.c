@@ -107,7 +107,6 @@ mca_ep_renew(struct mca_req *r)
 	struct mca_csr *csr = NULL;
 	struct mca_store *st;
 	enum mca_http_result res;
-	X509 *cert = NULL;
 	char **names = NULL;
 	size_t i;
 	mca_rc rc;
@@ -144,19 +143,19 @@ mca_ep_renew(struct mca_req *r)
 	req.action = "renew";
 	snap = mca_server_profiles(mca_req_server(r));
 	if ((rc = mca_issue_decide(snap->issuer, st, &req, &d, &err)) != MCA_OK ||
-	    (rc = mca_issue_sign(snap->issuer, &d, &cert, &err)) != MCA_OK) {
+	    (rc = mca_issue_sign(snap->issuer, &d, &p->iss, &err)) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
 		goto out;
 	}
 	if (req.committer == NULL) {
 		/* No committer (tests): a transaction of its own, on this thread. */
-		p->rc = mca_issue_record(st, &req, &d, &cert, &p->iss, &p->err);
+		p->rc = mca_issue_record(st, &req, &d, &p->iss, &p->err);
 		res = renew_reply(r, p);
 		goto out;
 	}
 	/* Suspended until the batch is durable; replied to only then. */
 	res = mca_req_defer(r, renew_resumed, p, renew_pending_free);
-	rc = mca_issue_record_submit(&req, &d, &cert, &p->iss, renew_recorded, p, &p->err);
+	rc = mca_issue_record_submit(&req, &d, &p->iss, renew_recorded, p, &p->err);
 	if (rc != MCA_OK) {
 		p->rc = rc; /* nothing queued: reply with the error */
 		mca_req_resume(r);
@@ -164,7 +163,6 @@ mca_ep_renew(struct mca_req *r)
 	p = NULL; /* the request's now */
 out:
 	renew_pending_free(p);
-	X509_free(cert);
 	mca_decision_clear(&d);
 	mca_profile_snap_release(snap);
 	for (i = 0; names != NULL && names[i] != NULL; i++)

@@ -177,7 +177,6 @@ mca_ep_sign(struct mca_req *r)
 	struct mca_decision d;
 	struct mca_csr *csr = NULL;
 	struct mca_store *st;
-	X509 *cert = NULL;
 	const char *secret;
 	char id[MCA_TOKEN_ID_LEN + 1], key[32];
 	enum mca_token_state state;
@@ -267,13 +266,13 @@ mca_ep_sign(struct mca_req *r)
 		p->committer = req.committer;
 		p->held = 1;
 	}
-	if (mca_issue_sign(snap->issuer, &d, &cert, &err) != MCA_OK) {
+	if (mca_issue_sign(snap->issuer, &d, &p->iss, &err) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, p->tok.profile);
 		goto out;
 	}
 	if (req.committer == NULL) {
 		/* No committer (tests): a transaction of its own, on this thread. */
-		p->rc = mca_issue_record(st, &req, &d, &cert, &p->iss, &p->err);
+		p->rc = mca_issue_record(st, &req, &d, &p->iss, &p->err);
 		res = sign_reply(r, p);
 		goto out;
 	}
@@ -282,7 +281,7 @@ mca_ep_sign(struct mca_req *r)
 	 * suspended until the batch is durable, and only then replied to.
 	 */
 	res = mca_req_defer(r, sign_resumed, p, sign_pending_free);
-	rc = mca_issue_record_submit(&req, &d, &cert, &p->iss, sign_recorded, p, &p->err);
+	rc = mca_issue_record_submit(&req, &d, &p->iss, sign_recorded, p, &p->err);
 	if (rc != MCA_OK) {
 		p->rc = rc; /* nothing queued: reply with the error */
 		mca_req_resume(r);
@@ -290,7 +289,6 @@ mca_ep_sign(struct mca_req *r)
 	p = NULL; /* the request's now */
 out:
 	sign_pending_free(p);
-	X509_free(cert);
 	mca_decision_clear(&d);
 	mca_profile_snap_release(snap);
 	mca_csr_free(csr);

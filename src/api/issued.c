@@ -35,7 +35,7 @@ mca_reply_issued(struct mca_req *r, const struct mca_issued *iss, const char *pr
 	enum mca_http_result res;
 	char *pem = NULL, nb[32], na[32];
 
-	if (mca_cert_to_pem(iss->cert, &pem, NULL) != MCA_OK)
+	if (mca_cert_der_to_pem(iss->der, iss->der_len, &pem, NULL) != MCA_OK)
 		return mca_reply_error(r, 500, "internal", "encoding the certificate failed");
 	mca_time_rfc3339((time_t)iss->not_before, nb, sizeof(nb));
 	mca_time_rfc3339((time_t)iss->not_after, na, sizeof(na));

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "ca/committer.h"
-#include "ca/record.h"
 #include "ca/token.h"
 #include "common/log.h"
 #include "store/store.h"
@@ -211,29 +210,25 @@ mca_committer_free(struct mca_committer *c)
 }
 
 mca_rc
-mca_committer_record(struct mca_committer *c, X509 *cert, const char *profile,
-                     const char *requester, const char *actor, const char *action,
-                     struct mca_error *err)
+mca_committer_record(struct mca_committer *c, struct mca_cert_rec *rec, const char *actor,
+                     const char *action, struct mca_error *err)
 {
-	return mca_committer_record_with(c, cert, profile, requester, actor, action, NULL, err);
+	return mca_committer_record_with(c, rec, actor, action, NULL, err);
 }
 
 mca_rc
-mca_committer_submit(struct mca_committer *c, X509 *cert, const char *profile,
-                     const char *requester, const char *actor, const char *action,
-                     const struct mca_record_hook *hook, mca_committer_done_fn done, void *arg,
-                     struct mca_error *err)
+mca_committer_submit(struct mca_committer *c, struct mca_cert_rec *rec, const char *actor,
+                     const char *action, const struct mca_record_hook *hook,
+                     mca_committer_done_fn done, void *arg, struct mca_error *err)
 {
 	struct job *j;
-	mca_rc rc;
 
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	if ((rc = mca_record_from_x509(cert, profile, requester, &j->rec, err)) != MCA_OK) {
-		free(j);
-		return rc;
-	}
+	/* The row's strings and DER are the job's from here on. */
+	j->rec = *rec;
+	memset(rec, 0, sizeof(*rec));
 	j->actor = actor;
 	j->action = action;
 	j->hook = hook;
@@ -268,9 +263,9 @@ wake_waiter(void *arg, mca_rc rc, const struct mca_error *err)
 }
 
 mca_rc
-mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profile,
-                          const char *requester, const char *actor, const char *action,
-                          const struct mca_record_hook *hook, struct mca_error *err)
+mca_committer_record_with(struct mca_committer *c, struct mca_cert_rec *rec, const char *actor,
+                          const char *action, const struct mca_record_hook *hook,
+                          struct mca_error *err)
 {
 	struct waiter w;
 	mca_rc rc;
@@ -278,8 +273,7 @@ mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profi
 	memset(&w, 0, sizeof(w));
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cv, NULL);
-	rc = mca_committer_submit(c, cert, profile, requester, actor, action, hook, wake_waiter, &w,
-	                          err);
+	rc = mca_committer_submit(c, rec, actor, action, hook, wake_waiter, &w, err);
 	if (rc == MCA_OK) {
 		pthread_mutex_lock(&w.lock);
 		while (!w.done)

@@ -12,8 +12,6 @@
 #ifndef MCA_COMMITTER_H
 #define MCA_COMMITTER_H
 
-#include <openssl/x509.h>
-
 #include "common/err.h"
 #include "store/store.h"
 
@@ -42,17 +40,19 @@ mca_rc mca_committer_new(const char *db_path, struct mca_committer **out, struct
 void mca_committer_free(struct mca_committer *c);
 
 /*
- * Record `cert` (row + audit row "action" by "actor") and wait until it is
- * committed.  Thread-safe.  Errors as mca_store_cert_insert (a duplicate
- * serial is MCA_ERR_EXISTS) or MCA_ERR_DB when the batch's commit failed.
+ * Record the certificate row `rec` (with its audit row "action" by
+ * "actor") and wait until it is committed.  The row is moved into the
+ * queue (*rec left empty) unless queuing it failed; the caller clears *rec
+ * in any case (mca_cert_rec_clear, a no-op once moved).  Thread-safe.  Errors as
+ * mca_store_cert_insert (a duplicate serial is MCA_ERR_EXISTS) or MCA_ERR_DB when the batch's
+ * commit failed.
  */
-mca_rc mca_committer_record(struct mca_committer *c, X509 *cert, const char *profile,
-                            const char *requester, const char *actor, const char *action,
-                            struct mca_error *err);
+mca_rc mca_committer_record(struct mca_committer *c, struct mca_cert_rec *rec, const char *actor,
+                            const char *action, struct mca_error *err);
 
 /* Like mca_committer_record, also running `hook` (may be NULL) in the certificate's savepoint. */
-mca_rc mca_committer_record_with(struct mca_committer *c, X509 *cert, const char *profile,
-                                 const char *requester, const char *actor, const char *action,
+mca_rc mca_committer_record_with(struct mca_committer *c, struct mca_cert_rec *rec,
+                                 const char *actor, const char *action,
                                  const struct mca_record_hook *hook, struct mca_error *err);
 
 /*
@@ -64,16 +64,15 @@ mca_rc mca_committer_record_with(struct mca_committer *c, X509 *cert, const char
 typedef void (*mca_committer_done_fn)(void *arg, mca_rc rc, const struct mca_error *err);
 
 /*
- * mca_committer_record_with without waiting: `cert` is copied into the
- * queue (it may be freed after the return) and `done(arg, ...)` is called
- * later, once.  `actor`, `action` and `hook` are borrowed until then.  An
- * error here (out of memory, an unreadable certificate) means nothing was
- * queued and `done` is never called.  Thread-safe.
+ * mca_committer_record_with without waiting: the row is moved into the
+ * queue (*rec is left empty) and `done(arg, ...)` is called later, once.
+ * `actor`, `action` and `hook` are borrowed until then.  An error here
+ * (out of memory) means nothing was queued, `done` is never called and
+ * *rec is left as it was.  Thread-safe.
  */
-mca_rc mca_committer_submit(struct mca_committer *c, X509 *cert, const char *profile,
-                            const char *requester, const char *actor, const char *action,
-                            const struct mca_record_hook *hook, mca_committer_done_fn done,
-                            void *arg, struct mca_error *err);
+mca_rc mca_committer_submit(struct mca_committer *c, struct mca_cert_rec *rec, const char *actor,
+                            const char *action, const struct mca_record_hook *hook,
+                            mca_committer_done_fn done, void *arg, struct mca_error *err);
 
 /*
  * In-memory holds on enrollment-token uses, so that an issuance against a

@@ -11,10 +11,12 @@
 
 #include "ca/issue.h"
 #include "ca/record.h"
+#include "common/der.h"
 #include "common/util.h"
 #include "pki/certgen.h"
 #include "pki/crl.h"
 #include "pki/keys.h"
+#include "pki/leafgen.h"
 #include "policy/inspect.h"
 #include "policy/names.h"
 #include "policy/policy.h"
@@ -24,6 +26,7 @@ mca_rc (*mca_issue_test_hook)(X509 **cert, struct mca_signer *signer);
 struct mca_issuer {
 	struct mca_signer *signer;
 	X509 *ca_cert;
+	struct mca_leaf_issuer leaf; /* the CA's name and key id, encoded once */
 	int64_t ca_not_after;
 	const struct mca_profiles *profiles;
 	const char *crl_url;
@@ -57,14 +60,16 @@ mca_issuer_new(struct mca_signer *ca_signer, X509 *ca_cert, const struct mca_pro
                struct mca_error *err)
 {
 	struct mca_issuer *is;
+	mca_rc rc;
 
 	*out = NULL;
-	if (X509_get0_subject_key_id(ca_cert) == NULL)
-		return mca_error_set(err, MCA_ERR_CONFIG,
-		                     "the issuing CA certificate has no subjectKeyIdentifier");
 	is = calloc(1, sizeof(*is));
 	if (is == NULL)
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	if ((rc = mca_leaf_issuer_init(&is->leaf, ca_cert, err)) != MCA_OK) {
+		free(is);
+		return rc;
+	}
 	is->signer = ca_signer;
 	is->ca_cert = ca_cert;
 	is->ca_not_after = mca_asn1_time_unix(X509_get0_notAfter(ca_cert));
@@ -84,6 +89,9 @@ mca_issuer_set_ocsp_url(struct mca_issuer *is, const char *ocsp_url)
 void
 mca_issuer_free(struct mca_issuer *is)
 {
+	if (is == NULL)
+		return;
+	mca_leaf_issuer_clear(&is->leaf);
 	free(is);
 }
 
@@ -184,69 +192,61 @@ check_authorization(const struct mca_issuer *is, struct mca_store *st,
 	return MCA_OK;
 }
 
-/* The certificate the policy approved, built (unsigned). */
+/* The TBSCertificate the policy approved, encoded to be signed by the issuer's key. */
 static mca_rc
-build(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *csr,
-      const struct mca_policy_result *res, const unsigned char *serial, const char *crl_url,
-      X509 **out, struct mca_error *err)
+build_tbs(struct mca_issuer *is, const struct mca_profile *p, const struct mca_csr *csr,
+          const struct mca_policy_result *res, const unsigned char *serial, const char *crl_url,
+          unsigned char **tbs, size_t *tbs_len, struct mca_error *err)
 {
-	struct mca_certgen g;
-	GENERAL_NAMES *san = NULL;
-	X509_NAME *subject = NULL;
+	struct mca_leafgen g;
 	size_t i;
-	int type;
-	mca_rc rc;
 
 	memset(&g, 0, sizeof(g));
-	san = sk_GENERAL_NAME_new_null();
-	subject = X509_NAME_new();
-	if (san == NULL || subject == NULL) {
-		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < res->n_names; i++) {
-		type = res->names[i].type == MCA_NAME_DNS   ? GEN_DNS
-		       : res->names[i].type == MCA_NAME_IP  ? GEN_IPADD
-		       : res->names[i].type == MCA_NAME_URI ? GEN_URI
-		                                            : GEN_EMAIL;
-		if ((rc = mca_san_add(san, type, res->names[i].value, err)) != MCA_OK)
-			goto out;
-	}
-	if (res->cn != NULL &&
-	    !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-	                                (const unsigned char *)res->cn, -1, -1, 0)) {
-		rc = mca_error_ssl(err, MCA_ERR_INTERNAL, "subject");
-		goto out;
-	}
 	g.serial = serial;
 	g.serial_len = MCA_SERIAL_LEN;
-	g.subject = subject;
-	g.pubkey = csr->pubkey;
+	g.alg = mca_signer_algor_der(is->signer, &g.alg_len);
+	g.issuer = &is->leaf;
+	g.cn = res->cn;
 	g.spki = csr->spki;
-	g.issuer = is->ca_cert;
 	g.not_before = res->not_before;
 	g.not_after = res->not_after;
 	g.key_usage = res->key_usage;
 	g.ext_key_usage = res->ext_key_usage;
-	g.san = san;
-	g.san_critical = res->cn == NULL;
+	g.names = res->names;
+	g.n_names = res->n_names;
 	g.ski = p->ski;
 	g.crl_url = crl_url;
 	g.ca_issuers_url = is->ca_issuers_url;
 	g.ocsp_url = is->ocsp_url;
 	for (i = 0; i < MCA_CERTGEN_MAX_POLICIES && p->policies[i] != NULL; i++)
 		g.policies[i] = p->policies[i];
-	rc = mca_certgen_build(&g, out, err);
-out:
-	GENERAL_NAMES_free(san);
-	X509_NAME_free(subject);
-	return rc;
+	return mca_leafgen_tbs(&g, tbs, tbs_len, err);
+}
+
+/* The row of `iss`, signed for `d`. */
+static mca_rc
+leaf_rec(const struct mca_issue_req *req, const struct mca_decision *d,
+         const struct mca_issued *iss, struct mca_cert_rec *rec, struct mca_error *err)
+{
+	struct mca_leaf_row l;
+
+	memset(&l, 0, sizeof(l));
+	l.der = iss->der;
+	l.der_len = iss->der_len;
+	l.serial = iss->serial;
+	l.issuer = iss->issuer;
+	l.cn = d->res.cn;
+	l.names = d->res.names;
+	l.n_names = d->res.n_names;
+	l.not_before = iss->not_before;
+	l.not_after = iss->not_after;
+	l.crl_shard = iss->crl_shard;
+	return mca_record_from_leaf(&l, d->profile->name, req->requester, rec, err);
 }
 
 struct record_direct_arg {
 	const struct mca_issue_req *req;
-	X509 *cert;
-	const char *profile, *serial;
+	const struct mca_cert_rec *rec;
 };
 
 /* The certificate and req->on_record, in record_direct's transaction. */
@@ -257,22 +257,21 @@ record_direct_txn(struct mca_store *st, void *arg, struct mca_error *err)
 	const char *action = a->req->action ? a->req->action : "issue";
 	mca_rc rc;
 
-	if ((rc = mca_record_cert(st, a->cert, a->profile, a->req->requester, a->req->actor, action,
-	                          err)) != MCA_OK)
+	if ((rc = mca_store_cert_insert(st, a->rec, a->req->actor, action, err)) != MCA_OK)
 		return rc;
-	return a->req->on_record->fn(a->req->on_record->arg, st, a->serial, err);
+	return a->req->on_record->fn(a->req->on_record->arg, st, a->rec->serial, err);
 }
 
-/* Record `cert` on `st` itself, with req->on_record in the same transaction. */
+/* Record `rec` on `st` itself, with req->on_record in the same transaction. */
 static mca_rc
-record_direct(struct mca_store *st, const struct mca_issue_req *req, X509 *cert,
-              const char *profile, const char *serial, struct mca_error *err)
+record_direct(struct mca_store *st, const struct mca_issue_req *req, const struct mca_cert_rec *rec,
+              struct mca_error *err)
 {
 	const char *action = req->action ? req->action : "issue";
-	struct record_direct_arg a = {req, cert, profile, serial};
+	struct record_direct_arg a = {req, rec};
 
 	if (req->on_record == NULL)
-		return mca_record_cert(st, cert, profile, req->requester, req->actor, action, err);
+		return mca_store_cert_insert(st, rec, req->actor, action, err);
 	return mca_store_txn(st, record_direct_txn, &a, err);
 }
 
@@ -319,78 +318,47 @@ run_test_hook(struct mca_signer *signer, unsigned char **der, size_t *der_len,
 }
 
 /*
- * The built certificate becomes the signed one: the signature algorithm and
- * value of `der` set on `tbs`, which must then encode to `der` exactly.  So
- * what the second look inspected is, byte for byte, what is recorded and
- * returned, without decoding it once more (OpenSSL 3.0 decodes the key of
- * every certificate it parses, at several times the cost of the rest).
+ * Whether the signed certificate `der` carries exactly `tbs`: the signer
+ * (or the test hook) handed back the certificate that was built, so that
+ * what the second look inspected is that one, byte for byte.
  */
-static mca_rc
-adopt_signature(X509 *tbs, const unsigned char *der, size_t der_len, struct mca_error *err)
+static int
+carries_tbs(const unsigned char *der, size_t der_len, const unsigned char *tbs, size_t tbs_len)
 {
-	const unsigned char *p = der, *end = der + der_len;
-	const ASN1_BIT_STRING *psig = NULL;
-	const X509_ALGOR *palg = NULL;
-	ASN1_BIT_STRING *bits = NULL, *sig;
-	X509_ALGOR *alg = NULL;
-	unsigned char *enc = NULL;
-	int tag = 0, xclass = 0, r, enc_len;
-	long len = 0;
-	mca_rc rc = MCA_OK;
+	const unsigned char *p = der, *end = der + der_len, *val, *in;
+	const unsigned char *tbs_start;
+	unsigned tag;
+	size_t len;
 
-	r = ASN1_get_object(&p, &len, &tag, &xclass, (long)der_len);
-	if (!(r & 0x80) && tag == V_ASN1_SEQUENCE) {
-		/* over the TBSCertificate, to the signature algorithm and value */
-		r = ASN1_get_object(&p, &len, &tag, &xclass, (long)(end - p));
-		if (!(r & 0x80) && len <= end - p) {
-			p += len;
-			alg = d2i_X509_ALGOR(NULL, &p, (long)(end - p));
-			bits = alg != NULL ? d2i_ASN1_BIT_STRING(NULL, &p, (long)(end - p)) : NULL;
-		}
-	}
-	X509_get0_signature(&psig, &palg, tbs);
-	/* OpenSSL exposes both only as const; they are the certificate's own fields. */
-	sig = (ASN1_BIT_STRING *)(uintptr_t)psig;
-	if (alg == NULL || bits == NULL || p != end || sig == NULL || palg == NULL ||
-	    !X509_ALGOR_copy((X509_ALGOR *)(uintptr_t)palg, alg) ||
-	    !ASN1_STRING_set(sig, bits->data, bits->length)) {
-		rc = mca_error_ssl(err, MCA_ERR_INTERNAL,
-		                   "second look: the signed certificate's "
-		                   "signature cannot be read");
-		goto out;
-	}
-	sig->flags = bits->flags;
-	enc_len = i2d_X509(tbs, &enc);
-	if (enc_len <= 0 || (size_t)enc_len != der_len || memcmp(enc, der, der_len) != 0)
-		rc = mca_error_set(err, MCA_ERR_INTERNAL,
-		                   "second look: the signed certificate is not the one built");
-out:
-	OPENSSL_free(enc);
-	X509_ALGOR_free(alg);
-	ASN1_BIT_STRING_free(bits);
-	ERR_clear_error();
-	return rc;
+	if (!mca_der_next(&p, end, &tag, &val, &len) || tag != MCA_DER_SEQUENCE || p != end)
+		return 0;
+	in = val;
+	tbs_start = in;
+	if (!mca_der_next(&in, val + len, &tag, &val, &len))
+		return 0;
+	return (size_t)(in - tbs_start) == tbs_len && memcmp(tbs_start, tbs, tbs_len) == 0;
 }
 
 mca_rc
-mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
+mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struct mca_issued *out,
                struct mca_error *err)
 {
 	struct mca_inspect_expect ex;
 	unsigned char serial[MCA_SERIAL_LEN];
 	char cdp[1100];
 	const char *crl_url;
-	unsigned char *der = NULL;
-	size_t der_len = 0;
-	X509 *tbs = NULL;
+	unsigned char *der = NULL, *tbs = NULL;
+	size_t der_len = 0, tbs_len = 0;
 	mca_rc rc;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
 	if ((rc = mca_serial_generate(serial, err)) != MCA_OK)
 		goto out;
 	crl_url = cdp_of(is, serial, cdp, sizeof(cdp));
-	if ((rc = build(is, d->profile, d->csr, &d->res, serial, crl_url, &tbs, err)) != MCA_OK ||
-	    (rc = mca_signer_sign_cert_der(is->signer, tbs, &der, &der_len, err)) != MCA_OK)
+	if ((rc = build_tbs(is, d->profile, d->csr, &d->res, serial, crl_url, &tbs, &tbs_len,
+	                    err)) != MCA_OK ||
+	    (rc = mca_signer_wrap(is->signer, MCA_SIGN_CERT, tbs, tbs_len, &der, &der_len, err)) !=
+	        MCA_OK)
 		goto out;
 	if (mca_issue_test_hook != NULL &&
 	    (rc = run_test_hook(is->signer, &der, &der_len, err)) != MCA_OK)
@@ -406,68 +374,62 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **out,
 	ex.crl_url = crl_url;
 	ex.ca_issuers_url = is->ca_issuers_url;
 	ex.ocsp_url = is->ocsp_url;
-	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK ||
-	    (rc = adopt_signature(tbs, der, der_len, err)) != MCA_OK)
+	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
 		goto out;
-	*out = tbs;
-	tbs = NULL;
+	if (!carries_tbs(der, der_len, tbs, tbs_len)) {
+		rc = mca_error_set(err, MCA_ERR_INTERNAL,
+		                   "second look: the signed certificate is not the one built");
+		goto out;
+	}
+	/* The serial as mca_serial_from_asn1 spells it: no leading zero octet (serial.c). */
+	mca_hex(serial, sizeof(serial), out->serial);
+	out->der = der;
+	out->der_len = der_len;
+	der = NULL;
+	out->not_before = d->res.not_before;
+	out->not_after = d->res.not_after;
+	out->crl_shard = crl_url != NULL ? mca_crl_shard_from_url(crl_url, strlen(crl_url)) : -1;
+	out->issuer = is->leaf.name_text;
 out:
 	free(der);
-	X509_free(tbs);
+	free(tbs);
 	return rc;
 }
 
 mca_rc
 mca_issue_record(struct mca_store *st, const struct mca_issue_req *req,
-                 const struct mca_decision *d, X509 **cert, struct mca_issued *out,
-                 struct mca_error *err)
+                 const struct mca_decision *d, const struct mca_issued *iss, struct mca_error *err)
 {
-	const char *action = req->action ? req->action : "issue";
+	struct mca_cert_rec rec;
 	mca_rc rc;
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(*cert), out->serial, err)) !=
-	        MCA_OK ||
-	    (rc = req->committer != NULL
-	              ? mca_committer_record_with(req->committer, *cert, d->profile->name,
-	                                          req->requester, req->actor, action,
-	                                          req->on_record, err)
-	              : record_direct(st, req, *cert, d->profile->name, out->serial, err)) !=
-	        MCA_OK) {
-		out->serial[0] = '\0';
+	if ((rc = leaf_rec(req, d, iss, &rec, err)) != MCA_OK)
 		return rc;
-	}
-	out->cert = *cert;
-	*cert = NULL;
-	out->not_before = d->res.not_before;
-	out->not_after = d->res.not_after;
-	return MCA_OK;
+	rc = req->committer != NULL ? mca_committer_record_with(req->committer, &rec, req->actor,
+	                                                        req->action ? req->action : "issue",
+	                                                        req->on_record, err)
+	                            : record_direct(st, req, &rec, err);
+	mca_cert_rec_clear(&rec);
+	return rc;
 }
 
 mca_rc
-mca_issue_record_submit(const struct mca_issue_req *req, const struct mca_decision *d, X509 **cert,
-                        struct mca_issued *out, mca_committer_done_fn done, void *arg,
+mca_issue_record_submit(const struct mca_issue_req *req, const struct mca_decision *d,
+                        const struct mca_issued *iss, mca_committer_done_fn done, void *arg,
                         struct mca_error *err)
 {
-	const char *action = req->action ? req->action : "issue";
+	struct mca_cert_rec rec;
 	mca_rc rc;
 
-	memset(out, 0, sizeof(*out));
 	if (req->committer == NULL)
 		return mca_error_set(err, MCA_ERR_INTERNAL, "no group committer");
-	if ((rc = mca_serial_from_asn1(X509_get0_serialNumber(*cert), out->serial, err)) !=
-	        MCA_OK ||
-	    (rc = mca_committer_submit(req->committer, *cert, d->profile->name, req->requester,
-	                               req->actor, action, req->on_record, done, arg, err)) !=
-	        MCA_OK) {
-		out->serial[0] = '\0';
+	if ((rc = leaf_rec(req, d, iss, &rec, err)) != MCA_OK)
 		return rc;
-	}
-	out->cert = *cert;
-	*cert = NULL;
-	out->not_before = d->res.not_before;
-	out->not_after = d->res.not_after;
-	return MCA_OK;
+	rc = mca_committer_submit(req->committer, &rec, req->actor,
+	                          req->action ? req->action : "issue", req->on_record, done, arg,
+	                          err);
+	mca_cert_rec_clear(&rec);
+	return rc;
 }
 
 void
@@ -482,15 +444,14 @@ mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_re
           struct mca_issued *out, struct mca_error *err)
 {
 	struct mca_decision d;
-	X509 *cert = NULL;
 	mca_rc rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = mca_issue_decide(is, st, req, &d, err)) != MCA_OK)
 		return rc;
-	if ((rc = mca_issue_sign(is, &d, &cert, err)) == MCA_OK)
-		rc = mca_issue_record(st, req, &d, &cert, out, err);
-	X509_free(cert);
+	if ((rc = mca_issue_sign(is, &d, out, err)) == MCA_OK &&
+	    (rc = mca_issue_record(st, req, &d, out, err)) != MCA_OK)
+		mca_issued_clear(out); /* not recorded: never handed out */
 	mca_decision_clear(&d);
 	return rc;
 }
@@ -498,6 +459,23 @@ mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_issue_re
 void
 mca_issued_clear(struct mca_issued *iss)
 {
-	X509_free(iss->cert);
+	free(iss->der);
 	memset(iss, 0, sizeof(*iss));
+}
+
+X509 *
+mca_issued_x509(const struct mca_issued *iss)
+{
+	const unsigned char *p = iss->der;
+	X509 *x;
+
+	if (iss->der == NULL)
+		return NULL;
+	x = d2i_X509(NULL, &p, (long)iss->der_len);
+	if (x != NULL && p != iss->der + iss->der_len) {
+		X509_free(x);
+		x = NULL;
+	}
+	ERR_clear_error();
+	return x;
 }

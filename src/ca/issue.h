@@ -100,14 +100,16 @@ struct mca_issue_req {
 
 struct mca_issued {
 	/*
-	 * The signed certificate as built: it encodes to exactly the DER the
-	 * second look inspected.  Its public key is not decoded again
-	 * (X509_get0_pubkey is NULL; the key is the CSR's, and
-	 * X509_get_X509_PUBKEY has its bytes).
+	 * The signed certificate (malloc'd, owned): exactly the DER the
+	 * second look inspected.  mca_issued_x509() decodes it for a caller
+	 * that needs an object.
 	 */
-	X509 *cert;
+	unsigned char *der;
+	size_t der_len;
 	char serial[MCA_SERIAL_HEX_MAX];
 	int64_t not_before, not_after;
+	int crl_shard;      /* the CRL shard its CDP names (record.h), -1: none */
+	const char *issuer; /* the issuer's subject text: borrowed from the mca_issuer */
 };
 
 /*
@@ -133,35 +135,34 @@ mca_rc mca_issue_decide(struct mca_issuer *is, struct mca_store *st,
 /*
  * Build and sign the certificate `d` describes, then look at it again.
  * MCA_ERR_INTERNAL when the second look fails; signer errors as they come.
- * Nothing is recorded; *cert (owned by the caller) only on success: the
- * built object with the signature, as struct mca_issued's cert.
+ * Nothing is recorded; `out` is filled (its DER owned by the caller: free
+ * with mca_issued_clear) only on success, and zeroed on failure.
  */
-mca_rc mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, X509 **cert,
+mca_rc mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struct mca_issued *out,
                       struct mca_error *err);
 
 /*
- * Record `*cert` durably (through req->committer, or a transaction of its
- * own on `st`), with req->on_record in the same transaction.  On success
- * `out` takes the certificate (*cert becomes NULL); on failure (MCA_ERR_DB)
- * nothing is recorded and *cert is left to the caller.
+ * Record `iss` (signed by mca_issue_sign for `d`) durably, through
+ * req->committer or a transaction of its own on `st`, with req->on_record
+ * in the same transaction.  On failure (MCA_ERR_DB ...) nothing is
+ * recorded.  `iss` stays the caller's either way.
  */
 mca_rc mca_issue_record(struct mca_store *st, const struct mca_issue_req *req,
-                        const struct mca_decision *d, X509 **cert, struct mca_issued *out,
+                        const struct mca_decision *d, const struct mca_issued *iss,
                         struct mca_error *err);
 
 /*
  * mca_issue_record through req->committer (required) without waiting for
- * the batch: the certificate is queued and `done(arg, rc, err)` runs once
- * on the committer thread when its batch is durable (MCA_OK) or failed
- * (nothing of it recorded).  On MCA_OK here `out` holds the certificate
- * (taken from *cert) and its serial, to be handed to anyone only once
- * `done` said MCA_OK; req's requester, actor, action and on_record are
- * borrowed until `done`.  On error nothing was queued, `done` never runs
- * and *cert is left to the caller.
+ * the batch: the certificate's row is queued and `done(arg, rc, err)` runs
+ * once on the committer thread when its batch is durable (MCA_OK) or
+ * failed (nothing of it recorded).  `iss` (the caller's) is to be handed
+ * to anyone only once `done` said MCA_OK; req's actor, action and
+ * on_record are borrowed until `done`.  On error nothing was queued and
+ * `done` never runs.
  */
 mca_rc mca_issue_record_submit(const struct mca_issue_req *req, const struct mca_decision *d,
-                               X509 **cert, struct mca_issued *out, mca_committer_done_fn done,
-                               void *arg, struct mca_error *err);
+                               const struct mca_issued *iss, mca_committer_done_fn done, void *arg,
+                               struct mca_error *err);
 
 void mca_decision_clear(struct mca_decision *d);
 
@@ -174,10 +175,14 @@ mca_rc mca_issue(struct mca_issuer *is, struct mca_store *st, const struct mca_i
 
 void mca_issued_clear(struct mca_issued *iss);
 
+/* A decoded copy of the issued certificate (the caller's), NULL when it cannot be decoded. */
+X509 *mca_issued_x509(const struct mca_issued *iss);
+
 /*
- * Test hook: when set, called with the signed certificate before the
- * second look, and may replace it (tests prove the second look catches a
- * corrupted builder).  Never set outside tests.
+ * Test hook: when set, called with the signed certificate (decoded from
+ * the signer's DER, encoded again after) before the second look, and may
+ * replace it (tests prove the second look catches a corrupted builder or
+ * signer).  Never set outside tests.
  */
 extern mca_rc (*mca_issue_test_hook)(X509 **cert, struct mca_signer *signer);
 

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "pki/crl.h"
 #include "pki/keys.h"
+#include "pki/leafgen.h"
 #include "pki/serial.h"
 #include "policy/names.h"
 
@@ -47,6 +48,88 @@ mca_record_from_x509(X509 *cert, const char *profile, const char *requester,
 	if (rec->serial == NULL || rec->fingerprint == NULL || rec->issuer == NULL ||
 	    rec->subject == NULL || rec->names == NULL || rec->profile == NULL ||
 	    rec->requester == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	return MCA_OK;
+fail:
+	mca_cert_rec_clear(rec);
+	return rc;
+}
+
+/* names.h typed text of a SAN name as the certificate carries it (general_name_text). */
+static char *
+leaf_name_text(const struct mca_name *n)
+{
+	unsigned char ip[16];
+	char buf[INET6_ADDRSTRLEN];
+	size_t len;
+
+	if (n->type != MCA_NAME_IP)
+		return mca_typed_name(n->type, n->value);
+	len = mca_leaf_ip(n->value, ip);
+	if ((len == 4 && inet_ntop(AF_INET, ip, buf, sizeof(buf)) != NULL) ||
+	    (len == 16 && inet_ntop(AF_INET6, ip, buf, sizeof(buf)) != NULL))
+		return mca_typed_name(MCA_NAME_IP, buf);
+	return NULL;
+}
+
+/* The names JSON mca_names_json_from_x509 gives for the leaf's SAN. */
+static char *
+leaf_names_json(const struct mca_name *names, size_t n)
+{
+	json_t *arr = json_array();
+	char *text, *out = NULL;
+	size_t i;
+	int failed = 0;
+
+	if (arr == NULL)
+		return NULL;
+	for (i = 0; i < n && !failed; i++) {
+		text = leaf_name_text(&names[i]);
+		failed = text == NULL || json_array_append_new(arr, json_string(text)) != 0;
+		free(text);
+	}
+	if (!failed)
+		out = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return out;
+}
+
+mca_rc
+mca_record_from_leaf(const struct mca_leaf_row *leaf, const char *profile, const char *requester,
+                     struct mca_cert_rec *rec, struct mca_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char fp[65];
+	mca_rc rc;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!EVP_Digest(leaf->der, leaf->der_len, md, &n, EVP_sha256(), NULL) || n != 32) {
+		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "fingerprint");
+		goto fail;
+	}
+	mca_hex(md, n, fp);
+	rec->der = malloc(leaf->der_len);
+	if (rec->der != NULL) {
+		memcpy(rec->der, leaf->der, leaf->der_len);
+		rec->der_len = leaf->der_len;
+	}
+	rec->serial = strdup(leaf->serial);
+	rec->fingerprint = strdup(fp);
+	rec->issuer = strdup(leaf->issuer);
+	rec->subject = mca_leaf_subject_text(leaf->cn);
+	rec->names = leaf_names_json(leaf->names, leaf->n_names);
+	rec->profile = strdup(profile);
+	rec->requester = strdup(requester);
+	rec->not_before = leaf->not_before;
+	rec->not_after = leaf->not_after;
+	rec->created_at = (int64_t)mca_now();
+	rec->crl_shard = leaf->crl_shard;
+	if (rec->der == NULL || rec->serial == NULL || rec->fingerprint == NULL ||
+	    rec->issuer == NULL || rec->subject == NULL || rec->names == NULL ||
+	    rec->profile == NULL || rec->requester == NULL) {
 		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
 		goto fail;
 	}

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "common/err.h"
+#include "pki/csr.h"
 #include "store/store.h"
 
 /*
@@ -21,6 +22,31 @@
  */
 mca_rc mca_record_from_x509(X509 *cert, const char *profile, const char *requester,
                             struct mca_cert_rec *rec, struct mca_error *err);
+
+/*
+ * What the issuance path knows of a leaf it signed (pki/leafgen.h), for
+ * its row without decoding the certificate: all borrowed.
+ */
+struct mca_leaf_row {
+	const unsigned char *der; /* the signed certificate */
+	size_t der_len;
+	const char *serial;           /* hex, as mca_serial_from_asn1 spells it */
+	const char *issuer;           /* the issuer's subject as mca_name_string prints it */
+	const char *cn;               /* the subject's CN, NULL for an empty subject */
+	const struct mca_name *names; /* the SAN, in certificate order */
+	size_t n_names;
+	int64_t not_before, not_after;
+	int crl_shard; /* mca_crl_shard_from_url of its CDP, -1 for none */
+};
+
+/*
+ * Fill `rec` from `leaf`: the same row mca_record_from_x509 gives for that
+ * certificate (fingerprint = SHA-256 of the DER, subject and names as
+ * printed from the certificate), profile and requester copied.  Free the
+ * strings with mca_cert_rec_clear().
+ */
+mca_rc mca_record_from_leaf(const struct mca_leaf_row *leaf, const char *profile,
+                            const char *requester, struct mca_cert_rec *rec, struct mca_error *err);
 
 /*
  * JSON array text of the typed SAN names of `cert` (malloc'd; names.h:

@@ -108,7 +108,7 @@ cli_issue(const struct cli_global *g, int argc, char **argv)
 	req.actor = cli_actor();
 	req.action = "issue";
 	if (mca_issue(issuer, st, &req, &iss, &err) != MCA_OK ||
-	    mca_cert_to_pem(iss.cert, &pem, &err) != MCA_OK) {
+	    mca_cert_der_to_pem(iss.der, iss.der_len, &pem, &err) != MCA_OK) {
 		cli_fail_err("issue", &err);
 		goto out;
 	}

@@ -212,13 +212,31 @@ mca_crl_shard_of(const unsigned char *serial, size_t len, unsigned n)
 }
 
 int
+mca_crl_shard_from_url(const char *u, size_t len)
+{
+	const char *k;
+	size_t i;
+	int shard;
+
+	for (i = len; i > 0 && u[i - 1] >= '0' && u[i - 1] <= '9'; i--)
+		;
+	k = u + i;
+	if (i == len || len - i > 5 || (k[0] == '0' && len - i > 1) || i < 5 ||
+	    memcmp(u + i - 5, "/crl/", 5) != 0)
+		return -1;
+	shard = 0;
+	for (; k < u + len; k++)
+		shard = shard * 10 + (*k - '0');
+	return shard > 65535 ? -1 : shard;
+}
+
+int
 mca_crl_shard_from_cdp(X509 *cert)
 {
 	CRL_DIST_POINTS *cdp = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
 	DIST_POINT *dp;
 	GENERAL_NAME *gn;
-	const char *u, *k;
-	int len, shard = -1, i;
+	int shard = -1;
 
 	if (cdp == NULL || sk_DIST_POINT_num(cdp) < 1)
 		goto out;
@@ -229,19 +247,9 @@ mca_crl_shard_from_cdp(X509 *cert)
 	gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0);
 	if (gn->type != GEN_URI)
 		goto out;
-	u = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
-	len = ASN1_STRING_length(gn->d.uniformResourceIdentifier);
-	for (i = len; i > 0 && u[i - 1] >= '0' && u[i - 1] <= '9'; i--)
-		;
-	k = u + i;
-	if (i == len || len - i > 5 || (k[0] == '0' && len - i > 1) || i < 5 ||
-	    memcmp(u + i - 5, "/crl/", 5) != 0)
-		goto out;
-	shard = 0;
-	for (; k < u + len; k++)
-		shard = shard * 10 + (*k - '0');
-	if (shard > 65535)
-		shard = -1;
+	shard = mca_crl_shard_from_url(
+	    (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
+	    (size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier));
 out:
 	CRL_DIST_POINTS_free(cdp);
 	return shard;

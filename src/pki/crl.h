@@ -131,6 +131,9 @@ unsigned mca_crl_shard_of(const unsigned char *serial, size_t len, unsigned n);
  */
 int mca_crl_shard_from_cdp(X509 *cert);
 
+/* The same for a CDP URI of `len` octets (not NUL-terminated): k or -1. */
+int mca_crl_shard_from_url(const char *u, size_t len);
+
 /*
  * The number of entries of a CRL (DER), counted by walking its
  * revokedCertificates (no object per entry); -1 when it is not a CRL.

@@ -1,6 +1,7 @@
 /* keys.c - key generation and PEM files for keys and certificates. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -297,6 +298,35 @@ mca_cert_to_pem(X509 *cert, char **out, struct mca_error *err)
 		rc = mca_error_ssl(err, MCA_ERR_CRYPTO, "encoding certificate");
 	BIO_free(b);
 	return rc;
+}
+
+mca_rc
+mca_cert_der_to_pem(const unsigned char *der, size_t der_len, char **out, struct mca_error *err)
+{
+	static const char head[] = "-----BEGIN CERTIFICATE-----\n";
+	static const char tail[] = "-----END CERTIFICATE-----\n";
+	size_t lines, cap, o, i, n;
+	char *s;
+
+	*out = NULL;
+	if (der_len > SIZE_MAX / 2)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	/* 48 octets a line: 64 base64 characters and a newline, as PEM_write_bio */
+	lines = (der_len + 47) / 48;
+	cap = sizeof(head) - 1 + lines * 65 + sizeof(tail);
+	s = malloc(cap);
+	if (s == NULL)
+		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+	memcpy(s, head, sizeof(head) - 1);
+	o = sizeof(head) - 1;
+	for (i = 0; i < der_len; i += n) {
+		n = der_len - i < 48 ? der_len - i : 48;
+		o += (size_t)EVP_EncodeBlock((unsigned char *)s + o, der + i, (int)n);
+		s[o++] = '\n';
+	}
+	memcpy(s + o, tail, sizeof(tail));
+	*out = s;
+	return MCA_OK;
 }
 
 mca_rc

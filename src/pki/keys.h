@@ -66,6 +66,15 @@ mca_rc mca_certs_load(const char *path, STACK_OF(X509) * *out, struct mca_error 
 /* PEM text of `cert` (NUL-terminated, malloc'd). */
 mca_rc mca_cert_to_pem(X509 *cert, char **out, struct mca_error *err);
 
+/*
+ * The PEM text of the certificate whose DER is `der`, exactly as
+ * mca_cert_to_pem (PEM_write_bio_X509) writes it, without decoding it:
+ * 64-column base64 lines between the CERTIFICATE armour lines.  *out is
+ * malloc'd.  MCA_ERR_NOMEM when out of memory.
+ */
+mca_rc mca_cert_der_to_pem(const unsigned char *der, size_t der_len, char **out,
+                           struct mca_error *err);
+
 /* DER of `cert` (malloc'd). */
 mca_rc mca_cert_to_der(X509 *cert, unsigned char **out, size_t *len, struct mca_error *err);
 

@@ -91,6 +91,7 @@ decide_and_sign(const struct mca_csr *csr, const char *profile, enum mca_issue_a
 	struct mca_issue_req req;
 	struct mca_decision d;
 	struct mca_error err = {0};
+	struct mca_issued iss;
 	X509 *cert = NULL;
 	mca_rc rc;
 
@@ -106,9 +107,11 @@ decide_and_sign(const struct mca_csr *csr, const char *profile, enum mca_issue_a
 		check_error(rc, &err, "decide");
 		return;
 	}
-	rc = mca_issue_sign(issuer, &d, &cert, &err);
+	rc = mca_issue_sign(issuer, &d, &iss, &err);
 	if (rc != MCA_OK)
 		fz_fail("profile %s: approved but not signed: %s", profile, err.msg);
+	if ((cert = mca_issued_x509(&iss)) == NULL)
+		fz_fail("profile %s: the signed certificate does not decode", profile);
 	if (X509_verify(cert, fz_ca()->key) != 1)
 		fz_fail("profile %s: certificate does not verify", profile);
 	if (san_count(cert) != d.res.n_names)
@@ -117,6 +120,7 @@ decide_and_sign(const struct mca_csr *csr, const char *profile, enum mca_issue_a
 	if (d.res.not_after > fz_ca()->not_after || d.res.not_after <= d.res.not_before)
 		fz_fail("profile %s: validity window", profile);
 	X509_free(cert);
+	mca_issued_clear(&iss);
 	mca_decision_clear(&d);
 }
 

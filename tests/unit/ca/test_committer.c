@@ -22,6 +22,7 @@
 
 #include "ca/committer.h"
 #include "ca/pkiinit.h"
+#include "ca/record.h"
 #include "pki/certgen.h"
 #include "pki/keys.h"
 #include "pki/serial.h"
@@ -105,6 +106,38 @@ leaf(void)
 	return x;
 }
 
+/* `x`'s row (mca_record_from_x509), recorded through the committer with `hook`. */
+static mca_rc
+record_x(struct mca_committer *c, X509 *x, const struct mca_record_hook *hook,
+         struct mca_error *err)
+{
+	struct mca_cert_rec rec;
+	mca_rc rc;
+
+	ck_assert_int_eq(mca_record_from_x509(x, "private", "test", &rec, err), MCA_OK);
+	rc = mca_committer_record_with(c, &rec, "test:actor", "issue", hook, err);
+	if (rc == MCA_OK)
+		ck_assert_ptr_null(rec.serial); /* moved into the queue */
+	mca_cert_rec_clear(&rec);
+	return rc;
+}
+
+/* `x`'s row submitted to the committer; the row is the committer's after MCA_OK. */
+static mca_rc
+submit_x(struct mca_committer *c, X509 *x, mca_committer_done_fn done, void *arg,
+         struct mca_error *err)
+{
+	struct mca_cert_rec rec;
+	mca_rc rc;
+
+	ck_assert_int_eq(mca_record_from_x509(x, "private", "test", &rec, err), MCA_OK);
+	rc = mca_committer_submit(c, &rec, "test:actor", "issue", NULL, done, arg, err);
+	if (rc == MCA_OK)
+		ck_assert_ptr_null(rec.der);
+	mca_cert_rec_clear(&rec);
+	return rc;
+}
+
 struct worker {
 	struct mca_committer *c;
 	int ok;
@@ -121,8 +154,7 @@ record_many(void *arg)
 
 	for (i = 0; i < PER_THREAD; i++) {
 		x = leaf();
-		if (mca_committer_record(w->c, x, "private", "test", "test:actor", "issue", &err) ==
-		    MCA_OK)
+		if (record_x(w->c, x, NULL, &err) == MCA_OK)
 			w->ok++;
 		X509_free(x);
 	}
@@ -174,7 +206,7 @@ record_one(void *arg)
 	struct dup *d = arg;
 	struct mca_error err = {0};
 
-	d->rc = mca_committer_record(d->c, d->x, "private", "test", "test:actor", "issue", &err);
+	d->rc = record_x(d->c, d->x, NULL, &err);
 	return NULL;
 }
 
@@ -255,9 +287,7 @@ START_TEST(test_hook_same_transaction)
 
 	memset(&h, 0, sizeof(h));
 	h.result = MCA_OK;
-	ck_assert_int_eq(
-	    mca_committer_record_with(c, x, "private", "test", "test:actor", "issue", &hook, &err),
-	    MCA_OK);
+	ck_assert_int_eq(record_x(c, x, &hook, &err), MCA_OK);
 	ck_assert_int_eq(mca_serial_from_asn1(X509_get0_serialNumber(x), serial, &err), MCA_OK);
 	ck_assert_str_eq(h.serial, serial);
 	ck_assert_int_eq(mca_store_count(st, "certificates"), certs + 1);
@@ -265,9 +295,7 @@ START_TEST(test_hook_same_transaction)
 
 	memset(&h, 0, sizeof(h));
 	h.result = MCA_ERR_INTERNAL;
-	ck_assert_int_eq(
-	    mca_committer_record_with(c, y, "private", "test", "test:actor", "issue", &hook, &err),
-	    MCA_ERR_INTERNAL);
+	ck_assert_int_eq(record_x(c, y, &hook, &err), MCA_ERR_INTERNAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "the hook refuses"));
 	ck_assert_int_eq(mca_serial_from_asn1(X509_get0_serialNumber(y), serial, &err), MCA_OK);
 	ck_assert_int_eq(mca_store_cert_get(st, serial, &rec, &err), MCA_ERR_NOTFOUND);
@@ -275,9 +303,7 @@ START_TEST(test_hook_same_transaction)
 	ck_assert_int_eq(mca_store_count(st, "audit"), audits + 2);
 
 	/* NULL hook: as mca_committer_record. */
-	ck_assert_int_eq(
-	    mca_committer_record_with(c, y, "private", "test", "test:actor", "issue", NULL, &err),
-	    MCA_OK);
+	ck_assert_int_eq(record_x(c, y, NULL, &err), MCA_OK);
 	ck_assert_int_eq(mca_store_count(st, "certificates"), certs + 2);
 	mca_committer_free(c);
 	mca_store_close(st);
@@ -380,16 +406,12 @@ START_TEST(test_submit_async)
 		x[i] = leaf();
 		jobs[i].seen = &s;
 		jobs[i].index = i;
-		ck_assert_int_eq(mca_committer_submit(c, x[i], "private", "test", "test:actor",
-		                                      "issue", NULL, async_done, &jobs[i], &err),
-		                 MCA_OK);
+		ck_assert_int_eq(submit_x(c, x[i], async_done, &jobs[i], &err), MCA_OK);
 		X509_free(i == 0 ? NULL : x[i]); /* copied in: the caller may free it */
 	}
 	jobs[ASYNC_N].seen = &s;
 	jobs[ASYNC_N].index = ASYNC_N;
-	ck_assert_int_eq(mca_committer_submit(c, x[0], "private", "test", "test:actor", "issue",
-	                                      NULL, async_done, &jobs[ASYNC_N], &err),
-	                 MCA_OK);
+	ck_assert_int_eq(submit_x(c, x[0], async_done, &jobs[ASYNC_N], &err), MCA_OK);
 	X509_free(x[0]);
 	mca_committer_free(c); /* commits what is queued first */
 	ck_assert_int_eq(s.calls, ASYNC_N + 1);

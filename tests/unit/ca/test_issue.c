@@ -30,6 +30,7 @@
 #include "ca/conf.h"
 #include "ca/issue.h"
 #include "ca/pkiinit.h"
+#include "ca/record.h"
 #include "ca/token.h"
 #include "pki/certgen.h"
 #include "pki/csr.h"
@@ -269,7 +270,18 @@ ck_refused(mca_rc rc, const struct mca_error *err, const struct mca_issued *out,
 		ck_assert_msg(strcmp(err->rule, rule) == 0, "rule '%s', want '%s' (%s)", err->rule,
 		              rule, err->msg);
 	ck_assert_msg(err->msg[0] != '\0', "a refusal carries a message");
-	ck_assert_ptr_null(out->cert);
+	ck_assert_ptr_null(out->der);
+}
+
+/* Whether the issued certificate verifies with the CA's key. */
+static int
+issued_verifies(const struct mca_issued *iss)
+{
+	X509 *x = mca_issued_x509(iss);
+	int ok = x != NULL && X509_verify(x, X509_get0_pubkey(ca_cert)) == 1;
+
+	X509_free(x);
+	return ok;
 }
 
 /* The canonical serial of `cert`. */
@@ -335,24 +347,29 @@ START_TEST(test_private_recorded)
 	char serial[MCA_SERIAL_HEX_MAX], actor[64] = "", action[64] = "";
 	unsigned char *der = NULL;
 	size_t der_len = 0;
+	X509 *x = NULL;
 	mca_rc rc;
 
 	rc = issue(csr, "private", 2 * 3600, MCA_ISSUE_ADMIN, NULL, &out, &err);
 	ck_assert_msg(rc == MCA_OK, "rc %s (%s: %s)", mca_rc_name(rc), err.rule, err.msg);
-	ck_assert_ptr_nonnull(out.cert);
+	ck_assert_ptr_nonnull(out.der);
 	ck_added(before, 1);
+	x = mca_issued_x509(&out);
+	ck_assert_ptr_nonnull(x);
 
-	serial_of(out.cert, serial);
+	serial_of(x, serial);
 	ck_assert_str_eq(out.serial, serial);
 	ck_assert_int_eq(strlen(out.serial), 2 * MCA_SERIAL_LEN);
-	ck_assert_int_eq(out.not_before, mca_asn1_time_unix(X509_get0_notBefore(out.cert)));
-	ck_assert_int_eq(out.not_after, mca_asn1_time_unix(X509_get0_notAfter(out.cert)));
+	ck_assert_int_eq(out.not_before, mca_asn1_time_unix(X509_get0_notBefore(x)));
+	ck_assert_int_eq(out.not_after, mca_asn1_time_unix(X509_get0_notAfter(x)));
 	ck_assert_int_eq(out.not_after - out.not_before, 2 * 3600 + 60);
 
 	ck_assert_int_eq(mca_store_cert_get(store, out.serial, &rec, &err), MCA_OK);
-	ck_assert_int_eq(mca_cert_to_der(out.cert, &der, &der_len, &err), MCA_OK);
+	ck_assert_int_eq(mca_cert_to_der(x, &der, &der_len, &err), MCA_OK);
 	ck_assert_uint_eq(rec->der_len, der_len);
 	ck_assert_msg(memcmp(rec->der, der, der_len) == 0, "the recorded DER is the returned cert");
+	ck_assert_uint_eq(out.der_len, der_len);
+	ck_assert_msg(memcmp(out.der, der, der_len) == 0, "the returned DER decodes to itself");
 	ck_assert_str_eq(rec->serial, out.serial);
 	ck_assert_str_eq(rec->profile, "private");
 	ck_assert_str_eq(rec->requester, REQUESTER);
@@ -368,7 +385,78 @@ START_TEST(test_private_recorded)
 	ck_assert_str_eq(action, "issue");
 
 	free(der);
+	X509_free(x);
 	mca_cert_rec_free(rec);
+	mca_issued_clear(&out);
+	mca_csr_free(csr);
+}
+END_TEST
+
+/* Rows as recorded against the rows mca_record_from_x509 gives for the same certificate. */
+static const struct {
+	const char *cn;
+	const char *names[MAX_NAMES];
+	unsigned shards;
+	const char *shard_url;
+} row_tab[] = {
+    {"row.example.internal",
+     {"DNS:row.example.internal", "IP:10.7.7.7", "URI:spiffe://example.org/ns/row", NULL},
+     0,
+     NULL},
+    {NULL,
+     {"DNS:noncn.example.internal", "IP:FD00:0::5", NULL},
+     4,
+     "http://ca.test.internal:8080/crl/"},
+    {"shard.example.internal",
+     {"DNS:shard.example.internal", NULL},
+     7,
+     "http://ca.test.internal:8080/crl/"},
+    {"other.example.internal",
+     {"DNS:other.example.internal", NULL},
+     3,
+     "http://ca.test.internal:8080/shard-"},
+};
+
+/* The row of a certificate issued on DER is the row the X509 path gives, field by field. */
+START_TEST(test_row_as_from_x509)
+{
+	struct mca_error err = {0};
+	struct mca_issued out;
+	struct mca_cert_rec *got = NULL, want;
+	struct mca_csr *csr = make_csr(row_tab[_i].cn, row_tab[_i].names);
+	X509 *x;
+	mca_rc rc;
+
+	mca_issuer_set_crl_shards(issuer, row_tab[_i].shards, row_tab[_i].shard_url);
+	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
+	ck_assert_msg(rc == MCA_OK, "row %d: rc %s (%s: %s)", _i, mca_rc_name(rc), err.rule,
+	              err.msg);
+	ck_assert_int_eq(mca_store_cert_get(store, out.serial, &got, &err), MCA_OK);
+	x = mca_issued_x509(&out);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(mca_record_from_x509(x, "private", REQUESTER, &want, &err), MCA_OK);
+	ck_assert_str_eq(got->serial, want.serial);
+	ck_assert_str_eq(got->issuer, want.issuer);
+	ck_assert_str_eq(got->subject, want.subject);
+	ck_assert_str_eq(got->names, want.names);
+	ck_assert_int_eq(got->not_before, want.not_before);
+	ck_assert_int_eq(got->not_after, want.not_after);
+	ck_assert_uint_eq(got->der_len, want.der_len);
+	ck_assert_int_eq(memcmp(got->der, want.der, want.der_len), 0);
+	ck_assert_str_eq(got->fingerprint, want.fingerprint);
+	ck_assert_str_eq(got->profile, want.profile);
+	ck_assert_str_eq(got->requester, want.requester);
+	ck_assert_int_eq(got->crl_shard, want.crl_shard);
+	ck_assert_int_le(got->created_at, want.created_at);
+	ck_assert_int_ge(got->created_at + 2, want.created_at);
+	ck_assert_str_eq(got->status, "valid");
+	if (row_tab[_i].shards > 0 && strstr(row_tab[_i].shard_url, "/crl/") != NULL)
+		ck_assert_int_ge(got->crl_shard, 0);
+	else
+		ck_assert_int_eq(got->crl_shard, -1);
+	mca_cert_rec_clear(&want);
+	mca_cert_rec_free(got);
+	X509_free(x);
 	mca_issued_clear(&out);
 	mca_csr_free(csr);
 }
@@ -480,28 +568,30 @@ START_TEST(test_decide_sign_record)
 
 	/* a signing failure: nothing returned, nothing recorded */
 	mca_issue_test_hook = failing_signer_hook;
-	ck_assert_int_eq(mca_issue_sign(issuer, &d, &cert, &err), MCA_ERR_CRYPTO);
-	ck_assert_ptr_null(cert);
+	ck_assert_int_eq(mca_issue_sign(issuer, &d, &out, &err), MCA_ERR_CRYPTO);
+	ck_assert_ptr_null(out.der);
+	ck_assert_str_eq(out.serial, "");
 	mca_issue_test_hook = NULL;
 	ck_added(c, 0);
 
-	ck_assert_msg(mca_issue_sign(issuer, &d, &cert, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_msg(mca_issue_sign(issuer, &d, &out, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_ptr_nonnull(out.der);
+	cert = mca_issued_x509(&out);
 	ck_assert_ptr_nonnull(cert);
 	ck_assert_int_eq(X509_verify(cert, mca_signer_pubkey(signer)), 1);
 	serial_of(cert, serial);
+	ck_assert_str_eq(out.serial, serial);
 	ck_assert_int_eq(mca_store_cert_get(store, serial, &rec, &err), MCA_ERR_NOTFOUND);
 	ck_added(c, 0);
 
-	ck_assert_msg(mca_issue_record(store, &req, &d, &cert, &out, &err) == MCA_OK, "%s",
-	              err.msg);
-	ck_assert_ptr_null(cert);
-	ck_assert_ptr_nonnull(out.cert);
-	ck_assert_str_eq(out.serial, serial);
+	ck_assert_msg(mca_issue_record(store, &req, &d, &out, &err) == MCA_OK, "%s", err.msg);
+	ck_assert_ptr_nonnull(out.der);
 	ck_added(c, 1);
 	ck_assert_int_eq(mca_store_cert_get(store, serial, &rec, &err), MCA_OK);
 	ck_assert_str_eq(rec->profile, "private");
 	mca_cert_rec_free(rec);
 
+	X509_free(cert);
 	mca_issued_clear(&out);
 	mca_decision_clear(&d);
 	mca_csr_free(csr);
@@ -523,18 +613,20 @@ START_TEST(test_signed_by_ca)
 	struct mca_issued out;
 	EVP_PKEY *key = new_key(verify_keys[_i]);
 	struct mca_csr *csr = make_csr_key(key, "sig.example.internal", names);
+	X509 *x = NULL;
 	mca_rc rc;
 
 	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
 	ck_assert_msg(rc == MCA_OK, "%s: rc %s (%s: %s)", mca_key_type_name(verify_keys[_i]),
 	              mca_rc_name(rc), err.rule, err.msg);
-	ck_assert_int_eq(X509_verify(out.cert, X509_get0_pubkey(ca_cert)), 1);
-	ck_assert_int_eq(X509_check_issued(ca_cert, out.cert), X509_V_OK);
-	/* the key as built, not decoded (issue.h): the SubjectPublicKeyInfo is the key's */
+	x = mca_issued_x509(&out);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(ca_cert)), 1);
+	ck_assert_int_eq(X509_check_issued(ca_cert, x), X509_V_OK);
+	/* the SubjectPublicKeyInfo is the key's */
 	{
 		unsigned char *a = NULL, *b = NULL;
-		int la = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(out.cert), &a),
-		    lb = i2d_PUBKEY(key, &b);
+		int la = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &a), lb = i2d_PUBKEY(key, &b);
 
 		ck_assert_int_gt(la, 0);
 		ck_assert_int_eq(la, lb);
@@ -543,6 +635,7 @@ START_TEST(test_signed_by_ca)
 		OPENSSL_free(b);
 	}
 	ck_assert_int_eq(out.not_after - out.not_before, DAY + 60); /* the profile's default */
+	X509_free(x);
 	mca_issued_clear(&out);
 	mca_csr_free(csr);
 	EVP_PKEY_free(key);
@@ -696,7 +789,7 @@ START_TEST(test_auth)
 	if (c->rule == NULL) {
 		ck_assert_msg(rc == MCA_OK, "row %d: rc %s (%s: %s)", _i, mca_rc_name(rc), err.rule,
 		              err.msg);
-		ck_assert_ptr_nonnull(out.cert);
+		ck_assert_ptr_nonnull(out.der);
 		ck_added(before, 1);
 	} else {
 		ck_assert_msg(rc != MCA_OK, "row %d: accepted, want a refusal with rule %s", _i,
@@ -812,7 +905,7 @@ START_TEST(test_domain_validated)
 	if (c->accepted) {
 		ck_assert_msg(rc == MCA_OK, "row %d: rc %s (%s: %s)", _i, mca_rc_name(rc), err.rule,
 		              err.msg);
-		ck_assert_int_eq(X509_verify(out.cert, X509_get0_pubkey(ca_cert)), 1);
+		ck_assert(issued_verifies(&out));
 		ck_added(before, 1);
 	} else {
 		ck_refused(rc, &err, &out, MCA_ERR_POLICY, "auth.validation");
@@ -1232,7 +1325,7 @@ START_TEST(test_second_look)
 	              hook_calls);
 	ck_assert_msg(rc == MCA_ERR_INTERNAL, "%s: rc %s, want internal (%s)", corruptions[_i].what,
 	              mca_rc_name(rc), err.msg);
-	ck_assert_ptr_null(out.cert);
+	ck_assert_ptr_null(out.der);
 	ck_assert_msg(err.msg[0] != '\0', "%s: the error says what differs", corruptions[_i].what);
 	if (corruptions[_i].msg != NULL)
 		ck_assert_str_eq(err.msg, corruptions[_i].msg);
@@ -1256,8 +1349,8 @@ eku_critical(X509 *x)
 /*
  * A certificate that passes every check of the second look but is not the
  * one built (re-signed by the CA after a change no check looks at) is
- * still refused: what is recorded and returned is the built object, which
- * must encode to exactly the DER inspected.
+ * still refused: the signed DER, which is what is recorded and returned,
+ * must carry exactly the TBSCertificate that was built.
  */
 START_TEST(test_second_look_not_built)
 {
@@ -1276,7 +1369,7 @@ START_TEST(test_second_look_not_built)
 	hook_row = NULL;
 	ck_assert_int_eq(rc, MCA_ERR_INTERNAL);
 	ck_assert_str_eq(err.msg, "second look: the signed certificate is not the one built");
-	ck_assert_ptr_null(out.cert);
+	ck_assert_ptr_null(out.der);
 	ck_added(before, 0);
 	mca_csr_free(csr);
 }
@@ -1296,12 +1389,16 @@ START_TEST(test_ocsp_aia)
 	AUTHORITY_INFO_ACCESS *aia;
 	ACCESS_DESCRIPTION *ad;
 	const char *url = "http://ocsp.example.internal/ocsp";
+	X509 *x;
 	mca_rc rc;
 
 	mca_issuer_set_ocsp_url(issuer, url);
 	rc = issue(csr, "private", 0, MCA_ISSUE_ADMIN, NULL, &out, &err);
 	ck_assert_msg(rc == MCA_OK, "rc %s (%s: %s)", mca_rc_name(rc), err.rule, err.msg);
-	aia = X509_get_ext_d2i(out.cert, NID_info_access, NULL, NULL);
+	x = mca_issued_x509(&out);
+	ck_assert_ptr_nonnull(x);
+	aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
+	X509_free(x);
 	ck_assert_ptr_nonnull(aia);
 	ck_assert_int_eq(sk_ACCESS_DESCRIPTION_num(aia), 2);
 	ad = sk_ACCESS_DESCRIPTION_value(aia, 0);
@@ -1320,7 +1417,7 @@ START_TEST(test_ocsp_aia)
 	ck_assert_int_eq(rc, MCA_ERR_INTERNAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "the AIA OCSP responder is not "
 	                                      "http://ocsp"));
-	ck_assert_ptr_null(out.cert);
+	ck_assert_ptr_null(out.der);
 	mca_csr_free(csr);
 }
 END_TEST
@@ -1421,6 +1518,7 @@ issue_suite(void)
 	tcase_add_test(tc, test_on_record_direct);
 	tcase_add_test(tc, test_decide_sign_record);
 	tcase_add_loop_test(tc, test_signed_by_ca, 0, NELEM(verify_keys));
+	tcase_add_loop_test(tc, test_row_as_from_x509, 0, NELEM(row_tab));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("authorization");
