@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -391,6 +392,8 @@ main(int argc, char **argv)
 	double secs, p50, p99, pmax;
 	int a;
 
+	/* A server killed under load (durable_load.sh) is a connection error, not our death. */
+	signal(SIGPIPE, SIG_IGN);
 	for (a = 1; a < argc; a++) {
 		const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
 
