@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "common/jsonx.h"
 #include "common/util.h"
 #include "pki/keys.h"
 
@@ -29,22 +30,62 @@ mca_reply_issue_error(struct mca_req *r, const struct mca_error *err, const char
 	}
 }
 
+/* ,"KEY": and `value` as a JSON string (mca_json_str_append). */
+static int
+field(char *out, size_t cap, size_t *len, const char *key, const char *value)
+{
+	size_t n = strlen(key) + 4;
+
+	if (cap - *len < n)
+		return 0;
+	*len += (size_t)snprintf(out + *len, cap - *len, ",\"%s\":", key);
+	return mca_json_str_append(out, cap, len, value);
+}
+
+/*
+ * {"serial","certificate","chain","profile","not_before","not_after"}
+ * written straight into one buffer (the chain's JSON made once at start,
+ * mca_server chain_json): the same bytes json_pack + json_dumps gave, at
+ * a fraction of the cost on every issuance.
+ */
 enum mca_http_result
 mca_reply_issued(struct mca_req *r, const struct mca_issued *iss, const char *profile)
 {
+	const char *chain = mca_req_server(r)->chain_json;
 	enum mca_http_result res;
-	char *pem = NULL, nb[32], na[32];
+	char *pem = NULL, *body = NULL, nb[32], na[32];
+	size_t cap, len = 0;
+	int ok;
 
 	if (mca_cert_der_to_pem(iss->der, iss->der_len, &pem, NULL) != MCA_OK)
 		return mca_reply_error(r, 500, "internal", "encoding the certificate failed");
 	mca_time_rfc3339((time_t)iss->not_before, nb, sizeof(nb));
 	mca_time_rfc3339((time_t)iss->not_after, na, sizeof(na));
-	/* chain: the issuing CA, then the root (doc/api.md) */
-	res = mca_reply_json(r, 201,
-	                     json_pack("{s:s, s:s, s:[s, s], s:s, s:s, s:s}", "serial", iss->serial,
-	                               "certificate", pem, "chain", mca_req_server(r)->ca_pem,
-	                               mca_req_server(r)->root_pem, "profile", profile,
-	                               "not_before", nb, "not_after", na));
+	/* every octet of a string may become six; the keys and punctuation take < 128 */
+	cap = 6 * (strlen(iss->serial) + strlen(pem) + strlen(profile) + strlen(nb) + strlen(na)) +
+	      strlen(chain) + 128;
+	body = malloc(cap);
+	ok = body != NULL;
+	if (ok) {
+		memcpy(body, "{\"serial\":", 10);
+		len = 10;
+		/* chain: the issuing CA, then the root (doc/api.md) */
+		ok = mca_json_str_append(body, cap, &len, iss->serial) &&
+		     field(body, cap, &len, "certificate", pem) && cap - len > strlen(chain) + 10;
+	}
+	if (ok) {
+		len += (size_t)snprintf(body + len, cap - len, ",\"chain\":%s", chain);
+		ok = field(body, cap, &len, "profile", profile) &&
+		     field(body, cap, &len, "not_before", nb) &&
+		     field(body, cap, &len, "not_after", na) && cap - len > 1;
+	}
+	if (ok) {
+		body[len++] = '}';
+		res = mca_reply_bytes(r, 201, "application/json", body, len);
+	} else {
+		res = mca_reply_error(r, 500, "internal", "building the reply failed");
+	}
+	free(body);
 	free(pem);
 	return res;
 }

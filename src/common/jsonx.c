@@ -188,3 +188,48 @@ mca_json_parse_object(const char *text, size_t len, json_t **out, const char *wh
 	*out = j;
 	return MCA_OK;
 }
+
+int
+mca_json_str_append(char *out, size_t cap, size_t *len, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = *len;
+	unsigned char c;
+	char esc;
+
+	if (n >= cap)
+		return 0;
+	out[n++] = '"';
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		esc = c == '"'    ? '"'
+		      : c == '\\' ? '\\'
+		      : c == '\b' ? 'b'
+		      : c == '\f' ? 'f'
+		      : c == '\n' ? 'n'
+		      : c == '\r' ? 'r'
+		      : c == '\t' ? 't'
+		                  : 0;
+		if (esc != 0) {
+			if (cap - n < 2)
+				return 0;
+			out[n++] = '\\';
+			out[n++] = esc;
+		} else if (c < 0x20) {
+			if (cap - n < 6)
+				return 0;
+			memcpy(out + n, "\\u00", 4);
+			out[n + 4] = hex[c >> 4];
+			out[n + 5] = hex[c & 15];
+			n += 6;
+		} else {
+			if (cap - n < 1)
+				return 0;
+			out[n++] = (char)c;
+		}
+	}
+	if (cap - n < 1)
+		return 0;
+	out[n++] = '"';
+	*len = n;
+	return 1;
+}

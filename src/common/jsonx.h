@@ -59,6 +59,16 @@ mca_rc mca_json_unpack(json_t *obj, const struct mca_jfield *fields, size_t nfie
 size_t mca_json_safe_text(char *dst, size_t len, const char *src);
 
 /*
+ * Append `s` to `out` (at *len, within `cap`) as a JSON string, quotes
+ * included, escaped exactly as jansson's json_dumps writes it (", \\, \b
+ * \f \n \r \t, other control characters as \u00XX, everything else as
+ * it is: `s` must be valid UTF-8).  For replies assembled from parts that
+ * are known to be text (PEM, hex serials, times), without building a JSON
+ * tree.  0 when it does not fit (*len unchanged), 1 otherwise.
+ */
+int mca_json_str_append(char *out, size_t cap, size_t *len, const char *s);
+
+/*
  * Parse `text` (length `len`) as a single JSON object, refusing duplicate
  * keys.  *out is a new reference.
  */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -265,6 +266,7 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	struct mca_store *st = NULL;
 	X509 *server_cert = NULL;
 	const char *env = getenv(MCA_SIGNER_SECCOMP_ENV);
+	json_t *chain;
 	mca_rc rc;
 
 	*out = NULL;
@@ -320,6 +322,13 @@ mca_server_load(struct mca_conf *conf, const char *signer_exe, struct mca_server
 	    (rc = mca_cert_fingerprint(srv->root_cert, srv->root_fingerprint, err)) != MCA_OK ||
 	    (rc = chain_pem(srv->chain, &srv->chain_pem, err)) != MCA_OK)
 		goto fail;
+	chain = json_pack("[s, s]", srv->ca_pem, srv->root_pem);
+	srv->chain_json = chain != NULL ? json_dumps(chain, JSON_COMPACT) : NULL;
+	json_decref(chain);
+	if (srv->chain_json == NULL) {
+		rc = mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 	if (X509_cmp(sk_X509_value(srv->chain, 0), srv->ca_cert) != 0) {
 		rc = mca_error_set(err, MCA_ERR_CONFIG, "%s: does not start with %s", conf->chain,
 		                   conf->ca_cert);
@@ -496,6 +505,7 @@ mca_server_free(struct mca_server *srv)
 	free(srv->root_pem);
 	free(srv->chain_pem);
 	free(srv->ca_pem);
+	free(srv->chain_json);
 	free(srv->ca_der);
 	free(srv->server_cert_pem);
 	mca_free_secret(srv->server_key_pem);

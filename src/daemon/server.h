@@ -56,6 +56,7 @@ struct mca_server {
 	STACK_OF(X509) * chain;     /* issuing CA first, root last */
 	char *root_pem, *chain_pem; /* served as is */
 	char *ca_pem;
+	char *chain_json; /* ["ca_pem","root_pem"] as JSON text: the "chain" of issuing replies */
 	unsigned char *ca_der;
 	size_t ca_der_len;
 	char root_fingerprint[65]; /* lower-case hex SHA-256 */

@@ -164,6 +164,14 @@ full_cert() {
 	jq -e 'keys == (["serial", "certificate", "chain", "profile", "not_before",
 		"not_after"] | sort)' "$B" >/dev/null || { cat "$B"; fail "$1: reply fields"; }
 	ok "$1: reply has serial, certificate, chain, profile, not_before, not_after"
+	# assembled without a JSON tree: strict, in this order, compact as any encoder writes it
+	python3 -c 'import json, sys
+b = open(sys.argv[1], encoding="utf-8").read()
+o = json.loads(b)
+assert list(o) == ["serial", "certificate", "chain", "profile", "not_before", "not_after"], list(o)
+assert json.dumps(o, separators=(",", ":"), ensure_ascii=False) == b, b' "$B" ||
+		fail "$1: reply is compact JSON in the documented order"
+	ok "$1: reply is compact JSON in the documented order"
 	eq "$1: chain has two certificates" "$(jq '.chain | length' "$B")" 2
 	jq -j '.chain[0]' "$B" | cmp -s - "$d/ca.crt" || fail "$1: chain[0] is ca.crt"
 	jq -j '.chain[1]' "$B" | cmp -s - "$d/root.crt" || fail "$1: chain[1] is root.crt"

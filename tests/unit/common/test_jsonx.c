@@ -2,7 +2,10 @@
  * test_jsonx.c - unit tests of mca_json_safe_text (jsonx.h): whatever
  * bytes go in, what comes out is well-formed UTF-8 that jansson packs,
  * ill-formed sequences become U+FFFD, a character cut at the end is
- * dropped, and a full buffer is cut at a character boundary.
+ * dropped, and a full buffer is cut at a character boundary.  And
+ * mca_json_str_append: the bytes jansson's json_dumps writes for the same
+ * string, for every octet value and for typical reply parts; a buffer one
+ * octet short is refused and left as it was.
  */
 #include "config.h"
 
@@ -95,6 +98,73 @@ START_TEST(test_jansson_accepts_all)
 }
 END_TEST
 
+/* What json_dumps writes for the string `s` (JSON_ENCODE_ANY), malloc'd. */
+static char *
+jansson_string(const char *s)
+{
+	json_t *j = json_string(s);
+	char *text = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+static const char *const str_tab[] = {
+    "",
+    "11a234c644fe54e52a75e56ae2ef724b",
+    "-----BEGIN CERTIFICATE-----\nMIICcDCCAhag+/=\n-----END CERTIFICATE-----\n",
+    "quote \" backslash \\ slash / tab \t cr \r ff \f bs \b",
+    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \x7f",
+    "2026-12-02T03:21:18Z",
+};
+
+/* Every octet 0x01..0xff alone, in the middle of text (0x80.. as part of a UTF-8 sequence). */
+START_TEST(test_str_append_octets)
+{
+	char in[16], out[64], *want;
+	size_t len;
+	int c;
+
+	for (c = 1; c < 0x80; c++) {
+		snprintf(in, sizeof(in), "a%cb", c);
+		want = jansson_string(in);
+		len = 0;
+		ck_assert_int_eq(mca_json_str_append(out, sizeof(out), &len, in), 1);
+		ck_assert_msg(len == strlen(want) && memcmp(out, want, len) == 0,
+		              "octet 0x%02x: '%.*s' want '%s'", c, (int)len, out, want);
+		free(want);
+	}
+	for (c = 0x80; c < 0xc0; c++) { /* a continuation octet after a lead */
+		snprintf(in, sizeof(in), "a\xc2%cb", c);
+		want = jansson_string(in);
+		len = 0;
+		ck_assert_int_eq(mca_json_str_append(out, sizeof(out), &len, in), 1);
+		ck_assert(len == strlen(want) && memcmp(out, want, len) == 0);
+		free(want);
+	}
+}
+END_TEST
+
+START_TEST(test_str_append_table)
+{
+	char out[512], *want;
+	size_t len = 3, short_len;
+
+	memcpy(out, "xyz", 3);
+	want = jansson_string(str_tab[_i]);
+	ck_assert_int_eq(mca_json_str_append(out, sizeof(out), &len, str_tab[_i]), 1);
+	ck_assert_uint_eq(len, 3 + strlen(want));
+	ck_assert(memcmp(out, "xyz", 3) == 0 && memcmp(out + 3, want, strlen(want)) == 0);
+	/* one octet short: refused, nothing counted */
+	short_len = 3;
+	ck_assert_int_eq(mca_json_str_append(out, 3 + strlen(want) - 1, &short_len, str_tab[_i]),
+	                 0);
+	ck_assert_uint_eq(short_len, 3);
+	free(want);
+}
+END_TEST
+
 static Suite *
 safetext_suite(void)
 {
@@ -104,6 +174,8 @@ safetext_suite(void)
 	tcase_add_loop_test(tc, test_table, 0, NELEM(tab));
 	tcase_add_test(tc, test_full_buffer);
 	tcase_add_test(tc, test_jansson_accepts_all);
+	tcase_add_test(tc, test_str_append_octets);
+	tcase_add_loop_test(tc, test_str_append_table, 0, NELEM(str_tab));
 	suite_add_tcase(s, tc);
 	return s;
 }
