@@ -3,11 +3,14 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1t.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -392,12 +395,94 @@ set_spki(X509_PUBKEY *xpub, const MCA_SPKI *spki)
 	return 0;
 }
 
+/* An EC public key on curve `curve` with the point `pt`: EVP_PKEY_fromdata, which checks it. */
+static EVP_PKEY *
+ec_key_fromdata(int curve, const unsigned char *pt, size_t len)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *pkey = NULL;
+	OSSL_PARAM params[3];
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	                                             (char *)(uintptr_t)OBJ_nid2sn(curve), 0);
+	params[1] =
+	    OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)(uintptr_t)pt, len);
+	params[2] = OSSL_PARAM_construct_end();
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
+/*
+ * One public key per curve (its generator as the point), made on first
+ * use and kept: a CSR's key is a copy of it given the CSR's point.
+ * EVP_PKEY_fromdata builds the curve's group again for every key, at four
+ * times the cost of the copy.  Read-only once made (safe to copy from any
+ * thread).  NULL: no template for this curve (then fromdata).
+ */
+#define CURVE_TEMPLATES 4
+static struct {
+	int nid;
+	EVP_PKEY *key;
+} curve_templates[CURVE_TEMPLATES];
+static pthread_mutex_t curve_templates_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static EVP_PKEY *
+curve_template(int curve)
+{
+	unsigned char g[133];
+	EC_GROUP *grp = NULL;
+	EVP_PKEY *key = NULL;
+	size_t i, len;
+
+	pthread_mutex_lock(&curve_templates_lock);
+	for (i = 0; i < CURVE_TEMPLATES && curve_templates[i].nid != 0; i++)
+		if (curve_templates[i].nid == curve) {
+			key = curve_templates[i].key;
+			goto out;
+		}
+	if (i == CURVE_TEMPLATES || (grp = EC_GROUP_new_by_curve_name(curve)) == NULL)
+		goto out;
+	len = EC_POINT_point2oct(grp, EC_GROUP_get0_generator(grp), POINT_CONVERSION_UNCOMPRESSED,
+	                         g, sizeof(g), NULL);
+	if (len > 0 && (key = ec_key_fromdata(curve, g, len)) != NULL) {
+		curve_templates[i].nid = curve;
+		curve_templates[i].key = key;
+	}
+out:
+	pthread_mutex_unlock(&curve_templates_lock);
+	EC_GROUP_free(grp);
+	return key;
+}
+
+/*
+ * The EC public key with the point `pt` on `curve`: a copy of the curve's
+ * template with the point set (EC_POINT_oct2point refuses a point off the
+ * curve, as fromdata does), else fromdata.
+ */
+static EVP_PKEY *
+ec_key(int curve, const unsigned char *pt, size_t len)
+{
+	EVP_PKEY *tmpl = curve_template(curve), *pkey;
+
+	if (tmpl == NULL)
+		return ec_key_fromdata(curve, pt, len);
+	pkey = EVP_PKEY_dup(tmpl);
+	if (pkey != NULL && EVP_PKEY_set1_encoded_public_key(pkey, pt, len) != 1) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	return pkey;
+}
+
 /*
  * The request's key as an X509_PUBKEY (for the certificate: certgen.h
  * copies it as it is) and as an EVP_PKEY: for a named-curve EC key built
- * from the curve and the point (EVP_PKEY_fromdata checks that the point is
- * on the curve), any other key through OpenSSL's SubjectPublicKeyInfo
- * decoder.  NULL when the key cannot be read.
+ * from the curve and the point (ec_key: a point off the curve is refused),
+ * any other key through OpenSSL's SubjectPublicKeyInfo decoder.  NULL
+ * when the key cannot be read.
  */
 static EVP_PKEY *
 read_pubkey(const MCA_SPKI *spki, X509_PUBKEY **xpub)
@@ -405,9 +490,7 @@ read_pubkey(const MCA_SPKI *spki, X509_PUBKEY **xpub)
 	const ASN1_OBJECT *alg = NULL;
 	const void *pval = NULL;
 	int ptype = V_ASN1_UNDEF, curve;
-	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
-	OSSL_PARAM params[3];
 	unsigned char *der = NULL;
 	const unsigned char *p;
 	int len;
@@ -422,16 +505,7 @@ read_pubkey(const MCA_SPKI *spki, X509_PUBKEY **xpub)
 	curve = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
 	if (OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey && curve != NID_undef &&
 	    OBJ_nid2sn(curve) != NULL && spki->public_key->length > 0) {
-		params[0] = OSSL_PARAM_construct_utf8_string(
-		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)OBJ_nid2sn(curve), 0);
-		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-		                                              spki->public_key->data,
-		                                              (size_t)spki->public_key->length);
-		params[2] = OSSL_PARAM_construct_end();
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-		if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
-		    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-			pkey = NULL;
+		pkey = ec_key(curve, spki->public_key->data, (size_t)spki->public_key->length);
 	} else {
 		pkey = d2i_PUBKEY(NULL, &p, len);
 		if (pkey != NULL && p != der + len) {
@@ -448,7 +522,6 @@ out:
 		X509_PUBKEY_free(*xpub);
 		*xpub = NULL;
 	}
-	EVP_PKEY_CTX_free(ctx);
 	OPENSSL_free(der);
 	return pkey;
 }

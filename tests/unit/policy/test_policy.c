@@ -1474,6 +1474,94 @@ START_TEST(test_csr_bad_signature)
 }
 END_TEST
 
+/* Where the uncompressed point of `key` starts in `der` (0x04 || X || Y), or -1. */
+static long
+point_at(const unsigned char *der, size_t len, EVP_PKEY *key, size_t *plen)
+{
+	unsigned char pt[200];
+	size_t i;
+
+	ck_assert_int_eq(
+	    EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), plen), 1);
+	for (i = 0; i + *plen <= len; i++)
+		if (memcmp(der + i, pt, *plen) == 0)
+			return (long)i;
+	return -1;
+}
+
+/*
+ * An EC point off its curve, or not in the uncompressed form the bytes
+ * claim, is "the CSR's public key cannot be read" (csr.parse), before the
+ * signature is looked at: 0/1 P-256/P-384 with the last octet of Y
+ * changed, 2 P-256 with form octet 0x05, 3 P-256 with X and Y zero.
+ */
+START_TEST(test_csr_point_off_curve)
+{
+	static const char *const names[] = {"DNS:www.example.com"};
+	enum key_kind k = _i == 1 ? K_P384 : K_P256;
+	X509_REQ *req = req_new(k, "www.example.com", 0, names, 1);
+	struct mca_error err = {0};
+	struct mca_csr *csr = NULL;
+	unsigned char *der;
+	size_t len, plen = 0;
+	long at;
+	mca_rc rc;
+
+	req_sign(req, k);
+	der = req_der(req, &len);
+	at = point_at(der, len, keys[k], &plen);
+	ck_assert_int_ge(at, 0);
+	if (_i <= 1)
+		der[at + (long)plen - 1] ^= 0x01;
+	else if (_i == 2)
+		der[at] = 0x05;
+	else
+		memset(der + at + 1, 0, plen - 1);
+	rc = mca_csr_parse(der, len, &csr, &err);
+	ck_assert_msg(rc == MCA_ERR_BADCSR, "case %d: rc %d rule '%s'", _i, rc, err.rule);
+	ck_assert_str_eq(err.rule, "csr.parse");
+	ck_assert_str_eq(err.msg, "the CSR's public key cannot be read");
+	ck_assert_ptr_null(csr);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+}
+END_TEST
+
+/*
+ * The key a CSR yields is its own, again and again: EC keys are copies of
+ * one key per curve given the CSR's point, so a copy that kept the
+ * template's point (or a previous CSR's) would show here.
+ */
+START_TEST(test_csr_keys_as_sent)
+{
+	static const enum key_kind kinds[] = {K_P256, K_P384, K_P256, K_P384};
+	struct mca_error err = {0};
+	struct mca_csr *csr = NULL;
+	EVP_PKEY *fresh;
+	X509_REQ *req;
+	unsigned char *der;
+	size_t len, i;
+
+	for (i = 0; i < 8; i++) {
+		fresh = EVP_EC_gen(kinds[i % 4] == K_P256 ? "P-256" : "P-384");
+		ck_assert_ptr_nonnull(fresh);
+		req = X509_REQ_new();
+		ck_assert_ptr_nonnull(req);
+		ck_assert_int_eq(X509_REQ_set_pubkey(req, fresh), 1);
+		ck_assert_int_gt(X509_REQ_sign(req, fresh, EVP_sha256()), 0);
+		der = req_der(req, &len);
+		ck_assert_msg(mca_csr_parse(der, len, &csr, &err) == MCA_OK, "%s", err.msg);
+		ck_assert_int_eq(EVP_PKEY_eq(csr->pubkey, fresh), 1);
+		ck_assert_int_eq(EVP_PKEY_get_bits(csr->pubkey), EVP_PKEY_get_bits(fresh));
+		mca_csr_free(csr);
+		csr = NULL;
+		OPENSSL_free(der);
+		X509_REQ_free(req);
+		EVP_PKEY_free(fresh);
+	}
+}
+END_TEST
+
 /* Signature algorithms for CSRs: MD5 and SHA-1 ones are refused (csr.weak_signature). */
 static const struct {
 	enum key_kind key;
@@ -1850,6 +1938,8 @@ policy_suite(void)
 	tcase_add_loop_test(tc, test_csr_parse_garbage, 0, NELEM(garbage));
 	tcase_add_test(tc, test_csr_parse_truncated_oversized);
 	tcase_add_loop_test(tc, test_csr_bad_signature, 0, 3);
+	tcase_add_loop_test(tc, test_csr_point_off_curve, 0, 4);
+	tcase_add_test(tc, test_csr_keys_as_sent);
 	tcase_add_loop_test(tc, test_csr_sig_alg, 0, NELEM(sig_tab));
 	tcase_add_test(tc, test_csr_sig_alg_message);
 	tcase_add_loop_test(tc, test_csr_max_names, 0, 2);
