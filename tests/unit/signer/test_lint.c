@@ -25,11 +25,15 @@ static struct mca_lint_ca lc;
 static void
 setup(void)
 {
+	const unsigned char *alg;
+	size_t alg_len = 0;
+	struct mca_error err = {0};
+
 	lca_make(&ca, "Lint CA");
 	lca_make(&foreign, "Foreign CA");
 	lca_make(&twin, "Lint CA"); /* same name, other key: other SKI */
-	lc.cert = ca.cert;
-	lc.alg = mca_signer_algor_der(ca.signer, &lc.alg_len);
+	alg = mca_signer_algor_der(ca.signer, &alg_len);
+	ck_assert_int_eq(mca_lint_ca_init(&lc, ca.cert, alg, alg_len, &err), MCA_OK);
 }
 
 static void
