@@ -19,8 +19,8 @@
 	mca_error_rule(err, MCA_ERR_INTERNAL, "signer.lint." check, __VA_ARGS__)
 
 /*
- * SEQUENCE { tbs, alg, BIT STRING (empty) }: what d2i_X509 / d2i_X509_CRL
- * take, so OpenSSL parses the TBS for us.  The outer SEQUENCE must be used
+ * SEQUENCE { tbs, alg, BIT STRING (empty) }: what d2i_X509_CRL takes, so
+ * OpenSSL parses the TBSCertList (without its entries) for us.  The outer SEQUENCE must be used
  * up exactly, so the TBS is exactly one element and what is checked is
  * what is signed.  NULL on failure (out of memory).
  */
@@ -47,71 +47,6 @@ wrap_unsigned(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs
 	return d.buf;
 }
 
-/* Step over one DER element at *p (within end); 0 when it is not one. */
-static int
-skip_element(const unsigned char **p, const unsigned char *end, int *tag, int enter)
-{
-	long len = 0;
-	int xclass = 0, r;
-
-	r = ASN1_get_object(p, &len, tag, &xclass, (long)(end - *p));
-	if ((r & 0x80) || r == 0x21 || len > end - *p) /* error, or indefinite length */
-		return 0;
-	if (!enter)
-		*p += len;
-	return 1;
-}
-
-/*
- * In lint's own copy of a TBSCertificate, overwrite the content of the
- * SubjectPublicKeyInfo's algorithm OID with an unassigned OID of the same
- * length (0.1.1...).  Lint never looks at the subject's key, but OpenSSL
- * 3.0 decodes every SubjectPublicKeyInfo while it parses a certificate,
- * through its decoder framework, at several times the cost of all the
- * rest (and of the signature): with an algorithm it does not know, it
- * keeps the structure and skips the decoding.  The bytes signed are the
- * request's, untouched.  When the TBS is not laid out as expected nothing
- * is changed, and d2i_X509 judges it as it is.
- */
-static void
-mask_key_alg(unsigned char *tbs, size_t tbs_len)
-{
-	const unsigned char *p = tbs, *end = tbs + tbs_len;
-	int tag = 0, i;
-	long len = 0;
-	int xclass = 0, r;
-
-	if (!skip_element(&p, end, &tag, 1) || tag != V_ASN1_SEQUENCE || p >= end)
-		return;
-	/* version [0] (optional), serial, signature, issuer, validity, subject */
-	if (*p == 0xa0 && !skip_element(&p, end, &tag, 0))
-		return;
-	for (i = 0; i < 5; i++)
-		if (p >= end || !skip_element(&p, end, &tag, 0))
-			return;
-	/* SubjectPublicKeyInfo { AlgorithmIdentifier { OID ... } ... } */
-	if (p >= end || !skip_element(&p, end, &tag, 1) || tag != V_ASN1_SEQUENCE || p >= end ||
-	    !skip_element(&p, end, &tag, 1) || tag != V_ASN1_SEQUENCE || p >= end)
-		return;
-	r = ASN1_get_object(&p, &len, &tag, &xclass, (long)(end - p));
-	if ((r & 0x80) || r != 0 || tag != V_ASN1_OBJECT || len < 1 || len > end - p)
-		return;
-	/* 0.1, then .1 for every further octet: a valid, unassigned OID */
-	memset(tbs + (p - tbs), 0x01, (size_t)len);
-}
-
-/* The AlgorithmIdentifier `a` is exactly ours. */
-static int
-same_alg(const struct mca_lint_ca *ca, const X509_ALGOR *a)
-{
-	unsigned char *der = NULL;
-	int len = i2d_X509_ALGOR(a, &der), same;
-
-	same = len > 0 && (size_t)len == ca->alg_len && memcmp(der, ca->alg, ca->alg_len) == 0;
-	OPENSSL_free(der);
-	return same;
-}
-
 /*
  * The TBSCertList's own signature field (after an optional version) is
  * exactly ours; OpenSSL has no getter for it.  `tbs` parsed already.
@@ -133,114 +68,640 @@ crl_inner_alg_is(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t 
 	return (size_t)(p - tbs) + ca->alg_len <= tbs_len && memcmp(p, ca->alg, ca->alg_len) == 0;
 }
 
-/* The keyIdentifier of `aki` equals the CA's SKI. */
-static int
-aki_matches(const struct mca_lint_ca *ca, const ASN1_OCTET_STRING *keyid)
-{
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca->cert);
+/* ---- DER pieces the walks below share (certificates and CRLs) ---- */
 
-	return keyid != NULL && ski != NULL && ASN1_OCTET_STRING_cmp(keyid, ski) == 0;
+/* An OID's content: at least one octet, each sub-identifier minimal and ended. */
+static int
+oid_ok(const unsigned char *x, size_t m)
+{
+	size_t i;
+
+	if (m == 0 || (x[m - 1] & 0x80))
+		return 0;
+	for (i = 0; i < m; i++)
+		if (x[i] == 0x80 && (i == 0 || !(x[i - 1] & 0x80)))
+			return 0; /* a sub-identifier starting with a zero septet */
+	return 1;
+}
+
+/* An INTEGER's content is minimal and not negative. */
+static int
+uint_ok(const unsigned char *x, size_t m)
+{
+	return m >= 1 && !(x[0] & 0x80) && !(m > 1 && x[0] == 0 && !(x[1] & 0x80));
+}
+
+/* A BIT STRING's content: the unused-bits octet at most 7, those bits zero. */
+static int
+bits_ok(const unsigned char *x, size_t m)
+{
+	return m >= 1 && x[0] <= 7 && (m > 1 || x[0] == 0) &&
+	       (m == 1 || (x[m - 1] & ((1u << x[0]) - 1)) == 0);
+}
+
+/* Seconds since 1970 of a proleptic Gregorian date and time (days from civil, H. Hinnant). */
+static int64_t
+civil_seconds(int64_t y, int64_t m, int64_t d, int64_t hh, int64_t mm, int64_t ss)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (era * 146097 + doe - 719468) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+/* `n` decimal digits at `x`, or -1. */
+static int
+digits(const unsigned char *x, size_t n)
+{
+	int v = 0;
+
+	for (; n > 0; n--, x++) {
+		if (*x < '0' || *x > '9')
+			return -1;
+		v = v * 10 + (*x - '0');
+	}
+	return v;
+}
+
+/*
+ * A Time (tag and content) as Unix time: UTCTime YYMMDDHHMMSSZ for the
+ * years through 2049, GeneralizedTime YYYYMMDDHHMMSSZ from 2050 (RFC 5280
+ * 4.1.2.5 and 5.1.2.4), an existing date, a time of day within 23:59:59.
+ * 0 when it is not that.
+ */
+static int
+time_value(unsigned tag, const unsigned char *x, size_t m, int64_t *out)
+{
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, hh, mi, ss;
+	size_t yl;
+
+	if (tag == 0x17 && m == 13)
+		yl = 2;
+	else if (tag == 0x18 && m == 15)
+		yl = 4;
+	else
+		return 0;
+	if (x[m - 1] != 'Z' || (y = digits(x, yl)) < 0 || (mo = digits(x + yl, 2)) < 1 || mo > 12 ||
+	    (d = digits(x + yl + 2, 2)) < 1 || d > mdays[mo - 1] ||
+	    (hh = digits(x + yl + 4, 2)) < 0 || hh > 23 || (mi = digits(x + yl + 6, 2)) < 0 ||
+	    mi > 59 || (ss = digits(x + yl + 8, 2)) < 0 || ss > 59)
+		return 0;
+	if (yl == 2)
+		y += y < 50 ? 2000 : 1900;
+	else if (y < 2050)
+		return 0;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return 0;
+	*out = civil_seconds(y, mo, d, hh, mi, ss);
+	return 1;
+}
+
+/* One Extension of an Extensions list. */
+struct ext {
+	const unsigned char *oid, *val; /* contents of extnID and extnValue */
+	size_t oid_len, val_len;
+	int critical;
+};
+
+/*
+ * The Extension at *p (before `end`): SEQUENCE { OID, BOOLEAN DEFAULT
+ * FALSE (so in DER absent or TRUE), OCTET STRING }, used up exactly; *p
+ * moves past it.  0 when it is not that.
+ */
+static int
+ext_next(const unsigned char **p, const unsigned char *end, struct ext *e)
+{
+	const unsigned char *v, *q, *qe, *x;
+	size_t n, m;
+	unsigned tag;
+
+	if (!mca_der_next(p, end, &tag, &v, &n) || tag != 0x30)
+		return 0;
+	q = v;
+	qe = v + n;
+	if (!mca_der_next(&q, qe, &tag, &e->oid, &e->oid_len) || tag != 0x06 ||
+	    !oid_ok(e->oid, e->oid_len))
+		return 0;
+	e->critical = 0;
+	if (q < qe && *q == 0x01) {
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || m != 1 || x[0] != 0xff)
+			return 0;
+		e->critical = 1;
+	}
+	return mca_der_next(&q, qe, &tag, &e->val, &e->val_len) && tag == 0x04 && q == qe;
+}
+
+/* Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension (content). */
+static int
+exts_ok(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len;
+	struct ext e;
+
+	if (len == 0)
+		return 0;
+	while (p < end)
+		if (!ext_next(&p, end, &e))
+			return 0;
+	return 1;
+}
+
+/* `x`..`x + m` is exactly one element: its tag in *tag, its content in *v, *n. */
+static int
+one(const unsigned char *x, size_t m, unsigned *tag, const unsigned char **v, size_t *n)
+{
+	const unsigned char *q = x;
+
+	return mca_der_next(&q, x + m, tag, v, n) && q == x + m;
+}
+
+/* ... and of tag `want`. */
+static int
+only(const unsigned char *x, size_t m, unsigned want, const unsigned char **v, size_t *n)
+{
+	unsigned tag;
+
+	return one(x, m, &tag, v, n) && tag == want;
+}
+
+/*
+ * A sequence of AttributeTypeAndValue (the content of an RDN's SET):
+ * SEQUENCE { OID, one element }, at least one.
+ */
+static int
+atvs_ok(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len, *v, *q, *qe, *x;
+	size_t n, m;
+	unsigned tag;
+
+	if (len == 0)
+		return 0;
+	while (p < end) {
+		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
+			return 0;
+		q = v;
+		qe = v + n;
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x06 || !oid_ok(x, m) ||
+		    !mca_der_next(&q, qe, &tag, &x, &m) || q != qe)
+			return 0;
+	}
+	return 1;
+}
+
+/* Name (content): SEQUENCE OF RelativeDistinguishedName, each a non-empty SET. */
+static int
+name_ok(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len, *v;
+	size_t n;
+	unsigned tag;
+
+	while (p < end)
+		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x31 || !atvs_ok(v, n))
+			return 0;
+	return 1;
+}
+
+/*
+ * GeneralNames (content), at least one: otherName, rfc822Name, dNSName
+ * and URI (7-bit), directoryName, iPAddress (4 or 16 octets),
+ * registeredID.  x400Address and ediPartyName, which certgen never
+ * writes, are refused.
+ */
+static int
+gnames_ok(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len, *v, *q, *x;
+	size_t n, m, i;
+	unsigned tag;
+
+	if (len == 0)
+		return 0;
+	while (p < end) {
+		if (!mca_der_next(&p, end, &tag, &v, &n))
+			return 0;
+		switch (tag) {
+		case 0xa0: /* otherName: type-id OID, [0] EXPLICIT value */
+			q = v;
+			if (!mca_der_next(&q, v + n, &tag, &x, &m) || tag != 0x06 ||
+			    !oid_ok(x, m) || !mca_der_next(&q, v + n, &tag, &x, &m) ||
+			    tag != 0xa0 || q != v + n || !one(x, m, &tag, &x, &m))
+				return 0;
+			break;
+		case 0x81:
+		case 0x82:
+		case 0x86:
+			for (i = 0; i < n; i++)
+				if (v[i] & 0x80)
+					return 0;
+			break;
+		case 0xa4: /* directoryName: EXPLICIT Name */
+			if (!only(v, n, 0x30, &x, &m) || !name_ok(x, m))
+				return 0;
+			break;
+		case 0x87:
+			if (n != 4 && n != 16)
+				return 0;
+			break;
+		case 0x88:
+			if (!oid_ok(v, n))
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* basicConstraints: SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLen INTEGER (0..MAX) OPTIONAL }. */
+static int
+bc_ok(const unsigned char *val, size_t len, int *ca)
+{
+	const unsigned char *q, *qe, *x;
+	size_t m;
+	unsigned tag;
+
+	if (!only(val, len, 0x30, &q, &m))
+		return 0;
+	qe = q + m;
+	*ca = 0;
+	if (q < qe && *q == 0x01) {
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || m != 1 || x[0] != 0xff)
+			return 0;
+		*ca = 1;
+	}
+	/* a pathLen only with cA (RFC 5280 4.2.1.9) */
+	if (q < qe &&
+	    (!*ca || !mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x02 || !uint_ok(x, m)))
+		return 0;
+	return q == qe;
+}
+
+/* keyUsage: a minimal BIT STRING of the nine named bits with one set (RFC 5280 4.2.1.3). */
+static int
+ku_ok(const unsigned char *val, size_t len, int *cert_sign)
+{
+	const unsigned char *x;
+	size_t m;
+
+	if (!only(val, len, 0x03, &x, &m) || m < 2 || m > 3 || !bits_ok(x, m) || x[m - 1] == 0)
+		return 0;
+	*cert_sign = (x[1] & 0x04) != 0; /* bit 5, keyCertSign */
+	return 1;
+}
+
+/* extKeyUsage: SEQUENCE SIZE (1..MAX) OF OID. */
+static int
+eku_ok(const unsigned char *val, size_t len)
+{
+	const unsigned char *p, *end, *x;
+	size_t m;
+	unsigned tag;
+
+	if (!only(val, len, 0x30, &p, &m) || m == 0)
+		return 0;
+	for (end = p + m; p < end;)
+		if (!mca_der_next(&p, end, &tag, &x, &m) || tag != 0x06 || !oid_ok(x, m))
+			return 0;
+	return 1;
+}
+
+/*
+ * authorityKeyIdentifier: SEQUENCE { [0] keyIdentifier, [1]
+ * authorityCertIssuer GeneralNames, [2] authorityCertSerialNumber, each
+ * OPTIONAL }; *keyid its keyIdentifier (NULL when absent).
+ */
+static int
+aki_ok(const unsigned char *val, size_t len, const unsigned char **keyid, size_t *keyid_len)
+{
+	const unsigned char *q, *qe, *x;
+	size_t m;
+	unsigned tag;
+
+	*keyid = NULL;
+	*keyid_len = 0;
+	if (!only(val, len, 0x30, &q, &m))
+		return 0;
+	qe = q + m;
+	if (q < qe && *q == 0x80 && !mca_der_next(&q, qe, &tag, keyid, keyid_len))
+		return 0;
+	if (q < qe && *q == 0xa1 && (!mca_der_next(&q, qe, &tag, &x, &m) || !gnames_ok(x, m)))
+		return 0;
+	if (q < qe && *q == 0x82 && (!mca_der_next(&q, qe, &tag, &x, &m) || !uint_ok(x, m)))
+		return 0;
+	return q == qe;
+}
+
+/*
+ * cRLDistributionPoints: SEQUENCE SIZE (1..MAX) OF SEQUENCE {
+ * [0] distributionPoint { [0] fullName GeneralNames | [1] RDN },
+ * [1] reasons BIT STRING, [2] cRLIssuer GeneralNames, each OPTIONAL }.
+ */
+static int
+crldp_ok(const unsigned char *val, size_t len)
+{
+	const unsigned char *p, *end, *v, *q, *qe, *x;
+	size_t n, m;
+	unsigned tag;
+
+	if (!only(val, len, 0x30, &p, &n) || n == 0)
+		return 0;
+	for (end = p + n; p < end;) {
+		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
+			return 0;
+		q = v;
+		qe = v + n;
+		if (q < qe && *q == 0xa0) {
+			if (!mca_der_next(&q, qe, &tag, &x, &m) || !one(x, m, &tag, &x, &m) ||
+			    !(tag == 0xa0 ? gnames_ok(x, m) : tag == 0xa1 && atvs_ok(x, m)))
+				return 0;
+		}
+		if (q < qe && *q == 0x81 && (!mca_der_next(&q, qe, &tag, &x, &m) || !bits_ok(x, m)))
+			return 0;
+		if (q < qe && *q == 0xa2 &&
+		    (!mca_der_next(&q, qe, &tag, &x, &m) || !gnames_ok(x, m)))
+			return 0;
+		if (q != qe)
+			return 0;
+	}
+	return 1;
+}
+
+/* What the walk of a TBSCertificate found, for the checks in their order. */
+struct tbs_view {
+	const unsigned char *serial, *alg, *issuer;
+	size_t serial_len, alg_len, issuer_len;
+	int64_t not_after;
+	int exts_invalid, ca, cert_sign;
+	const unsigned char *keyid; /* the AKI's keyIdentifier, NULL: none */
+	size_t keyid_len;
+};
+
+/* The OIDs (content) of the extensions lint reads: id-ce 19, 15, 37, 14, 35, 17, 31. */
+enum { X_BC, X_KU, X_EKU, X_SKI, X_AKI, X_SAN, X_CRLDP, X_OTHER };
+static const unsigned char ce_arc[2] = {0x55, 0x1d};
+static const unsigned char ce_last[X_OTHER] = {19, 15, 37, 14, 35, 17, 31};
+
+static int
+ext_kind(const struct ext *e)
+{
+	int k;
+
+	if (e->oid_len == 3 && memcmp(e->oid, ce_arc, 2) == 0)
+		for (k = 0; k < X_OTHER; k++)
+			if (e->oid[2] == ce_last[k])
+				return k;
+	return X_OTHER;
+}
+
+/*
+ * The extensions (the content of the SEQUENCE in [3]): 0 when the list
+ * is not DER Extensions; v->exts_invalid when there are more than
+ * MCA_LINT_MAX_EXTS, one occurs twice, or one lint reads is malformed
+ * (what OpenSSL's x509v3_cache_extensions flags EXFLAG_INVALID: a
+ * basicConstraints, keyUsage (also an empty one), extKeyUsage, SKI,
+ * AKI, subjectAltName or cRLDistributionPoints that does not decode, or
+ * that occurs twice; here any extension twice, RFC 5280 4.2).
+ */
+static int
+exts_walk(const unsigned char *p, size_t len, struct tbs_view *v)
+{
+	const unsigned char *end = p + len, *x;
+	struct ext e[MCA_LINT_MAX_EXTS], one_ext;
+	size_t i, j, n = 0, m;
+	int ok;
+
+	if (len == 0)
+		return 0;
+	for (; p < end; n++) {
+		if (!ext_next(&p, end, &one_ext))
+			return 0;
+		if (n < MCA_LINT_MAX_EXTS)
+			e[n] = one_ext;
+	}
+	if (n > MCA_LINT_MAX_EXTS) {
+		v->exts_invalid = 1;
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++)
+			if (e[j].oid_len == e[i].oid_len &&
+			    memcmp(e[j].oid, e[i].oid, e[i].oid_len) == 0)
+				v->exts_invalid = 1;
+		switch (ext_kind(&e[i])) {
+		case X_BC:
+			ok = bc_ok(e[i].val, e[i].val_len, &v->ca);
+			break;
+		case X_KU:
+			ok = ku_ok(e[i].val, e[i].val_len, &v->cert_sign);
+			break;
+		case X_EKU:
+			ok = eku_ok(e[i].val, e[i].val_len);
+			break;
+		case X_SKI:
+			ok = only(e[i].val, e[i].val_len, 0x04, &x, &m);
+			break;
+		case X_AKI:
+			ok = aki_ok(e[i].val, e[i].val_len, &v->keyid, &v->keyid_len);
+			break;
+		case X_SAN:
+			ok = only(e[i].val, e[i].val_len, 0x30, &x, &m) && gnames_ok(x, m);
+			break;
+		case X_CRLDP:
+			ok = crldp_ok(e[i].val, e[i].val_len);
+			break;
+		default:
+			ok = 1;
+			break;
+		}
+		if (!ok)
+			v->exts_invalid = 1;
+	}
+	return 1;
+}
+
+/* SubjectPublicKeyInfo (content): SEQUENCE { OID, parameters OPTIONAL }, BIT STRING.  The key is
+ * not decoded. */
+static int
+spki_ok(const unsigned char *p, size_t len)
+{
+	const unsigned char *end = p + len, *v, *q, *x;
+	size_t n, m;
+	unsigned tag;
+
+	if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
+		return 0;
+	q = v;
+	if (!mca_der_next(&q, v + n, &tag, &x, &m) || tag != 0x06 || !oid_ok(x, m) ||
+	    (q < v + n && !mca_der_next(&q, v + n, &tag, &x, &m)) || q != v + n)
+		return 0;
+	return mca_der_next(&p, end, &tag, &x, &m) && tag == 0x03 && bits_ok(x, m) && p == end;
+}
+
+enum tbs_bad { TBS_OK, TBS_PARSE, TBS_VERSION };
+
+/*
+ * Walk a TBSCertificate (RFC 5280 4.1): exactly one DER SEQUENCE {
+ * version [0] { INTEGER 2 }, serialNumber INTEGER, signature
+ * AlgorithmIdentifier, issuer Name, validity { Time, Time }, subject
+ * Name, subjectPublicKeyInfo, extensions [3] { Extensions } OPTIONAL }.
+ * The unique identifiers ([1], [2]) are refused: only version 2 and 3
+ * certificates have them, RFC 5280 4.1.2.8 says a CA conforming to it
+ * must not write them, and certgen never does.
+ */
+static enum tbs_bad
+tbs_walk(const unsigned char *tbs, size_t tbs_len, struct tbs_view *v)
+{
+	const unsigned char *p = tbs, *q, *qe, *x, *s, *y, *ye;
+	size_t n, m;
+	unsigned tag;
+	int64_t t;
+
+	memset(v, 0, sizeof(*v));
+	if (!mca_der_next(&p, tbs + tbs_len, &tag, &q, &n) || tag != 0x30 || p != tbs + tbs_len)
+		return TBS_PARSE;
+	qe = q + n;
+	if (q < qe && *q == 0x02)
+		return TBS_VERSION; /* no version: a version 1 certificate */
+	if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0xa0)
+		return TBS_PARSE;
+	if (!only(x, m, 0x02, &x, &m) || m != 1 || x[0] != 2)
+		return TBS_VERSION;
+	if (!mca_der_next(&q, qe, &tag, &v->serial, &v->serial_len) || tag != 0x02 ||
+	    v->serial_len == 0)
+		return TBS_PARSE;
+	/* signature and issuer: kept whole, compared byte for byte */
+	s = q;
+	if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x30)
+		return TBS_PARSE;
+	v->alg = s;
+	v->alg_len = (size_t)(q - s);
+	s = q;
+	if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x30 || !name_ok(x, m))
+		return TBS_PARSE;
+	v->issuer = s;
+	v->issuer_len = (size_t)(q - s);
+	/* validity: notBefore, notAfter */
+	if (!mca_der_next(&q, qe, &tag, &y, &m) || tag != 0x30)
+		return TBS_PARSE;
+	ye = y + m;
+	if (!mca_der_next(&y, ye, &tag, &x, &m) || !time_value(tag, x, m, &t) ||
+	    !mca_der_next(&y, ye, &tag, &x, &m) || !time_value(tag, x, m, &v->not_after) || y != ye)
+		return TBS_PARSE;
+	if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x30 || !name_ok(x, m))
+		return TBS_PARSE;
+	if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x30 || !spki_ok(x, m))
+		return TBS_PARSE;
+	if (q < qe) {
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0xa3 ||
+		    !only(x, m, 0x30, &x, &m) || !exts_walk(x, m, v))
+			return TBS_PARSE;
+	}
+	return q == qe ? TBS_OK : TBS_PARSE;
+}
+
+/* A keyIdentifier is the CA's SKI. */
+static int
+keyid_is_ca(const struct mca_lint_ca *ca, const unsigned char *keyid, size_t len)
+{
+	return keyid != NULL && ca->ski != NULL && len == ca->ski_len &&
+	       memcmp(keyid, ca->ski, len) == 0;
+}
+
+/* ASN1_TIME as Unix time; 0 when unreadable.  By hand: timegm() may read /etc/localtime, which the
+ * signer's seccomp filter forbids. */
+static int
+asn1_time_unix(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	*out = civil_seconds((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	                     tm.tm_min, tm.tm_sec);
+	return 1;
+}
+
+mca_rc
+mca_lint_ca_init(struct mca_lint_ca *ca, X509 *cert, const unsigned char *alg, size_t alg_len,
+                 struct mca_error *err)
+{
+	const ASN1_OCTET_STRING *ski;
+
+	memset(ca, 0, sizeof(*ca));
+	ca->cert = cert;
+	ca->alg = alg;
+	ca->alg_len = alg_len;
+	/*
+	 * The subject's DER as the certificate holds it: certgen copies the
+	 * issuer Name from this certificate (X509_set_issuer_name keeps the
+	 * encoding), so a TBS of ours carries these very bytes, and comparing
+	 * bytes is as good as X509_NAME_cmp's canonical forms here (a Name
+	 * that only compares equal after canonicalisation was not built by
+	 * us, and is refused).
+	 */
+	if (!X509_NAME_get0_der(X509_get_subject_name(cert), &ca->subject, &ca->subject_len) ||
+	    !asn1_time_unix(X509_get0_notAfter(cert), &ca->not_after)) {
+		ERR_clear_error();
+		memset(ca, 0, sizeof(*ca));
+		return mca_error_set(err, MCA_ERR_CRYPTO,
+		                     "CA certificate: unreadable subject or notAfter");
+	}
+	ski = X509_get0_subject_key_id(cert);
+	if (ski != NULL) {
+		ca->ski = ASN1_STRING_get0_data(ski);
+		ca->ski_len = (size_t)ASN1_STRING_length(ski);
+	}
+	ERR_clear_error();
+	return MCA_OK;
 }
 
 mca_rc
 mca_lint_cert(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs_len,
               struct mca_error *err)
 {
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	const ASN1_INTEGER *serial;
-	size_t der_len = 0;
-	X509 *x = NULL;
-	uint32_t flags;
-	mca_rc rc;
+	struct tbs_view v;
 
-	der = wrap_unsigned(ca, tbs, tbs_len, &der_len);
-	if (der == NULL)
-		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
-	/* the copy's TBS starts after the outer SEQUENCE's header */
-	mask_key_alg(der + (der_len - tbs_len - ca->alg_len - 3), tbs_len);
-	p = der;
-	x = d2i_X509(NULL, &p, (long)der_len);
-	if (x == NULL || p != der + der_len) {
-		rc = REFUSE(err, "parse", "signer refused: not one DER TBSCertificate");
-		goto out;
+	switch (tbs_walk(tbs, tbs_len, &v)) {
+	case TBS_OK:
+		break;
+	case TBS_VERSION:
+		return REFUSE(err, "parse", "signer refused: not a version 3 TBSCertificate");
+	default:
+		return REFUSE(err, "parse", "signer refused: not one DER TBSCertificate");
 	}
-	flags = X509_get_extension_flags(x);
-	if (flags & EXFLAG_INVALID) {
-		rc = REFUSE(err, "extensions", "signer refused: invalid or duplicate extensions");
-		goto out;
-	}
-	if (!same_alg(ca, X509_get0_tbs_sigalg(x))) {
-		rc = REFUSE(err, "algorithm",
-		            "signer refused: signature algorithm is not the CA key's");
-		goto out;
-	}
-	if (X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(ca->cert)) != 0) {
-		rc = REFUSE(err, "issuer", "signer refused: issuer is not the CA's subject");
-		goto out;
-	}
-	if (!aki_matches(ca, X509_get0_authority_key_id(x))) {
-		rc = REFUSE(err, "aki",
-		            "signer refused: authority key identifier is not the CA's SKI");
-		goto out;
-	}
-	if (flags & EXFLAG_CA) {
-		rc = REFUSE(err, "ca", "signer refused: basicConstraints CA:TRUE");
-		goto out;
-	}
-	if ((flags & EXFLAG_KUSAGE) && (X509_get_key_usage(x) & KU_KEY_CERT_SIGN)) {
-		rc = REFUSE(err, "key_usage", "signer refused: keyUsage keyCertSign");
-		goto out;
-	}
-	if (ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(ca->cert)) > 0) {
-		rc = REFUSE(err, "validity",
-		            "signer refused: notAfter is past the CA certificate's");
-		goto out;
-	}
-	serial = X509_get0_serialNumber(x);
-	if (ASN1_STRING_type(serial) != V_ASN1_INTEGER ||
-	    ASN1_STRING_length(serial) != MCA_SERIAL_LEN || ASN1_STRING_get0_data(serial)[0] == 0 ||
-	    (ASN1_STRING_get0_data(serial)[0] & 0x80)) {
-		rc = REFUSE(err, "serial", "signer refused: serial is not %d octets and positive",
-		            MCA_SERIAL_LEN);
-		goto out;
-	}
-	rc = MCA_OK;
-out:
-	X509_free(x);
-	free(der);
-	ERR_clear_error();
-	return rc;
+	if (v.exts_invalid)
+		return REFUSE(err, "extensions", "signer refused: invalid or duplicate extensions");
+	if (v.alg_len != ca->alg_len || memcmp(v.alg, ca->alg, ca->alg_len) != 0)
+		return REFUSE(err, "algorithm",
+		              "signer refused: signature algorithm is not the CA key's");
+	if (ca->subject == NULL || v.issuer_len != ca->subject_len ||
+	    memcmp(v.issuer, ca->subject, ca->subject_len) != 0)
+		return REFUSE(err, "issuer", "signer refused: issuer is not the CA's subject");
+	if (!keyid_is_ca(ca, v.keyid, v.keyid_len))
+		return REFUSE(err, "aki",
+		              "signer refused: authority key identifier is not the CA's SKI");
+	if (v.ca)
+		return REFUSE(err, "ca", "signer refused: basicConstraints CA:TRUE");
+	if (v.cert_sign)
+		return REFUSE(err, "key_usage", "signer refused: keyUsage keyCertSign");
+	if (v.not_after > ca->not_after)
+		return REFUSE(err, "validity",
+		              "signer refused: notAfter is past the CA certificate's");
+	if (v.serial_len != MCA_SERIAL_LEN || v.serial[0] == 0 || (v.serial[0] & 0x80))
+		return REFUSE(err, "serial", "signer refused: serial is not %d octets and positive",
+		              MCA_SERIAL_LEN);
+	return MCA_OK;
 }
 
 /* ---- TBSCertList walking: its entries are checked without an object each ---- */
-
-/* Extensions ::= SEQUENCE OF SEQUENCE { OID, BOOLEAN OPTIONAL, OCTET STRING } (content). */
-static int
-exts_ok(const unsigned char *p, size_t len)
-{
-	const unsigned char *end, *v, *q, *qe, *x;
-	size_t n, m;
-	unsigned tag;
-
-	if (len == 0)
-		return 0;
-	end = p + len;
-	while (p < end) {
-		if (!mca_der_next(&p, end, &tag, &v, &n) || tag != 0x30)
-			return 0;
-		q = v;
-		qe = v + n;
-		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x06 || m == 0)
-			return 0;
-		if (q < qe && *q == 0x01 &&
-		    (!mca_der_next(&q, qe, &tag, &x, &m) || m != 1 || x[0] != 0xff))
-			return 0;
-		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x04 || q != qe)
-			return 0;
-	}
-	return 1;
-}
 
 /*
  * revokedCertificates (content): each SEQUENCE { INTEGER (positive, at
@@ -254,6 +715,7 @@ entries_bad(const unsigned char *p, size_t len)
 	const unsigned char *end, *v, *q, *qe, *x;
 	size_t n, m;
 	unsigned tag;
+	int64_t t;
 	long i;
 
 	/* No entries: p may be NULL (a CRL without revokedCertificates). */
@@ -265,12 +727,10 @@ entries_bad(const unsigned char *p, size_t len)
 			return i;
 		q = v;
 		qe = v + n;
-		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x02 || m == 0 || m > 21 ||
-		    (x[0] & 0x80) || (m > 1 && x[0] == 0 && !(x[1] & 0x80)) ||
-		    (m == 21 && x[0] != 0) || (m == 1 && x[0] == 0))
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x02 || !uint_ok(x, m) ||
+		    m > 21 || (m == 21 && x[0] != 0) || (m == 1 && x[0] == 0))
 			return i;
-		if (!mca_der_next(&q, qe, &tag, &x, &m) ||
-		    !((tag == 0x17 && m == 13) || (tag == 0x18 && m == 15)))
+		if (!mca_der_next(&q, qe, &tag, &x, &m) || !time_value(tag, x, m, &t))
 			return i;
 		if (q < qe &&
 		    (!mca_der_next(&q, qe, &tag, &x, &m) || tag != 0x30 || !exts_ok(x, m)))
@@ -388,7 +848,9 @@ mca_lint_crl(const struct mca_lint_ca *ca, const unsigned char *tbs, size_t tbs_
 		goto out;
 	}
 	aki = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit, NULL);
-	if (aki == NULL || !aki_matches(ca, aki->keyid)) {
+	if (aki == NULL || aki->keyid == NULL ||
+	    !keyid_is_ca(ca, ASN1_STRING_get0_data(aki->keyid),
+	                 (size_t)ASN1_STRING_length(aki->keyid))) {
 		rc = REFUSE(err, "aki",
 		            "signer refused: authority key identifier is not the CA's SKI");
 		goto out;
@@ -415,31 +877,6 @@ out:
 	free(der);
 	ERR_clear_error();
 	return rc;
-}
-
-/*
- * ASN1_GENERALIZEDTIME as Unix time; 0 when unreadable.  By hand: timegm()
- * may read /etc/localtime, which the signer's seccomp filter forbids.
- */
-static int
-ocsp_time(const ASN1_GENERALIZEDTIME *t, int64_t *out)
-{
-	struct tm tm;
-	int64_t y, m, era, yoe, doy, doe;
-
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	/* days from civil (H. Hinnant) */
-	y = (int64_t)tm.tm_year + 1900;
-	m = tm.tm_mon + 1;
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + tm.tm_mday - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*out = ((era * 146097 + doe - 719468) * 86400) + tm.tm_hour * 3600 + tm.tm_min * 60 +
-	       tm.tm_sec;
-	return 1;
 }
 
 mca_rc
@@ -497,7 +934,7 @@ mca_lint_ocsp(X509 *issuer, EVP_PKEY *key, const unsigned char *tbs, size_t tbs_
 		            "signer refused: the responderID is not the signing key's hash");
 		goto out;
 	}
-	if (!ocsp_time(OCSP_resp_get0_produced_at(bs), &produced) ||
+	if (!asn1_time_unix(OCSP_resp_get0_produced_at(bs), &produced) ||
 	    produced > now + MCA_LINT_OCSP_SKEW || produced < now - MCA_LINT_OCSP_SKEW) {
 		rc = REFUSE(err, "ocsp_validity", "signer refused: producedAt is not now");
 		goto out;
@@ -534,7 +971,7 @@ mca_lint_ocsp(X509 *issuer, EVP_PKEY *key, const unsigned char *tbs, size_t tbs_
 		}
 		status = OCSP_single_get0_status(one, &reason, &rev, &thisu, &nextu);
 		if (status < V_OCSP_CERTSTATUS_GOOD || status > V_OCSP_CERTSTATUS_UNKNOWN ||
-		    !ocsp_time(thisu, &t_this) || !ocsp_time(nextu, &t_next) ||
+		    !asn1_time_unix(thisu, &t_this) || !asn1_time_unix(nextu, &t_next) ||
 		    t_this > now + MCA_LINT_OCSP_SKEW || t_next <= t_this ||
 		    t_next - t_this > MCA_LINT_OCSP_MAX_VALIDITY) {
 			rc = REFUSE(

@@ -285,15 +285,16 @@ load_key(struct key *k, const char *key_path, const char *cert_path,
          const struct mca_signerproc_conf *c, struct mca_error *err)
 {
 	const struct mca_p11conf p11 = {c->pkcs11_module, c->pkcs11_pin_file};
+	const unsigned char *alg;
+	size_t alg_len = 0;
 	mca_rc rc;
 
 	if ((rc = mca_cert_load(cert_path, &k->cert, err)) != MCA_OK ||
 	    (rc = mca_signer_open(key_path, c->passphrase_file, &p11, k->cert, cert_path,
 	                          &k->signer, err)) != MCA_OK)
 		return rc;
-	k->lint.cert = k->cert;
-	k->lint.alg = mca_signer_algor_der(k->signer, &k->lint.alg_len);
-	return MCA_OK;
+	alg = mca_signer_algor_der(k->signer, &alg_len);
+	return mca_lint_ca_init(&k->lint, k->cert, alg, alg_len, err);
 }
 
 /* A fresh OCSP responder key, only ever in this process's memory. */

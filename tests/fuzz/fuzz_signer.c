@@ -123,13 +123,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct fz_ca *ca = fz_ca();
 	struct mca_lint_ca lc;
 	struct mca_error err = {0};
+	const unsigned char *alg;
+	size_t alg_len = 0;
 	int64_t last, number = 0;
 	mca_rc rc;
 
 	if (size < 1)
 		return 0;
-	lc.cert = ca->cert;
-	lc.alg = mca_signer_algor_der(ca->signer, &lc.alg_len);
+	alg = mca_signer_algor_der(ca->signer, &alg_len);
+	if (mca_lint_ca_init(&lc, ca->cert, alg, alg_len, &err) != MCA_OK)
+		fz_fail("lint CA: %s", err.msg);
 	switch (data[0] % 3) {
 	case 0:
 		rc = mca_lint_cert(&lc, data + 1, size - 1, &err);

@@ -4,7 +4,12 @@
  * keyCertSign, a validity past the CA's, a serial that is not 16 octets
  * positive, another signature algorithm, or bytes that are not exactly
  * one TBS is refused with the rule and message of the check; a valid one
- * passes.  A TBSCertList with a foreign issuer or AKI, or a CRL number
+ * passes.  The same for a good TBS edited by hand one field or extension
+ * at a time (version, serial, Names, Times, key, unique identifiers,
+ * DER of the Extension, basicConstraints, keyUsage, extKeyUsage, SKI,
+ * AKI, subjectAltName, cRLDistributionPoints, duplicates, too many
+ * extensions) and as a whole (trailing octet, indefinite or non-minimal
+ * length).  A TBSCertList with a foreign issuer or AKI, or a CRL number
  * not greater than the last signed, is refused; increasing numbers pass.
  * An OCSP ResponseData for the CA's certificates with the signing key's
  * responderID passes (also with a nonce and four responses); one whose
@@ -16,6 +21,7 @@
 
 #include <check.h>
 
+#include "common/der.h"
 #include "signer/lint.h"
 #include "lintca.h"
 
@@ -25,11 +31,15 @@ static struct mca_lint_ca lc;
 static void
 setup(void)
 {
+	const unsigned char *alg;
+	size_t alg_len = 0;
+	struct mca_error err = {0};
+
 	lca_make(&ca, "Lint CA");
 	lca_make(&foreign, "Foreign CA");
 	lca_make(&twin, "Lint CA"); /* same name, other key: other SKI */
-	lc.cert = ca.cert;
-	lc.alg = mca_signer_algor_der(ca.signer, &lc.alg_len);
+	alg = mca_signer_algor_der(ca.signer, &alg_len);
+	ck_assert_int_eq(mca_lint_ca_init(&lc, ca.cert, alg, alg_len, &err), MCA_OK);
 }
 
 static void
@@ -71,10 +81,9 @@ START_TEST(cert_valid)
 END_TEST
 
 /*
- * Lint parses a copy whose key algorithm it masks (lint.c): the TBS it was
- * given stays byte for byte what it was, and a TBS whose key has an
- * algorithm no one knows is judged on the rest the same way (lint does
- * not look at the subject's key).
+ * Lint reads the TBS it is given and does not decode the subject's key:
+ * the TBS stays byte for byte what it was, and a TBS whose key has an
+ * algorithm no one knows is judged on the rest the same way.
  */
 START_TEST(cert_input_untouched)
 {
@@ -172,6 +181,455 @@ START_TEST(not_one_tbs)
 	ck_assert_int_eq(mca_lint_crl(&lc, tbs, len, 0, &n, &err), MCA_ERR_INTERNAL);
 	ck_assert_str_eq(err.msg, "signer refused: not one DER TBSCertList");
 	free(more);
+	OPENSSL_free(tbs);
+}
+END_TEST
+
+/*
+ * A good TBS edited by hand, one field or extension at a time
+ * (re-encoded around the edit, so the lengths stay right and only the
+ * walk can see it), and the refusal expected (rule NULL: accepted).
+ * The leaf's fields, in order; its extensions are basicConstraints,
+ * keyUsage, extKeyUsage and AKI.
+ */
+enum { F_VERSION, F_SERIAL, F_ALG, F_ISSUER, F_VALIDITY, F_SUBJECT, F_SPKI, F_EXTS, F_N };
+enum {
+	E_FIELD,  /* replace field `at` ("" removes it) */
+	E_INSERT, /* insert before field `at` */
+	E_EXT,    /* replace the extension whose OID is 2.5.29.`at` ("" removes it) */
+	E_ADDEXT  /* append an extension */
+};
+
+struct edit {
+	const char *what;
+	int op, at;
+	const unsigned char *der;
+	size_t der_len;
+	const char *rule, *msg;
+};
+
+#define B(s) (const unsigned char *)(s), sizeof(s) - 1
+
+static const struct edit edits[] = {
+    {"version 1 (v2 in the field)", E_FIELD, F_VERSION, B("\xa0\x03\x02\x01\x01"),
+     "signer.lint.parse", "signer refused: not a version 3 TBSCertificate"},
+    {"version absent (v1)", E_FIELD, F_VERSION, B(""), "signer.lint.parse",
+     "signer refused: not a version 3 TBSCertificate"},
+    {"version 3 as two octets", E_FIELD, F_VERSION, B("\xa0\x04\x02\x02\x00\x02"),
+     "signer.lint.parse", "signer refused: not a version 3 TBSCertificate"},
+    {"version not [0]", E_FIELD, F_VERSION, B("\xa1\x03\x02\x01\x02"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"serial of 19 octets", E_FIELD, F_SERIAL,
+     B("\x02\x13\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42"),
+     "signer.lint.serial", "signer refused: serial is not 16 octets and positive"},
+    {"serial of 21 octets", E_FIELD, F_SERIAL,
+     B("\x02\x15\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42"
+       "\x42"),
+     "signer.lint.serial", "signer refused: serial is not 16 octets and positive"},
+    {"serial of 15 octets", E_FIELD, F_SERIAL,
+     B("\x02\x0f\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42"),
+     "signer.lint.serial", "signer refused: serial is not 16 octets and positive"},
+    {"negative serial", E_FIELD, F_SERIAL,
+     B("\x02\x10\x80\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42"),
+     "signer.lint.serial", "signer refused: serial is not 16 octets and positive"},
+    {"serial with a leading zero", E_FIELD, F_SERIAL,
+     B("\x02\x10\x00\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42"),
+     "signer.lint.serial", "signer refused: serial is not 16 octets and positive"},
+    {"serial of 16 octets", E_FIELD, F_SERIAL,
+     B("\x02\x10\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42"), NULL, NULL},
+    {"serial not an INTEGER", E_FIELD, F_SERIAL,
+     B("\x04\x10\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42\x42"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"inner algorithm with NULL parameters", E_FIELD, F_ALG,
+     B("\x30\x0c\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02\x05\x00"), "signer.lint.algorithm",
+     "signer refused: signature algorithm is not the CA key's"},
+    {"issuer of another name", E_FIELD, F_ISSUER,
+     B("\x30\x12\x31\x10\x30\x0e\x06\x03\x55\x04\x03\x0c\x07\x4c\x69\x6e\x74\x20\x43\x42"),
+     "signer.lint.issuer", "signer refused: issuer is not the CA's subject"},
+    {"issuer the CA's name as PrintableString", E_FIELD, F_ISSUER,
+     B("\x30\x12\x31\x10\x30\x0e\x06\x03\x55\x04\x03\x13\x07\x4c\x69\x6e\x74\x20\x43\x41"),
+     "signer.lint.issuer", "signer refused: issuer is not the CA's subject"},
+    {"issuer with an RDN that is no SET", E_FIELD, F_ISSUER,
+     B("\x30\x12\x30\x10\x30\x0e\x06\x03\x55\x04\x03\x0c\x07\x4c\x69\x6e\x74\x20\x43\x41"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"validity in the past, UTCTime", E_FIELD, F_VALIDITY,
+     B("\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x32\x35\x30"
+       "\x31\x30\x32\x30\x30\x30\x30\x30\x30\x5a"),
+     NULL, NULL},
+    {"notAfter 29 February 2024", E_FIELD, F_VALIDITY,
+     B("\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x32\x34\x30"
+       "\x32\x32\x39\x32\x33\x35\x39\x35\x39\x5a"),
+     NULL, NULL},
+    {"notAfter 29 February 2025", E_FIELD, F_VALIDITY,
+     B("\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x32\x35\x30"
+       "\x32\x32\x39\x30\x30\x30\x30\x30\x30\x5a"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"notAfter month 13", E_FIELD, F_VALIDITY,
+     B("\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x32\x35\x31"
+       "\x33\x30\x31\x30\x30\x30\x30\x30\x30\x5a"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"notAfter hour 24", E_FIELD, F_VALIDITY,
+     B("\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x32\x35\x30"
+       "\x31\x30\x32\x32\x34\x30\x30\x30\x30\x5a"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"notAfter without Z", E_FIELD, F_VALIDITY,
+     B("\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x32\x35\x30"
+       "\x31\x30\x32\x30\x30\x30\x30\x30\x30\x30"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"notAfter with seconds fraction", E_FIELD, F_VALIDITY,
+     B("\x30\x22\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x18\x11\x32\x30\x32"
+       "\x35\x30\x31\x30\x32\x30\x30\x30\x30\x30\x30\x2e\x35\x5a"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"notAfter GeneralizedTime before 2050", E_FIELD, F_VALIDITY,
+     B("\x30\x20\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x18\x0f\x32\x30\x32"
+       "\x35\x30\x31\x30\x32\x30\x30\x30\x30\x30\x30\x5a"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"notBefore GeneralizedTime before 2050", E_FIELD, F_VALIDITY,
+     B("\x30\x20\x18\x0f\x32\x30\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x32"
+       "\x35\x30\x31\x30\x32\x30\x30\x30\x30\x30\x30\x5a"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"notAfter 2050, past the CA's", E_FIELD, F_VALIDITY,
+     B("\x30\x20\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x18\x0f\x32\x30\x35"
+       "\x30\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a"),
+     "signer.lint.validity", "signer refused: notAfter is past the CA certificate's"},
+    {"notAfter 2049, past the CA's", E_FIELD, F_VALIDITY,
+     B("\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x34\x39\x31"
+       "\x32\x33\x31\x32\x33\x35\x39\x35\x39\x5a"),
+     "signer.lint.validity", "signer refused: notAfter is past the CA certificate's"},
+    {"validity with one Time", E_FIELD, F_VALIDITY,
+     B("\x30\x0f\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"subject a SET", E_FIELD, F_SUBJECT, B("\x31\x00"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"empty subject", E_FIELD, F_SUBJECT, B("\x30\x00"), NULL, NULL},
+    {"key of an unknown algorithm", E_FIELD, F_SPKI,
+     B("\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"
+       "\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"),
+     NULL, NULL},
+    {"key BIT STRING with 8 unused bits", E_FIELD, F_SPKI,
+     B("\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x08\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"
+       "\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"key algorithm OID not minimal", E_FIELD, F_SPKI,
+     B("\x30\x2a\x30\x05\x06\x03\x2b\x80\x65\x03\x21\x00\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"
+       "\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"),
+     "signer.lint.parse", "signer refused: not one DER TBSCertificate"},
+    {"issuerUniqueID", E_INSERT, F_EXTS, B("\x81\x02\x00\x01"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"subjectUniqueID", E_INSERT, F_EXTS, B("\x82\x02\x00\x01"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"no extensions: no AKI", E_FIELD, F_EXTS, B(""), "signer.lint.aki",
+     "signer refused: authority key identifier is not the CA's SKI"},
+    {"empty extensions", E_FIELD, F_EXTS, B("\xa3\x02\x30\x00"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"extensions [3] primitive", E_FIELD, F_EXTS, B("\x83\x00"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"critical BOOLEAN FALSE encoded", E_EXT, 0x13,
+     B("\x30\x0c\x06\x03\x55\x1d\x13\x01\x01\x00\x04\x02\x30\x00"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"critical BOOLEAN TRUE as 0x01", E_EXT, 0x13,
+     B("\x30\x0c\x06\x03\x55\x1d\x13\x01\x01\x01\x04\x02\x30\x00"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"extnValue not an OCTET STRING", E_EXT, 0x13,
+     B("\x30\x0c\x06\x03\x55\x1d\x13\x01\x01\xff\x03\x02\x30\x00"), "signer.lint.parse",
+     "signer refused: not one DER TBSCertificate"},
+    {"basicConstraints CA:TRUE", E_EXT, 0x13,
+     B("\x30\x0f\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x05\x30\x03\x01\x01\xff"), "signer.lint.ca",
+     "signer refused: basicConstraints CA:TRUE"},
+    {"basicConstraints CA:TRUE, pathLen 0", E_EXT, 0x13,
+     B("\x30\x12\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x08\x30\x06\x01\x01\xff\x02\x01\x00"),
+     "signer.lint.ca", "signer refused: basicConstraints CA:TRUE"},
+    {"basicConstraints cA FALSE encoded", E_EXT, 0x13,
+     B("\x30\x0f\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x05\x30\x03\x01\x01\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"basicConstraints pathLen without cA", E_EXT, 0x13,
+     B("\x30\x0f\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x05\x30\x03\x02\x01\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"basicConstraints negative pathLen", E_EXT, 0x13,
+     B("\x30\x12\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x08\x30\x06\x01\x01\xff\x02\x01\xff"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"basicConstraints of indefinite length", E_EXT, 0x13,
+     B("\x30\x0e\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x04\x30\x80\x00\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"basicConstraints trailing octets", E_EXT, 0x13,
+     B("\x30\x0e\x06\x03\x55\x1d\x13\x01\x01\xff\x04\x04\x30\x00\x05\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"no basicConstraints", E_EXT, 0x13, B(""), NULL, NULL},
+    {"keyUsage keyCertSign", E_EXT, 0x0f,
+     B("\x30\x0e\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x04\x03\x02\x02\x84"), "signer.lint.key_usage",
+     "signer refused: keyUsage keyCertSign"},
+    {"keyUsage keyCertSign alone", E_EXT, 0x0f,
+     B("\x30\x0e\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x04\x03\x02\x02\x04"), "signer.lint.key_usage",
+     "signer refused: keyUsage keyCertSign"},
+    {"keyUsage decipherOnly", E_EXT, 0x0f,
+     B("\x30\x0f\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x05\x03\x03\x07\x80\x80"), NULL, NULL},
+    {"keyUsage empty", E_EXT, 0x0f,
+     B("\x30\x0d\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x03\x03\x01\x00"), "signer.lint.extensions",
+     "signer refused: invalid or duplicate extensions"},
+    {"keyUsage no bit set", E_EXT, 0x0f,
+     B("\x30\x0e\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x04\x03\x02\x00\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"keyUsage 8 unused bits", E_EXT, 0x0f,
+     B("\x30\x0e\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x04\x03\x02\x08\x80"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"keyUsage a set unused bit", E_EXT, 0x0f,
+     B("\x30\x0e\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x04\x03\x02\x07\x81"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"keyUsage trailing zero octet", E_EXT, 0x0f,
+     B("\x30\x0f\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x05\x03\x03\x07\x80\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"keyUsage an OCTET STRING", E_EXT, 0x0f,
+     B("\x30\x0d\x06\x03\x55\x1d\x0f\x01\x01\xff\x04\x03\x04\x01\x80"), "signer.lint.extensions",
+     "signer refused: invalid or duplicate extensions"},
+    {"extKeyUsage empty", E_EXT, 0x25, B("\x30\x09\x06\x03\x55\x1d\x25\x04\x02\x30\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"extKeyUsage OID not ended", E_EXT, 0x25,
+     B("\x30\x0d\x06\x03\x55\x1d\x25\x04\x06\x30\x04\x06\x02\x2b\x86"), "signer.lint.extensions",
+     "signer refused: invalid or duplicate extensions"},
+    {"extKeyUsage twice", E_ADDEXT, 0,
+     B("\x30\x13\x06\x03\x55\x1d\x25\x04\x0c\x30\x0a\x06\x08\x2b\x06\x01\x05\x05\x07\x03\x01"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"an unknown extension", E_ADDEXT, 0, B("\x30\x09\x06\x03\x2a\x03\x04\x04\x02\x05\x00"), NULL,
+     NULL},
+    {"AKI absent", E_EXT, 0x23, B(""), "signer.lint.aki",
+     "signer refused: authority key identifier is not the CA's SKI"},
+    {"AKI of another key", E_EXT, 0x23,
+     B("\x30\x0e\x06\x03\x55\x1d\x23\x04\x07\x30\x05\x80\x03\x01\x02\x03"), "signer.lint.aki",
+     "signer refused: authority key identifier is not the CA's SKI"},
+    {"AKI without keyIdentifier", E_EXT, 0x23,
+     B("\x30\x0c\x06\x03\x55\x1d\x23\x04\x05\x30\x03\x82\x01\x01"), "signer.lint.aki",
+     "signer refused: authority key identifier is not the CA's SKI"},
+    {"AKI keyIdentifier as OCTET STRING", E_EXT, 0x23,
+     B("\x30\x0e\x06\x03\x55\x1d\x23\x04\x07\x30\x05\x04\x03\x01\x02\x03"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"AKI serial before keyIdentifier", E_EXT, 0x23,
+     B("\x30\x0f\x06\x03\x55\x1d\x23\x04\x08\x30\x06\x82\x01\x01\x80\x01\x01"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"SKI", E_ADDEXT, 0, B("\x30\x0c\x06\x03\x55\x1d\x0e\x04\x05\x04\x03\x01\x02\x03"), NULL, NULL},
+    {"SKI not an OCTET STRING", E_ADDEXT, 0, B("\x30\x09\x06\x03\x55\x1d\x0e\x04\x02\x05\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"subjectAltName dNSName, iPAddress, URI", E_ADDEXT, 0,
+     B("\x30\x28\x06\x03\x55\x1d\x11\x04\x21\x30\x1f\x82\x09\x61\x2e\x65\x78\x61\x6d\x70\x6c\x65"
+       "\x87\x04\x0a\x00\x00\x01\x86\x0c\x73\x70\x69\x66\x66\x65\x3a\x2f\x2f\x78\x2f\x79"),
+     NULL, NULL},
+    {"subjectAltName otherName, directoryName", E_ADDEXT, 0,
+     B("\x30\x2e\x06\x03\x55\x1d\x11\x04\x27\x30\x25\xa0\x13\x06\x0a\x2b\x06\x01\x04\x01\x82\x37"
+       "\x14\x02\x03\xa0\x05\x0c\x03\x75\x40\x78\xa4\x0e\x30\x0c\x31\x0a\x30\x08\x06\x03\x55\x04"
+       "\x03\x0c\x01\x78"),
+     NULL, NULL},
+    {"subjectAltName empty", E_ADDEXT, 0, B("\x30\x09\x06\x03\x55\x1d\x11\x04\x02\x30\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"subjectAltName iPAddress of 5 octets", E_ADDEXT, 0,
+     B("\x30\x10\x06\x03\x55\x1d\x11\x04\x09\x30\x07\x87\x05\x0a\x00\x00\x01\x02"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"subjectAltName dNSName not 7-bit", E_ADDEXT, 0,
+     B("\x30\x15\x06\x03\x55\x1d\x11\x04\x0e\x30\x0c\x82\x0a\xc3\xa9\x2e\x65\x78\x61\x6d\x70\x6c"
+       "\x65"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"subjectAltName x400Address", E_ADDEXT, 0,
+     B("\x30\x0d\x06\x03\x55\x1d\x11\x04\x06\x30\x04\xa3\x02\x30\x00"), "signer.lint.extensions",
+     "signer refused: invalid or duplicate extensions"},
+    {"subjectAltName directoryName not a Name", E_ADDEXT, 0,
+     B("\x30\x0d\x06\x03\x55\x1d\x11\x04\x06\x30\x04\xa4\x02\x31\x00"), "signer.lint.extensions",
+     "signer refused: invalid or duplicate extensions"},
+    {"cRLDistributionPoints fullName URI", E_ADDEXT, 0,
+     B("\x30\x1d\x06\x03\x55\x1d\x1f\x04\x16\x30\x14\x30\x12\xa0\x10\xa0\x0e\x86\x0c\x68\x74\x74"
+       "\x70\x3a\x2f\x2f\x78\x2f\x63\x72\x6c"),
+     NULL, NULL},
+    {"cRLDistributionPoints fullName empty", E_ADDEXT, 0,
+     B("\x30\x0f\x06\x03\x55\x1d\x1f\x04\x08\x30\x06\x30\x04\xa0\x02\xa0\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"cRLDistributionPoints empty", E_ADDEXT, 0, B("\x30\x09\x06\x03\x55\x1d\x1f\x04\x02\x30\x00"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+    {"cRLDistributionPoints reasons with 8 unused bits", E_ADDEXT, 0,
+     B("\x30\x0f\x06\x03\x55\x1d\x1f\x04\x08\x30\x06\x30\x04\x81\x02\x08\x80"),
+     "signer.lint.extensions", "signer refused: invalid or duplicate extensions"},
+};
+
+/* Split `tbs` into its fields and its extensions (each a whole element). */
+struct split {
+	const unsigned char *f[F_N], *x[8];
+	size_t f_len[F_N], x_len[8], nx;
+};
+
+static void
+split_tbs(const unsigned char *tbs, size_t len, struct split *s)
+{
+	const unsigned char *p = tbs, *q, *qe, *v, *e;
+	size_t n, i;
+	unsigned tag;
+
+	memset(s, 0, sizeof(*s));
+	ck_assert(mca_der_next(&p, tbs + len, &tag, &q, &n));
+	qe = q + n;
+	for (i = 0; i < F_N; i++) {
+		s->f[i] = q;
+		ck_assert(mca_der_next(&q, qe, &tag, &v, &n));
+		s->f_len[i] = (size_t)(q - s->f[i]);
+	}
+	ck_assert(q == qe);
+	/* [3] { SEQUENCE { Extension... } } */
+	p = s->f[F_EXTS];
+	ck_assert(mca_der_next(&p, p + s->f_len[F_EXTS], &tag, &v, &n));
+	p = v;
+	ck_assert(mca_der_next(&p, v + n, &tag, &v, &n));
+	for (p = v, e = v + n; p < e; s->nx++) {
+		ck_assert_uint_lt(s->nx, 8);
+		s->x[s->nx] = p;
+		ck_assert(mca_der_next(&p, e, &tag, &v, &n));
+		s->x_len[s->nx] = (size_t)(p - s->x[s->nx]);
+	}
+	ck_assert_uint_eq(s->nx, 4);
+}
+
+/* The extensions, one of them replaced or one appended per `ed`. */
+static void
+put_exts(struct mca_der *d, const struct split *s, const struct edit *ed)
+{
+	size_t i, o, q;
+
+	o = mca_der_open(d, 0xa3);
+	q = mca_der_open(d, MCA_DER_SEQUENCE);
+	for (i = 0; i < s->nx; i++) {
+		/* an extension: 30 len 06 03 55 1d LAST ... */
+		if (ed->op == E_EXT && s->x[i][6] == ed->at)
+			mca_der_raw(d, ed->der, ed->der_len);
+		else
+			mca_der_raw(d, s->x[i], s->x_len[i]);
+	}
+	if (ed->op == E_ADDEXT)
+		mca_der_raw(d, ed->der, ed->der_len);
+	mca_der_close(d, q);
+	mca_der_close(d, o);
+}
+
+/* The TBS of `s` with the edit `ed`; malloc'd. */
+static unsigned char *
+edited(const struct split *s, const struct edit *ed, size_t *len)
+{
+	struct mca_der d;
+	size_t i, mark;
+
+	mca_der_init(&d);
+	mark = mca_der_open(&d, MCA_DER_SEQUENCE);
+	for (i = 0; i < F_N; i++) {
+		if (ed->op == E_INSERT && (int)i == ed->at)
+			mca_der_raw(&d, ed->der, ed->der_len);
+		if (ed->op == E_FIELD && (int)i == ed->at)
+			mca_der_raw(&d, ed->der, ed->der_len);
+		else if (i == F_EXTS && (ed->op == E_EXT || ed->op == E_ADDEXT))
+			put_exts(&d, s, ed);
+		else
+			mca_der_raw(&d, s->f[i], s->f_len[i]);
+	}
+	mca_der_close(&d, mark);
+	ck_assert(!d.failed);
+	*len = d.len;
+	return d.buf;
+}
+
+START_TEST(cert_edits)
+{
+	const struct edit *ed = &edits[_i];
+	struct mca_error err = {0};
+	struct leaf l = {0};
+	struct split s;
+	size_t len = 0, n = 0;
+	unsigned char *tbs = leaf_tbs(&ca, &l, &len), *bad;
+	mca_rc rc;
+
+	split_tbs(tbs, len, &s);
+	bad = edited(&s, ed, &n);
+	rc = mca_lint_cert(&lc, bad, n, &err);
+	if (ed->rule == NULL) {
+		ck_assert_msg(rc == MCA_OK, "%s: %s", ed->what, err.msg);
+	} else {
+		ck_assert_msg(rc == MCA_ERR_INTERNAL, "%s: accepted", ed->what);
+		ck_assert_msg(strcmp(err.rule, ed->rule) == 0 && strcmp(err.msg, ed->msg) == 0,
+		              "%s: %s: %s", ed->what, err.rule, err.msg);
+	}
+	free(bad);
+	OPENSSL_free(tbs);
+}
+END_TEST
+
+/*
+ * Edits of the whole: an octet after the TBS, the TBS in indefinite
+ * length or with its length in more octets than needed, more than
+ * MCA_LINT_MAX_EXTS extensions (each distinct and well formed).
+ */
+START_TEST(cert_whole)
+{
+	struct mca_error err = {0};
+	struct leaf l = {0};
+	struct split s;
+	struct mca_der d;
+	size_t len = 0, i, mark, o, q, extra;
+	unsigned char *tbs = leaf_tbs(&ca, &l, &len), *b = malloc(len + 8), oid[4];
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(mca_lint_cert(&lc, tbs, len, &err), MCA_OK);
+	/* trailing octet */
+	memcpy(b, tbs, len);
+	b[len] = 0;
+	ck_assert_int_eq(mca_lint_cert(&lc, b, len + 1, &err), MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.rule, "signer.lint.parse");
+	ck_assert_str_eq(err.msg, "signer refused: not one DER TBSCertificate");
+	/* indefinite length: 30 80 content 00 00 */
+	ck_assert_uint_eq(tbs[1], 0x82);
+	b[0] = 0x30;
+	b[1] = 0x80;
+	memcpy(b + 2, tbs + 4, len - 4);
+	memcpy(b + len - 2, "\0\0", 2);
+	ck_assert_int_eq(mca_lint_cert(&lc, b, len, &err), MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.msg, "signer refused: not one DER TBSCertificate");
+	/* 30 83 00 xx xx: a length octet too many */
+	b[0] = 0x30;
+	b[1] = 0x83;
+	b[2] = 0;
+	memcpy(b + 3, tbs + 2, len - 2);
+	ck_assert_int_eq(mca_lint_cert(&lc, b, len + 1, &err), MCA_ERR_INTERNAL);
+	ck_assert_str_eq(err.msg, "signer refused: not one DER TBSCertificate");
+	/* the leaf's 4 extensions and 1.2.3.N for N < 29, then < 30 */
+	split_tbs(tbs, len, &s);
+	for (extra = MCA_LINT_MAX_EXTS - 4; extra <= MCA_LINT_MAX_EXTS - 3; extra++) {
+		unsigned char *many;
+
+		mca_der_init(&d);
+		mark = mca_der_open(&d, MCA_DER_SEQUENCE);
+		for (i = 0; i < F_EXTS; i++)
+			mca_der_raw(&d, s.f[i], s.f_len[i]);
+		o = mca_der_open(&d, 0xa3);
+		q = mca_der_open(&d, MCA_DER_SEQUENCE);
+		for (i = 0; i < s.nx; i++)
+			mca_der_raw(&d, s.x[i], s.x_len[i]);
+		for (i = 0; i < extra; i++) {
+			size_t e = mca_der_open(&d, MCA_DER_SEQUENCE);
+
+			oid[0] = 0x2a;
+			oid[1] = 3;
+			oid[2] = (unsigned char)i;
+			mca_der_tlv(&d, MCA_DER_OID, oid, 3);
+			mca_der_tlv(&d, MCA_DER_OCTETS, "\x05\x00", 2);
+			mca_der_close(&d, e);
+		}
+		mca_der_close(&d, q);
+		mca_der_close(&d, o);
+		mca_der_close(&d, mark);
+		ck_assert(!d.failed);
+		many = d.buf;
+		if (extra + 4 == MCA_LINT_MAX_EXTS) {
+			ck_assert_msg(mca_lint_cert(&lc, many, d.len, &err) == MCA_OK, "%s",
+			              err.msg);
+		} else {
+			ck_assert_int_eq(mca_lint_cert(&lc, many, d.len, &err), MCA_ERR_INTERNAL);
+			ck_assert_str_eq(err.rule, "signer.lint.extensions");
+			ck_assert_str_eq(err.msg,
+			                 "signer refused: invalid or duplicate extensions");
+		}
+		mca_der_free(&d);
+	}
+	free(b);
 	OPENSSL_free(tbs);
 }
 END_TEST
@@ -376,6 +834,8 @@ main(void)
 	tcase_add_test(tc, cert_refused);
 	tcase_add_loop_test(tc, cert_bad_serial, 0, 4);
 	tcase_add_test(tc, not_one_tbs);
+	tcase_add_loop_test(tc, cert_edits, 0, (int)(sizeof(edits) / sizeof(edits[0])));
+	tcase_add_test(tc, cert_whole);
 	tcase_add_test(tc, crl);
 	tcase_add_loop_test(tc, crl_entries, 0, 9);
 	tcase_add_test(tc, ocsp);
