@@ -23,6 +23,7 @@
 #include "api/http.h"
 #include "ca/committer.h"
 #include "ca/conf.h"
+#include "ca/signq.h"
 #include "common/log.h"
 #include "daemon/server.h"
 #include "daemon/tick.h"
@@ -192,6 +193,7 @@ main(int argc, char **argv)
 	}
 	/* Threads do not survive fork(): start the workers after detaching. */
 	if (mca_committer_new(srv->conf->database, &srv->committer, &err) != MCA_OK ||
+	    mca_signq_new(&srv->signq, &err) != MCA_OK ||
 	    mca_acme_new(srv->conf, srv->pool, &srv->acme, &err) != MCA_OK) {
 		mca_log(MCA_LOG_ERR, "%s", err.msg);
 		goto out;
@@ -238,12 +240,15 @@ out:
 	mca_httpd_free(httpd);
 	/*
 	 * mtlscad started the workers and stops them, before the state they
-	 * use: the ACME workers (on the server's store pool), then the
-	 * committer (which no request can reach any more).
+	 * use: the ACME workers (on the server's store pool), the issuing
+	 * stage (it hands rows to the committer), then the committer (which
+	 * no request can reach any more).
 	 */
 	if (srv != NULL) {
 		mca_acme_free(srv->acme);
 		srv->acme = NULL;
+		mca_signq_free(srv->signq);
+		srv->signq = NULL;
 		mca_committer_free(srv->committer);
 		srv->committer = NULL;
 	}

@@ -44,9 +44,16 @@ old_names(const char *json_text)
 	return v;
 }
 
-/* A renewal waiting for its group commit (mca_req_defer); freed with the request. */
+/*
+ * A renewal waiting for its signature and group commit (mca_req_defer);
+ * freed with the request.  The issuing stage borrows d (with csr and the
+ * snapshot's profile and issuer) and iss until `renew_recorded`.
+ */
 struct renew_pending {
 	struct mca_req *r;
+	struct mca_profile_snap *snap;
+	struct mca_csr *csr;
+	struct mca_decision d;
 	struct mca_issued iss;
 	struct mca_error err;
 	mca_rc rc;
@@ -60,10 +67,14 @@ renew_pending_free(void *arg)
 	if (p == NULL)
 		return;
 	mca_issued_clear(&p->iss);
+	mca_decision_clear(&p->d);
+	mca_csr_free(p->csr);
+	mca_profile_snap_release(p->snap);
 	free(p);
 }
 
-/* The certificate's outcome, on the committer thread. */
+/* The certificate's outcome, on the committer thread (the signing thread's when it failed there).
+ */
 static void
 renew_recorded(void *arg, mca_rc rc, const struct mca_error *err)
 {
@@ -102,16 +113,13 @@ mca_ep_renew(struct mca_req *r)
 	struct mca_error err = {0};
 	struct mca_issue_req req;
 	struct renew_pending *p = NULL;
-	struct mca_profile_snap *snap = NULL;
-	struct mca_decision d;
-	struct mca_csr *csr = NULL;
 	struct mca_store *st;
+	struct mca_signq *q = mca_req_server(r)->signq;
 	enum mca_http_result res;
 	char **names = NULL;
 	size_t i;
 	mca_rc rc;
 
-	memset(&d, 0, sizeof(d));
 	if (!mca_http_require_identity(r, 0, &res))
 		return res;
 	if (mca_json_unpack(r->json, renew_fields, 1, &b, "request body", &err) != MCA_OK)
@@ -119,21 +127,23 @@ mca_ep_renew(struct mca_req *r)
 	st = mca_server_store(mca_req_server(r), &err);
 	if (st == NULL)
 		return mca_reply_error(r, 500, "internal", "database: %s", err.msg);
-	rc = b.csr != NULL ? mca_csr_parse(b.csr, strlen(b.csr), &csr, &err)
-	                   : mca_csr_from_cert(mca_req_id(r)->cert, &csr, &err);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return mca_reply_error(r, 500, "internal", "out of memory");
+	p->r = r;
+	rc = b.csr != NULL ? mca_csr_parse(b.csr, strlen(b.csr), &p->csr, &err)
+	                   : mca_csr_from_cert(mca_req_id(r)->cert, &p->csr, &err);
 	if (rc != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
 		goto out;
 	}
 	names = old_names(mca_req_id(r)->rec->names);
-	p = calloc(1, sizeof(*p));
-	if (names == NULL || p == NULL) {
+	if (names == NULL) {
 		res = mca_reply_error(r, 500, "internal", "out of memory");
 		goto out;
 	}
-	p->r = r;
 	memset(&req, 0, sizeof(req));
-	req.csr = csr;
+	req.csr = p->csr;
 	req.profile = mca_req_id(r)->rec->profile;
 	req.committer = mca_req_server(r)->committer;
 	req.auth = MCA_ISSUE_RENEWAL;
@@ -141,21 +151,40 @@ mca_ep_renew(struct mca_req *r)
 	req.requester = r->identity;
 	req.actor = r->identity;
 	req.action = "renew";
-	snap = mca_server_profiles(mca_req_server(r));
-	if ((rc = mca_issue_decide(snap->issuer, st, &req, &d, &err)) != MCA_OK ||
-	    (rc = mca_issue_sign(snap->issuer, &d, &p->iss, &err)) != MCA_OK) {
+	p->snap = mca_server_profiles(mca_req_server(r));
+	if (mca_issue_decide(p->snap->issuer, st, &req, &p->d, &err) != MCA_OK) {
+		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
+		goto out;
+	}
+	if (req.committer != NULL && q != NULL) {
+		/*
+		 * Signed on the issuing stage's thread, in a batch with others,
+		 * and recorded: the connection is suspended until the batch is
+		 * durable (or failed), and replied to only then.
+		 */
+		res = mca_req_defer(r, renew_resumed, p, renew_pending_free);
+		rc = mca_signq_submit(q, p->snap->issuer, &req, &p->d, &p->iss, renew_recorded, p,
+		                      &p->err);
+		if (rc != MCA_OK) {
+			p->rc = rc; /* nothing queued: reply with the error */
+			mca_req_resume(r);
+		}
+		p = NULL; /* the request's now */
+		goto out;
+	}
+	if (mca_issue_sign(p->snap->issuer, &p->d, &p->iss, &err) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
 		goto out;
 	}
 	if (req.committer == NULL) {
 		/* No committer (tests): a transaction of its own, on this thread. */
-		p->rc = mca_issue_record(st, &req, &d, &p->iss, &p->err);
+		p->rc = mca_issue_record(st, &req, &p->d, &p->iss, &p->err);
 		res = renew_reply(r, p);
 		goto out;
 	}
 	/* Suspended until the batch is durable; replied to only then. */
 	res = mca_req_defer(r, renew_resumed, p, renew_pending_free);
-	rc = mca_issue_record_submit(&req, &d, &p->iss, renew_recorded, p, &p->err);
+	rc = mca_issue_record_submit(&req, &p->d, &p->iss, renew_recorded, p, &p->err);
 	if (rc != MCA_OK) {
 		p->rc = rc; /* nothing queued: reply with the error */
 		mca_req_resume(r);
@@ -163,11 +192,8 @@ mca_ep_renew(struct mca_req *r)
 	p = NULL; /* the request's now */
 out:
 	renew_pending_free(p);
-	mca_decision_clear(&d);
-	mca_profile_snap_release(snap);
 	for (i = 0; names != NULL && names[i] != NULL; i++)
 		free(names[i]);
 	free(names);
-	mca_csr_free(csr);
 	return res;
 }

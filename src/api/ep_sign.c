@@ -95,10 +95,15 @@ bearer(struct mca_req *r)
 /*
  * A request whose token and certificate are in the hands of the group
  * committer (mca_req_defer): freed with the request context, after the
- * reply.  `use` and `hook` are borrowed by the committer until `recorded`.
+ * reply.  `use` and `hook` are borrowed by the committer until `recorded`;
+ * d (with csr and the snapshot's profile and issuer) and iss by the
+ * issuing stage (ca/signq.h) until then.
  */
 struct sign_pending {
 	struct mca_req *r;
+	struct mca_profile_snap *snap;
+	struct mca_csr *csr;
+	struct mca_decision d;
 	struct mca_committer *committer; /* NULL: no hold taken */
 	struct mca_token tok;
 	struct mca_token_use use;
@@ -119,6 +124,9 @@ sign_pending_free(void *arg)
 	if (p->held)
 		mca_committer_token_release(p->committer, p->tok.id);
 	mca_issued_clear(&p->iss);
+	mca_decision_clear(&p->d);
+	mca_csr_free(p->csr);
+	mca_profile_snap_release(p->snap);
 	mca_token_clear(&p->tok);
 	free(p);
 }
@@ -173,9 +181,7 @@ mca_ep_sign(struct mca_req *r)
 	struct mca_error err = {0};
 	struct sign_pending *p = NULL;
 	struct mca_issue_req req;
-	struct mca_profile_snap *snap = NULL;
-	struct mca_decision d;
-	struct mca_csr *csr = NULL;
+	struct mca_signq *q = mca_req_server(r)->signq;
 	struct mca_store *st;
 	const char *secret;
 	char id[MCA_TOKEN_ID_LEN + 1], key[32];
@@ -185,7 +191,6 @@ mca_ep_sign(struct mca_req *r)
 	mca_rc rc;
 
 	memset(&req, 0, sizeof(req));
-	memset(&d, 0, sizeof(d));
 	secret = bearer(r);
 	if (!mca_token_id_of(secret, id))
 		return token_refused(r, MCA_TOKEN_MALFORMED, NULL, NULL);
@@ -230,11 +235,11 @@ mca_ep_sign(struct mca_req *r)
 		res = mca_reply_error(r, 400, "bad_request", "field 'validity': %s", err.msg);
 		goto out;
 	}
-	if (mca_csr_parse(b.csr, strlen(b.csr), &csr, &err) != MCA_OK) {
+	if (mca_csr_parse(b.csr, strlen(b.csr), &p->csr, &err) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, p->tok.profile);
 		goto out;
 	}
-	req.csr = csr;
+	req.csr = p->csr;
 	req.profile = p->tok.profile;
 	req.validity = validity;
 	req.committer = mca_req_server(r)->committer;
@@ -248,8 +253,8 @@ mca_ep_sign(struct mca_req *r)
 	 * check token -> decide -> hold a use -> sign -> record the
 	 * certificate and the use in one transaction (committer.h) -> release.
 	 */
-	snap = mca_server_profiles(mca_req_server(r));
-	if (mca_issue_decide(snap->issuer, st, &req, &d, &err) != MCA_OK) {
+	p->snap = mca_server_profiles(mca_req_server(r));
+	if (mca_issue_decide(p->snap->issuer, st, &req, &p->d, &err) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, p->tok.profile);
 		goto out;
 	}
@@ -266,13 +271,29 @@ mca_ep_sign(struct mca_req *r)
 		p->committer = req.committer;
 		p->held = 1;
 	}
-	if (mca_issue_sign(snap->issuer, &d, &p->iss, &err) != MCA_OK) {
+	if (req.committer != NULL && q != NULL) {
+		/*
+		 * Signed on the issuing stage's thread, in a batch with others,
+		 * and recorded with the use: the connection is suspended until
+		 * the batch is durable (or failed), and replied to only then.
+		 */
+		res = mca_req_defer(r, sign_resumed, p, sign_pending_free);
+		rc = mca_signq_submit(q, p->snap->issuer, &req, &p->d, &p->iss, sign_recorded, p,
+		                      &p->err);
+		if (rc != MCA_OK) {
+			p->rc = rc; /* nothing queued: reply with the error */
+			mca_req_resume(r);
+		}
+		p = NULL; /* the request's now */
+		goto out;
+	}
+	if (mca_issue_sign(p->snap->issuer, &p->d, &p->iss, &err) != MCA_OK) {
 		res = mca_reply_issue_error(r, &err, p->tok.profile);
 		goto out;
 	}
 	if (req.committer == NULL) {
 		/* No committer (tests): a transaction of its own, on this thread. */
-		p->rc = mca_issue_record(st, &req, &d, &p->iss, &p->err);
+		p->rc = mca_issue_record(st, &req, &p->d, &p->iss, &p->err);
 		res = sign_reply(r, p);
 		goto out;
 	}
@@ -281,7 +302,7 @@ mca_ep_sign(struct mca_req *r)
 	 * suspended until the batch is durable, and only then replied to.
 	 */
 	res = mca_req_defer(r, sign_resumed, p, sign_pending_free);
-	rc = mca_issue_record_submit(&req, &d, &p->iss, sign_recorded, p, &p->err);
+	rc = mca_issue_record_submit(&req, &p->d, &p->iss, sign_recorded, p, &p->err);
 	if (rc != MCA_OK) {
 		p->rc = rc; /* nothing queued: reply with the error */
 		mca_req_resume(r);
@@ -289,8 +310,5 @@ mca_ep_sign(struct mca_req *r)
 	p = NULL; /* the request's now */
 out:
 	sign_pending_free(p);
-	mca_decision_clear(&d);
-	mca_profile_snap_release(snap);
-	mca_csr_free(csr);
 	return res;
 }

@@ -339,26 +339,53 @@ carries_tbs(const unsigned char *der, size_t der_len, const unsigned char *tbs, 
 	return (size_t)(in - tbs_start) == tbs_len && memcmp(tbs_start, tbs, tbs_len) == 0;
 }
 
+struct mca_signer *
+mca_issuer_signer(const struct mca_issuer *is)
+{
+	return is->signer;
+}
+
 mca_rc
-mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struct mca_issued *out,
-               struct mca_error *err)
+mca_issue_prepare(struct mca_issuer *is, const struct mca_decision *d, struct mca_issue_tbs *t,
+                  struct mca_error *err)
+{
+	char cdp[MCA_ISSUE_CDP_MAX];
+	mca_rc rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((rc = mca_serial_generate(t->serial, err)) != MCA_OK)
+		return rc;
+	if ((rc = build_tbs(is, d->profile, d->csr, &d->res, t->serial,
+	                    cdp_of(is, t->serial, cdp, sizeof(cdp)), &t->tbs, &t->tbs_len, err)) !=
+	    MCA_OK)
+		mca_issue_tbs_clear(t);
+	return rc;
+}
+
+void
+mca_issue_tbs_clear(struct mca_issue_tbs *t)
+{
+	free(t->tbs);
+	memset(t, 0, sizeof(*t));
+}
+
+mca_rc
+mca_issue_finish(struct mca_issuer *is, const struct mca_decision *d, const struct mca_issue_tbs *t,
+                 const unsigned char *sig, size_t sig_len, struct mca_issued *out,
+                 struct mca_error *err)
 {
 	struct mca_inspect_expect ex;
-	unsigned char serial[MCA_SERIAL_LEN];
-	char cdp[1100];
+	char cdp[MCA_ISSUE_CDP_MAX];
 	const char *crl_url;
-	unsigned char *der = NULL, *tbs = NULL;
-	size_t der_len = 0, tbs_len = 0;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
 	mca_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = mca_serial_generate(serial, err)) != MCA_OK)
-		goto out;
-	crl_url = cdp_of(is, serial, cdp, sizeof(cdp));
-	if ((rc = build_tbs(is, d->profile, d->csr, &d->res, serial, crl_url, &tbs, &tbs_len,
-	                    err)) != MCA_OK ||
-	    (rc = mca_signer_wrap(is->signer, MCA_SIGN_CERT, tbs, tbs_len, &der, &der_len, err)) !=
-	        MCA_OK)
+	/* The same CDP prepare encoded: it follows from the serial. */
+	crl_url = cdp_of(is, t->serial, cdp, sizeof(cdp));
+	if ((rc = mca_signer_assemble(is->signer, t->tbs, t->tbs_len, sig, sig_len, &der, &der_len,
+	                              err)) != MCA_OK)
 		goto out;
 	if (mca_issue_test_hook != NULL &&
 	    (rc = run_test_hook(is->signer, &der, &der_len, err)) != MCA_OK)
@@ -366,8 +393,8 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struct mca_i
 	memset(&ex, 0, sizeof(ex));
 	ex.profile = d->profile;
 	ex.approved = &d->res;
-	ex.serial = serial;
-	ex.serial_len = sizeof(serial);
+	ex.serial = t->serial;
+	ex.serial_len = sizeof(t->serial);
 	ex.pubkey = d->csr->pubkey;
 	ex.spki = d->csr->spki;
 	ex.ca_cert = is->ca_cert;
@@ -376,13 +403,13 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struct mca_i
 	ex.ocsp_url = is->ocsp_url;
 	if ((rc = mca_inspect(der, der_len, &ex, err)) != MCA_OK)
 		goto out;
-	if (!carries_tbs(der, der_len, tbs, tbs_len)) {
+	if (!carries_tbs(der, der_len, t->tbs, t->tbs_len)) {
 		rc = mca_error_set(err, MCA_ERR_INTERNAL,
 		                   "second look: the signed certificate is not the one built");
 		goto out;
 	}
 	/* The serial as mca_serial_from_asn1 spells it: no leading zero octet (serial.c). */
-	mca_hex(serial, sizeof(serial), out->serial);
+	mca_hex(t->serial, sizeof(t->serial), out->serial);
 	out->der = der;
 	out->der_len = der_len;
 	der = NULL;
@@ -392,7 +419,26 @@ mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struct mca_i
 	out->issuer = is->leaf.name_text;
 out:
 	free(der);
-	free(tbs);
+	return rc;
+}
+
+mca_rc
+mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struct mca_issued *out,
+               struct mca_error *err)
+{
+	struct mca_issue_tbs t;
+	unsigned char *sig = NULL;
+	size_t sig_len = 0;
+	mca_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mca_issue_prepare(is, d, &t, err)) != MCA_OK)
+		return rc;
+	if ((rc = mca_signer_sign(is->signer, MCA_SIGN_CERT, t.tbs, t.tbs_len, &sig, &sig_len,
+	                          err)) == MCA_OK)
+		rc = mca_issue_finish(is, d, &t, sig, sig_len, out, err);
+	free(sig);
+	mca_issue_tbs_clear(&t);
 	return rc;
 }
 

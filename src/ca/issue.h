@@ -142,6 +142,33 @@ mca_rc mca_issue_sign(struct mca_issuer *is, const struct mca_decision *d, struc
                       struct mca_error *err);
 
 /*
+ * mca_issue_sign in two halves around the signature, for a caller that
+ * signs many certificates in one batch (ca/signq.h): mca_issue_prepare
+ * draws the serial and encodes the TBSCertificate of `d` into `t`
+ * (cleared on failure; else freed with mca_issue_tbs_clear);
+ * mca_issue_finish takes the issuer's signer's signature over t->tbs,
+ * makes the certificate, runs the second look and fills `out` exactly as
+ * mca_issue_sign (errors and outcome as there).  Thread-safe as
+ * mca_issue_sign.
+ */
+#define MCA_ISSUE_CDP_MAX 1100
+struct mca_issue_tbs {
+	unsigned char serial[MCA_SERIAL_LEN];
+	unsigned char *tbs; /* malloc'd */
+	size_t tbs_len;
+};
+
+mca_rc mca_issue_prepare(struct mca_issuer *is, const struct mca_decision *d,
+                         struct mca_issue_tbs *t, struct mca_error *err);
+mca_rc mca_issue_finish(struct mca_issuer *is, const struct mca_decision *d,
+                        const struct mca_issue_tbs *t, const unsigned char *sig, size_t sig_len,
+                        struct mca_issued *out, struct mca_error *err);
+void mca_issue_tbs_clear(struct mca_issue_tbs *t);
+
+/* The CA signer the issuer signs with (borrowed). */
+struct mca_signer *mca_issuer_signer(const struct mca_issuer *is);
+
+/*
  * Record `iss` (signed by mca_issue_sign for `d`) durably, through
  * req->committer or a transaction of its own on `st`, with req->on_record
  * in the same transaction.  On failure (MCA_ERR_DB ...) nothing is

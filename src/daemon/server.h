@@ -20,6 +20,7 @@
 #include "ca/conf.h"
 #include "ca/issue.h"
 #include "ca/publish.h"
+#include "ca/signq.h"
 #include "common/err.h"
 #include "common/probe.h"
 #include "daemon/crlcache.h"
@@ -96,6 +97,10 @@ struct mca_server {
 	/* Group commit of issued certificates: started after detaching and
 	 * stopped by mtlscad, like the ACME workers. */
 	struct mca_committer *committer;
+	/* The issuing stage of /v1/sign and /v1/renew (ca/signq.h), started
+	 * and stopped by mtlscad with the committer; NULL: they sign on the
+	 * request's thread. */
+	struct mca_signq *signq;
 };
 
 /*

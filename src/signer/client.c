@@ -1,6 +1,7 @@
 /* client.c - the signer backend over the signer process's channel (see client.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -194,6 +196,64 @@ mca_signer_chan_free(struct mca_signer_chan *c)
 }
 
 /*
+ * Wait until it is ticket `ticket`'s turn to read on `k` (a request
+ * holding a reference); 1 when the socket died meanwhile.
+ */
+static int
+wait_turn(struct mca_signer_chan *c, struct sock *k, uint64_t ticket)
+{
+	struct waiter me, **wp;
+	int dead;
+
+	pthread_mutex_lock(&c->lock);
+	if (!k->dead && k->serving != ticket) {
+		me.ticket = ticket;
+		pthread_cond_init(&me.cv, NULL);
+		me.next = k->waiters;
+		k->waiters = &me;
+		while (!k->dead && k->serving != ticket)
+			pthread_cond_wait(&me.cv, &c->lock);
+		for (wp = &k->waiters; *wp != &me; wp = &(*wp)->next)
+			;
+		*wp = me.next;
+		pthread_cond_destroy(&me.cv);
+	}
+	dead = k->dead;
+	pthread_mutex_unlock(&c->lock);
+	return dead;
+}
+
+/*
+ * A reply frame (status, pl: taken) as the request's outcome: the result
+ * in *reply, or the process's refusal "RULE\0MESSAGE" as its rc, rule and
+ * message.
+ */
+static mca_rc
+decode_reply(unsigned status, unsigned char *pl, size_t len, unsigned char **reply,
+             size_t *reply_len, struct mca_error *err)
+{
+	size_t r;
+	mca_rc rc;
+
+	if (status == 0) {
+		*reply = pl;
+		*reply_len = len;
+		return MCA_OK;
+	}
+	r = pl ? strnlen((const char *)pl, len) : 0;
+	rc = status < MCA_ERR__COUNT ? (mca_rc)status : MCA_ERR_INTERNAL;
+	if (pl != NULL && r < len) {
+		mca_error_set(err, rc, "%.*s", (int)(len - r - 1), (const char *)pl + r + 1);
+		if (err != NULL)
+			snprintf(err->rule, sizeof(err->rule), "%.*s", (int)r, (const char *)pl);
+	} else {
+		mca_error_set(err, rc, "the signer process refused");
+	}
+	free(pl);
+	return rc;
+}
+
+/*
  * One request and its reply.  A channel that fails (gone, no answer in
  * time, a malformed reply) is closed: MCA_ERR_SIGNER, for this request and
  * every one waiting on the same socket.  A refusal by the process comes
@@ -208,10 +268,8 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	unsigned char *pl = NULL;
 	unsigned status = 0;
 	uint64_t ticket = 0;
-	struct waiter me, **wp;
 	struct sock *k;
-	size_t len = 0, r;
-	int dead;
+	size_t len = 0;
 	mca_rc rc;
 
 	*reply = NULL;
@@ -244,22 +302,7 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	if (rc != MCA_OK)
 		goto failed;
 	/* Wait for this request's turn, then read its reply. */
-	pthread_mutex_lock(&c->lock);
-	if (!k->dead && k->serving != ticket) {
-		me.ticket = ticket;
-		pthread_cond_init(&me.cv, NULL);
-		me.next = k->waiters;
-		k->waiters = &me;
-		while (!k->dead && k->serving != ticket)
-			pthread_cond_wait(&me.cv, &c->lock);
-		for (wp = &k->waiters; *wp != &me; wp = &(*wp)->next)
-			;
-		*wp = me.next;
-		pthread_cond_destroy(&me.cv);
-	}
-	dead = k->dead;
-	pthread_mutex_unlock(&c->lock);
-	if (dead) {
+	if (wait_turn(c, k, ticket)) {
 		rc = mca_error_set(&e, MCA_ERR_IO, "signer channel: an earlier request failed");
 		goto failed;
 	}
@@ -270,29 +313,182 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 	sock_next(k);
 	sock_unref(k);
 	pthread_mutex_unlock(&c->lock);
-	if (status == 0) {
-		*reply = pl;
-		*reply_len = len;
-		return MCA_OK;
-	}
-	/* "RULE\0MESSAGE" */
-	r = pl ? strnlen((const char *)pl, len) : 0;
-	rc = status < MCA_ERR__COUNT ? (mca_rc)status : MCA_ERR_INTERNAL;
-	if (pl != NULL && r < len) {
-		mca_error_set(err, rc, "%.*s", (int)(len - r - 1), (const char *)pl + r + 1);
-		if (err != NULL)
-			snprintf(err->rule, sizeof(err->rule), "%.*s", (int)r, (const char *)pl);
-	} else {
-		mca_error_set(err, rc, "the signer process refused");
-	}
-	free(pl);
-	return rc;
+	return decode_reply(status, pl, len, reply, reply_len, err);
 failed:
 	pthread_mutex_lock(&c->lock);
 	sock_kill(c, k);
 	sock_unref(k);
 	pthread_mutex_unlock(&c->lock);
 	return mca_error_set(err, MCA_ERR_SIGNER, "the signer process is unavailable (%s)", e.msg);
+}
+
+/*
+ * Requests per write of a batch.  The replies of a write are read only
+ * after it, so they pile up in the socket meanwhile: this many small
+ * replies stay well within a socket buffer, so that the process never
+ * blocks sending to us while we block sending to it.
+ */
+#define BATCH_CHUNK 64
+
+/* All of the `n` buffers of `iov` (modified) in as few sendmsg calls as the socket takes. */
+static mca_rc
+send_iov(int fd, struct iovec *iov, size_t n, struct mca_error *err)
+{
+	struct msghdr m;
+	ssize_t sent;
+
+	memset(&m, 0, sizeof(m));
+	while (n > 0) {
+		m.msg_iov = iov;
+		m.msg_iovlen = n;
+		sent = sendmsg(fd, &m, MSG_NOSIGNAL);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent <= 0)
+			return mca_error_set(err, MCA_ERR_IO, "signer channel: %s",
+			                     sent < 0 ? strerror(errno) : "closed");
+		for (; n > 0 && (size_t)sent >= iov->iov_len; iov++, n--)
+			sent -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (unsigned char *)iov->iov_base + sent;
+			iov->iov_len -= (size_t)sent;
+		}
+	}
+	return MCA_OK;
+}
+
+/*
+ * Up to BATCH_CHUNK requests `op` (key octet, then each item's TBS): their
+ * frames in one sendmsg under wlock, taking consecutive tickets, so that
+ * no single request's frame or reply comes between them; then, on their
+ * turn, the replies in order through the socket's buffer.  A channel that
+ * fails fails every item not answered yet with MCA_ERR_SIGNER, as
+ * request() does.
+ */
+static void
+request_chunk(struct mca_signer_chan *c, unsigned op, const unsigned char *key,
+              struct mca_sign_item **items, size_t n)
+{
+	struct mca_error e = {0};
+	unsigned char hdr[BATCH_CHUNK][5], *pl = NULL;
+	struct iovec iov[3 * BATCH_CHUNK];
+	uint64_t first = 0;
+	unsigned status = 0;
+	struct sock *k;
+	size_t i, len, done = 0;
+	mca_rc rc;
+
+	for (i = 0; i < n; i++) {
+		len = 1 + items[i]->tbs_len;
+		hdr[i][0] = (unsigned char)op;
+		hdr[i][1] = (unsigned char)(len >> 24);
+		hdr[i][2] = (unsigned char)(len >> 16);
+		hdr[i][3] = (unsigned char)(len >> 8);
+		hdr[i][4] = (unsigned char)len;
+		iov[3 * i].iov_base = hdr[i];
+		iov[3 * i].iov_len = 5;
+		iov[3 * i + 1].iov_base = (void *)(uintptr_t)key;
+		iov[3 * i + 1].iov_len = 1;
+		iov[3 * i + 2].iov_base = (void *)(uintptr_t)items[i]->tbs;
+		iov[3 * i + 2].iov_len = items[i]->tbs_len;
+	}
+	pthread_mutex_lock(&c->wlock);
+	pthread_mutex_lock(&c->lock);
+	k = c->cur;
+	if (k != NULL)
+		k->refs++;
+	pthread_mutex_unlock(&c->lock);
+	if (k == NULL) {
+		pthread_mutex_unlock(&c->wlock);
+		for (i = 0; i < n; i++)
+			items[i]->rc = mca_error_set(&items[i]->err, MCA_ERR_SIGNER,
+			                             "the signer process is unavailable");
+		return;
+	}
+	rc = send_iov(k->fd, iov, 3 * n, &e);
+	pthread_mutex_lock(&c->lock);
+	if (rc == MCA_OK && !k->dead) {
+		first = k->next_ticket;
+		k->next_ticket += n;
+	} else if (rc == MCA_OK) {
+		rc = mca_error_set(&e, MCA_ERR_IO, "signer channel: closed meanwhile");
+	}
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->wlock);
+	if (rc != MCA_OK)
+		goto failed;
+	if (wait_turn(c, k, first)) {
+		mca_error_set(&e, MCA_ERR_IO, "signer channel: an earlier request failed");
+		goto failed;
+	}
+	/* Ours are the next n replies: nobody else reads until serving moves past them. */
+	for (done = 0; done < n; done++) {
+		if (mca_sigframe_rd_next(&k->rd, &status, &pl, &len, &e) != MCA_OK)
+			goto failed;
+		items[done]->rc = decode_reply(status, pl, len, &items[done]->sig,
+		                               &items[done]->sig_len, &items[done]->err);
+		pl = NULL;
+	}
+	pthread_mutex_lock(&c->lock);
+	k->serving += n - 1;
+	sock_next(k);
+	sock_unref(k);
+	pthread_mutex_unlock(&c->lock);
+	return;
+failed:
+	pthread_mutex_lock(&c->lock);
+	sock_kill(c, k);
+	sock_unref(k);
+	pthread_mutex_unlock(&c->lock);
+	for (i = done; i < n; i++)
+		items[i]->rc = mca_error_set(&items[i]->err, MCA_ERR_SIGNER,
+		                             "the signer process is unavailable (%s)", e.msg);
+}
+
+/* The op that signs `kind`, 0 for none a batch takes. */
+static unsigned
+op_of(enum mca_sign_kind kind)
+{
+	switch (kind) {
+	case MCA_SIGN_CERT:
+		return MCA_SIGOP_SIGN_CERT;
+	case MCA_SIGN_CRL:
+		return MCA_SIGOP_SIGN_CRL;
+	case MCA_SIGN_OCSP:
+		return MCA_SIGOP_SIGN_OCSP;
+	default:
+		return 0;
+	}
+}
+
+static void
+client_sign_many(void *impl, enum mca_sign_kind kind, struct mca_sign_item *items, size_t n)
+{
+	struct client *cl = impl;
+	struct mca_sign_item *chunk[BATCH_CHUNK];
+	unsigned op = op_of(kind);
+	size_t i, m = 0, bound;
+
+	bound = op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX : MCA_SIGNER_FRAME_MAX;
+	for (i = 0; i < n; i++) {
+		/* The frame's payload is the key octet and the TBS. */
+		if (op == 0 || items[i].tbs_len + 1 > bound) {
+			items[i].rc =
+			    op == 0 ? mca_error_set(&items[i].err, MCA_ERR_INVAL,
+			                            "unknown kind of signature %d", (int)kind)
+			            : mca_error_set(&items[i].err, MCA_ERR_INVAL,
+			                            "%zu octets to sign: over the bound of %zu",
+			                            items[i].tbs_len + 1, bound);
+			continue;
+		}
+		chunk[m++] = &items[i];
+		if (m == BATCH_CHUNK) {
+			request_chunk(cl->chan, op, &cl->key, chunk, m);
+			m = 0;
+		}
+	}
+	if (m > 0)
+		request_chunk(cl->chan, op, &cl->key, chunk, m);
 }
 
 static mca_rc
@@ -346,6 +542,7 @@ static const struct mca_signer_ops client_ops = {
     .sign = client_sign,
     .pubkey = client_pubkey,
     .free = client_free,
+    .sign_many = client_sign_many,
 };
 
 mca_rc

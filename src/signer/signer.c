@@ -181,18 +181,16 @@ mca_signer_probe(struct mca_signer *s, struct mca_error *err)
 }
 
 mca_rc
-mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
-                size_t tbs_len, unsigned char **out, size_t *out_len, struct mca_error *err)
+mca_signer_assemble(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
+                    const unsigned char *sig, size_t sig_len, unsigned char **out, size_t *out_len,
+                    struct mca_error *err)
 {
 	struct mca_der d;
-	unsigned char *sig = NULL;
-	size_t sig_len = 0, mark, bits;
+	size_t mark, bits;
 	static const unsigned char no_unused_bits = 0;
-	mca_rc rc;
 
 	*out = NULL;
-	if ((rc = mca_signer_sign(s, kind, tbs, tbs_len, &sig, &sig_len, err)) != MCA_OK)
-		return rc;
+	*out_len = 0;
 	mca_der_init(&d);
 	mark = mca_der_open(&d, MCA_DER_SEQUENCE);
 	mca_der_raw(&d, tbs, tbs_len);
@@ -202,7 +200,6 @@ mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned ch
 	mca_der_raw(&d, sig, sig_len);
 	mca_der_close(&d, bits);
 	mca_der_close(&d, mark);
-	free(sig);
 	if (d.failed) {
 		mca_der_free(&d);
 		return mca_error_set(err, MCA_ERR_NOMEM, "out of memory");
@@ -210,6 +207,57 @@ mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned ch
 	*out = d.buf;
 	*out_len = d.len;
 	return MCA_OK;
+}
+
+mca_rc
+mca_signer_wrap(struct mca_signer *s, enum mca_sign_kind kind, const unsigned char *tbs,
+                size_t tbs_len, unsigned char **out, size_t *out_len, struct mca_error *err)
+{
+	unsigned char *sig = NULL;
+	size_t sig_len = 0;
+	mca_rc rc;
+
+	*out = NULL;
+	if ((rc = mca_signer_sign(s, kind, tbs, tbs_len, &sig, &sig_len, err)) != MCA_OK)
+		return rc;
+	rc = mca_signer_assemble(s, tbs, tbs_len, sig, sig_len, out, out_len, err);
+	free(sig);
+	return rc;
+}
+
+void
+mca_signer_sign_many(struct mca_signer *s, enum mca_sign_kind kind, struct mca_sign_item *items,
+                     size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		items[i].sig = NULL;
+		items[i].sig_len = 0;
+		items[i].rc = MCA_OK;
+		memset(&items[i].err, 0, sizeof(items[i].err));
+	}
+	if (n > MCA_SIGNER_MANY_MAX ||
+	    (kind != MCA_SIGN_CERT && kind != MCA_SIGN_CRL && kind != MCA_SIGN_OCSP)) {
+		for (i = 0; i < n; i++)
+			items[i].rc =
+			    n > MCA_SIGNER_MANY_MAX
+			        ? mca_error_set(&items[i].err, MCA_ERR_INVAL,
+			                        "%zu signatures in one batch: over the bound of %d",
+			                        n, MCA_SIGNER_MANY_MAX)
+			        : mca_error_set(&items[i].err, MCA_ERR_INVAL,
+			                        "unknown kind of signature %d", (int)kind);
+		return;
+	}
+	if (n == 0)
+		return;
+	if (s->ops->sign_many != NULL) {
+		s->ops->sign_many(s->impl, kind, items, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		items[i].rc = s->ops->sign(s->impl, kind, items[i].tbs, items[i].tbs_len,
+		                           &items[i].sig, &items[i].sig_len, &items[i].err);
 }
 
 mca_rc

@@ -42,6 +42,22 @@ enum mca_sign_kind {
 
 #define MCA_SIGNER_PROBE_MSG "mtlsca health probe"
 
+/*
+ * One signature of a batch (mca_signer_sign_many): `tbs` in; on return
+ * `rc` and, for MCA_OK, `sig` (malloc'd, the caller's), else `err`.
+ */
+struct mca_sign_item {
+	const unsigned char *tbs;
+	size_t tbs_len;
+	unsigned char *sig;
+	size_t sig_len;
+	mca_rc rc;
+	struct mca_error err;
+};
+
+/* The most items one mca_signer_sign_many call takes. */
+#define MCA_SIGNER_MANY_MAX 256
+
 /* What a backend provides.  `impl` is the backend's own state. */
 struct mca_signer_ops {
 	const char *name; /* "local", "process", ... for logs */
@@ -62,6 +78,13 @@ struct mca_signer_ops {
 	const char *(*digest_name)(void *impl);
 	mca_rc (*sign_digest)(void *impl, const unsigned char *dgst, size_t dgst_len,
 	                      unsigned char **sig, size_t *sig_len, struct mca_error *err);
+	/*
+	 * Optional (NULL: mca_signer_sign_many loops `sign`): sign every item
+	 * of `items` (n >= 1, at most MCA_SIGNER_MANY_MAX), filling each
+	 * item's result as mca_signer_sign_many says.
+	 */
+	void (*sign_many)(void *impl, enum mca_sign_kind kind, struct mca_sign_item *items,
+	                  size_t n);
 };
 
 struct mca_signer;
@@ -122,6 +145,27 @@ mca_rc mca_signer_sign(struct mca_signer *s, enum mca_sign_kind kind, const unsi
 const char *mca_signer_digest_name(const struct mca_signer *s);
 mca_rc mca_signer_sign_digest(struct mca_signer *s, const unsigned char *dgst, size_t dgst_len,
                               unsigned char **sig, size_t *sig_len, struct mca_error *err);
+
+/*
+ * Sign the `n` items (1..MCA_SIGNER_MANY_MAX) of `kind` (MCA_SIGN_CERT,
+ * _CRL or _OCSP) at once: each item gets its own outcome, as
+ * mca_signer_sign would give it (a refusal fails that item only).  The
+ * signer process's backend sends all the requests in one write and reads
+ * the replies in order, so that a batch costs the process one wake-up
+ * rather than one per signature; the others sign one by one.  Over the
+ * bounds (n) every item fails with MCA_ERR_INVAL.  Thread-safe as sign.
+ */
+void mca_signer_sign_many(struct mca_signer *s, enum mca_sign_kind kind,
+                          struct mca_sign_item *items, size_t n);
+
+/*
+ * The signed SEQUENCE { tbs, algorithm, BIT STRING sig } around a
+ * signature `sig` made by `s` over `tbs` (what mca_signer_wrap builds
+ * after signing).  *out is malloc'd.
+ */
+mca_rc mca_signer_assemble(struct mca_signer *s, const unsigned char *tbs, size_t tbs_len,
+                           const unsigned char *sig, size_t sig_len, unsigned char **out,
+                           size_t *out_len, struct mca_error *err);
 
 /* Sign MCA_SIGNER_PROBE_MSG (kind MCA_SIGN_PROBE); *sig is malloc'd. */
 mca_rc mca_signer_sign_probe(struct mca_signer *s, unsigned char **sig, size_t *sig_len,
