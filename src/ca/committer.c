@@ -48,7 +48,8 @@ struct mca_committer {
 	pthread_cond_t work; /* jobs queued, or stop */
 	struct job *head, *tail;
 	int stop;
-	int idle; /* the thread waits on `work` (under lock): only then is it signalled */
+	int idle;    /* the thread waits on `work` (under lock): only then is it signalled */
+	int plugged; /* mca_committer_plug count: no batch is taken while > 0 */
 	int started;
 	pthread_t thread;
 };
@@ -118,7 +119,7 @@ committer_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		while (c->head == NULL && !c->stop) {
+		while ((c->head == NULL || c->plugged > 0) && !c->stop) {
 			c->idle = 1;
 			pthread_cond_wait(&c->work, &c->lock);
 			c->idle = 0;
@@ -241,10 +242,27 @@ mca_committer_submit(struct mca_committer *c, struct mca_cert_rec *rec, const ch
 		c->head = j;
 	c->tail = j;
 	/* A thread busy with a batch takes this one next without a wake-up (a futex call each). */
-	if (c->idle)
+	if (c->idle && c->plugged == 0)
 		pthread_cond_signal(&c->work);
 	pthread_mutex_unlock(&c->lock);
 	return MCA_OK;
+}
+
+void
+mca_committer_plug(struct mca_committer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->plugged++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+mca_committer_unplug(struct mca_committer *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (--c->plugged == 0 && c->head != NULL && c->idle)
+		pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* The done callback of a waiting caller: wake it alone. */

@@ -75,6 +75,17 @@ mca_rc mca_committer_submit(struct mca_committer *c, struct mca_cert_rec *rec, c
                             mca_committer_done_fn done, void *arg, struct mca_error *err);
 
 /*
+ * Hold the next batch back while a burst of submissions is under way
+ * (the issuing stage's certificates of one signer batch, ca/signq.h), so
+ * that they commit together, with one fsync, instead of the first one
+ * alone and the rest in the batch after.  Every plug must be followed by
+ * an unplug soon (the committer takes no batch in between; stopping it
+ * is not held back).  Counted: plugs nest.  Thread-safe.
+ */
+void mca_committer_plug(struct mca_committer *c);
+void mca_committer_unplug(struct mca_committer *c);
+
+/*
  * In-memory holds on enrollment-token uses, so that an issuance against a
  * token takes its use in the certificate's own transaction (through a
  * record hook: mca_token_use_hook, token.h) and no request writes (and

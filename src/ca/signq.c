@@ -64,6 +64,7 @@ finish(struct job *j, const struct mca_sign_item *it)
 static void
 run_batch(struct job **jobs, struct mca_sign_item *items, size_t n)
 {
+	struct mca_committer *committers[MCA_SIGNQ_BATCH];
 	struct mca_signer *s;
 	size_t i, k;
 
@@ -78,11 +79,19 @@ run_batch(struct job **jobs, struct mca_sign_item *items, size_t n)
 			;
 		mca_signer_sign_many(s, MCA_SIGN_CERT, items + i, k - i);
 	}
+	/* The batch's rows reach the committer together: one commit, one fsync for all. */
+	for (i = 0; i < n; i++)
+		if (jobs[i]->req.committer != NULL)
+			mca_committer_plug(jobs[i]->req.committer);
 	for (i = 0; i < n; i++) {
+		committers[i] = jobs[i]->req.committer;
 		finish(jobs[i], &items[i]);
 		free(items[i].sig);
 		job_free(jobs[i]);
 	}
+	for (i = 0; i < n; i++)
+		if (committers[i] != NULL)
+			mca_committer_unplug(committers[i]);
 }
 
 static void *

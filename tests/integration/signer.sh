@@ -63,7 +63,7 @@ sign() {
 		--data @"$T_DIR/b.json" "$https/v1/sign"
 }
 
-tok=$("$MTLSCA" -c "$d/mtlsca.conf" token create --profile private --name web.internal --uses 3)
+tok=$("$MTLSCA" -c "$d/mtlsca.conf" token create --profile private --name web.internal --uses 4)
 eq "sign through the signer" "$(sign "$tok")" 201
 jq -r .certificate "$T_DIR/body" >"$T_DIR/c.pem"
 eq "renew through the signer" "$(code --cert "$T_DIR/c.pem" --key "$T_DIR/k.pem" -X POST \
@@ -79,6 +79,14 @@ $C "http://127.0.0.1:$HTTP_PORT/crl" -o "$T_DIR/crl.der"
 "$OPENSSL" crl -inform DER -in "$T_DIR/crl.der" -noout -text | grep -qi "$s" ||
 	fail "the served CRL does not list $s"
 ok "the served CRL lists the revoked serial"
+
+# ---- SIGSTOP and SIGCONT (an admin pausing it): the same process serves on -----
+kill -STOP "$sp"
+sleep 0.3
+kill -CONT "$sp"
+sleep 0.3
+eq "sign after the signer was stopped and continued" "$(sign "$tok")" 201
+eq "by the same signer process (its poll restarted under seccomp)" "$(signer_pid)" "$sp"
 
 # ---- SIGKILL, kept down: 503, nothing recorded, the token kept ----------------
 one=$("$MTLSCA" -c "$d/mtlsca.conf" token create --profile private --name web.internal --uses 1)
