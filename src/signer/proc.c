@@ -510,17 +510,79 @@ mca_signerproc_jail(const struct mca_signerproc_conf *c, struct mca_error *err)
 }
 
 /* Reply with an error: status rc, "RULE\0MESSAGE". */
+/*
+ * The replies to the frames mca_signerproc_serve handles from one read of
+ * `fd` are gathered here and sent with one sendmsg after the last of them
+ * (replies_flush), so that a batch of requests costs the daemon one
+ * wake-up, not one per reply.  fd -1: each reply is sent at once.
+ */
+static struct {
+	int fd;
+	unsigned char *buf;
+	size_t len, cap;
+} replies = {-1, NULL, 0, 0};
+
+/* Send what is gathered; 0 when the channel failed. */
+static int
+replies_flush(void)
+{
+	struct iovec iov;
+	int ok = 1;
+
+	if (replies.len > 0) {
+		iov.iov_base = replies.buf;
+		iov.iov_len = replies.len;
+		ok = send_all(replies.fd, &iov, 1, NULL) == MCA_OK;
+		replies.len = 0;
+	}
+	return ok;
+}
+
+/* One reply frame: gathered for `fd` when it is the one being served, else sent. */
+static int
+reply_frame(int fd, unsigned op, const void *a, size_t alen, const void *b, size_t blen)
+{
+	size_t need = 5 + alen + blen, cap;
+	unsigned char *p;
+
+	if (fd != replies.fd || alen + blen > MCA_SIGNER_FRAME_MAX)
+		return mca_sigframe_write(fd, op, a, alen, b, blen, NULL) == MCA_OK;
+	if (replies.cap - replies.len < need) {
+		cap = replies.cap ? replies.cap : 4096;
+		while (cap - replies.len < need)
+			cap *= 2;
+		p = realloc(replies.buf, cap);
+		if (p == NULL) /* send what is there, then this one alone */
+			return replies_flush() &&
+			       mca_sigframe_write(fd, op, a, alen, b, blen, NULL) == MCA_OK;
+		replies.buf = p;
+		replies.cap = cap;
+	}
+	p = replies.buf + replies.len;
+	p[0] = (unsigned char)op;
+	p[1] = (unsigned char)((alen + blen) >> 24);
+	p[2] = (unsigned char)((alen + blen) >> 16);
+	p[3] = (unsigned char)((alen + blen) >> 8);
+	p[4] = (unsigned char)(alen + blen);
+	if (alen)
+		memcpy(p + 5, a, alen);
+	if (blen)
+		memcpy(p + 5 + alen, b, blen);
+	replies.len += need;
+	return 1;
+}
+
 static int
 reply_error(int fd, const struct mca_error *e)
 {
-	return mca_sigframe_write(fd, e->code ? (unsigned)e->code : MCA_ERR_INTERNAL, e->rule,
-	                          strlen(e->rule) + 1, e->msg, strlen(e->msg), NULL) == MCA_OK;
+	return reply_frame(fd, e->code ? (unsigned)e->code : MCA_ERR_INTERNAL, e->rule,
+	                   strlen(e->rule) + 1, e->msg, strlen(e->msg));
 }
 
 static int
 reply_ok(int fd, const unsigned char *data, size_t len)
 {
-	return mca_sigframe_write(fd, 0, data, len, NULL, 0, NULL) == MCA_OK;
+	return reply_frame(fd, 0, data, len, NULL, 0);
 }
 
 /*
@@ -741,11 +803,18 @@ mca_signerproc_serve(struct mca_signerproc *p, int *fds, size_t nfds)
 		for (i = 0; i < n; i++) {
 			if (pfd[i].fd < 0 || pfd[i].revents == 0)
 				continue;
-			/* Every frame that came with the same read, before polling again. */
+			/*
+			 * Every frame that came with the same read, before polling
+			 * again; their replies go out together.
+			 */
+			replies.fd = pfd[i].fd;
 			do {
 				more = 0;
 				if (mca_sigframe_rd_next(&rd[i], &op, &pl, &len, &e) != MCA_OK ||
-				    !handle(p, pfd[i].fd, op, pl, len)) {
+				    !handle(p, pfd[i].fd, op, pl, len) ||
+				    (!mca_sigframe_rd_ready(&rd[i]) && !replies_flush())) {
+					/* the replies to the frames before it still go out */
+					replies_flush();
 					/* "closed" is the normal end; anything else is worth a line
 					 */
 					if (e.code != MCA_OK &&
@@ -764,6 +833,7 @@ mca_signerproc_serve(struct mca_signerproc *p, int *fds, size_t nfds)
 				free(pl);
 				pl = NULL;
 			} while (more);
+			replies.fd = -1;
 		}
 	}
 	for (i = 0; i < n; i++)
@@ -773,6 +843,9 @@ mca_signerproc_serve(struct mca_signerproc *p, int *fds, size_t nfds)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	free(rd);
+	free(replies.buf);
+	replies.buf = NULL;
+	replies.len = replies.cap = 0;
 }
 
 /* ---- the exec'd process and its start ---- */
