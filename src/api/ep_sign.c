@@ -277,13 +277,8 @@ mca_ep_sign(struct mca_req *r)
 		 * and recorded with the use: the connection is suspended until
 		 * the batch is durable (or failed), and replied to only then.
 		 */
-		res = mca_req_defer(r, sign_resumed, p, sign_pending_free);
-		rc = mca_signq_submit(q, p->snap->issuer, &req, &p->d, &p->iss, sign_recorded, p,
-		                      &p->err);
-		if (rc != MCA_OK) {
-			p->rc = rc; /* nothing queued: reply with the error */
-			mca_req_resume(r);
-		}
+		res = mca_issue_deferred(r, q, p->snap->issuer, &req, &p->d, &p->iss, sign_recorded,
+		                         sign_resumed, p, sign_pending_free, &p->rc, &p->err);
 		p = NULL; /* the request's now */
 		goto out;
 	}

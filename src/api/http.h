@@ -63,6 +63,21 @@ int mca_http_require_identity(struct mca_req *r, int admin_only, enum mca_http_r
 enum mca_http_result mca_reply_issue_error(struct mca_req *r, const struct mca_error *err,
                                            const char *profile);
 
+/*
+ * /v1/sign and /v1/renew after their decision: suspend `r` (mca_req_defer
+ * with `resumed`, `pending`, `pending_free`: `pending` is the request's
+ * from here on) and hand the issuance to the issuing stage `q`
+ * (ca/signq.h), whose `done` resumes `r` once the certificate is durable
+ * or failed.  When nothing could be queued, *rc and *err say why and `r`
+ * is resumed at once, for `resumed` to reply with the error.
+ */
+enum mca_http_result mca_issue_deferred(struct mca_req *r, struct mca_signq *q,
+                                        struct mca_issuer *is, const struct mca_issue_req *req,
+                                        const struct mca_decision *d, struct mca_issued *iss,
+                                        mca_committer_done_fn done, mca_http_handler resumed,
+                                        void *pending, void (*pending_free)(void *), mca_rc *rc,
+                                        struct mca_error *err);
+
 /* The 201 body of /v1/sign and /v1/renew for an issued certificate. */
 enum mca_http_result mca_reply_issued(struct mca_req *r, const struct mca_issued *iss,
                                       const char *profile);

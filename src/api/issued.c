@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "ca/signq.h"
 #include "common/jsonx.h"
 #include "common/util.h"
 #include "pki/keys.h"
@@ -87,5 +88,22 @@ mca_reply_issued(struct mca_req *r, const struct mca_issued *iss, const char *pr
 	}
 	free(body);
 	free(pem);
+	return res;
+}
+
+enum mca_http_result
+mca_issue_deferred(struct mca_req *r, struct mca_signq *q, struct mca_issuer *is,
+                   const struct mca_issue_req *req, const struct mca_decision *d,
+                   struct mca_issued *iss, mca_committer_done_fn done, mca_http_handler resumed,
+                   void *pending, void (*pending_free)(void *), mca_rc *rc, struct mca_error *err)
+{
+	enum mca_http_result res = mca_req_defer(r, resumed, pending, pending_free);
+	mca_rc queued = mca_signq_submit(q, is, req, d, iss, done, pending, err);
+
+	/* Queued: `done` owns *rc from now on (it may have run already). */
+	if (queued != MCA_OK) {
+		*rc = queued; /* nothing queued: reply with the error */
+		mca_req_resume(r);
+	}
 	return res;
 }

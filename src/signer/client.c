@@ -254,6 +254,27 @@ decode_reply(unsigned status, unsigned char *pl, size_t len, unsigned char **rep
 }
 
 /*
+ * The channel's socket, with a reference of the caller's and `wlock` held
+ * (the caller writes, takes its tickets, then unlocks); NULL when the
+ * channel is down (nothing held).
+ */
+static struct sock *
+sock_take_for_write(struct mca_signer_chan *c)
+{
+	struct sock *k;
+
+	pthread_mutex_lock(&c->wlock);
+	pthread_mutex_lock(&c->lock);
+	k = c->cur;
+	if (k != NULL)
+		k->refs++;
+	pthread_mutex_unlock(&c->lock);
+	if (k == NULL)
+		pthread_mutex_unlock(&c->wlock);
+	return k;
+}
+
+/*
  * One request and its reply.  A channel that fails (gone, no answer in
  * time, a malformed reply) is closed: MCA_ERR_SIGNER, for this request and
  * every one waiting on the same socket.  A refusal by the process comes
@@ -281,16 +302,8 @@ request(struct mca_signer_chan *c, unsigned op, const unsigned char *a, size_t a
 		    (unsigned long)(op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX
 		                                             : MCA_SIGNER_FRAME_MAX));
 	/* Write the frame and take a ticket. */
-	pthread_mutex_lock(&c->wlock);
-	pthread_mutex_lock(&c->lock);
-	k = c->cur;
-	if (k != NULL)
-		k->refs++;
-	pthread_mutex_unlock(&c->lock);
-	if (k == NULL) {
-		pthread_mutex_unlock(&c->wlock);
+	if ((k = sock_take_for_write(c)) == NULL)
 		return mca_error_set(err, MCA_ERR_SIGNER, "the signer process is unavailable");
-	}
 	rc = mca_sigframe_write(k->fd, op, a, alen, b, blen, &e);
 	pthread_mutex_lock(&c->lock);
 	if (rc == MCA_OK && !k->dead)
@@ -330,33 +343,6 @@ failed:
  */
 #define BATCH_CHUNK 64
 
-/* All of the `n` buffers of `iov` (modified) in as few sendmsg calls as the socket takes. */
-static mca_rc
-send_iov(int fd, struct iovec *iov, size_t n, struct mca_error *err)
-{
-	struct msghdr m;
-	ssize_t sent;
-
-	memset(&m, 0, sizeof(m));
-	while (n > 0) {
-		m.msg_iov = iov;
-		m.msg_iovlen = n;
-		sent = sendmsg(fd, &m, MSG_NOSIGNAL);
-		if (sent < 0 && errno == EINTR)
-			continue;
-		if (sent <= 0)
-			return mca_error_set(err, MCA_ERR_IO, "signer channel: %s",
-			                     sent < 0 ? strerror(errno) : "closed");
-		for (; n > 0 && (size_t)sent >= iov->iov_len; iov++, n--)
-			sent -= (ssize_t)iov->iov_len;
-		if (n > 0) {
-			iov->iov_base = (unsigned char *)iov->iov_base + sent;
-			iov->iov_len -= (size_t)sent;
-		}
-	}
-	return MCA_OK;
-}
-
 /*
  * Up to BATCH_CHUNK requests `op` (key octet, then each item's TBS): their
  * frames in one sendmsg under wlock, taking consecutive tickets, so that
@@ -380,11 +366,7 @@ request_chunk(struct mca_signer_chan *c, unsigned op, const unsigned char *key,
 
 	for (i = 0; i < n; i++) {
 		len = 1 + items[i]->tbs_len;
-		hdr[i][0] = (unsigned char)op;
-		hdr[i][1] = (unsigned char)(len >> 24);
-		hdr[i][2] = (unsigned char)(len >> 16);
-		hdr[i][3] = (unsigned char)(len >> 8);
-		hdr[i][4] = (unsigned char)len;
+		mca_sigframe_header_put(hdr[i], op, len);
 		iov[3 * i].iov_base = hdr[i];
 		iov[3 * i].iov_len = 5;
 		iov[3 * i + 1].iov_base = (void *)(uintptr_t)key;
@@ -392,20 +374,13 @@ request_chunk(struct mca_signer_chan *c, unsigned op, const unsigned char *key,
 		iov[3 * i + 2].iov_base = (void *)(uintptr_t)items[i]->tbs;
 		iov[3 * i + 2].iov_len = items[i]->tbs_len;
 	}
-	pthread_mutex_lock(&c->wlock);
-	pthread_mutex_lock(&c->lock);
-	k = c->cur;
-	if (k != NULL)
-		k->refs++;
-	pthread_mutex_unlock(&c->lock);
-	if (k == NULL) {
-		pthread_mutex_unlock(&c->wlock);
+	if ((k = sock_take_for_write(c)) == NULL) {
 		for (i = 0; i < n; i++)
 			items[i]->rc = mca_error_set(&items[i]->err, MCA_ERR_SIGNER,
 			                             "the signer process is unavailable");
 		return;
 	}
-	rc = send_iov(k->fd, iov, 3 * n, &e);
+	rc = mca_sigframe_sendv(k->fd, iov, 3 * n, &e);
 	pthread_mutex_lock(&c->lock);
 	if (rc == MCA_OK && !k->dead) {
 		first = k->next_ticket;

@@ -42,10 +42,8 @@
 
 /* ---- frames ---- */
 
-/* All of the `n` buffers of `iov` (modified), in as few sends as the socket takes, or MCA_ERR_IO.
- */
-static mca_rc
-send_all(int fd, struct iovec *iov, int n, struct mca_error *err)
+mca_rc
+mca_sigframe_sendv(int fd, struct iovec *iov, size_t n, struct mca_error *err)
 {
 	struct msghdr m;
 	ssize_t sent;
@@ -53,7 +51,7 @@ send_all(int fd, struct iovec *iov, int n, struct mca_error *err)
 	memset(&m, 0, sizeof(m));
 	while (n > 0) {
 		m.msg_iov = iov;
-		m.msg_iovlen = (size_t)n;
+		m.msg_iovlen = n;
 		sent = sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (sent < 0 && errno == EINTR)
 			continue;
@@ -68,6 +66,16 @@ send_all(int fd, struct iovec *iov, int n, struct mca_error *err)
 		}
 	}
 	return MCA_OK;
+}
+
+void
+mca_sigframe_header_put(unsigned char hdr[5], unsigned op, size_t len)
+{
+	hdr[0] = (unsigned char)op;
+	hdr[1] = (unsigned char)(len >> 24);
+	hdr[2] = (unsigned char)(len >> 16);
+	hdr[3] = (unsigned char)(len >> 8);
+	hdr[4] = (unsigned char)len;
 }
 
 /* Exactly `len` octets; *got says how many came (for "truncated" vs "closed"). */
@@ -100,18 +108,13 @@ mca_sigframe_write(int fd, unsigned op, const void *a, size_t alen, const void *
 {
 	unsigned char hdr[5];
 	struct iovec iov[3];
-	size_t len = alen + blen;
-	int n = 0;
+	size_t len = alen + blen, n = 0;
 
 	if (op > 0xff ||
 	    len > (op == MCA_SIGOP_SIGN_CRL ? MCA_SIGNER_CRL_FRAME_MAX : MCA_SIGNER_FRAME_MAX))
 		return mca_error_set(err, MCA_ERR_INVAL,
 		                     "signer frame of %zu octets over the bound", len);
-	hdr[0] = (unsigned char)op;
-	hdr[1] = (unsigned char)(len >> 24);
-	hdr[2] = (unsigned char)(len >> 16);
-	hdr[3] = (unsigned char)(len >> 8);
-	hdr[4] = (unsigned char)len;
+	mca_sigframe_header_put(hdr, op, len);
 	/* One sendmsg for the whole frame, not one send per part. */
 	iov[n].iov_base = hdr;
 	iov[n++].iov_len = sizeof(hdr);
@@ -123,7 +126,7 @@ mca_sigframe_write(int fd, unsigned op, const void *a, size_t alen, const void *
 		iov[n].iov_base = (void *)(uintptr_t)b;
 		iov[n++].iov_len = blen;
 	}
-	return send_all(fd, iov, n, err);
+	return mca_sigframe_sendv(fd, iov, n, err);
 }
 
 mca_rc
@@ -532,7 +535,7 @@ replies_flush(void)
 	if (replies.len > 0) {
 		iov.iov_base = replies.buf;
 		iov.iov_len = replies.len;
-		ok = send_all(replies.fd, &iov, 1, NULL) == MCA_OK;
+		ok = mca_sigframe_sendv(replies.fd, &iov, 1, NULL) == MCA_OK;
 		replies.len = 0;
 	}
 	return ok;
@@ -559,11 +562,7 @@ reply_frame(int fd, unsigned op, const void *a, size_t alen, const void *b, size
 		replies.cap = cap;
 	}
 	p = replies.buf + replies.len;
-	p[0] = (unsigned char)op;
-	p[1] = (unsigned char)((alen + blen) >> 24);
-	p[2] = (unsigned char)((alen + blen) >> 16);
-	p[3] = (unsigned char)((alen + blen) >> 8);
-	p[4] = (unsigned char)(alen + blen);
+	mca_sigframe_header_put(p, op, alen + blen);
 	if (alen)
 		memcpy(p + 5, a, alen);
 	if (blen)

@@ -47,6 +47,7 @@
 #define MCA_SIGNER_PROC_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -97,6 +98,16 @@ struct mca_signerproc_conf {
  */
 mca_rc mca_sigframe_write(int fd, unsigned op, const void *a, size_t alen, const void *b,
                           size_t blen, struct mca_error *err);
+
+/* The 5 header octets of a frame of `op` with a `len`-octet payload. */
+void mca_sigframe_header_put(unsigned char hdr[5], unsigned op, size_t len);
+
+/*
+ * Send all of the `n` buffers of `iov` (modified as they go) in as few
+ * sendmsg calls as the socket takes: MCA_ERR_IO when the peer is gone (no
+ * SIGPIPE).  For several frames at once.
+ */
+mca_rc mca_sigframe_sendv(int fd, struct iovec *iov, size_t n, struct mca_error *err);
 
 /*
  * Check a frame header: the length (returned in *len) within the bound.

@@ -46,41 +46,11 @@
 #define MAX_NAMES 4
 #define DAY       86400
 
-/* ---- the CA directory (parent process, once per test case) --------------- */
+/* ---- the CA directory (parent process, once per test case): cadir.h ------ */
 
-static char tmpdir[PATH_MAX];
-static char cadir[PATH_MAX + 8];
-static char conf_path[PATH_MAX + 32];
-
-static void
-ca_setup(void)
-{
-	struct mca_init_opts o = {0};
-	struct mca_init_result res = {0};
-	struct mca_error err = {0};
-
-	tu_mkdtemp(tmpdir, sizeof(tmpdir), "issue");
-	snprintf(cadir, sizeof(cadir), "%s/ca", tmpdir);
-	o.dir = cadir;
-	o.name = "Issue Test CA";
-	o.key_type = MCA_KEY_EC_P256;
-	o.dns[0] = "localhost";
-	o.ip[0] = "127.0.0.1";
-	o.listen = "127.0.0.1:0";
-	o.http_listen = "127.0.0.1:0";
-	o.public_url = "http://ca.test.internal:8080"; /* port 0 cannot go into certificates */
-	if (mca_init_run(&o, &res, &err) != MCA_OK) {
-		fprintf(stderr, "mca_init_run: %s\n", err.msg);
-		abort();
-	}
-	snprintf(conf_path, sizeof(conf_path), "%s", res.config_path);
-}
-
-static void
-ca_teardown(void)
-{
-	tu_rmtree(tmpdir);
-}
+#define CADIR_TAG  "issue"
+#define CADIR_NAME "Issue Test CA"
+#include "cadir.h"
 
 /* ---- per test: signer, CA certificate, profiles, store, issuer ------------- */
 
