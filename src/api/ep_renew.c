@@ -156,35 +156,17 @@ mca_ep_renew(struct mca_req *r)
 		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
 		goto out;
 	}
-	if (req.committer != NULL && q != NULL) {
-		/*
-		 * Signed on the issuing stage's thread, in a batch with others,
-		 * and recorded: the connection is suspended until the batch is
-		 * durable (or failed), and replied to only then.
-		 */
-		res =
-		    mca_issue_deferred(r, q, p->snap->issuer, &req, &p->d, &p->iss, renew_recorded,
-		                       renew_resumed, p, renew_pending_free, &p->rc, &p->err);
-		p = NULL; /* the request's now */
+	if (req.committer == NULL || q == NULL) {
+		res = mca_reply_error(r, 500, "internal", "no issuing stage");
 		goto out;
 	}
-	if (mca_issue_sign(p->snap->issuer, &p->d, &p->iss, &err) != MCA_OK) {
-		res = mca_reply_issue_error(r, &err, mca_req_id(r)->rec->profile);
-		goto out;
-	}
-	if (req.committer == NULL) {
-		/* No committer (tests): a transaction of its own, on this thread. */
-		p->rc = mca_issue_record(st, &req, &p->d, &p->iss, &p->err);
-		res = renew_reply(r, p);
-		goto out;
-	}
-	/* Suspended until the batch is durable; replied to only then. */
-	res = mca_req_defer(r, renew_resumed, p, renew_pending_free);
-	rc = mca_issue_record_submit(&req, &p->d, &p->iss, renew_recorded, p, &p->err);
-	if (rc != MCA_OK) {
-		p->rc = rc; /* nothing queued: reply with the error */
-		mca_req_resume(r);
-	}
+	/*
+	 * Signed on the issuing stage's thread, in a batch with others, and
+	 * recorded: the connection is suspended until the batch is durable
+	 * (or failed), and replied to only then.
+	 */
+	res = mca_issue_deferred(r, q, p->snap->issuer, &req, &p->d, &p->iss, renew_recorded,
+	                         renew_resumed, p, renew_pending_free, &p->rc, &p->err);
 	p = NULL; /* the request's now */
 out:
 	renew_pending_free(p);

@@ -188,7 +188,6 @@ mca_ep_sign(struct mca_req *r)
 	enum mca_token_state state;
 	enum mca_http_result res;
 	int64_t validity = 0, retry = 0;
-	mca_rc rc;
 
 	memset(&req, 0, sizeof(req));
 	secret = bearer(r);
@@ -263,45 +262,23 @@ mca_ep_sign(struct mca_req *r)
 	p->hook.arg = &p->use;
 	req.on_record = &p->hook;
 	/* After every refusal that is the request's fault; in memory, no write. */
-	if (req.committer != NULL) {
-		if (!mca_committer_token_hold(req.committer, p->tok.id, p->tok.uses_left)) {
-			res = token_refused(r, MCA_TOKEN_USED, p->tok.id, &err);
-			goto out;
-		}
-		p->committer = req.committer;
-		p->held = 1;
-	}
-	if (req.committer != NULL && q != NULL) {
-		/*
-		 * Signed on the issuing stage's thread, in a batch with others,
-		 * and recorded with the use: the connection is suspended until
-		 * the batch is durable (or failed), and replied to only then.
-		 */
-		res = mca_issue_deferred(r, q, p->snap->issuer, &req, &p->d, &p->iss, sign_recorded,
-		                         sign_resumed, p, sign_pending_free, &p->rc, &p->err);
-		p = NULL; /* the request's now */
+	if (req.committer == NULL || q == NULL) {
+		res = mca_reply_error(r, 500, "internal", "no issuing stage");
 		goto out;
 	}
-	if (mca_issue_sign(p->snap->issuer, &p->d, &p->iss, &err) != MCA_OK) {
-		res = mca_reply_issue_error(r, &err, p->tok.profile);
+	if (!mca_committer_token_hold(req.committer, p->tok.id, p->tok.uses_left)) {
+		res = token_refused(r, MCA_TOKEN_USED, p->tok.id, &err);
 		goto out;
 	}
-	if (req.committer == NULL) {
-		/* No committer (tests): a transaction of its own, on this thread. */
-		p->rc = mca_issue_record(st, &req, &p->d, &p->iss, &p->err);
-		res = sign_reply(r, p);
-		goto out;
-	}
+	p->committer = req.committer;
+	p->held = 1;
 	/*
-	 * Wait for the batch without holding this thread: the connection is
-	 * suspended until the batch is durable, and only then replied to.
+	 * Signed on the issuing stage's thread, in a batch with others, and
+	 * recorded with the use: the connection is suspended until the batch
+	 * is durable (or failed), and replied to only then.
 	 */
-	res = mca_req_defer(r, sign_resumed, p, sign_pending_free);
-	rc = mca_issue_record_submit(&req, &p->d, &p->iss, sign_recorded, p, &p->err);
-	if (rc != MCA_OK) {
-		p->rc = rc; /* nothing queued: reply with the error */
-		mca_req_resume(r);
-	}
+	res = mca_issue_deferred(r, q, p->snap->issuer, &req, &p->d, &p->iss, sign_recorded,
+	                         sign_resumed, p, sign_pending_free, &p->rc, &p->err);
 	p = NULL; /* the request's now */
 out:
 	sign_pending_free(p);
