@@ -426,6 +426,66 @@ START_TEST(test_submit_async)
 }
 END_TEST
 
+/* The done calls heard so far. */
+static int
+calls_of(struct async_seen *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->calls;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/*
+ * mca_committer_plug: nothing queued while plugged is committed (not after
+ * 300 ms, not while one of two nested plugs remains); the last unplug
+ * lets every job through, each heard once, durable when heard.
+ */
+START_TEST(test_plug)
+{
+	enum { N = 3 };
+	struct mca_committer *c = NULL;
+	struct mca_error err = {0};
+	struct async_seen s;
+	struct async_job jobs[N];
+	X509 *x;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.lock, NULL);
+	ck_assert_int_eq(mca_store_open(db, 0, &s.other, &err), MCA_OK);
+	s.before = mca_store_count(s.other, "certificates");
+	ck_assert_int_eq(mca_committer_new(db, &c, &err), MCA_OK);
+	mca_committer_plug(c);
+	mca_committer_plug(c);
+	for (i = 0; i < N; i++) {
+		x = leaf();
+		jobs[i].seen = &s;
+		jobs[i].index = i;
+		ck_assert_int_eq(submit_x(c, x, async_done, &jobs[i], &err), MCA_OK);
+		X509_free(x);
+	}
+	usleep(300000);
+	ck_assert_int_eq(calls_of(&s), 0);
+	ck_assert_int_eq(mca_store_count(s.other, "certificates"), s.before);
+	mca_committer_unplug(c);
+	usleep(200000);
+	ck_assert_int_eq(calls_of(&s), 0); /* one plug left */
+	mca_committer_unplug(c);
+	for (i = 0; i < 500 && calls_of(&s) < N; i++)
+		usleep(10000);
+	ck_assert_int_eq(calls_of(&s), N);
+	ck_assert_int_eq(s.ok, N);
+	ck_assert_int_eq(s.early, 0);
+	ck_assert_int_eq(mca_store_count(s.other, "certificates"), s.before + N);
+	mca_committer_free(c);
+	mca_store_close(s.other);
+	pthread_mutex_destroy(&s.lock);
+}
+END_TEST
+
 /* Stopping with nothing queued is clean; a missing database is an error. */
 START_TEST(test_lifecycle)
 {
@@ -459,6 +519,7 @@ main(void)
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_token_holds);
 	tcase_add_test(tc, test_submit_async);
+	tcase_add_test(tc, test_plug);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
